@@ -1,0 +1,44 @@
+# Two set-up commands on a fresh machine with Python 3.11 and make: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+DEMO_START := 2026-10-18
+DEMO_END := 2026-11-24
+
+export PATH := $(BIN):$(PATH)
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export EXPTRACK_RAW_DIR ?= $(CURDIR)/data/raw
+export EXPTRACK_EXPERIMENTS_DIR ?= $(CURDIR)/experiments
+export EXPTRACK_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+export EXPTRACK_OUTPUT_DIR ?= $(CURDIR)/data/output
+
+.PHONY: install manifest dagster-home demo test dev clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# dagster-dbt reads dbt's manifest when the definitions import: parse the project first.
+manifest: install
+	cd dbt_project && $(BIN)/dbt parse --quiet --profiles-dir .
+
+dagster-home:
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+demo: manifest dagster-home
+	$(BIN)/python -m exptrack_pipeline.demo.generate --out $(EXPTRACK_RAW_DIR)
+	$(BIN)/exptrack run --start $(DEMO_START) --end $(DEMO_END)
+	$(BIN)/exptrack summary
+
+test: manifest
+	$(BIN)/pytest -q
+
+dev: manifest dagster-home
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -1,0 +1,26 @@
+-- Each deduplicated event that feeds a metric, with the amount it adds (1 for counts, its value for sums).
+with events as (
+
+    select * from {{ ref('int_events_deduplicated') }}
+
+),
+
+metric_events as (
+
+    select * from {{ ref('stg_metric_events') }}
+
+)
+
+select
+    metric_events.metric_id,
+    metric_events.metric_part,
+    events.user_id,
+    events.occurred_at,
+    events.event_date,
+    case
+        when metric_events.aggregation = 'sum' then coalesce(events.event_value, 0)
+        else 1
+    end as amount
+from events
+inner join metric_events
+    on events.event_name = metric_events.event_name

@@ -1,0 +1,181 @@
+-- What each day adds to every cumulative sufficient statistic, per experiment, metric and variant.
+-- A unit enters (n, Σx, Σx²) on its entry date: its exposure date, or exposure date + n for retention Dn.
+-- A unit's value y(d) is a running total, so Σy² grows on day d by y(d)² − y(d−1)² (likewise Σd², Σy·d, Σx·y):
+-- exact cumulative statistics from sparse unit-days, without a unit × day cross join.
+with daily as (
+
+    select * from {{ ref('int_unit_metric_daily') }}
+
+),
+
+assignments as (
+
+    select * from {{ ref('int_assignments') }}
+
+),
+
+experiment_metrics as (
+
+    select * from {{ ref('stg_experiment_metrics') }}
+
+),
+
+metrics as (
+
+    select * from {{ ref('stg_metrics') }}
+
+),
+
+caps as (
+
+    select * from {{ ref('int_metric_caps') }}
+
+),
+
+covariates as (
+
+    select * from {{ ref('int_unit_metric_covariates') }}
+
+),
+
+unit_entries as (
+
+    select
+        assignments.experiment_id,
+        experiment_metrics.metric_id,
+        assignments.variant,
+        case
+            when metrics.metric_kind = 'retention'
+                then cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
+            else assignments.exposure_date
+        end as analysis_date,
+        coalesce(covariates.covariate, 0) as covariate
+    from assignments
+    inner join experiment_metrics
+        on assignments.experiment_id = experiment_metrics.experiment_id
+    inner join metrics
+        on experiment_metrics.metric_id = metrics.metric_id
+    left join covariates
+        on assignments.experiment_id = covariates.experiment_id
+        and experiment_metrics.metric_id = covariates.metric_id
+        and assignments.user_id = covariates.user_id
+
+),
+
+entry_deltas as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        analysis_date,
+        count(*) as delta_n,
+        sum(covariate) as delta_sum_x,
+        sum(covariate * covariate) as delta_sum_x_sq
+    from unit_entries
+    group by experiment_id, metric_id, variant, analysis_date
+
+),
+
+running_totals as (
+
+    select
+        daily.experiment_id,
+        daily.metric_id,
+        daily.variant,
+        daily.activity_date,
+        daily.numerator_amount,
+        daily.denominator_amount,
+        metrics.stat_kind,
+        caps.cap,
+        coalesce(covariates.covariate, 0) as covariate,
+        sum(daily.numerator_amount) over (
+            partition by daily.experiment_id, daily.metric_id, daily.user_id
+            order by daily.activity_date
+            rows between unbounded preceding and current row
+        ) as numerator_total,
+        sum(daily.denominator_amount) over (
+            partition by daily.experiment_id, daily.metric_id, daily.user_id
+            order by daily.activity_date
+            rows between unbounded preceding and current row
+        ) as denominator_total
+    from daily
+    inner join metrics
+        on daily.metric_id = metrics.metric_id
+    left join caps
+        on daily.experiment_id = caps.experiment_id
+        and daily.metric_id = caps.metric_id
+    left join covariates
+        on daily.experiment_id = covariates.experiment_id
+        and daily.metric_id = covariates.metric_id
+        and daily.user_id = covariates.user_id
+
+),
+
+unit_values as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        activity_date,
+        covariate,
+        {{ exptrack_unit_value('numerator_total', 'stat_kind', 'cap') }} as value_now,
+        {{ exptrack_unit_value('numerator_total - numerator_amount', 'stat_kind', 'cap') }} as value_before,
+        denominator_total as denominator_now,
+        denominator_total - denominator_amount as denominator_before
+    from running_totals
+
+),
+
+value_deltas as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        activity_date as analysis_date,
+        sum(value_now - value_before) as delta_sum,
+        sum(value_now * value_now - value_before * value_before) as delta_sum_sq,
+        sum(denominator_now - denominator_before) as delta_sum_den,
+        sum(denominator_now * denominator_now - denominator_before * denominator_before) as delta_sum_den_sq,
+        sum(value_now * denominator_now - value_before * denominator_before) as delta_sum_num_den,
+        sum(covariate * (value_now - value_before)) as delta_sum_xy
+    from unit_values
+    group by experiment_id, metric_id, variant, activity_date
+
+),
+
+keys as (
+
+    select experiment_id, metric_id, variant, analysis_date from entry_deltas
+    union
+    select experiment_id, metric_id, variant, analysis_date from value_deltas
+
+)
+
+select
+    keys.experiment_id,
+    keys.metric_id,
+    keys.variant,
+    keys.analysis_date,
+    coalesce(entry_deltas.delta_n, 0) as delta_n,
+    coalesce(value_deltas.delta_sum, 0) as delta_sum,
+    coalesce(value_deltas.delta_sum_sq, 0) as delta_sum_sq,
+    coalesce(value_deltas.delta_sum_den, 0) as delta_sum_den,
+    coalesce(value_deltas.delta_sum_den_sq, 0) as delta_sum_den_sq,
+    coalesce(value_deltas.delta_sum_num_den, 0) as delta_sum_num_den,
+    coalesce(entry_deltas.delta_sum_x, 0) as delta_sum_x,
+    coalesce(entry_deltas.delta_sum_x_sq, 0) as delta_sum_x_sq,
+    coalesce(value_deltas.delta_sum_xy, 0) as delta_sum_xy
+from keys
+left join entry_deltas
+    on keys.experiment_id = entry_deltas.experiment_id
+    and keys.metric_id = entry_deltas.metric_id
+    and keys.variant = entry_deltas.variant
+    and keys.analysis_date = entry_deltas.analysis_date
+left join value_deltas
+    on keys.experiment_id = value_deltas.experiment_id
+    and keys.metric_id = value_deltas.metric_id
+    and keys.variant = value_deltas.variant
+    and keys.analysis_date = value_deltas.analysis_date

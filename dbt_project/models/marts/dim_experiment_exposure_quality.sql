@@ -1,0 +1,59 @@
+-- Per experiment: units exposed, units seen in more than one variant (excluded), and exposure rows excluded by reason.
+with first_exposures as (
+
+    select * from {{ ref('int_first_exposures') }}
+
+),
+
+classified as (
+
+    select * from {{ ref('int_exposures_classified') }}
+
+),
+
+experiments as (
+
+    select * from {{ ref('stg_experiments') }}
+
+),
+
+units as (
+
+    select
+        experiment_id,
+        count(*) as exposed_units,
+        sum(case when is_multi_exposed then 1 else 0 end) as multi_exposed_units
+    from first_exposures
+    group by experiment_id
+
+),
+
+excluded_rows as (
+
+    select
+        experiment_id,
+        sum(case when exclusion_reason = 'unknown_variant' then 1 else 0 end) as unknown_variant_rows,
+        sum(case when exclusion_reason = 'before_start' then 1 else 0 end) as before_start_rows,
+        sum(case when exclusion_reason = 'after_end' then 1 else 0 end) as after_end_rows
+    from classified
+    group by experiment_id
+
+)
+
+select
+    experiments.experiment_id,
+    coalesce(units.exposed_units, 0) as exposed_units,
+    coalesce(units.multi_exposed_units, 0) as multi_exposed_units,
+    coalesce(units.exposed_units, 0) - coalesce(units.multi_exposed_units, 0) as analysed_units,
+    case
+        when coalesce(units.exposed_units, 0) = 0 then 0.0
+        else 1.0 * units.multi_exposed_units / units.exposed_units
+    end as multi_exposure_rate,
+    coalesce(excluded_rows.unknown_variant_rows, 0) as unknown_variant_rows,
+    coalesce(excluded_rows.before_start_rows, 0) as before_start_rows,
+    coalesce(excluded_rows.after_end_rows, 0) as after_end_rows
+from experiments
+left join units
+    on experiments.experiment_id = units.experiment_id
+left join excluded_rows
+    on experiments.experiment_id = excluded_rows.experiment_id

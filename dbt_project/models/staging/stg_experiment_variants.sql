@@ -1,0 +1,18 @@
+with source as (
+
+    select * from {{ source('registry', 'experiment_variants') }}
+
+),
+
+renamed as (
+
+    select
+        experiment_id,
+        variant,
+        cast(weight as {{ dbt.type_float() }}) as weight,
+        is_control
+    from source
+
+)
+
+select * from renamed

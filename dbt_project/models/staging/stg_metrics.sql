@@ -1,0 +1,24 @@
+with source as (
+
+    select * from {{ source('registry', 'metrics') }}
+
+),
+
+renamed as (
+
+    select
+        metric_id,
+        metric_name,
+        metric_kind,
+        stat_kind,
+        cast(window_days as integer) as window_days,
+        cast(retention_day as integer) as retention_day,
+        direction,
+        cap_method,
+        cast(cap_value as {{ dbt.type_float() }}) as cap_value,
+        cast(cuped_lookback_days as integer) as cuped_lookback_days
+    from source
+
+)
+
+select * from renamed

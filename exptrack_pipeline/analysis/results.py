@@ -1,0 +1,132 @@
+"""experiment_results from fct_variant_metric_stats: every metric, every non-control variant, every analysis date.
+
+Family corrected: for each experiment × metric × analysis date, the comparisons of every non-control variant with
+the control (so the primary metric's family is "variants × primary metric"). With more than one such comparison the
+p-values are Bonferroni-adjusted and the fixed-horizon and sequential intervals are built at level 1 − alpha/m.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from exptrack_pipeline.schemas import ExperimentResults
+from exptrack_pipeline.stats import (
+    ArmStats,
+    adjust_pvalues,
+    bayesian_summary,
+    compare,
+    compare_cuped,
+    compare_sequential,
+)
+
+KEYS = ["experiment_id", "metric_id", "analysis_date"]
+STAT_COLUMNS = ["n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den", "sum_x", "sum_x_sq", "sum_xy"]
+
+
+def _arms(frame: pd.DataFrame, suffix: str) -> ArmStats:
+    return ArmStats(**{column: frame[f"{column}{suffix}"].to_numpy(dtype=float) for column in STAT_COLUMNS})
+
+
+def pair_with_control(stats: pd.DataFrame) -> pd.DataFrame:
+    """One row per non-control variant with the control's statistics beside it (suffixes _v and _c)."""
+    control = stats[stats["is_control"]][KEYS + STAT_COLUMNS]
+    variants = stats[~stats["is_control"]]
+    return variants.merge(control, on=KEYS, suffixes=("_v", "_c"), how="inner", validate="many_to_one")
+
+
+def _by_kind(pairs: pd.DataFrame, run) -> dict[str, np.ndarray]:
+    """Run `run(control, variant, kind, mask)` per stat kind and scatter the result fields back into full-length arrays."""
+    out: dict[str, np.ndarray] = {}
+    for kind in pairs["stat_kind"].unique():
+        mask = (pairs["stat_kind"] == kind).to_numpy()
+        part = pairs[mask]
+        result = run(_arms(part, "_c"), _arms(part, "_v"), kind, part)
+        for name, values in vars(result).items():
+            values = np.asarray(values)
+            if values.shape != (mask.sum(),):
+                continue
+            if name not in out:
+                out[name] = np.empty(len(pairs), dtype=values.dtype if values.dtype.kind != "U" else object)
+                if values.dtype.kind == "f":
+                    out[name][:] = np.nan
+            out[name][mask] = values
+    return out
+
+
+def compute_results(stats: pd.DataFrame, alphas: pd.Series) -> pd.DataFrame:
+    """Fixed-horizon, sequential, CUPED and Bayesian summaries for every variant-vs-control pair.
+
+    `alphas` maps experiment_id to the experiment's alpha.
+    """
+    pairs = pair_with_control(stats).sort_values(KEYS + ["variant"]).reset_index(drop=True)
+    if pairs.empty:
+        return ExperimentResults.validate(pd.DataFrame({c: pd.Series(dtype="object") for c in ExperimentResults.to_schema().columns}))
+    family = pairs["experiment_id"] + "|" + pairs["metric_id"] + "|" + pairs["analysis_date"].astype(str)
+    m = family.map(family.value_counts()).to_numpy()
+    alpha = pairs["experiment_id"].map(alphas).to_numpy(dtype=float)
+    level_alpha = alpha / m
+
+    def fixed(c, v, kind, part):
+        return compare(c, v, kind=kind, alpha=level_alpha[part.index], relative="delta")
+
+    def sequential(c, v, kind, part):
+        return compare_sequential(c, v, kind=kind, alpha=level_alpha[part.index])
+
+    def cuped(c, v, kind, part):
+        return compare_cuped(c, v, kind=kind, alpha=level_alpha[part.index])
+
+    def bayes(c, v, kind, part):
+        return bayesian_summary(c, v, kind=kind)
+
+    f = _by_kind(pairs, fixed)
+    s = _by_kind(pairs, sequential)
+    cu = _by_kind(pairs, cuped)
+    b = _by_kind(pairs, bayes)
+
+    p_adj = adjust_pvalues(f["p_value"], method="bonferroni", family=family.to_numpy())
+    decrease = (pairs["direction"] == "decrease").to_numpy()
+    prob_up = b["prob_beat_control"]
+    seq_low, seq_high = s["rel_lift_ci_low"], s["rel_lift_ci_high"]
+    results = pd.DataFrame(
+        {
+            "experiment_id": pairs["experiment_id"],
+            "metric_id": pairs["metric_id"],
+            "metric_role": pairs["metric_role"],
+            "metric_kind": pairs["metric_kind"],
+            "direction": pairs["direction"],
+            "variant": pairs["variant"],
+            "control_variant": pairs["control_variant"],
+            "analysis_date": pairs["analysis_date"],
+            "n_control": pairs["n_c"].astype("int64"),
+            "n_variant": pairs["n_v"].astype("int64"),
+            "mean_control": f["mean_control"],
+            "mean_variant": f["mean_variant"],
+            "abs_effect": f["abs_effect"],
+            "abs_ci_low": f["abs_ci_low"],
+            "abs_ci_high": f["abs_ci_high"],
+            "rel_lift": f["rel_lift"],
+            "rel_lift_ci_low": f["rel_lift_ci_low"],
+            "rel_lift_ci_high": f["rel_lift_ci_high"],
+            "p_value": f["p_value"],
+            "p_value_adjusted": p_adj,
+            "correction": np.where(m > 1, "bonferroni", "none"),
+            "comparisons": m,
+            "alpha": alpha,
+            "is_significant": np.nan_to_num(p_adj, nan=1.0) < alpha,
+            "method": f["method"],
+            "seq_rel_lift_ci_low": seq_low,
+            "seq_rel_lift_ci_high": seq_high,
+            "seq_p_value": s["p_value"],
+            "seq_is_significant": (np.nan_to_num(seq_low, nan=-np.inf) > 0) | (np.nan_to_num(seq_high, nan=np.inf) < 0),
+            "cuped_rel_lift": cu["rel_lift"],
+            "cuped_rel_lift_ci_low": cu["rel_lift_ci_low"],
+            "cuped_rel_lift_ci_high": cu["rel_lift_ci_high"],
+            "cuped_p_value": cu["p_value"],
+            "cuped_variance_reduction": cu.get("variance_reduction"),
+            "prob_beat_control": np.where(decrease, 1.0 - prob_up, prob_up),
+            "expected_loss": b.get("expected_loss"),
+            "reason": f["reason"],
+        }
+    )
+    return ExperimentResults.validate(results)

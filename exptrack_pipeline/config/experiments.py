@@ -1,0 +1,97 @@
+"""One experiment's design, as written in its YAML file in the registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Status = Literal["backlog", "scheduled", "running", "paused", "concluded", "archived"]
+WEIGHT_TOLERANCE = 1e-6
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Variant(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    weight: float = Field(gt=0, le=1)
+    is_control: bool = False
+
+
+class GuardrailMetric(_Strict):
+    """A metric that must not get worse by more than `max_relative_harm` (e.g. 0.05 = 5% relative)."""
+
+    metric: str
+    max_relative_harm: float = Field(default=0.0, ge=0, le=1)
+
+
+class SuccessCriteria(_Strict):
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    power: float = Field(default=0.8, gt=0.5, lt=1)
+    minimum_detectable_effect: float = Field(gt=0)
+    mde_type: Literal["relative", "absolute"] = "relative"
+
+
+class Prioritization(_Strict):
+    expected_impact: float = Field(ge=0, le=10)
+    confidence: float = Field(ge=0, le=10)
+    effort: float = Field(gt=0, le=10)
+
+
+class Experiment(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    hypothesis: str
+    owner: str
+    pm: str | None = None
+    slack_channel: str
+    status: Status
+    surface: str
+    audience: str = "all_users"
+    layer: str | None = None
+    start_date: dt.date
+    end_date: dt.date
+    variants: list[Variant] = Field(min_length=2)
+    primary_metric: str
+    secondary_metrics: list[str] = Field(default_factory=list)
+    guardrail_metrics: list[GuardrailMetric] = Field(default_factory=list)
+    success_criteria: SuccessCriteria
+    prioritization: Prioritization | None = None
+
+    @field_validator("guardrail_metrics", mode="before")
+    @classmethod
+    def _guardrail_shorthand(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [{"metric": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Experiment":
+        if self.end_date < self.start_date:
+            raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
+        total = sum(v.weight for v in self.variants)
+        if abs(total - 1.0) > WEIGHT_TOLERANCE:
+            weights = ", ".join(f"{v.name}={v.weight:g}" for v in self.variants)
+            raise ValueError(f"variant weights must sum to 1 but sum to {total:g} ({weights})")
+        controls = [v.name for v in self.variants if v.is_control]
+        if len(controls) != 1:
+            raise ValueError(f"exactly one variant needs `is_control: true`, found {len(controls)} ({controls or 'none'})")
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"variant names must be unique, got {names}")
+        return self
+
+    @property
+    def control(self) -> Variant:
+        return next(v for v in self.variants if v.is_control)
+
+    @property
+    def metric_roles(self) -> list[tuple[str, str]]:
+        """(metric_id, role) for every metric of the experiment; role is primary, secondary or guardrail."""
+        roles = [(self.primary_metric, "primary")]
+        roles += [(m, "secondary") for m in self.secondary_metrics]
+        roles += [(g.metric, "guardrail") for g in self.guardrail_metrics]
+        return roles

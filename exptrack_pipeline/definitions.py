@@ -1,0 +1,44 @@
+"""The one Definitions object: what the Dagster UI, the daemon and `exptrack` load."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from exptrack_pipeline.config.settings import Settings
+from exptrack_pipeline.defs.assets.dbt import exptrack_dbt_models
+from exptrack_pipeline.defs.assets.ingestion import raw_events, raw_exposures
+from exptrack_pipeline.defs.assets.registry import experiment_registry
+from exptrack_pipeline.defs.assets.results import experiment_results
+from exptrack_pipeline.defs.jobs import analysis_job, daily_pipeline, daily_schedule, ingest_job
+from exptrack_pipeline.defs.project import dbt_project
+from exptrack_pipeline.defs.resources import LandingZoneResource, RegistryResource, WarehouseResource
+
+
+def dbt_executable() -> str:
+    """The dbt next to this Python (the project venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    settings.export()
+    return dg.Definitions(
+        assets=[raw_exposures, raw_events, experiment_registry, exptrack_dbt_models, experiment_results],
+        jobs=[ingest_job, analysis_job, daily_pipeline],
+        schedules=[daily_schedule],
+        resources={
+            "warehouse": WarehouseResource(path=str(settings.warehouse)),
+            "registry": RegistryResource(experiments_dir=str(settings.experiments_dir), metrics_file=str(settings.metrics_file)),
+            "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir)),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        },
+    )
+
+
+defs = build_definitions()

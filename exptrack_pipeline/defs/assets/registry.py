@@ -1,0 +1,31 @@
+"""The experiment registry and metric catalog, validated and written to the warehouse for dbt."""
+
+
+import dagster as dg
+
+from exptrack_pipeline.config.tables import registry_tables
+from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
+
+
+@dg.asset(
+    key="experiment_registry",
+    pool="duckdb",
+    group_name="registry",
+    kinds={"yaml", "duckdb"},
+    description="Experiments (one YAML each) and the metric catalog, validated, as tables in schema `registry`.",
+)
+def experiment_registry(registry: RegistryResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    loaded = registry.load()
+    tables = registry_tables(loaded)
+    for name, frame in tables.items():
+        warehouse.replace_table("registry", name, frame)
+    experiments = tables["experiments"]
+    return dg.MaterializeResult(
+        metadata={
+            "experiments": dg.MetadataValue.int(len(experiments)),
+            "metrics": dg.MetadataValue.int(len(tables["metrics"])),
+            "registry": dg.MetadataValue.md(
+                experiments[["experiment_id", "status", "owner", "start_date", "end_date", "primary_metric_id"]].to_markdown(index=False)
+            ),
+        }
+    )

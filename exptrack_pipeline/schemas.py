@@ -1,0 +1,123 @@
+"""Pandera contracts for every pandas frame that crosses a Python asset boundary."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+
+class VariantMetricStats(pa.DataFrameModel):
+    """fct_variant_metric_stats: cumulative sufficient statistics per experiment × metric × variant × date."""
+
+    experiment_id: Series[str]
+    metric_id: Series[str]
+    metric_role: Series[str] = pa.Field(isin=["primary", "secondary", "guardrail"])
+    metric_kind: Series[str] = pa.Field(isin=["conversion", "adoption", "mean", "ratio", "retention"])
+    stat_kind: Series[str] = pa.Field(isin=["proportion", "mean", "ratio"])
+    direction: Series[str] = pa.Field(isin=["increase", "decrease"])
+    variant: Series[str]
+    is_control: Series[bool]
+    control_variant: Series[str]
+    analysis_date: Series[pa.DateTime]
+    n: Series[int] = pa.Field(ge=0)
+    sum: Series[float]
+    sum_sq: Series[float] = pa.Field(ge=0)
+    sum_den: Series[float]
+    sum_den_sq: Series[float] = pa.Field(ge=0)
+    sum_num_den: Series[float]
+    sum_x: Series[float]
+    sum_x_sq: Series[float] = pa.Field(ge=0)
+    sum_xy: Series[float]
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["experiment_id", "metric_id", "variant", "analysis_date"]
+
+
+class ExperimentResults(pa.DataFrameModel):
+    """experiment_results: one row per experiment × metric × non-control variant × analysis date."""
+
+    experiment_id: Series[str]
+    metric_id: Series[str]
+    metric_role: Series[str] = pa.Field(isin=["primary", "secondary", "guardrail"])
+    metric_kind: Series[str]
+    direction: Series[str] = pa.Field(isin=["increase", "decrease"])
+    variant: Series[str]
+    control_variant: Series[str]
+    analysis_date: Series[pa.DateTime]
+    n_control: Series[int] = pa.Field(ge=0)
+    n_variant: Series[int] = pa.Field(ge=0)
+    mean_control: Series[float] = pa.Field(nullable=True)
+    mean_variant: Series[float] = pa.Field(nullable=True)
+    abs_effect: Series[float] = pa.Field(nullable=True)
+    abs_ci_low: Series[float] = pa.Field(nullable=True)
+    abs_ci_high: Series[float] = pa.Field(nullable=True)
+    rel_lift: Series[float] = pa.Field(nullable=True)
+    rel_lift_ci_low: Series[float] = pa.Field(nullable=True)
+    rel_lift_ci_high: Series[float] = pa.Field(nullable=True)
+    p_value: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    p_value_adjusted: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    correction: Series[str] = pa.Field(isin=["none", "bonferroni", "holm", "bh"])
+    comparisons: Series[int] = pa.Field(ge=1)
+    alpha: Series[float] = pa.Field(gt=0, lt=1)
+    is_significant: Series[bool]
+    method: Series[str]
+    seq_rel_lift_ci_low: Series[float] = pa.Field(nullable=True)
+    seq_rel_lift_ci_high: Series[float] = pa.Field(nullable=True)
+    seq_p_value: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    seq_is_significant: Series[bool]
+    cuped_rel_lift: Series[float] = pa.Field(nullable=True)
+    cuped_rel_lift_ci_low: Series[float] = pa.Field(nullable=True)
+    cuped_rel_lift_ci_high: Series[float] = pa.Field(nullable=True)
+    cuped_p_value: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    cuped_variance_reduction: Series[float] = pa.Field(nullable=True)
+    prob_beat_control: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    expected_loss: Series[float] = pa.Field(nullable=True)
+    reason: Series[str]
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["experiment_id", "metric_id", "variant", "analysis_date"]
+
+
+RESULT_COLUMN_DOCS: dict[str, str] = {
+    "experiment_id": "Experiment id from the registry.",
+    "metric_id": "Metric id from the metric catalog.",
+    "metric_role": "primary, secondary or guardrail.",
+    "metric_kind": "conversion, adoption, mean, ratio or retention.",
+    "direction": "Which way is good for this metric (increase or decrease).",
+    "variant": "The treatment variant compared with the control.",
+    "control_variant": "The experiment's control variant.",
+    "analysis_date": "Results are cumulative from the experiment start through this date.",
+    "n_control": "Analysed units in the control (retention Dn: units exposed at least n days earlier).",
+    "n_variant": "Analysed units in the variant.",
+    "mean_control": "Control metric value (rate, mean per unit, or Σnumerator/Σdenominator for ratios).",
+    "mean_variant": "Variant metric value.",
+    "abs_effect": "mean_variant − mean_control.",
+    "abs_ci_low": "Lower bound of the (Bonferroni-adjusted when several variants) CI of abs_effect.",
+    "abs_ci_high": "Upper bound of that CI.",
+    "rel_lift": "mean_variant / mean_control − 1.",
+    "rel_lift_ci_low": "Lower bound of the delta-method CI of rel_lift at level 1 − alpha/comparisons.",
+    "rel_lift_ci_high": "Upper bound of that CI.",
+    "p_value": "Two-sided fixed-horizon p-value (z for proportions and ratios, Welch t for means).",
+    "p_value_adjusted": "p_value corrected over the experiment's variants for this metric and date (see `correction`).",
+    "correction": "Multiple-comparison correction applied: bonferroni when there are several variants, else none.",
+    "comparisons": "Number of variant-vs-control comparisons in the corrected family.",
+    "alpha": "The experiment's significance level.",
+    "is_significant": "p_value_adjusted < alpha (fixed horizon: valid at the planned end, not for daily peeking).",
+    "method": "Which test ran, e.g. z_unpooled, welch_t, delta_ratio_z.",
+    "seq_rel_lift_ci_low": "Always-valid (sequential) CI of rel_lift, safe to look at every day.",
+    "seq_rel_lift_ci_high": "Upper bound of the always-valid CI.",
+    "seq_p_value": "Always-valid p-value (mixture SPRT).",
+    "seq_is_significant": "Always-valid CI excludes zero at the Bonferroni-adjusted level.",
+    "cuped_rel_lift": "Relative lift after CUPED adjustment with the pre-exposure covariate.",
+    "cuped_rel_lift_ci_low": "Lower bound of the CUPED-adjusted CI.",
+    "cuped_rel_lift_ci_high": "Upper bound of the CUPED-adjusted CI.",
+    "cuped_p_value": "p-value of the CUPED-adjusted test.",
+    "cuped_variance_reduction": "1 − Var(CUPED estimate) / Var(plain estimate).",
+    "prob_beat_control": "Bayesian (normal approximation, flat prior) probability that the variant is better in the good direction.",
+    "expected_loss": "Bayesian expected loss (relative) of shipping the variant.",
+    "reason": "Why some numbers are missing (e.g. too few units); empty when all is well.",
+}

@@ -1,0 +1,37 @@
+"""Pure statistics for exptrack: numpy/scipy only, vectorised over result rows.
+
+Every function takes per-arm sufficient statistics (:class:`ArmStats`) whose fields are
+1-D arrays (scalars broadcast) and returns frozen dataclasses of arrays. Undefined numbers
+are NaN and come with a ``reason`` string ("" when the row is fine). See docs/statistics.md.
+"""
+
+from .arms import ArmStats
+from .bayesian import BayesResult, bayesian_summary
+from .corrections import adjust_pvalues, bonferroni_alpha
+from .cuped import CupedComparison, compare_cuped
+from .frequentist import Comparison, compare
+from .power import expected_duration_days, mde_for_sample_size, power_proportion, sample_size_per_arm
+from .sequential import always_valid_pvalue, compare_sequential, mixture_halfwidth_multiplier, mixture_rho
+from .srm import SrmResult, srm_test
+
+__all__ = [
+    "ArmStats",
+    "BayesResult",
+    "Comparison",
+    "CupedComparison",
+    "SrmResult",
+    "adjust_pvalues",
+    "always_valid_pvalue",
+    "bayesian_summary",
+    "bonferroni_alpha",
+    "compare",
+    "compare_cuped",
+    "compare_sequential",
+    "expected_duration_days",
+    "mde_for_sample_size",
+    "mixture_halfwidth_multiplier",
+    "mixture_rho",
+    "power_proportion",
+    "sample_size_per_arm",
+    "srm_test",
+]

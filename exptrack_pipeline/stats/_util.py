@@ -1,0 +1,64 @@
+"""Shared helpers: float coercion, reason strings, quantiles and p-values."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.special as sc
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+StrArray = NDArray[np.str_]
+
+
+def as_float(x: ArrayLike | None) -> FloatArray | None:
+    """Return ``x`` as a float64 array (``None`` passes through)."""
+    if x is None:
+        return None
+    return np.asarray(x, dtype=np.float64)
+
+
+def broadcast(shape: tuple[int, ...], *arrays: ArrayLike) -> list[FloatArray]:
+    """Broadcast arrays to ``shape`` and copy them (results must be writable)."""
+    return [np.array(np.broadcast_to(np.asarray(a, dtype=np.float64), shape)) for a in arrays]
+
+
+def reasons(shape: tuple[int, ...], *rules: tuple[ArrayLike, str]) -> StrArray:
+    """Build a reason array: for each row, the messages whose mask is True, joined by "; "."""
+    out = np.full(shape, "", dtype=object)
+    for mask, message in rules:
+        m = np.broadcast_to(np.asarray(mask, dtype=bool), shape)
+        if m.any():
+            out = np.where(m, np.where(out == "", message, out + "; " + message), out)
+    return out.astype(str)
+
+
+def join_reasons(*parts: ArrayLike) -> StrArray:
+    """Join reason arrays row-wise, skipping empty strings."""
+    arrays = np.broadcast_arrays(*[np.asarray(p, dtype=object) for p in parts])
+    out = np.full(arrays[0].shape, "", dtype=object)
+    for a in arrays:
+        out = np.where(a == "", out, np.where(out == "", a, out + "; " + a))
+    return out.astype(str)
+
+
+def two_sided_quantile(alpha: ArrayLike, df: ArrayLike) -> FloatArray:
+    """Critical value q with P(|T| > q) = alpha for Student t with ``df`` (normal if inf)."""
+    a = np.asarray(alpha, dtype=np.float64)
+    d = np.asarray(df, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        q = sc.stdtrit(np.where(d > 0, d, np.nan), 1.0 - a / 2.0)
+    return np.asarray(q, dtype=np.float64)
+
+
+def two_sided_pvalue(stat: ArrayLike, df: ArrayLike) -> FloatArray:
+    """Two-sided p-value 2 P(T > |stat|) for Student t with ``df`` (normal if inf)."""
+    s = np.asarray(stat, dtype=np.float64)
+    d = np.asarray(df, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        p = 2.0 * sc.stdtr(np.where(d > 0, d, np.nan), -np.abs(s))
+    return np.minimum(np.asarray(p, dtype=np.float64), 1.0)
+
+
+def str_array(value: str, shape: tuple[int, ...]) -> StrArray:
+    """A string array of ``shape`` filled with ``value``."""
+    return np.full(shape, value, dtype=f"<U{max(len(value), 1)}")

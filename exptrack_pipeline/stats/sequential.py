@@ -1,0 +1,118 @@
+"""Always-valid inference for continuous monitoring: Gaussian-mixture confidence sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._util import FloatArray, join_reasons, str_array
+from .arms import ArmStats
+from .cuped import cuped_or_plain_estimate
+from .effect import Relative, relative_effect
+from .frequentist import Comparison, Kind, estimate
+
+DEFAULT_N_STAR = 5000.0
+
+
+def mixture_rho(alpha: ArrayLike, n_star: ArrayLike = DEFAULT_N_STAR) -> FloatArray:
+    """Mixture SD ρ that makes the boundary tightest at N* total units.
+
+    ρ = √((−2 ln α + ln(−2 ln α + 1)) / N*)
+    Source: Waudby-Smith et al. (2023) "Time-uniform central limit theory and asymptotic
+    confidence sequences", arXiv:2103.06476v7 eq. (161); GrowthBook sequential testing docs
+    (sequentialTuningParameter N*, default 5000).
+    """
+    a = np.asarray(alpha, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return np.sqrt((-2.0 * np.log(a) + np.log(-2.0 * np.log(a) + 1.0)) / np.asarray(n_star, dtype=np.float64))
+
+
+def mixture_halfwidth_multiplier(n: ArrayLike, rho: ArrayLike, alpha: ArrayLike) -> FloatArray:
+    """Multiplier q such that the CS half-width is q · SE (SE = standard error of the estimate).
+
+    Two-sided normal-mixture boundary for N units with per-unit variance s² = SE²·N:
+        half-width = s · √( 2(Nρ² + 1) ln(√(Nρ² + 1)/α) / (N²ρ²) )
+    so q = √( 2(Nρ² + 1) ln(√(Nρ² + 1)/α) / (Nρ²) ).
+    Source: Howard, Ramdas, McAuliffe & Sekhon (2021) Ann. Statist. 49(2), normal mixture
+    boundary (eq. 14 / Prop. 6); Waudby-Smith et al. (2023) eq. (9); GrowthBook docs.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    r2 = np.asarray(rho, dtype=np.float64) ** 2
+    with np.errstate(all="ignore"):
+        return np.sqrt(2.0 * (n * r2 + 1.0) * np.log(np.sqrt(n * r2 + 1.0) / alpha) / (n * r2))
+
+
+def always_valid_pvalue(z: ArrayLike, n: ArrayLike, rho: ArrayLike) -> FloatArray:
+    """Per-look always-valid p-value p = min(1, 1/Λ) with the mixture likelihood ratio
+
+        Λ = exp(ρ²N z² / (2(Nρ² + 1))) / √(Nρ² + 1),   z = Δ/SE.
+
+    This is the mSPRT of Johari, Koomen, Pekelis & Walsh (2017, "Peeking at A/B tests", KDD)
+    with mixing variance ρ²·s², and equals the smallest α at which the CS of
+    :func:`mixture_halfwidth_multiplier` (same ρ) excludes 0. The always-valid p-value is the
+    running minimum over looks; this function returns the value for one look (the caller keeps
+    the history).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    nr2 = np.asarray(n, dtype=np.float64) * np.asarray(rho, dtype=np.float64) ** 2
+    with np.errstate(all="ignore"):
+        log_p = 0.5 * np.log1p(nr2) - nr2 * z**2 / (2.0 * (nr2 + 1.0))
+        return np.exp(np.minimum(log_p, 0.0))
+
+
+def compare_sequential(
+    control: ArmStats,
+    variant: ArmStats,
+    *,
+    kind: Kind,
+    alpha: ArrayLike = 0.05,
+    tau: ArrayLike | None = None,
+    n_star: ArrayLike = DEFAULT_N_STAR,
+    relative: Relative = "delta",
+    cuped: bool = False,
+) -> Comparison:
+    """Always-valid (anytime) comparison, safe under daily peeking.
+
+    Estimates and standard errors are those of :func:`compare` (or :func:`compare_cuped` with
+    ``cuped=True``); the fixed-horizon z quantile is replaced by the normal-mixture
+    confidence-sequence multiplier for N = n_c + n_v (:func:`mixture_halfwidth_multiplier`),
+    applied to the absolute effect, the delta-method relative lift, or the log ratio
+    (relative="log"). ``tau`` is the mixture SD ρ in per-unit SD units; when None it is set
+    from ``n_star`` (GrowthBook's sequentialTuningParameter, default 5000) by
+    :func:`mixture_rho`. ``p_value`` is the per-look always-valid p-value
+    (:func:`always_valid_pvalue`, p = min(1, 1/Λ)); ``statistic`` is z = Δ/SE; ``df`` is inf.
+    The guarantee is asymptotic (CLT-based, Waudby-Smith et al. 2023).
+    """
+    est = cuped_or_plain_estimate(control, variant, kind)[0] if cuped else estimate(control, variant, kind)
+    a = np.asarray(alpha, dtype=np.float64)
+    shape = np.broadcast_shapes(est.shape, a.shape, np.shape(n_star), np.shape(tau) if tau is not None else ())
+    rho = mixture_rho(a, n_star) if tau is None else np.asarray(tau, dtype=np.float64)
+    n = est.n_control + est.n_variant
+    q = mixture_halfwidth_multiplier(n, rho, a)
+    diff, se = est.abs_effect, est.abs_se
+    with np.errstate(all="ignore"):
+        z = np.where(se > 0, diff / se, np.nan)
+    p = np.where(np.isnan(z), np.nan, always_valid_pvalue(z, n, rho))
+    rel = relative_effect(est, relative)
+    rel_low, rel_high = rel.interval(q)
+
+    def b(x: ArrayLike) -> FloatArray:
+        return np.array(np.broadcast_to(x, shape), dtype=np.float64)
+
+    return Comparison(
+        mean_control=b(est.mean_control),
+        mean_variant=b(est.mean_variant),
+        abs_effect=b(diff),
+        abs_se=b(se),
+        abs_ci_low=b(np.where(se > 0, diff - q * se, np.nan)),
+        abs_ci_high=b(np.where(se > 0, diff + q * se, np.nan)),
+        rel_lift=b(rel.lift),
+        rel_se=b(rel.se),
+        rel_lift_ci_low=b(rel_low),
+        rel_lift_ci_high=b(rel_high),
+        statistic=b(z),
+        df=b(np.inf),
+        p_value=b(p),
+        method=str_array(est.method + "+sequential", shape),
+        reason=np.array(np.broadcast_to(join_reasons(est.reason, rel.reason), shape)),
+    )
