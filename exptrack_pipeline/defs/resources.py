@@ -22,8 +22,9 @@ class WarehouseResource(ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": self.memory_limit, "TimeZone": "UTC"})
+        con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": self.memory_limit})
         try:
+            con.execute("set TimeZone = 'UTC'")
             yield con
         finally:
             con.close()

@@ -1,0 +1,100 @@
+"""Plain-text summaries of a warehouse for the terminal (`exptrack results`, `exptrack summary`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+ROLE_ORDER = {"primary": 0, "secondary": 1, "guardrail": 2}
+
+LATEST_RESULTS = """
+    select * from main.experiment_results r
+    where analysis_date = (select max(analysis_date) from main.experiment_results x where x.experiment_id = r.experiment_id)
+"""
+
+
+def _query(warehouse: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def latest_results(warehouse: Path, experiment_id: str | None = None) -> pd.DataFrame:
+    frame = _query(warehouse, LATEST_RESULTS)
+    if experiment_id:
+        frame = frame[frame["experiment_id"] == experiment_id]
+    frame = frame.assign(_role=frame["metric_role"].map(ROLE_ORDER))
+    return frame.sort_values(["experiment_id", "_role", "metric_id", "variant"]).drop(columns="_role")
+
+
+def verdict(row) -> str:
+    if not row.is_significant:
+        text = "not significant"
+    else:
+        good = (row.rel_lift > 0) == (row.direction == "increase")
+        text = "better" if good else "WORSE"
+    return f"{text} ({row.reason})" if row.reason else text
+
+
+def format_results(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "no results (run `exptrack run --start YYYY-MM-DD --end YYYY-MM-DD` first)"
+    lines = []
+    header = (
+        f"  {'role':<9} {'metric':<22} {'variant':<13} {'n_ctrl':>7} {'n_var':>7} {'control':>9} {'variant':>9} "
+        f"{'lift':>8} {'CI (adjusted)':>19} {'p_adj':>8}  verdict"
+    )
+    for experiment_id, rows in frame.groupby("experiment_id", sort=False):
+        lines.append(f"\n{experiment_id}  (through {rows['analysis_date'].max():%Y-%m-%d}, control = {rows['control_variant'].iloc[0]})")
+        lines.append(header)
+        for r in rows.itertuples():
+            ci = f"[{r.rel_lift_ci_low:+.1%}, {r.rel_lift_ci_high:+.1%}]" if pd.notna(r.rel_lift_ci_low) else "n/a"
+            lift = f"{r.rel_lift:+.1%}" if pd.notna(r.rel_lift) else "n/a"
+            p_adj = f"{r.p_value_adjusted:.2g}" if pd.notna(r.p_value_adjusted) else "n/a"
+            lines.append(
+                f"  {r.metric_role:<9} {r.metric_id:<22} {r.variant:<13} {r.n_control:>7} {r.n_variant:>7} "
+                f"{r.mean_control:>9.4g} {r.mean_variant:>9.4g} {lift:>8} {ci:>19} {p_adj:>8}  {verdict(r)}"
+            )
+    return "\n".join(lines)
+
+
+def format_ingestion(warehouse: Path) -> str:
+    log = _query(
+        warehouse,
+        "select source, count(*)::bigint as days, sum(files_read)::bigint as files, sum(rows_read)::bigint as rows_read, sum(rows_loaded)::bigint as loaded, "
+        "sum(rows_quarantined)::bigint as quarantined, sum(rows_deduplicated)::bigint as deduplicated from raw.ingestion_log group by source order by source",
+    )
+    reasons = _query(
+        warehouse,
+        "select source, regexp_replace(reason, ':.*', '') as reason, count(*) as rows from raw.quarantine group by all order by all",
+    )
+    lines = ["Ingestion (rows read = loaded + quarantined + de-duplicated):"]
+    for r in log.itertuples():
+        ok = "ok" if r.rows_read == r.loaded + r.quarantined + r.deduplicated else "MISMATCH"
+        lines.append(
+            f"  {r.source:<10} {r.days:>3} days {r.files:>4} files  read {r.rows_read:>9,}  loaded {r.loaded:>9,}  "
+            f"quarantined {r.quarantined:>4}  de-duplicated {r.deduplicated:>5}  [{ok}]"
+        )
+    for r in reasons.itertuples():
+        lines.append(f"    quarantined {r.source}: {r.rows} x {r.reason}")
+    return "\n".join(lines)
+
+
+def format_exposures(warehouse: Path) -> str:
+    quality = _query(warehouse, "select * from main.dim_experiment_exposure_quality order by experiment_id")
+    units = _query(
+        warehouse,
+        "select experiment_id, variant, design_weight, max(cumulative_units)::bigint as units "
+        "from main.fct_daily_exposures group by all order by experiment_id, variant",
+    )
+    lines = ["Exposure (analysed units per variant; units seen in two variants are excluded):"]
+    for q in quality.itertuples():
+        arms = units[units["experiment_id"] == q.experiment_id]
+        split = ", ".join(f"{a.variant} {a.units:,} ({a.design_weight:.0%})" for a in arms.itertuples())
+        lines.append(f"  {q.experiment_id:<22} {split}; multi-variant units {int(q.multi_exposed_units)} ({q.multi_exposure_rate:.2%})")
+    return "\n".join(lines)
+
+
+def format_summary(warehouse: Path) -> str:
+    return "\n\n".join([format_ingestion(warehouse), format_exposures(warehouse), "Results (latest analysis date):" + format_results(latest_results(warehouse))])
