@@ -8,6 +8,8 @@ import os
 import sys
 
 from exptrack_pipeline.config import RegistryError, Settings, load_registry
+from exptrack_pipeline.commands import lifecycle as lifecycle_commands
+from exptrack_pipeline.commands import monitoring as monitoring_commands
 from exptrack_pipeline.summary import format_results, format_summary, latest_results
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     results.add_argument("experiment", nargs="?")
     sub.add_parser("summary", help="print ingestion, exposure and latest results per experiment")
     sub.add_parser("validate", help="check the experiment registry and metric catalog")
+    handlers = {**monitoring_commands.register(sub), **lifecycle_commands.register(sub)}
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     try:
@@ -66,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             print(format_results(latest_results(settings.warehouse, args.experiment)))
         elif args.command == "summary":
             print(format_summary(settings.warehouse))
+        elif args.command in handlers:
+            return handlers[args.command](args, settings)
         elif args.command == "validate":
             registry = load_registry(settings.experiments_dir, settings.metrics_file)
             print(f"ok: {len(registry.experiments)} experiments, {len(registry.catalog.metrics)} metrics")

@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from exptrack_pipeline.config.settings import Settings
+from exptrack_pipeline.defs import lifecycle, monitoring
 from exptrack_pipeline.defs.assets.dbt import exptrack_dbt_models
 from exptrack_pipeline.defs.assets.ingestion import raw_events, raw_exposures
 from exptrack_pipeline.defs.assets.registry import experiment_registry
@@ -28,7 +29,7 @@ def dbt_executable() -> str:
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     settings.export()
-    return dg.Definitions(
+    core = dg.Definitions(
         assets=[raw_exposures, raw_events, experiment_registry, exptrack_dbt_models, experiment_results],
         jobs=[ingest_job, analysis_job, daily_pipeline],
         schedules=[daily_schedule],
@@ -39,6 +40,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         },
     )
+    return dg.Definitions.merge(core, monitoring.build(settings), lifecycle.build(settings))
 
 
 defs = build_definitions()

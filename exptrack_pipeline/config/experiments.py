@@ -41,6 +41,18 @@ class Prioritization(_Strict):
     effort: float = Field(gt=0, le=10)
 
 
+class AlertRouting(_Strict):
+    """Who hears about each escalation level: Slack channels ("#name") or user ids/handles ("@name", "U123").
+
+    Unset levels fall back to the global defaults: level 1 → owner; level 2 → owner + pm;
+    level 3 → owner + pm + the leadership channel (configured on the Slack resource).
+    """
+
+    level_1: list[str] | None = None
+    level_2: list[str] | None = None
+    level_3: list[str] | None = None
+
+
 class Experiment(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
@@ -60,6 +72,7 @@ class Experiment(_Strict):
     guardrail_metrics: list[GuardrailMetric] = Field(default_factory=list)
     success_criteria: SuccessCriteria
     prioritization: Prioritization | None = None
+    alerting: AlertRouting = AlertRouting()
 
     @field_validator("guardrail_metrics", mode="before")
     @classmethod

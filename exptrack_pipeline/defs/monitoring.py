@@ -1,0 +1,10 @@
+"""Health checks, alerting sensors and the Slack/feature-flag resources (issue: monitoring)."""
+
+import dagster as dg
+
+from exptrack_pipeline.config.settings import Settings
+
+
+def build(settings: Settings) -> dg.Definitions:
+    """Definitions merged into the project's one Definitions object; must not redefine core resources."""
+    return dg.Definitions()
