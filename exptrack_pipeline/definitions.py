@@ -11,6 +11,7 @@ from dagster_dbt import DbtCliResource
 
 from exptrack_pipeline.config.settings import Settings
 from exptrack_pipeline.defs import lifecycle, monitoring
+from exptrack_pipeline.defs.assets.breakdowns import retention_results, segment_results
 from exptrack_pipeline.defs.assets.dbt import exptrack_dbt_models
 from exptrack_pipeline.defs.assets.ingestion import raw_events, raw_exposures
 from exptrack_pipeline.defs.assets.registry import experiment_registry
@@ -30,7 +31,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     settings.export()
     core = dg.Definitions(
-        assets=[raw_exposures, raw_events, experiment_registry, exptrack_dbt_models, experiment_results],
+        assets=[raw_exposures, raw_events, experiment_registry, exptrack_dbt_models, experiment_results, retention_results, segment_results],
         jobs=[ingest_job, analysis_job, daily_pipeline],
         schedules=[daily_schedule],
         resources={

@@ -121,3 +121,79 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "expected_loss": "Bayesian expected loss (relative) of shipping the variant.",
     "reason": "Why some numbers are missing (e.g. too few units); empty when all is well.",
 }
+
+
+class RetentionCohorts(pa.DataFrameModel):
+    """fct_retention_cohorts: cohort × day since exposure × variant → retained / eligible units."""
+
+    experiment_id: Series[str]
+    variant: Series[str]
+    cohort_date: Series[pa.DateTime]
+    day_since_exposure: Series[int] = pa.Field(ge=0, le=30)
+    eligible_units: Series[int] = pa.Field(ge=0)
+    retained_units: Series[int] = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+class RetentionResults(pa.DataFrameModel):
+    """retention_results: D1/D7/D30 retention per experiment and variant with Wilson CIs and the lift vs control."""
+
+    experiment_id: Series[str]
+    variant: Series[str]
+    is_control: Series[bool]
+    retention_day: Series[int] = pa.Field(isin=[1, 7, 30])
+    eligible_units: Series[int] = pa.Field(ge=0)
+    retained_units: Series[int] = pa.Field(ge=0)
+    retention_rate: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    ci_low: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    ci_high: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    rel_lift_vs_control: Series[float] = pa.Field(nullable=True)
+    p_value_vs_control: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["experiment_id", "variant", "retention_day"]
+
+
+class SegmentMetricStats(VariantMetricStats):
+    """fct_segment_metric_stats: sufficient statistics per segment at the last analysis date."""
+
+    attribute: Series[str]
+    attribute_value: Series[str]
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["experiment_id", "metric_id", "variant", "attribute", "attribute_value"]
+
+
+class SegmentResults(pa.DataFrameModel):
+    """segment_results: per experiment × metric × variant × segment, with SRM per segment and a size warning."""
+
+    experiment_id: Series[str]
+    metric_id: Series[str]
+    metric_role: Series[str]
+    variant: Series[str]
+    control_variant: Series[str]
+    attribute: Series[str]
+    attribute_value: Series[str]
+    analysis_date: Series[pa.DateTime]
+    n_control: Series[int] = pa.Field(ge=0)
+    n_variant: Series[int] = pa.Field(ge=0)
+    mean_control: Series[float] = pa.Field(nullable=True)
+    mean_variant: Series[float] = pa.Field(nullable=True)
+    rel_lift: Series[float] = pa.Field(nullable=True)
+    rel_lift_ci_low: Series[float] = pa.Field(nullable=True)
+    rel_lift_ci_high: Series[float] = pa.Field(nullable=True)
+    p_value: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    p_value_adjusted: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    srm_p_value: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    warning: Series[str]
+
+    class Config:
+        strict = True
+        coerce = True

@@ -28,14 +28,14 @@ def _arms(frame: pd.DataFrame, suffix: str) -> ArmStats:
     return ArmStats(**{column: frame[f"{column}{suffix}"].to_numpy(dtype=float) for column in STAT_COLUMNS})
 
 
-def pair_with_control(stats: pd.DataFrame) -> pd.DataFrame:
+def pair_with_control(stats: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFrame:
     """One row per non-control variant with the control's statistics beside it (suffixes _v and _c)."""
-    control = stats[stats["is_control"]][KEYS + STAT_COLUMNS]
+    control = stats[stats["is_control"]][keys + STAT_COLUMNS]
     variants = stats[~stats["is_control"]]
-    return variants.merge(control, on=KEYS, suffixes=("_v", "_c"), how="inner", validate="many_to_one")
+    return variants.merge(control, on=keys, suffixes=("_v", "_c"), how="inner", validate="many_to_one")
 
 
-def _by_kind(pairs: pd.DataFrame, run) -> dict[str, np.ndarray]:
+def by_kind(pairs: pd.DataFrame, run) -> dict[str, np.ndarray]:
     """Run `run(control, variant, kind, mask)` per stat kind and scatter the result fields back into full-length arrays."""
     out: dict[str, np.ndarray] = {}
     for kind in pairs["stat_kind"].unique():
@@ -79,10 +79,10 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series) -> pd.DataFrame:
     def bayes(c, v, kind, part):
         return bayesian_summary(c, v, kind=kind)
 
-    f = _by_kind(pairs, fixed)
-    s = _by_kind(pairs, sequential)
-    cu = _by_kind(pairs, cuped)
-    b = _by_kind(pairs, bayes)
+    f = by_kind(pairs, fixed)
+    s = by_kind(pairs, sequential)
+    cu = by_kind(pairs, cuped)
+    b = by_kind(pairs, bayes)
 
     p_adj = adjust_pvalues(f["p_value"], method="bonferroni", family=family.to_numpy())
     decrease = (pairs["direction"] == "decrease").to_numpy()

@@ -140,6 +140,12 @@ def _true_lift() -> dict:
     return lifts
 
 
+def simulate_world(seed: int = 7, scale: float = 1.0) -> World:
+    """The simulated world `generate_demo` writes for this seed and scale (no files)."""
+    world_seed, _ = np.random.SeedSequence(seed).spawn(2)
+    return simulate(np.random.default_rng(world_seed), float(scale))
+
+
 def generate_demo(raw_dir: Path, *, seed: int = 7, scale: float = 1.0, bad_rows: bool = True) -> DemoTruth:
     """Replace `<raw_dir>/exposures` and `<raw_dir>/events` with fresh demo data; write and return the truth."""
     if not (isinstance(scale, (int, float)) and 0 < scale <= 20):
@@ -150,8 +156,8 @@ def generate_demo(raw_dir: Path, *, seed: int = 7, scale: float = 1.0, bad_rows:
             shutil.rmtree(raw_dir / source)
     raw_dir.mkdir(parents=True, exist_ok=True)
 
-    world_seed, file_seed = np.random.SeedSequence(seed).spawn(2)
-    world = simulate(np.random.default_rng(world_seed), float(scale))
+    world = simulate_world(seed, scale)
+    _, file_seed = np.random.SeedSequence(seed).spawn(2)
     counts = write_landing(raw_dir, world, np.random.default_rng(file_seed), bad_rows)
     truth = DemoTruth(
         seed=seed,

@@ -91,15 +91,15 @@ MULTI_VARIANT_SHARE = 0.005
 REPEAT_EXPOSURE_SHARE = 0.30
 
 # --- world sizes and behaviour (scale multiplies user counts) -------------------------------------
-N_RETURNING = 24_000
+N_RETURNING = 26_000
 N_NEW = 18_500  # every new visitor lands on the signup page: all are in signup_social_proof
 HOMEPAGE_TAKE = {False: 0.9, True: 0.6}  # P(in homepage_cards | visited during it), returning / new
 Q_RETURNING = 0.13  # mean daily activity of a returning user
 NEW_RETENTION_D1 = 0.32  # P(active on day k after arrival) = 0.32 * k^-0.55 * user multiplier
 EXTRA_SESSIONS = 0.4  # sessions per active day = 1 + Poisson(0.4)
 PAGE_VIEWS = 0.6  # Poisson per session
-IMPRESSIONS = 1.7  # card_impression per session
-CHECKOUT_START = 0.24  # P(checkout_started in a session), per-user multiplier
+IMPRESSIONS = 2.0  # card_impression per session
+CHECKOUT_START = 0.32  # P(checkout_started in a session), per-user multiplier
 PURCHASE_AFTER_CHECKOUT = 0.3
 SAVED_SEARCH = 0.025
 ERRORS_PER_SESSION = 0.09

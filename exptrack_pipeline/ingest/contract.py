@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 READERS = {
-    ".parquet": "read_parquet('{path}')",
-    ".csv": "read_csv('{path}', all_varchar = true, header = true)",
-    ".jsonl": "read_json('{path}', format = 'newline_delimited')",
-    ".json": "read_json('{path}', format = 'newline_delimited')",
+    ".parquet": "read_parquet('{path}', hive_partitioning = false)",
+    ".csv": "read_csv('{path}', all_varchar = true, header = true, hive_partitioning = false)",
+    ".jsonl": "read_json('{path}', format = 'newline_delimited', hive_partitioning = false)",
+    ".json": "read_json('{path}', format = 'newline_delimited', hive_partitioning = false)",
 }
 """DuckDB table functions per file suffix; every column is read back as text and checked here."""
 

@@ -1,0 +1,61 @@
+"""Retention cohorts and segment breakdowns: Python assets over the dbt marts."""
+
+import dagster as dg
+
+from exptrack_pipeline.analysis.retention import compute_retention_results
+from exptrack_pipeline.analysis.segments import compute_segment_results
+from exptrack_pipeline.defs.resources import WarehouseResource
+from exptrack_pipeline.schemas import RetentionCohorts, SegmentMetricStats
+
+
+@dg.asset(
+    key="retention_results",
+    deps=[dg.AssetKey("fct_retention_cohorts"), dg.AssetKey("experiment_registry")],
+    pool="duckdb",
+    group_name="analysis",
+    kinds={"python", "duckdb"},
+    description="D1/D7/D30 retention per experiment and variant (cohorts old enough only) with Wilson CIs and the lift vs control.",
+)
+def retention_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    cohorts = RetentionCohorts.validate(warehouse.read_df("select * from main.fct_retention_cohorts"))
+    controls = warehouse.read_df("select experiment_id, control_variant from registry.experiments").set_index("experiment_id")["control_variant"]
+    results = compute_retention_results(cohorts, controls)
+    warehouse.replace_table("main", "retention_results", results)
+    matrix = (
+        cohorts.assign(rate=cohorts["retained_units"] / cohorts["eligible_units"].where(cohorts["eligible_units"] > 0))
+        .pivot_table(index=["experiment_id", "variant"], columns="day_since_exposure", values="rate", aggfunc="mean")
+        .reindex(columns=[1, 7, 14, 30])
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(results)),
+            "retention": dg.MetadataValue.md(results.to_markdown(index=False, floatfmt=".4g")),
+            "mean_cohort_retention_by_day": dg.MetadataValue.md(matrix.to_markdown(floatfmt=".3f")),
+        }
+    )
+
+
+@dg.asset(
+    key="segment_results",
+    deps=[dg.AssetKey("fct_segment_metric_stats"), dg.AssetKey("fct_segment_exposures"), dg.AssetKey("experiment_registry")],
+    pool="duckdb",
+    group_name="analysis",
+    kinds={"python", "duckdb"},
+    description="Results per user-attribute value (platform, country, new vs returning) at the last analysis date, "
+    "with SRM per segment and a warning when a segment is too small to say anything.",
+)
+def segment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    stats = SegmentMetricStats.validate(warehouse.read_df("select * from main.fct_segment_metric_stats"))
+    exposures = warehouse.read_df("select * from main.fct_segment_exposures")
+    alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")["alpha"]
+    results = compute_segment_results(stats, exposures, alphas)
+    warehouse.replace_table("main", "segment_results", results)
+    small = int((results["warning"] != "").sum())
+    if small:
+        context.log.warning(f"{small} segment result(s) carry a warning (too small or undefined); see the `warning` column")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(results)),
+            "rows_with_warning": dg.MetadataValue.int(small),
+        }
+    )
