@@ -59,6 +59,6 @@ def two_sided_pvalue(stat: ArrayLike, df: ArrayLike) -> FloatArray:
     return np.minimum(np.asarray(p, dtype=np.float64), 1.0)
 
 
-def str_array(value: str, shape: tuple[int, ...]) -> StrArray:
-    """A string array of ``shape`` filled with ``value``."""
-    return np.full(shape, value, dtype=f"<U{max(len(value), 1)}")
+def str_array(value: str | StrArray, shape: tuple[int, ...]) -> StrArray:
+    """A string array of ``shape`` from ``value`` (a string or a broadcastable string array)."""
+    return np.array(np.broadcast_to(np.asarray(value, dtype=str), shape))

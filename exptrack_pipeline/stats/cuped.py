@@ -49,24 +49,28 @@ def cuped_estimate(control: ArmStats, variant: ArmStats, kind: Kind) -> tuple[Es
     Adjusted arm mean: ȳ_a − θ(x̄_a − x̄), x̄ = pooled covariate mean (Deng et al. 2013, eq. 3).
     Var(adjusted mean) = (s_y² − 2θ s_xy + θ² s_x²)/n_a, per-arm moments with the same ddof as
     the unadjusted test (0 for proportions, 1 for means); θ is treated as known.
-    Rows with zero pooled covariate variance use θ = 0, i.e. the unadjusted estimate.
+    Rows with zero pooled covariate variance, or NaN covariate sums, use θ = 0 (the unadjusted
+    estimate, method without "+cuped"); θ is reported as 0 and NaN for them respectively.
     """
     shape = np.broadcast_shapes(control.shape, variant.shape)
     yy_c, xx_c, xy_c = _centred(control)
     yy_v, xx_v, xy_v = _centred(variant)
     n_c, n_v = control.n, variant.n
+    missing = np.zeros(shape, dtype=bool)
+    for a in (control, variant):
+        missing = missing | np.isnan(a.sum_x) | np.isnan(a.sum_x_sq) | np.isnan(a.sum_xy)
     sxx = xx_c + xx_v
-    has_var = sxx > 0
+    use = (sxx > 0) & ~missing
     with np.errstate(all="ignore"):
-        theta = np.where(has_var, (xy_c + xy_v) / sxx, 0.0)
+        theta = np.where(use, (xy_c + xy_v) / sxx, 0.0)
         x_bar = (control.sum_x + variant.sum_x) / (n_c + n_v)
         ddof = 0.0 if kind == "proportion" else 1.0
 
         def arm(
             n: FloatArray, s: FloatArray, sx: FloatArray, yy: FloatArray, xx: FloatArray, xy: FloatArray
         ) -> tuple[FloatArray, FloatArray]:
-            mean = s / n - theta * (sx / n - x_bar)
-            var_unit = np.maximum(yy - 2.0 * theta * xy + theta**2 * xx, 0.0) / (n - ddof)
+            mean = s / n - np.where(use, theta * (sx / n - x_bar), 0.0)
+            var_unit = np.maximum(yy - np.where(use, 2.0 * theta * xy - theta**2 * xx, 0.0), 0.0) / (n - ddof)
             return np.where(n > 0, mean, np.nan), np.where(n >= 2, var_unit / n, np.nan)
 
         mc, vc = arm(n_c, control.sum, control.sum_x, yy_c, xx_c, xy_c)
@@ -75,11 +79,16 @@ def cuped_estimate(control: ArmStats, variant: ArmStats, kind: Kind) -> tuple[Es
     reason = join_reasons(
         arm_reasons(control, variant, kind, shape),
         zero_variance_reason(vc, vv, shape),
-        reasons(shape, (~has_var, "zero covariate variance: CUPED not applied")),
+        reasons(
+            shape,
+            (missing, "no covariate: CUPED not applied"),
+            (~use & ~missing, "zero covariate variance: CUPED not applied"),
+        ),
     )
-    mc, vc, mv, vv, n_c, n_v, df, theta = np.broadcast_arrays(mc, vc, mv, vv, n_c, n_v, df, theta)
-    est = Estimate(mc, vc, mv, vv, n_c, n_v, df, METHODS[kind] + "+cuped", reason)
-    return est, theta
+    method = np.where(use, METHODS[kind] + "+cuped", METHODS[kind])
+    theta = np.where(missing, np.nan, theta)
+    mc, vc, mv, vv, n_c, n_v, df, theta, method = np.broadcast_arrays(mc, vc, mv, vv, n_c, n_v, df, theta, method)
+    return Estimate(mc, vc, mv, vv, n_c, n_v, df, method, reason), theta
 
 
 def compare_cuped(
@@ -99,8 +108,8 @@ def compare_cuped(
     Source: Deng, Xu, Kohavi & Walker (2013) "Improving the Sensitivity of Online Controlled
     Experiments by Utilizing Pre-Experiment Data", WSDM.
 
-    Ratio metrics and rows without a covariate are returned unadjusted (θ = NaN for ratio /
-    missing covariate, θ = 0 for zero covariate variance) with a reason.
+    Ratio metrics and rows without a covariate (None or NaN sums) are returned unadjusted with
+    θ = NaN; rows with zero covariate variance with θ = 0; both with a reason.
     """
     plain = compare(control, variant, kind=kind, alpha=alpha, relative=relative)
     est, theta = cuped_or_plain_estimate(control, variant, kind)

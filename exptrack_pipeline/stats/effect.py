@@ -26,7 +26,7 @@ class Estimate:
     n_control: FloatArray
     n_variant: FloatArray
     df: FloatArray
-    method: str
+    method: str | StrArray
     reason: StrArray
 
     @property

@@ -127,7 +127,9 @@ def zero_variance_reason(var_c: FloatArray, var_v: FloatArray, shape: tuple[int,
     return reasons(shape, ((var_c == 0) & (var_v == 0), "zero variance in both arms"))
 
 
-def comparison_from_estimate(est: Estimate, alpha: ArrayLike, relative: Relative, method: str) -> Comparison:
+def comparison_from_estimate(
+    est: Estimate, alpha: ArrayLike, relative: Relative, method: str | StrArray
+) -> Comparison:
     """Fixed-horizon test and (1 − alpha) intervals from per-arm estimates.
 
     statistic = Δ/SE, SE = √(Var(m_c) + Var(m_v)); p = 2·P(T_df > |statistic|)

@@ -113,6 +113,6 @@ def compare_sequential(
         statistic=b(z),
         df=b(np.inf),
         p_value=b(p),
-        method=str_array(est.method + "+sequential", shape),
+        method=str_array(np.char.add(est.method, "+sequential"), shape),
         reason=np.array(np.broadcast_to(join_reasons(est.reason, rel.reason), shape)),
     )
