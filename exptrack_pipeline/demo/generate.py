@@ -131,6 +131,21 @@ def _experiment_truth(world: World) -> dict:
     return out
 
 
+def _user_truth(world: World) -> dict:
+    logged = [set(arm.users[arm.logged].tolist()) for arm in world.arms]
+    overlap = {}
+    for i in range(len(logged)):
+        for j in range(i + 1, len(logged)):
+            overlap[f"{world.arms[i].design.id}+{world.arms[j].design.id}"] = len(logged[i] & logged[j])
+    return {
+        "total": int(world.user_id.size),
+        "returning": world.n_returning,
+        "new": world.n_new,
+        "exposed": len(set().union(*logged)),
+        "in_two_experiments": overlap,
+    }
+
+
 def _true_lift() -> dict:
     lifts = {}
     for design in EXPERIMENTS:
@@ -165,7 +180,7 @@ def generate_demo(raw_dir: Path, *, seed: int = 7, scale: float = 1.0, bad_rows:
         bad_rows=bad_rows,
         data_start=DATA_START.isoformat(),
         data_end=DATA_END.isoformat(),
-        users={"total": world.user_id.size, "returning": world.n_returning, "new": world.n_new},
+        users=_user_truth(world),
         experiments=_experiment_truth(world),
         true_lift=_true_lift(),
         control_levels=CONTROL_LEVELS,

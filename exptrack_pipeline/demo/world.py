@@ -194,7 +194,7 @@ def simulate(rng: np.random.Generator, scale: float) -> World:
     n_s = s_user.size
     local_hour = rng.normal(15.0, 4.5, n_s) % 24
     utc_sec = (((local_hour - COUNTRY_UTC_OFFSET_H[country[s_user]]) % 24) * 3600).astype(np.int64)
-    s_start = s_day * DAY + np.minimum(utc_sec, DAY - 600)
+    s_start = s_day * DAY + utc_sec % (DAY - 600)  # a session starts at least 10 minutes before midnight
     order = np.lexsort((s_start, s_user))
     s_user, s_start = s_user[order], s_start[order]
     s_dur = np.clip(np.rint(rng.lognormal(np.log(170) + 0.2 * z[s_user], 1.0)), 5, 4 * 3600).astype(np.int64)
@@ -353,7 +353,7 @@ def _exposure_rows(rng, arms, s_user, s_start, window) -> dict:
         rep_rows, rep_t = np.unique(np.stack([rep_rows, rep_t]), axis=1)  # a session counts once
         repeats[arm.design.id] = int(np.unique(rep_rows).size)
 
-        n_multi = max(1, round(MULTI_VARIANT_SHARE * u.size))
+        n_multi = min(u.size, max(1, round(MULTI_VARIANT_SHARE * u.size)))
         mv = rng.choice(u.size, n_multi, replace=False)
         shift = rng.integers(1, len(names), n_multi)
         mv_variant = (v[mv] + shift) % len(names)

@@ -24,20 +24,25 @@ def broadcast(shape: tuple[int, ...], *arrays: ArrayLike) -> list[FloatArray]:
 
 def reasons(shape: tuple[int, ...], *rules: tuple[ArrayLike, str]) -> StrArray:
     """Build a reason array: for each row, the messages whose mask is True, joined by "; "."""
+    active = [(np.broadcast_to(np.asarray(mask, dtype=bool), shape), msg) for mask, msg in rules]
+    active = [(m, msg) for m, msg in active if m.any()]
+    if not active:
+        return np.full(shape, "", dtype="<U1")
     out = np.full(shape, "", dtype=object)
-    for mask, message in rules:
-        m = np.broadcast_to(np.asarray(mask, dtype=bool), shape)
-        if m.any():
-            out = np.where(m, np.where(out == "", message, out + "; " + message), out)
+    for m, message in active:
+        out = np.where(m, np.where(out == "", message, out + "; " + message), out)
     return out.astype(str)
 
 
 def join_reasons(*parts: ArrayLike) -> StrArray:
     """Join reason arrays row-wise, skipping empty strings."""
-    arrays = np.broadcast_arrays(*[np.asarray(p, dtype=object) for p in parts])
+    arrays = np.broadcast_arrays(*[np.asarray(p, dtype=str) for p in parts])
+    nonempty = [a for a in arrays if (a != "").any()]
+    if len(nonempty) <= 1:
+        return np.array(nonempty[0] if nonempty else np.full(arrays[0].shape, "", dtype="<U1"))
     out = np.full(arrays[0].shape, "", dtype=object)
-    for a in arrays:
-        out = np.where(a == "", out, np.where(out == "", a, out + "; " + a))
+    for a in nonempty:
+        out = np.where(a == "", out, np.where(out == "", a.astype(object), out + "; " + a.astype(object)))
     return out.astype(str)
 
 

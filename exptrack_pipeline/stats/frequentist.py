@@ -134,6 +134,7 @@ def comparison_from_estimate(
 
     statistic = Δ/SE, SE = √(Var(m_c) + Var(m_v)); p = 2·P(T_df > |statistic|)
     (normal when df = inf); CI = Δ ± q_{1−α/2, df}·SE; the relative CI uses the same q.
+    Statistic, p-value and intervals are NaN when SE = 0 or undefined (see ``reason``).
     """
     a = np.asarray(alpha, dtype=np.float64)
     shape = np.broadcast_shapes(est.shape, a.shape)

@@ -101,3 +101,14 @@ def test_ratio_and_missing_covariate_are_unadjusted_with_reason() -> None:
     res = compare_cuped(ArmStats(100, 10, 10), ArmStats(100, 12, 12), kind="proportion")
     assert str(res.reason) == "no covariate: CUPED not applied"
     assert res.p_value == compare(ArmStats(100, 10, 10), ArmStats(100, 12, 12), kind="proportion").p_value
+
+
+def test_nan_covariate_rows_are_unadjusted_with_reason(warnings_as_errors: None) -> None:
+    nan = np.nan
+    control = ArmStats([500, 500], [40, 40], [40, 40], sum_x=[nan, 60], sum_x_sq=[nan, 60], sum_xy=[nan, 20])
+    variant = ArmStats([500, 500], [55, 55], [55, 55], sum_x=[nan, 62], sum_x_sq=[nan, 62], sum_xy=[nan, 25])
+    res = compare_cuped(control, variant, kind="proportion")
+    plain = compare(control, variant, kind="proportion")
+    assert res.reason[0] == "no covariate: CUPED not applied" and np.isnan(res.theta[0])
+    assert res.p_value[0] == plain.p_value[0] and res.method.tolist() == ["z_unpooled", "z_unpooled+cuped"]
+    assert res.reason[1] == "" and res.variance_reduction[1] > 0
