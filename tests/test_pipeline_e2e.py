@@ -1,0 +1,115 @@
+"""End to end: seeded demo data → real ingestion, real dbt on a real DuckDB file, results → the generator's truth."""
+
+from __future__ import annotations
+
+import pytest
+
+from exptrack_pipeline.config import load_registry
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def latest(demo_run):
+    return demo_run.query(
+        """
+        select * from main.experiment_results r
+        where analysis_date = (select max(analysis_date) from main.experiment_results x where x.experiment_id = r.experiment_id)
+        """
+    ).set_index(["experiment_id", "metric_id", "variant"])
+
+
+def test_results_cover_every_experiment_metric_and_variant(demo_run, latest):
+    registry = load_registry(REPO / "experiments")
+    expected = {
+        (e.id, metric, v.name) for e in registry.experiments for metric, _ in e.metric_roles for v in e.variants if not v.is_control
+    }
+    assert set(latest.index) == expected
+    kinds = set(latest["metric_kind"])
+    assert kinds == {"conversion", "adoption", "mean", "ratio", "retention"}
+    methods = set(latest["method"])
+    assert {"z_unpooled", "welch_t", "delta_ratio_z"} <= methods
+
+
+def test_signup_lift_is_significant_and_covers_the_truth(demo_run, latest):
+    truth = demo_run.truth["true_lift"]["signup_social_proof"]["signup_conversion"]["social_proof"]
+    assert truth == pytest.approx(0.125 / 0.102 - 1)
+    row = latest.loc[("signup_social_proof", "signup_conversion", "social_proof")]
+    assert row["is_significant"] and row["rel_lift"] > 0
+    assert row["rel_lift_ci_low"] <= truth <= row["rel_lift_ci_high"]
+    assert row["correction"] == "none" and row["comparisons"] == 1
+
+
+def test_four_variant_test_finds_its_one_winner_with_bonferroni(demo_run, latest):
+    ctr = latest.xs(("homepage_cards", "card_ctr"), level=("experiment_id", "metric_id"))
+    assert set(ctr["correction"]) == {"bonferroni"} and set(ctr["comparisons"]) == {3}
+    assert (ctr["p_value_adjusted"] >= ctr["p_value"]).all()
+    assert ctr.loc["grid", "is_significant"] and ctr.loc["grid", "rel_lift"] > 0
+    assert not ctr.loc["compact", "is_significant"] and not ctr.loc["carousel", "is_significant"]
+
+
+def test_true_effects_lie_inside_the_reported_intervals(demo_run, latest):
+    """Every metric of every demo experiment: the always-valid interval (valid at any look) covers the true lift."""
+    misses = []
+    for experiment_id, metrics in demo_run.truth["true_lift"].items():
+        for metric_id, variants in metrics.items():
+            for variant, lift in variants.items():
+                row = latest.loc[(experiment_id, metric_id, variant)]
+                if not row["seq_rel_lift_ci_low"] <= lift <= row["seq_rel_lift_ci_high"]:
+                    misses.append((experiment_id, metric_id, variant, lift, row["seq_rel_lift_ci_low"], row["seq_rel_lift_ci_high"]))
+    assert not misses
+
+
+def test_harmed_guardrail_is_significantly_worse(demo_run, latest):
+    row = latest.loc[("checkout_redesign", "error_rate", "one_page")]
+    assert row["direction"] == "decrease"
+    assert row["is_significant"] and row["rel_lift"] > 0
+    assert row["seq_is_significant"]
+    assert row["rel_lift_ci_low"] <= demo_run.truth["true_lift"]["checkout_redesign"]["error_rate"]["one_page"] <= row["rel_lift_ci_high"]
+
+
+def test_ingestion_conserves_rows_and_quarantines_bad_ones(demo_run):
+    log = demo_run.query("select source, sum(rows_read) r, sum(rows_loaded) l, sum(rows_quarantined) q, sum(rows_deduplicated) d from raw.ingestion_log group by source")
+    counts = demo_run.truth["counts"]
+    by_source = log.set_index("source")
+    assert (by_source["r"] == by_source["l"] + by_source["q"] + by_source["d"]).all()
+    assert by_source.loc["events", "r"] == counts["event_rows"]
+    assert by_source.loc["exposures", "r"] == counts["exposure_rows"]
+    assert by_source.loc["events", "d"] == counts["duplicate_event_rows_same_day"]
+    bad = counts["bad_rows"]
+    reasons = demo_run.query("select reason, count(*) n from raw.quarantine group by reason").set_index("reason")["n"]
+    assert reasons.get("missing event_id", 0) == bad["event_null_event_id"]
+    assert reasons.get("missing user_id", 0) == bad["exposure_empty_user_id"]
+    assert sum(n for r, n in reasons.items() if r.startswith("unparseable occurred_at")) == bad["event_unparseable_timestamp"]
+    # duplicates re-sent in the next day's file are removed across days in dbt
+    unique = demo_run.query("select count(*) n from main.int_events_deduplicated")["n"].iloc[0]
+    assert unique == counts["unique_events"]
+
+
+def test_unknown_experiments_variants_and_multi_variant_users_are_excluded(demo_run):
+    bad = demo_run.truth["counts"]["bad_rows"]
+    reasons = demo_run.query(
+        "select exclusion_reason, count(*) n from main.int_exposures_classified where exclusion_reason is not null group by 1"
+    ).set_index("exclusion_reason")["n"]
+    assert reasons.get("unknown_experiment", 0) == bad["exposure_unknown_experiment"]
+    assert reasons.get("unknown_variant", 0) == bad["exposure_unknown_variant"]
+    quality = demo_run.query("select * from main.dim_experiment_exposure_quality").set_index("experiment_id")
+    units = demo_run.query(
+        "select experiment_id, variant, max(cumulative_units) units from main.fct_daily_exposures group by all"
+    ).set_index(["experiment_id", "variant"])["units"]
+    for experiment_id, info in demo_run.truth["experiments"].items():
+        assert quality.loc[experiment_id, "multi_exposed_units"] == info["multi_variant_users"]
+        for variant, n in info["users_per_variant"].items():
+            assert units.loc[(experiment_id, variant)] == n, (experiment_id, variant)
+
+
+def test_results_are_cumulative_daily_and_n_never_shrinks(demo_run):
+    rows = demo_run.query(
+        "select analysis_date, n_control, n_variant from main.experiment_results "
+        "where experiment_id = 'signup_social_proof' and metric_id = 'signup_conversion' order by analysis_date"
+    )
+    assert rows["analysis_date"].min().date().isoformat() == "2026-11-01"
+    assert rows["analysis_date"].is_unique and len(rows) >= 14
+    assert rows["n_control"].is_monotonic_increasing and rows["n_variant"].is_monotonic_increasing
