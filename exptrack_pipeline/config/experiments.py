@@ -41,6 +41,13 @@ class Prioritization(_Strict):
     effort: float = Field(gt=0, le=10)
 
 
+class AllocationPhase(_Strict):
+    """Traffic weights in force from `start_date` until the next phase starts (a ramp, e.g. 10% then 50%)."""
+
+    start_date: dt.date
+    weights: dict[str, float]
+
+
 class AlertRouting(_Strict):
     """Who hears about each escalation level: Slack channels ("#name") or user ids/handles ("@name", "U123").
 
@@ -72,6 +79,7 @@ class Experiment(_Strict):
     guardrail_metrics: list[GuardrailMetric] = Field(default_factory=list)
     success_criteria: SuccessCriteria
     prioritization: Prioritization | None = None
+    allocation_phases: list[AllocationPhase] = Field(default_factory=list)
     alerting: AlertRouting = AlertRouting()
 
     @field_validator("guardrail_metrics", mode="before")
@@ -95,7 +103,39 @@ class Experiment(_Strict):
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be unique, got {names}")
+        self._check_phases(names)
         return self
+
+    def _check_phases(self, names: list[str]) -> None:
+        phases = self.allocation_phases
+        if not phases:
+            return
+        starts = [p.start_date for p in phases]
+        if starts != sorted(set(starts)):
+            raise ValueError(f"allocation_phases must have increasing, distinct start dates, got {starts}")
+        if starts[0] != self.start_date:
+            raise ValueError(f"the first allocation phase must start on start_date {self.start_date}, not {starts[0]}")
+        if starts[-1] > self.end_date:
+            raise ValueError(f"allocation phase starting {starts[-1]} begins after end_date {self.end_date}")
+        for phase in phases:
+            if sorted(phase.weights) != sorted(names):
+                raise ValueError(f"allocation phase {phase.start_date} must give a weight to each variant {names}, got {sorted(phase.weights)}")
+            if abs(sum(phase.weights.values()) - 1.0) > WEIGHT_TOLERANCE:
+                raise ValueError(f"allocation phase {phase.start_date}: weights must sum to 1, got {sum(phase.weights.values()):g}")
+        final = phases[-1].weights
+        if any(abs(final[v.name] - v.weight) > WEIGHT_TOLERANCE for v in self.variants):
+            raise ValueError("the last allocation phase's weights must equal the variants' `weight` (the target allocation)")
+
+    @property
+    def phases(self) -> list[tuple[int, dt.date, dt.date, dict[str, float]]]:
+        """(number, first day, last day, weights) of every allocation phase; one phase when no ramp is declared."""
+        if not self.allocation_phases:
+            return [(1, self.start_date, self.end_date, {v.name: v.weight for v in self.variants})]
+        out = []
+        for i, phase in enumerate(self.allocation_phases):
+            last = self.allocation_phases[i + 1].start_date - dt.timedelta(days=1) if i + 1 < len(self.allocation_phases) else self.end_date
+            out.append((i + 1, phase.start_date, last, dict(phase.weights)))
+        return out
 
     @property
     def control(self) -> Variant:

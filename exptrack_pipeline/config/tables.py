@@ -8,7 +8,7 @@ from exptrack_pipeline.config.registry import Registry
 
 
 def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
-    experiments, variants, experiment_metrics = [], [], []
+    experiments, variants, experiment_metrics, phases = [], [], [], []
     for e in registry.experiments:
         c = e.success_criteria
         experiments.append(
@@ -33,6 +33,11 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
             }
         )
         variants += [{"experiment_id": e.id, "variant": v.name, "weight": v.weight, "is_control": v.is_control} for v in e.variants]
+        phases += [
+            {"experiment_id": e.id, "allocation_phase": number, "phase_start": first, "phase_end": last, "variant": name, "weight": weight}
+            for number, first, last, weights in e.phases
+            for name, weight in weights.items()
+        ]
         harm = {g.metric: g.max_relative_harm for g in e.guardrail_metrics}
         experiment_metrics += [
             {"experiment_id": e.id, "metric_id": m, "metric_role": role, "max_relative_harm": harm.get(m) if role == "guardrail" else None}
@@ -62,6 +67,7 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
     frames = {
         "experiments": pd.DataFrame(experiments),
         "experiment_variants": pd.DataFrame(variants),
+        "experiment_allocation_phases": pd.DataFrame(phases),
         "experiment_metrics": pd.DataFrame(experiment_metrics),
         "metrics": pd.DataFrame(metrics),
         "metric_events": pd.DataFrame(metric_events),

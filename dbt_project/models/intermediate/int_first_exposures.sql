@@ -1,8 +1,16 @@
--- One row per experiment and user: the first valid exposure, and how many variants the user saw.
+-- One row per experiment and user: the first valid exposure, how many variants the user saw,
+-- and the allocation phase (traffic weights) in force on the first exposure's date.
 with valid_exposures as (
 
     select * from {{ ref('int_exposures_classified') }}
     where exclusion_reason is null
+
+),
+
+phases as (
+
+    select distinct experiment_id, allocation_phase, phase_start, phase_end
+    from {{ ref('stg_experiment_allocation_phases') }}
 
 ),
 
@@ -21,12 +29,16 @@ per_user as (
 )
 
 select
-    experiment_id,
-    user_id,
-    first_exposed_at,
-    cast(first_exposed_at as date) as exposure_date,
-    exposure_count,
-    variant_count,
-    variant_count > 1 as is_multi_exposed,
-    case when variant_count = 1 then first_variant_name end as variant
+    per_user.experiment_id,
+    per_user.user_id,
+    per_user.first_exposed_at,
+    cast(per_user.first_exposed_at as date) as exposure_date,
+    phases.allocation_phase,
+    per_user.exposure_count,
+    per_user.variant_count,
+    per_user.variant_count > 1 as is_multi_exposed,
+    case when per_user.variant_count = 1 then per_user.first_variant_name end as variant
 from per_user
+left join phases
+    on per_user.experiment_id = phases.experiment_id
+    and cast(per_user.first_exposed_at as date) between phases.phase_start and phases.phase_end

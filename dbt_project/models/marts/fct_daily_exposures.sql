@@ -1,13 +1,19 @@
--- New analysed units per experiment, variant and exposure date, with the running total and the design weight.
-with assignments as (
+-- New single-variant units per experiment, variant and exposure date (every allocation phase), with the weight in
+-- force that day and the units expected under it: SRM compares Σ new_units with Σ expected_units, so a ramp
+-- (weights changing over time) raises no false alarm.
+with first_exposures as (
 
-    select * from {{ ref('int_assignments') }}
+    select * from {{ ref('int_first_exposures') }}
+    where not is_multi_exposed
 
 ),
 
-variants as (
+phases as (
 
-    select * from {{ ref('stg_experiment_variants') }}
+    select
+        *,
+        max(allocation_phase) over (partition by experiment_id) as last_phase
+    from {{ ref('stg_experiment_allocation_phases') }}
 
 ),
 
@@ -24,7 +30,7 @@ daily as (
         variant,
         exposure_date,
         count(*) as new_units
-    from assignments
+    from first_exposures
     group by experiment_id, variant, exposure_date
 
 ),
@@ -33,28 +39,60 @@ grid as (
 
     select
         analysis_dates.experiment_id,
-        variants.variant,
-        variants.weight as design_weight,
+        phases.variant,
+        phases.allocation_phase,
+        phases.weight as design_weight,
         analysis_dates.analysis_date as exposure_date
     from analysis_dates
-    inner join variants
-        on analysis_dates.experiment_id = variants.experiment_id
+    inner join phases
+        on analysis_dates.experiment_id = phases.experiment_id
+        and analysis_dates.analysis_date >= phases.phase_start
+        and (analysis_dates.analysis_date <= phases.phase_end or phases.allocation_phase = phases.last_phase)
+
+),
+
+with_units as (
+
+    select
+        grid.experiment_id,
+        grid.variant,
+        grid.exposure_date,
+        grid.allocation_phase,
+        grid.design_weight,
+        coalesce(daily.new_units, 0) as new_units
+    from grid
+    left join daily
+        on grid.experiment_id = daily.experiment_id
+        and grid.variant = daily.variant
+        and grid.exposure_date = daily.exposure_date
+
+),
+
+with_expected as (
+
+    select
+        *,
+        design_weight * sum(new_units) over (partition by experiment_id, exposure_date) as expected_units
+    from with_units
 
 )
 
 select
-    grid.experiment_id,
-    grid.variant,
-    grid.exposure_date,
-    grid.design_weight,
-    coalesce(daily.new_units, 0) as new_units,
-    sum(coalesce(daily.new_units, 0)) over (
-        partition by grid.experiment_id, grid.variant
-        order by grid.exposure_date
+    experiment_id,
+    variant,
+    exposure_date,
+    allocation_phase,
+    design_weight,
+    new_units,
+    expected_units,
+    sum(new_units) over (
+        partition by experiment_id, variant
+        order by exposure_date
         rows between unbounded preceding and current row
-    ) as cumulative_units
-from grid
-left join daily
-    on grid.experiment_id = daily.experiment_id
-    and grid.variant = daily.variant
-    and grid.exposure_date = daily.exposure_date
+    ) as cumulative_units,
+    sum(expected_units) over (
+        partition by experiment_id, variant
+        order by exposure_date
+        rows between unbounded preceding and current row
+    ) as cumulative_expected_units
+from with_expected

@@ -82,7 +82,7 @@ select
     last_dates.analysis_date,
     cast(segment_stats.n as {{ dbt.type_bigint() }}) as n,
     {% for stat in ['sum', 'sum_sq', 'sum_den', 'sum_den_sq', 'sum_num_den', 'sum_x', 'sum_x_sq', 'sum_xy'] %}
-    cast(segment_stats.{{ stat }} as {{ dbt.type_float() }}) as {{ stat }}{{ "," if not loop.last }}
+    cast(segment_stats.{{ stat }} as {{ exptrack_type_double() }}) as {{ stat }}{{ "," if not loop.last }}
     {% endfor %}
 from segment_stats
 inner join experiment_metrics

@@ -90,14 +90,14 @@ select
     experiments.control_variant,
     cumulated.analysis_date,
     cast(cumulated.n as {{ dbt.type_bigint() }}) as n,
-    cast(cumulated.sum as {{ dbt.type_float() }}) as sum,
-    cast(cumulated.sum_sq as {{ dbt.type_float() }}) as sum_sq,
-    cast(cumulated.sum_den as {{ dbt.type_float() }}) as sum_den,
-    cast(cumulated.sum_den_sq as {{ dbt.type_float() }}) as sum_den_sq,
-    cast(cumulated.sum_num_den as {{ dbt.type_float() }}) as sum_num_den,
-    cast(cumulated.sum_x as {{ dbt.type_float() }}) as sum_x,
-    cast(cumulated.sum_x_sq as {{ dbt.type_float() }}) as sum_x_sq,
-    cast(cumulated.sum_xy as {{ dbt.type_float() }}) as sum_xy
+    cast(cumulated.sum as {{ exptrack_type_double() }}) as sum,
+    cast(cumulated.sum_sq as {{ exptrack_type_double() }}) as sum_sq,
+    cast(cumulated.sum_den as {{ exptrack_type_double() }}) as sum_den,
+    cast(cumulated.sum_den_sq as {{ exptrack_type_double() }}) as sum_den_sq,
+    cast(cumulated.sum_num_den as {{ exptrack_type_double() }}) as sum_num_den,
+    cast(cumulated.sum_x as {{ exptrack_type_double() }}) as sum_x,
+    cast(cumulated.sum_x_sq as {{ exptrack_type_double() }}) as sum_x_sq,
+    cast(cumulated.sum_xy as {{ exptrack_type_double() }}) as sum_xy
 from cumulated
 inner join experiments
     on cumulated.experiment_id = experiments.experiment_id

@@ -12,7 +12,7 @@ renamed as (
         cast(event_name as {{ dbt.type_string() }}) as event_name,
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         cast(occurred_at as date) as event_date,
-        cast(value as {{ dbt.type_float() }}) as event_value,
+        cast(value as {{ exptrack_type_double() }}) as event_value,
         cast(session_id as {{ dbt.type_string() }}) as session_id,
         cast(partition_date as date) as partition_date,
         source_file,

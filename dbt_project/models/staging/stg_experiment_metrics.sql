@@ -10,7 +10,7 @@ renamed as (
         experiment_id,
         metric_id,
         metric_role,
-        cast(max_relative_harm as {{ dbt.type_float() }}) as max_relative_harm
+        cast(max_relative_harm as {{ exptrack_type_double() }}) as max_relative_harm
     from source
 
 )

@@ -9,7 +9,7 @@ renamed as (
     select
         experiment_id,
         variant,
-        cast(weight as {{ dbt.type_float() }}) as weight,
+        cast(weight as {{ exptrack_type_double() }}) as weight,
         is_control
     from source
 

@@ -20,9 +20,9 @@ renamed as (
         cast(end_date as date) as end_date,
         control_variant,
         primary_metric_id,
-        cast(alpha as {{ dbt.type_float() }}) as alpha,
-        cast(target_power as {{ dbt.type_float() }}) as target_power,
-        cast(minimum_detectable_effect as {{ dbt.type_float() }}) as minimum_detectable_effect,
+        cast(alpha as {{ exptrack_type_double() }}) as alpha,
+        cast(target_power as {{ exptrack_type_double() }}) as target_power,
+        cast(minimum_detectable_effect as {{ exptrack_type_double() }}) as minimum_detectable_effect,
         mde_type
     from source
 

@@ -15,7 +15,7 @@ renamed as (
         cast(retention_day as integer) as retention_day,
         direction,
         cap_method,
-        cast(cap_value as {{ dbt.type_float() }}) as cap_value,
+        cast(cap_value as {{ exptrack_type_double() }}) as cap_value,
         cast(cuped_lookback_days as integer) as cuped_lookback_days
     from source
 
