@@ -23,8 +23,10 @@ from exptrack_pipeline.defs.resources import LandingZoneResource, RegistryResour
 
 def dbt_executable() -> str:
     """The dbt next to this Python (the project venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).parent / "dbt"):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
