@@ -14,6 +14,8 @@ RETENTION_DAYS = (1, 7, 30)
 def compute_retention_results(cohorts: pd.DataFrame, controls: pd.Series, alpha: float = 0.05) -> pd.DataFrame:
     """Dn retention = Σ retained on day n / Σ eligible for day n over every cohort old enough (day n observed).
 
+    Every arm gets a row for each of D1, D7 and D30; with no cohort old enough yet, eligible_units is 0 and the rate NaN.
+
     `controls` maps experiment_id to its control variant. The lift vs control is the unpooled two-proportion z test
     of the statistics library (units are users; each user is in one cohort).
     """
@@ -23,6 +25,10 @@ def compute_retention_results(cohorts: pd.DataFrame, controls: pd.Series, alpha:
         .sum()
         .rename(columns={"day_since_exposure": "retention_day"})
     )
+    arms = cohorts[["experiment_id", "variant"]].drop_duplicates()
+    grid = arms.merge(pd.DataFrame({"retention_day": list(RETENTION_DAYS)}), how="cross")
+    rates = grid.merge(rates, on=["experiment_id", "variant", "retention_day"], how="left").fillna({"eligible_units": 0, "retained_units": 0})
+    rates[["eligible_units", "retained_units"]] = rates[["eligible_units", "retained_units"]].astype("int64")
     rates["is_control"] = rates["variant"] == rates["experiment_id"].map(controls)
     rates["retention_rate"] = rates["retained_units"] / rates["eligible_units"].where(rates["eligible_units"] > 0)
     rates["ci_low"], rates["ci_high"] = wilson_interval(rates["retained_units"], rates["eligible_units"], alpha)
