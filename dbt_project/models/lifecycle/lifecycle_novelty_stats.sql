@@ -1,0 +1,151 @@
+{{ config(materialized='table') }}
+-- Novelty check input: sufficient statistics of each experiment's primary metric per variant for the early period
+-- [0, k) and the late period [k, 2k) days since exposure, k = least(7, floor(window_days / 2)), among units exposed
+-- at least 2k days before the experiment's last analysis date (so both periods are fully observed for every unit).
+-- A unit's value in a period is its metric over that period only (0/1 for proportions, capped like the full metric).
+-- Retention metrics are excluded: they count one calendar day per unit (the retention curves cover them).
+with assignments as (
+
+    select * from {{ ref('int_assignments') }}
+
+),
+
+experiments as (
+
+    select * from {{ ref('stg_experiments') }}
+
+),
+
+metrics as (
+
+    select * from {{ ref('stg_metrics') }}
+
+),
+
+daily as (
+
+    select * from {{ ref('int_unit_metric_daily') }}
+
+),
+
+caps as (
+
+    select * from {{ ref('int_metric_caps') }}
+
+),
+
+last_dates as (
+
+    select experiment_id, max(analysis_date) as last_analysis_date
+    from {{ ref('int_experiment_analysis_dates') }}
+    group by experiment_id
+
+),
+
+primary_metrics as (
+
+    select
+        experiments.experiment_id,
+        experiments.control_variant,
+        metrics.metric_id,
+        metrics.stat_kind,
+        least(7, cast(floor(metrics.window_days / 2) as integer)) as period_days
+    from experiments
+    inner join metrics
+        on experiments.primary_metric_id = metrics.metric_id
+    where metrics.metric_kind <> 'retention'
+        and metrics.window_days >= 2
+
+),
+
+periods as (
+
+    select 'early' as period, 0 as period_index
+    union all
+    select 'late' as period, 1 as period_index
+
+),
+
+units as (
+
+    select
+        assignments.experiment_id,
+        primary_metrics.metric_id,
+        primary_metrics.stat_kind,
+        primary_metrics.period_days,
+        assignments.variant,
+        assignments.variant = primary_metrics.control_variant as is_control,
+        assignments.user_id,
+        assignments.exposure_date
+    from assignments
+    inner join primary_metrics
+        on assignments.experiment_id = primary_metrics.experiment_id
+    inner join last_dates
+        on assignments.experiment_id = last_dates.experiment_id
+    where cast({{ dbt.dateadd('day', '2 * primary_metrics.period_days - 1', 'assignments.exposure_date') }} as date)
+        <= last_dates.last_analysis_date
+
+),
+
+unit_periods as (
+
+    select
+        units.experiment_id,
+        units.metric_id,
+        units.stat_kind,
+        units.period_days,
+        units.variant,
+        units.is_control,
+        units.user_id,
+        periods.period,
+        coalesce(sum(daily.numerator_amount), 0) as numerator_total,
+        coalesce(sum(daily.denominator_amount), 0) as denominator_total
+    from units
+    cross join periods
+    left join daily
+        on units.experiment_id = daily.experiment_id
+        and units.metric_id = daily.metric_id
+        and units.user_id = daily.user_id
+        and {{ dbt.datediff('units.exposure_date', 'daily.activity_date', 'day') }} >= periods.period_index * units.period_days
+        and {{ dbt.datediff('units.exposure_date', 'daily.activity_date', 'day') }} < (periods.period_index + 1) * units.period_days
+    group by
+        units.experiment_id, units.metric_id, units.stat_kind, units.period_days, units.variant, units.is_control,
+        units.user_id, periods.period
+
+),
+
+unit_values as (
+
+    select
+        unit_periods.experiment_id,
+        unit_periods.metric_id,
+        unit_periods.stat_kind,
+        unit_periods.period_days,
+        unit_periods.variant,
+        unit_periods.is_control,
+        unit_periods.period,
+        {{ exptrack_unit_value('unit_periods.numerator_total', 'unit_periods.stat_kind', 'caps.cap') }} as y,
+        unit_periods.denominator_total as d
+    from unit_periods
+    left join caps
+        on unit_periods.experiment_id = caps.experiment_id
+        and unit_periods.metric_id = caps.metric_id
+
+)
+
+select
+    experiment_id,
+    metric_id,
+    stat_kind,
+    variant,
+    is_control,
+    period,
+    period_days,
+    cast(count(*) as {{ dbt.type_bigint() }}) as n,
+    cast(sum(y) as {{ exptrack_type_double() }}) as sum,
+    cast(sum(y * y) as {{ exptrack_type_double() }}) as sum_sq,
+    cast(sum(d) as {{ exptrack_type_double() }}) as sum_den,
+    cast(sum(d * d) as {{ exptrack_type_double() }}) as sum_den_sq,
+    cast(sum(y * d) as {{ exptrack_type_double() }}) as sum_num_den
+from unit_values
+group by experiment_id, metric_id, stat_kind, variant, is_control, period, period_days

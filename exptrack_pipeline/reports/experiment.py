@@ -1,0 +1,242 @@
+"""One experiment's decision report (Markdown + HTML + PNGs) from frames. Pure: no Dagster, no warehouse.
+
+Sections: executive summary (recommendation and confidence, see reports/analysis.py), primary/secondary/guardrail
+tables at the latest analysis date, forest plot, cumulative lift with its always-valid CI band, retention, segment
+breakdown, health, novelty check, interaction check and a long-term projection with its assumptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from exptrack_pipeline.config import Experiment
+from exptrack_pipeline.reports import analysis, plots
+from exptrack_pipeline.reports.document import Document
+
+
+@dataclass
+class ReportInputs:
+    experiment: Experiment
+    status: str
+    results: pd.DataFrame  # experiment_results rows of this experiment, every analysis date
+    decision: dict | None = None
+    retention: pd.DataFrame = field(default_factory=pd.DataFrame)  # retention_results rows
+    cohorts: pd.DataFrame = field(default_factory=pd.DataFrame)  # fct_retention_cohorts rows
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)  # segment_results rows
+    novelty: pd.DataFrame = field(default_factory=pd.DataFrame)  # lifecycle_novelty_stats rows
+    interaction: pd.DataFrame = field(default_factory=pd.DataFrame)  # lifecycle_interaction_stats rows
+    health: pd.DataFrame | None = None  # None: no health data available
+    daily_units: float | None = None
+
+
+@dataclass
+class Rendered:
+    experiment_id: str
+    markdown: str
+    html: str
+    images: dict[str, bytes]
+    key_table: str  # markdown, for the Dagster UI
+    recommendation: analysis.Recommendation
+
+
+def pct(x: object, digits: int = 1) -> str:
+    return "n/a" if x is None or pd.isna(x) else f"{float(x) * 100:+.{digits}f}%"
+
+
+def ci(low: object, high: object) -> str:
+    return "n/a" if pd.isna(low) or pd.isna(high) else f"[{pct(low)}, {pct(high)}]"
+
+
+def num(x: object, fmt: str = ".4g") -> str:
+    return "n/a" if x is None or pd.isna(x) else format(float(x), fmt)
+
+
+def results_table(rows: pd.DataFrame, harm: dict[str, float] | None = None) -> pd.DataFrame:
+    """Display rows: lift and CI in % with one decimal (the adjusted fixed-horizon CI and the always-valid one)."""
+    out = pd.DataFrame(
+        {
+            "metric": rows["metric_id"],
+            "variant": rows["variant"],
+            "n control": rows["n_control"].map(lambda v: f"{int(v):,}"),
+            "n variant": rows["n_variant"].map(lambda v: f"{int(v):,}"),
+            "control": rows["mean_control"].map(num),
+            "treatment": rows["mean_variant"].map(num),
+            "lift": rows["rel_lift"].map(pct),
+            "CI (adjusted)": [ci(a, b) for a, b in zip(rows["rel_lift_ci_low"], rows["rel_lift_ci_high"])],
+            "p (adjusted)": rows["p_value_adjusted"].map(lambda v: num(v, ".3g")),
+            "always-valid CI": [ci(a, b) for a, b in zip(rows["seq_rel_lift_ci_low"], rows["seq_rel_lift_ci_high"])],
+            "P(better)": rows["prob_beat_control"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
+        }
+    )
+    if harm is not None:
+        out["tolerance"] = rows["metric_id"].map(lambda m: f"{harm.get(m, 0.0):.0%}")
+    return out.reset_index(drop=True)
+
+
+def retention_curves(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Pooled curve: rate(k) = Σ retained_units / Σ eligible_units over the cohorts eligible for day k."""
+    if cohorts.empty:
+        return cohorts
+    g = cohorts.groupby(["variant", "day_since_exposure"], as_index=False)[["eligible_units", "retained_units"]].sum()
+    g["retention_rate"] = g["retained_units"] / g["eligible_units"].where(g["eligible_units"] > 0)
+    return g
+
+
+def render(inputs: ReportInputs) -> Rendered:
+    e = inputs.experiment
+    res = inputs.results
+    as_of = analysis.data_through(res)
+    latest = res[res["analysis_date"] == res["analysis_date"].max()] if not res.empty else res
+    rec = _with_integrity(analysis.recommend(e, latest), inputs.health)
+    harm = {g.metric: g.max_relative_harm for g in e.guardrail_metrics}
+    doc = Document(f"{e.name} (`{e.id}`)")
+    doc.para(
+        f"Status **{inputs.status}** · owner {e.owner} · PM {e.pm or 'n/a'} · surface `{e.surface}` · audience `{e.audience}` · "
+        f"planned {e.start_date} → {e.end_date} · data through {as_of or 'n/a'}"
+    )
+    doc.para(f"Hypothesis: {e.hypothesis.strip()}")
+
+    doc.heading("Executive summary")
+    doc.summary(rec.headline)
+    doc.bullets(rec.reasons)
+    if inputs.decision:
+        d = inputs.decision
+        what = f"ship `{d['variant']}`" if d["decision"] == "ship" else d["decision"]
+        doc.para(f"Decision recorded: **{what}** by {d['decided_by']} on {pd.Timestamp(d['decided_at']):%Y-%m-%d}: {d['rationale']}")
+    else:
+        doc.para("Decision recorded: none yet (`exptrack decide` records one).")
+
+    tables = {}
+    for role, title in (("primary", "Primary metric"), ("secondary", "Secondary metrics"), ("guardrail", "Guardrail metrics")):
+        doc.heading(title)
+        rows = latest[latest["metric_role"] == role] if not latest.empty else latest
+        tables[role] = results_table(rows, harm if role == "guardrail" else None) if not rows.empty else pd.DataFrame()
+        doc.table(tables[role], f"tbl-{role}")
+    doc.para("Lift = treatment / control − 1. CI (adjusted): fixed-horizon interval at level 1 − alpha/comparisons, valid at the "
+             "planned end; always-valid CI: sequential interval, safe to read every day. P(better): Bayesian probability the "
+             "variant is better in the metric's good direction.")
+
+    forest = plots.forest_plot(latest, f"{e.id}: effects at {as_of}") if not latest.empty else None
+    if forest:
+        doc.heading("Forest plot")
+        doc.image(f"{e.id}_forest.png", forest, "forest plot of relative lifts")
+
+    doc.heading("Cumulative lift over time")
+    primary_history = res[res["metric_role"] == "primary"] if not res.empty else res
+    if primary_history.empty:
+        doc.para("no results yet")
+    else:
+        doc.image(f"{e.id}_cumulative.png", plots.cumulative_lift_plot(primary_history, f"{e.primary_metric}: cumulative lift, always-valid CI band"),
+                  "cumulative lift with sequential CI band")
+
+    doc.heading("Retention")
+    if inputs.retention.empty and inputs.cohorts.empty:
+        doc.para("no retention data")
+    if not inputs.retention.empty:
+        r = inputs.retention.sort_values(["retention_day", "is_control", "variant"], ascending=[True, False, True])
+        doc.table(pd.DataFrame({
+            "day": r["retention_day"].astype(int).map(lambda d: f"D{d}"),
+            "variant": r["variant"],
+            "eligible": r["eligible_units"].map(lambda v: f"{int(v):,}"),
+            "retained": r["retained_units"].map(lambda v: f"{int(v):,}"),
+            "rate": r["retention_rate"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
+            "CI": [("n/a" if pd.isna(a) else f"[{a:.1%}, {b:.1%}]") for a, b in zip(r["ci_low"], r["ci_high"])],
+        }), "tbl-retention")
+    curves = retention_curves(inputs.cohorts)
+    if not curves.empty:
+        doc.image(f"{e.id}_retention.png", plots.retention_plot(curves, f"{e.id}: retention curves (pooled cohorts)"), "retention curves")
+
+    doc.heading("Segments (primary metric)")
+    seg = inputs.segments
+    seg = seg[seg["metric_id"] == e.primary_metric] if not seg.empty else seg
+    if seg.empty:
+        doc.para("no segment data")
+    else:
+        seg = seg.sort_values(["attribute", "attribute_value", "variant"])
+        doc.table(pd.DataFrame({
+            "attribute": seg["attribute"], "value": seg["attribute_value"], "variant": seg["variant"],
+            "n control": seg["n_control"].map(lambda v: f"{int(v):,}"), "n variant": seg["n_variant"].map(lambda v: f"{int(v):,}"),
+            "lift": seg["rel_lift"].map(pct), "CI": [ci(a, b) for a, b in zip(seg["rel_lift_ci_low"], seg["rel_lift_ci_high"])],
+            "p": seg["p_value"].map(lambda v: num(v, ".3g")), "SRM p": seg["srm_p_value"].map(lambda v: num(v, ".3g")),
+            "warning": seg["warning"].fillna(""),
+        }), "tbl-segments")
+        doc.para("Segment results are exploratory: many segments are tested, so expect some false positives; SRM p < 0.001 means the split is broken in that segment.")
+
+    doc.heading("Health")
+    if inputs.health is None or inputs.health.empty:
+        doc.para("no health data")
+    else:
+        doc.table(inputs.health.astype(str), "tbl-health")
+
+    doc.heading("Novelty check")
+    nov_frame, nov_text = analysis.novelty_check(inputs.novelty, _direction(latest, e.primary_metric), e.success_criteria.alpha)
+    k = int(inputs.novelty["period_days"].iloc[0]) if not inputs.novelty.empty else 7
+    doc.para(f"Method: the primary metric's lift over days [0, {k}) since exposure vs days [{k}, {2 * k}), on the units exposed long "
+             f"enough to observe both periods; z-test of the difference of the two lifts (the same units are in both periods, "
+             f"so the test is conservative when the periods are positively correlated), Bonferroni over variants.")
+    doc.summary(f"Novelty: {nov_text}")
+    if not nov_frame.empty:
+        doc.table(_diff_table(nov_frame, "early", "late"), "tbl-novelty")
+
+    doc.heading("Interaction with concurrent experiments")
+    int_frame, int_text = analysis.interaction_check(inputs.interaction, e.success_criteria.alpha)
+    doc.para("Method: among users who are also in another experiment B, the primary metric's lift among B's control users vs among "
+             "B's treatment users (B's treatments pooled); z-test of the difference, Bonferroni over all pairs.")
+    doc.summary(f"Interaction: {int_text}")
+    if not int_frame.empty:
+        doc.table(_diff_table(int_frame, "control", "treatment"), "tbl-interaction")
+
+    doc.heading("Long-term projection")
+    proj = analysis.projection(latest[latest["metric_role"] == "primary"] if not latest.empty else latest, inputs.daily_units)
+    if proj.empty:
+        doc.para("not available (no results or no traffic data)")
+    else:
+        doc.table(pd.DataFrame({
+            "variant": proj["variant"], "metric": proj["metric_id"], "lift": proj["rel_lift"].map(pct),
+            "per-user effect": proj["per_user_effect"].map(num), "users / year": proj["users_per_year"].map(lambda v: f"{int(v):,}"),
+            "projected / year": proj["projected"].map(lambda v: num(v, ",.0f")),
+            "range (CI)": [f"{num(a, ',.0f')} to {num(b, ',.0f')}" for a, b in zip(proj["projected_low"], proj["projected_high"])],
+        }), "tbl-projection")
+        doc.para("Projected extra units of the primary metric per year = per-user effect × new exposed users per day × 365. Assumptions:")
+        doc.bullets(list(analysis.PROJECTION_ASSUMPTIONS))
+
+    key = latest[latest["metric_role"].isin(["primary", "guardrail"])] if not latest.empty else latest
+    key_md = results_table(key).to_markdown(index=False) if not key.empty else "_no results yet_"
+    key_md = f"{rec.headline}\n\n{key_md}"
+    return Rendered(e.id, doc.markdown(), doc.html(), doc.images, key_md, rec)
+
+
+INTEGRITY_CHECKS = ("srm", "srm_segments", "multiple_exposure", "instrumentation")
+
+
+def _with_integrity(rec: analysis.Recommendation, health: pd.DataFrame | None) -> analysis.Recommendation:
+    """A failing integrity verdict of the monitoring feature (SRM, multiple exposure, instrumentation) makes the
+    numbers suspect: say so and lower the confidence label to low."""
+    if health is None or health.empty or not {"check_name", "status"} <= set(health.columns):
+        return rec
+    failed = health[(health["check_name"].isin(INTEGRITY_CHECKS)) & (health["status"] == "fail")]
+    if failed.empty:
+        return rec
+    notes = [f"integrity warning ({r.check_name}): {r.summary}" if "summary" in failed.columns else f"integrity warning: {r.check_name} failed"
+             for r in failed.itertuples()]
+    return analysis.Recommendation(rec.action, rec.variant, rec.confidence, "low", rec.reasons + notes)
+
+
+def _direction(latest: pd.DataFrame, metric_id: str) -> str:
+    rows = latest[latest["metric_id"] == metric_id] if not latest.empty else latest
+    return str(rows["direction"].iloc[0]) if not rows.empty else "increase"
+
+
+def _diff_table(frame: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    cols = {"other_experiment_id": "other experiment"} if "other_experiment_id" in frame.columns else {}
+    out = pd.DataFrame({label: frame[col] for col, label in cols.items()})
+    out["variant"] = frame["variant"]
+    out[f"lift ({first})"] = frame[f"lift_{first}"].map(pct)
+    out[f"lift ({second})"] = frame[f"lift_{second}"].map(pct)
+    out[f"n ({first})"] = frame[f"n_{first}"].map(lambda v: f"{int(v):,}")
+    out[f"n ({second})"] = frame[f"n_{second}"].map(lambda v: f"{int(v):,}")
+    out["difference"] = frame["difference"].map(pct)
+    out["p (adjusted)"] = frame["p_value_adjusted"].map(lambda v: num(v, ".3g"))
+    return out.reset_index(drop=True)

@@ -1,0 +1,64 @@
+"""Pure rendering: the recommendation rules on hand-made results, and reports for experiments without data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from exptrack_pipeline.config import load_registry
+from exptrack_pipeline.reports.analysis import recommend
+from exptrack_pipeline.reports.experiment import ReportInputs, render
+
+REPO = Path(__file__).resolve().parents[1]
+CHECKOUT = load_registry(REPO / "experiments").get("checkout_redesign")  # ends 2026-11-28; error_rate tolerance 5%
+
+
+def _row(metric, role, lift, significant, direction="increase", p_better=0.5, date="2026-11-30", variant="one_page"):
+    return {"experiment_id": CHECKOUT.id, "metric_id": metric, "metric_role": role, "direction": direction, "variant": variant,
+            "analysis_date": pd.Timestamp(date), "rel_lift": lift, "rel_lift_ci_low": lift - 0.02, "rel_lift_ci_high": lift + 0.02,
+            "is_significant": significant, "seq_is_significant": significant, "prob_beat_control": p_better}
+
+
+def test_ship_when_primary_wins_and_guardrails_hold():
+    rec = recommend(CHECKOUT, pd.DataFrame([_row("purchase_conversion", "primary", 0.08, True, p_better=0.991),
+                                            _row("error_rate", "guardrail", 0.03, True, direction="decrease", p_better=0.1)]))
+    # error_rate +3% is significant but within the 5% tolerance
+    assert (rec.action, rec.variant, rec.label) == ("ship", "one_page", "high") and rec.confidence == 0.991
+
+
+def test_rollback_when_a_guardrail_is_breached_even_if_primary_wins():
+    rec = recommend(CHECKOUT, pd.DataFrame([_row("purchase_conversion", "primary", 0.08, True, p_better=0.99),
+                                            _row("error_rate", "guardrail", 0.60, True, direction="decrease", p_better=0.001)]))
+    assert rec.action == "rollback" and abs(rec.confidence - 0.999) < 1e-12
+    assert any("error_rate" in r for r in rec.reasons)
+
+
+def test_keep_running_before_the_end_and_iterate_after_it():
+    before = recommend(CHECKOUT, pd.DataFrame([_row("purchase_conversion", "primary", 0.01, False, date="2026-11-20", p_better=0.6)]))
+    after = recommend(CHECKOUT, pd.DataFrame([_row("purchase_conversion", "primary", 0.01, False, date="2026-11-28", p_better=0.6)]))
+    assert (before.action, after.action) == ("keep running", "iterate")
+    assert "2026-11-28" in before.reasons[-1] and before.label == "low"
+
+
+def test_before_the_planned_end_only_the_sequential_test_counts():
+    row = _row("purchase_conversion", "primary", 0.08, True, date="2026-11-20", p_better=0.99)
+    row["seq_is_significant"] = False
+    assert recommend(CHECKOUT, pd.DataFrame([row])).action == "keep running"
+
+
+def test_a_report_without_any_data_still_renders():
+    results = pd.DataFrame(columns=["experiment_id", "metric_id", "metric_role", "variant", "analysis_date", "rel_lift", "direction"])
+    rendered = render(ReportInputs(experiment=CHECKOUT, status="scheduled", results=results, health=None))
+    assert "no results yet" in rendered.markdown and "keep running" in rendered.markdown
+    assert "no health data" in rendered.html and "no retention data" in rendered.html and rendered.images == {}
+
+
+def test_a_failing_integrity_check_lowers_the_confidence():
+    rows = pd.DataFrame([_row("purchase_conversion", "primary", 0.08, True, p_better=0.99)])
+    rows = rows.assign(control_variant="control", n_control=1000, n_variant=1000, mean_control=0.5, mean_variant=0.54, p_value_adjusted=0.01,
+                       seq_rel_lift_ci_low=0.01, seq_rel_lift_ci_high=0.15, abs_effect=0.04, abs_ci_low=0.01, abs_ci_high=0.07)
+    health = pd.DataFrame([{"check_name": "srm", "status": "fail", "summary": "Sample ratio mismatch: p = 1e-9"}])
+    rendered = render(ReportInputs(experiment=CHECKOUT, status="running", results=rows, health=health))
+    assert rendered.recommendation.action == "ship" and rendered.recommendation.label == "low"
+    assert "integrity warning (srm): Sample ratio mismatch" in rendered.markdown
