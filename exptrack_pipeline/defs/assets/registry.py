@@ -5,6 +5,7 @@ import dagster as dg
 
 from exptrack_pipeline.config.tables import registry_tables
 from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
+from exptrack_pipeline.notify.schema import ensure_monitoring_tables
 
 
 @dg.asset(
@@ -19,6 +20,7 @@ def experiment_registry(registry: RegistryResource, warehouse: WarehouseResource
     tables = registry_tables(loaded)
     for name, frame in tables.items():
         warehouse.replace_table("registry", name, frame)
+    ensure_monitoring_tables(warehouse)  # state tables dbt reads (dim_experiment_status); monitoring issue
     experiments = tables["experiments"]
     return dg.MaterializeResult(
         metadata={

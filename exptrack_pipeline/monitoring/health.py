@@ -1,0 +1,48 @@
+"""Run every health rule for every monitored experiment on its as-of date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from exptrack_pipeline.monitoring import integrity, outcomes
+from exptrack_pipeline.monitoring.inputs import HealthInputs
+from exptrack_pipeline.monitoring.model import CHECKS, Finding, HealthConfig
+
+Rule = Callable[[HealthInputs, HealthConfig, str, dt.date], Finding]
+
+RULES: dict[str, Rule] = {
+    "srm": integrity.check_srm,
+    "srm_segments": integrity.check_srm_segments,
+    "multiple_exposure": integrity.check_multiple_exposure,
+    "freshness": integrity.check_freshness,
+    "traffic": integrity.check_traffic,
+    "instrumentation": integrity.check_instrumentation,
+    "pre_exposure_bias": integrity.check_pre_exposure_bias,
+    "metric_anomaly": outcomes.check_metric_anomaly,
+    "sample_size": outcomes.check_sample_size,
+    "duration": outcomes.check_duration,
+    "significance": outcomes.check_significance,
+    "guardrail_harm": outcomes.check_guardrail_harm,
+}
+assert set(RULES) == set(CHECKS), "every check needs a rule"
+
+
+def evaluate(inp: HealthInputs, cfg: HealthConfig | None = None) -> list[Finding]:
+    """Every rule × every experiment in `inp.experiments` (each on its own as-of date).
+
+    A rule that raises gives a `skip` finding naming the error, so one broken rule never hides the others.
+    """
+    cfg = cfg or HealthConfig()
+    findings: list[Finding] = []
+    for exp in inp.experiments.itertuples():
+        as_of = exp.as_of
+        for name, rule in RULES.items():
+            if as_of is None or as_of != as_of:  # no data yet (None or NaT)
+                findings.append(Finding(exp.experiment_id, name, "skip", exp.start_date, "No data for this experiment yet."))
+                continue
+            try:
+                findings.append(rule(inp, cfg, exp.experiment_id, as_of))
+            except Exception as exc:  # noqa: BLE001 - reported as a verdict, not swallowed
+                findings.append(Finding(exp.experiment_id, name, "skip", as_of, f"The rule could not be evaluated: {type(exc).__name__}: {exc}"))
+    return findings

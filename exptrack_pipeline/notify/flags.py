@@ -1,0 +1,87 @@
+"""Feature-flag controllers: what actually stops (or restarts) serving an experiment's variants.
+
+* `none` — exptrack only records the pause; a person switches the flag (the alert says so).
+* `webhook` — POST a JSON body to a configured URL:
+  {"action": "pause"|"resume", "experiment_id", "status", "reason", "actor", "at", "source": "exptrack"};
+  any 2xx answer is success. Point it at your flag service or a small adapter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+FlagStatus = Literal["ok", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class FlagResult:
+    status: FlagStatus
+    detail: str
+
+
+class FeatureFlagController(Protocol):
+    name: str
+
+    def set_status(self, experiment_id: str, status: str, *, reason: str, actor: str) -> FlagResult:
+        """Make the flag match `status` ('paused' or 'running'); never raises."""
+        ...
+
+
+class NoFlagController:
+    """No controller configured: the pause is recorded, the flag must be switched by hand."""
+
+    name = "none"
+
+    def set_status(self, experiment_id: str, status: str, *, reason: str, actor: str) -> FlagResult:
+        action = "off" if status == "paused" else "back on"
+        return FlagResult("skipped", f"no feature-flag controller configured: switch the flag of {experiment_id} {action} by hand")
+
+
+class WebhookFlagController:
+    """POST the change as JSON to `url`; success on HTTP 2xx."""
+
+    name = "webhook"
+
+    def __init__(self, url: str, timeout_seconds: float = 10.0) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"the feature-flag webhook URL must start with http:// or https://, got {url!r}")
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+
+    def set_status(self, experiment_id: str, status: str, *, reason: str, actor: str) -> FlagResult:
+        body = {
+            "action": "pause" if status == "paused" else "resume",
+            "experiment_id": experiment_id,
+            "status": status,
+            "reason": reason,
+            "actor": actor,
+            "at": dt.datetime.now(dt.UTC).isoformat(),
+            "source": "exptrack",
+        }
+        request = urllib.request.Request(
+            self.url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:  # noqa: S310 - configured http(s) URL
+                return FlagResult("ok", f"webhook answered HTTP {response.status}")
+        except urllib.error.HTTPError as exc:
+            return FlagResult("failed", f"webhook answered HTTP {exc.code}; exptrack retries on the next run")
+        except (urllib.error.URLError, OSError) as exc:
+            reason_text = getattr(exc, "reason", exc)
+            return FlagResult("failed", f"webhook unreachable ({reason_text}); exptrack retries on the next run")
+
+
+def make_controller(mode: str, webhook_url: str | None = None, timeout_seconds: float = 10.0) -> FeatureFlagController:
+    """`none` or `webhook` (needs `webhook_url`)."""
+    if mode == "none":
+        return NoFlagController()
+    if mode == "webhook":
+        if not webhook_url:
+            raise ValueError("feature_flags mode 'webhook' needs webhook_url (or EXPTRACK_FLAG_WEBHOOK_URL)")
+        return WebhookFlagController(webhook_url, timeout_seconds)
+    raise ValueError(f"feature_flags mode must be 'none' or 'webhook', got {mode!r}")

@@ -1,0 +1,117 @@
+"""Short-lived DuckDB connections for monitoring, and the health rules' inputs read from the warehouse.
+
+DuckDB takes one writer process at a time: every function here opens a connection, does its work and closes
+it. `Connect` is any zero-argument callable returning a connection context manager — the Dagster
+`WarehouseResource.connect`, or :func:`connector` for a file path (CLI, tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from exptrack_pipeline.monitoring.inputs import HealthInputs
+from exptrack_pipeline.notify.schema import ensure_tables
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the DuckDB file (a pipeline run is writing)."""
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.IOException) and ("lock" in text or "conflicting" in text)
+
+
+def connector(path: str | Path, attempts: int = 5, wait_seconds: float = 0.5) -> Connect:
+    """A `Connect` for a warehouse file that retries briefly while another process holds the lock."""
+
+    @contextmanager
+    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
+        for attempt in range(attempts):
+            try:
+                con = duckdb.connect(str(path))
+                break
+            except duckdb.IOException as exc:
+                if not is_lock_error(exc) or attempt == attempts - 1:
+                    if is_lock_error(exc):
+                        raise WarehouseBusy(
+                            f"the warehouse {path} is in use by another process (a pipeline run?); try again in a minute"
+                        ) from None
+                    raise
+                time.sleep(wait_seconds)
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+
+    return connect
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    return bool(con.execute(sql, [schema, table]).fetchone()[0])
+
+
+def _df(con: duckdb.DuckDBPyConnection, schema: str, table: str, sql: str, empty_columns: list[str]) -> pd.DataFrame:
+    if not _table_exists(con, schema, table):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in empty_columns})
+    return con.execute(sql).df()
+
+
+MONITORED = ("running", "paused")
+
+
+def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
+    """Read every input of the health rules (experiments whose registry status is running or paused)."""
+    from exptrack_pipeline.monitoring.inputs import FRAME_COLUMNS
+    from exptrack_pipeline.notify.state import effective_statuses
+
+    with connect() as con:
+        ensure_tables(con)
+        status = effective_statuses(con)
+        experiments = con.execute(
+            """
+            select e.experiment_id, e.status as registry_status, e.start_date, e.end_date, e.control_variant,
+                   e.primary_metric_id, e.alpha, e.target_power, e.minimum_detectable_effect, e.mde_type,
+                   (select max(d.exposure_date) from main.fct_daily_exposures d where d.experiment_id = e.experiment_id) as as_of
+            from registry.experiments e
+            where e.status in ('running', 'paused')
+            order by e.experiment_id
+            """
+        ).df()
+        experiments["effective_status"] = experiments["experiment_id"].map(status).fillna(experiments["registry_status"])
+        frames = {
+            "variants": con.execute("select experiment_id, variant, weight, is_control from registry.experiment_variants").df(),
+            "daily_exposures": con.execute("select * from main.fct_daily_exposures").df(),
+            "segment_exposures": _df(con, "main", "fct_segment_exposures", "select * from main.fct_segment_exposures", FRAME_COLUMNS["segment_exposures"]),
+            "exposure_quality": con.execute("select * from main.dim_experiment_exposure_quality").df(),
+            "activity": _df(con, "main", "mon_experiment_daily_activity", "select * from main.mon_experiment_daily_activity", FRAME_COLUMNS["activity"]),
+            "metric_daily": _df(con, "main", "mon_variant_metric_daily", "select * from main.mon_variant_metric_daily", FRAME_COLUMNS["metric_daily"]),
+            "results": con.execute(f"select {', '.join(FRAME_COLUMNS['results'])} from main.experiment_results").df(),
+            "stats": con.execute(
+                """
+                select s.* from main.fct_variant_metric_stats s
+                inner join (select experiment_id, max(exposure_date) as as_of from main.fct_daily_exposures group by experiment_id) a
+                    on s.experiment_id = a.experiment_id and s.analysis_date = a.as_of
+                """
+            ).df(),
+            "metrics": con.execute(
+                """
+                select em.experiment_id, em.metric_id, em.metric_role, em.max_relative_harm, m.stat_kind, m.metric_kind,
+                       m.direction, m.window_days, m.retention_day
+                from registry.experiment_metrics em inner join registry.metrics m on em.metric_id = m.metric_id
+                """
+            ).df(),
+        }
+        through = con.execute("select max(partition_date) from main.stg_events").fetchone()[0]
+    return HealthInputs(experiments=experiments, data_through=through, today=today, **frames)
