@@ -6,15 +6,19 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from pipeline_support import PipelineRun, make_settings
+
 REPO = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO / "dbt_project"
 DEMO_START, DEMO_END = "2026-10-18", "2026-11-24"
-E2E_SCALE = float(os.environ.get("EXPTRACK_TEST_SCALE", "0.5"))
+E2E_SCALE = float(os.environ.get("EXPTRACK_TEST_SCALE", "1.0"))
+
+# Never post to a real Slack workspace from the test suite.
+os.environ.pop("SLACK_BOT_TOKEN", None)
 
 
 def _dbt() -> str:
@@ -27,35 +31,6 @@ def dbt_manifest() -> Path:
     """dagster-dbt reads target/manifest.json when the definitions import: parse the project once per session."""
     subprocess.run([_dbt(), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_DIR, check=True)
     return DBT_DIR / "target" / "manifest.json"
-
-
-@dataclass(frozen=True)
-class PipelineRun:
-    settings: object
-    truth: dict
-
-    @property
-    def warehouse(self) -> Path:
-        return self.settings.warehouse
-
-    def query(self, sql: str, params: list | None = None):
-        import duckdb
-
-        with duckdb.connect(str(self.warehouse), read_only=True) as con:
-            return con.execute(sql, params or []).df()
-
-
-def make_settings(root: Path, experiments_dir: Path | None = None):
-    from exptrack_pipeline.config import Settings
-
-    experiments_dir = experiments_dir or REPO / "experiments"
-    return Settings(
-        raw_dir=root / "raw",
-        experiments_dir=experiments_dir,
-        metrics_file=experiments_dir / "metrics.yaml",
-        warehouse=root / "warehouse.duckdb",
-        output_dir=root / "output",
-    )
 
 
 @pytest.fixture(scope="session")

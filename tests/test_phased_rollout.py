@@ -77,7 +77,7 @@ def _write_landing_zone(raw: Path, rng: np.random.Generator) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def ramp_run(tmp_path_factory, dbt_manifest):
-    from conftest import make_settings
+    from pipeline_support import make_settings
 
     root = tmp_path_factory.mktemp("ramp")
     registry = root / "experiments"
