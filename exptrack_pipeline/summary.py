@@ -81,6 +81,20 @@ def format_ingestion(warehouse: Path) -> str:
     return "\n".join(lines)
 
 
+def _statuses(warehouse: Path) -> dict[str, str]:
+    """Effective status per experiment (after automatic pauses and recorded moves), else the YAML status."""
+    for sql in (
+        "select experiment_id, status from main.experiment_lifecycle",
+        "select experiment_id, effective_status as status from main.dim_experiment_status",
+        "select experiment_id, status from registry.experiments",
+    ):
+        try:
+            return dict(_query(warehouse, sql).itertuples(index=False, name=None))
+        except duckdb.Error:
+            continue
+    return {}
+
+
 def format_exposures(warehouse: Path) -> str:
     quality = _query(warehouse, "select * from main.dim_experiment_exposure_quality order by experiment_id")
     units = _query(
@@ -88,11 +102,13 @@ def format_exposures(warehouse: Path) -> str:
         "select experiment_id, variant, design_weight, max(cumulative_units)::bigint as units "
         "from main.fct_daily_exposures group by all order by experiment_id, variant",
     )
+    statuses = _statuses(warehouse)
     lines = ["Exposure (analysed units per variant; units seen in two variants are excluded):"]
     for q in quality.itertuples():
         arms = units[units["experiment_id"] == q.experiment_id]
         split = ", ".join(f"{a.variant} {a.units:,} ({a.design_weight:.0%})" for a in arms.itertuples())
-        lines.append(f"  {q.experiment_id:<22} {split}; multi-variant units {int(q.multi_exposed_units)} ({q.multi_exposure_rate:.2%})")
+        status = statuses.get(q.experiment_id, "?")
+        lines.append(f"  {q.experiment_id:<22} [{status}] {split}; multi-variant units {int(q.multi_exposed_units)} ({q.multi_exposure_rate:.2%})")
     return "\n".join(lines)
 
 
