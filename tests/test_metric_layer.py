@@ -181,11 +181,36 @@ def test_retention_results_and_cohorts_agree(demo_run):
     assert set(results["retention_day"]) == {1, 7, 30}
 
 
-def test_segment_results_flag_small_segments_and_report_srm(demo_run):
+def test_segment_results_cover_every_attribute_and_show_the_srm(demo_run):
     segments = demo_run.query("select * from main.segment_results")
     assert {"platform", "country", "is_new_user"} <= set(segments["attribute"])
-    small = segments[(segments["n_control"] < 200) | (segments["n_variant"] < 200)]
-    assert len(small) and small["warning"].str.contains("too small").all()
+    small = (segments["n_control"] < 200) | (segments["n_variant"] < 200)
+    assert segments.loc[small, "warning"].str.contains("too small").all()
     checkout = segments[(segments["experiment_id"] == "checkout_redesign") & (segments["attribute"] == "platform")]
-    # the logging loss is random across platforms, so every large platform segment shows the mismatch
+    # the logging loss is random across platforms, so every platform segment shows the mismatch
     assert (checkout.groupby("attribute_value")["srm_p_value"].first() < 0.05).all()
+    signup = segments[(segments["experiment_id"] == "signup_social_proof") & (segments["attribute"] == "platform")]
+    assert (signup.groupby("attribute_value")["srm_p_value"].first() > 0.001).all()
+
+
+def test_small_segments_get_a_warning_instead_of_a_verdict():
+    from exptrack_pipeline.analysis.segments import compute_segment_results
+
+    base = {
+        "experiment_id": "e", "metric_id": "m", "metric_role": "primary", "metric_kind": "conversion", "stat_kind": "proportion",
+        "direction": "increase", "control_variant": "control", "attribute": "country", "analysis_date": pd.Timestamp("2026-11-10"),
+        "sum_den": 0.0, "sum_den_sq": 0.0, "sum_num_den": 0.0, "sum_x": 0.0, "sum_x_sq": 0.0, "sum_xy": 0.0,
+    }
+    rows = []
+    for value, n in (("DE", 50), ("US", 5000)):
+        for variant, rate in (("control", 0.10), ("treatment", 0.12)):
+            conversions = float(round(n * rate))
+            rows.append({**base, "attribute_value": value, "variant": variant, "is_control": variant == "control",
+                         "n": n, "sum": conversions, "sum_sq": conversions})
+    stats = pd.DataFrame(rows)
+    exposures = stats[["experiment_id", "variant", "attribute", "attribute_value"]].assign(design_weight=0.5, units=stats["n"])
+    results = compute_segment_results(stats, exposures, pd.Series({"e": 0.05})).set_index("attribute_value")
+    assert "too small" in results.loc["DE", "warning"]
+    assert results.loc["US", "warning"] == ""
+    assert results.loc["US", "rel_lift"] == pytest.approx(0.2)
+    assert results.loc["US", "srm_p_value"] == pytest.approx(1.0)
