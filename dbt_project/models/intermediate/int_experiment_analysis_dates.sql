@@ -43,7 +43,7 @@ horizons as (
 
 day_offsets as (
 
-    {{ dbt.generate_series(var('max_analysis_days')) }}
+    {{ exptrack_generate_series(var('max_analysis_days')) }}
 
 ),
 

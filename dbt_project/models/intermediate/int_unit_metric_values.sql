@@ -72,19 +72,19 @@ eligible_units as (
 
 totals as (
 
+    -- Performance: sum the sparse unit-days first, then attach them to the (many more) eligible units once below;
+    -- int_unit_metric_daily only holds analysed units of the experiment's metrics, so no eligibility join is needed here.
     select
-        eligible_units.experiment_id,
-        eligible_units.metric_id,
-        eligible_units.user_id,
+        daily.experiment_id,
+        daily.metric_id,
+        daily.user_id,
         sum(daily.numerator_amount) as numerator_total,
         sum(daily.denominator_amount) as denominator_total
-    from eligible_units
-    inner join daily
-        on eligible_units.experiment_id = daily.experiment_id
-        and eligible_units.metric_id = daily.metric_id
-        and eligible_units.user_id = daily.user_id
-        and daily.activity_date <= eligible_units.last_analysis_date
-    group by eligible_units.experiment_id, eligible_units.metric_id, eligible_units.user_id
+    from daily
+    inner join last_dates
+        on daily.experiment_id = last_dates.experiment_id
+    where daily.activity_date <= last_dates.last_analysis_date
+    group by daily.experiment_id, daily.metric_id, daily.user_id
 
 )
 

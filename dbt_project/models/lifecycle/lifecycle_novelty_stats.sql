@@ -49,7 +49,7 @@ primary_metrics as (
         experiments.control_variant,
         metrics.metric_id,
         metrics.stat_kind,
-        least(7, cast(floor(metrics.window_days / 2) as integer)) as period_days
+        least(7, cast(floor(metrics.window_days / 2.0) as integer)) as period_days  -- 2.0: int / int truncates on PostgreSQL
     from experiments
     inner join metrics
         on experiments.primary_metric_id = metrics.metric_id

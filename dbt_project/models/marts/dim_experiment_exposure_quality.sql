@@ -46,8 +46,9 @@ select
     coalesce(units.multi_exposed_units, 0) as multi_exposed_units,
     coalesce(units.exposed_units, 0) - coalesce(units.multi_exposed_units, 0) as analysed_units,
     case
-        when coalesce(units.exposed_units, 0) = 0 then 0.0
-        else 1.0 * units.multi_exposed_units / units.exposed_units
+        when coalesce(units.exposed_units, 0) = 0 then cast(0 as {{ exptrack_type_double() }})
+        -- a double on every warehouse (1.0 * int / int is NUMERIC on PostgreSQL)
+        else cast(units.multi_exposed_units as {{ exptrack_type_double() }}) / units.exposed_units
     end as multi_exposure_rate,
     coalesce(excluded_rows.unknown_variant_rows, 0) as unknown_variant_rows,
     coalesce(excluded_rows.before_start_rows, 0) as before_start_rows,

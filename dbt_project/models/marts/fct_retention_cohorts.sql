@@ -41,30 +41,70 @@ data_through as (
 
 day_offsets as (
 
-    select generated_number - 1 as day_since_exposure
-    from ({{ dbt.generate_series(31) }}) as series
+    select day_offset as day_since_exposure
+    from ({{ exptrack_day_offsets(31) }}) as series
+
+),
+
+retention_event_names as (
+
+    select distinct event_name from retention_events
+
+),
+
+-- Performance: the join to assignments below touches user-days, not events: one row per user and active day
+-- (any event), and per user, day and event name for the events some experiment counts as retention.
+any_activity as (
+
+    select distinct user_id, event_date
+    from events
+
+),
+
+named_activity as (
+
+    select distinct events.user_id, events.event_date, events.event_name
+    from events
+    inner join retention_event_names
+        on events.event_name = retention_event_names.event_name
 
 ),
 
 active_days as (
 
+    -- experiments with retention metrics: days with one of their retention events
     select distinct
         assignments.experiment_id,
         assignments.variant,
         assignments.user_id,
         assignments.exposure_date,
-        {{ dbt.datediff('assignments.exposure_date', 'events.event_date', 'day') }} as day_since_exposure
+        {{ dbt.datediff('assignments.exposure_date', 'named_activity.event_date', 'day') }} as day_since_exposure
     from assignments
-    inner join events
-        on assignments.user_id = events.user_id
-    left join retention_events
+    inner join named_activity
+        on assignments.user_id = named_activity.user_id
+    inner join retention_events
         on assignments.experiment_id = retention_events.experiment_id
-        and events.event_name = retention_events.event_name
+        and named_activity.event_name = retention_events.event_name
+    where named_activity.event_date >= assignments.exposure_date
+        and named_activity.event_date <= cast({{ dbt.dateadd('day', 30, 'assignments.exposure_date') }} as date)
+
+    union all
+
+    -- experiments without retention metrics: days with any event
+    select
+        assignments.experiment_id,
+        assignments.variant,
+        assignments.user_id,
+        assignments.exposure_date,
+        {{ dbt.datediff('assignments.exposure_date', 'any_activity.event_date', 'day') }} as day_since_exposure
+    from assignments
+    inner join any_activity
+        on assignments.user_id = any_activity.user_id
     left join experiments_with_retention
         on assignments.experiment_id = experiments_with_retention.experiment_id
-    where (retention_events.event_name is not null or experiments_with_retention.experiment_id is null)
-        and events.event_date >= assignments.exposure_date
-        and events.event_date <= cast({{ dbt.dateadd('day', 30, 'assignments.exposure_date') }} as date)
+    where experiments_with_retention.experiment_id is null
+        and any_activity.event_date >= assignments.exposure_date
+        and any_activity.event_date <= cast({{ dbt.dateadd('day', 30, 'assignments.exposure_date') }} as date)
 
 ),
 
