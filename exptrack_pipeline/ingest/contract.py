@@ -1,16 +1,25 @@
-"""The landing-zone input contract: required columns per source and how each row is checked."""
+"""The landing-zone input contract: required columns per source and how each row is checked.
+
+Files: `.parquet`, `.csv` (comma-separated, one header row, double-quote quoting) and `.jsonl` / `.json` (one JSON
+object per line). Column names match after trimming and lower-casing; other columns of exposure files are kept as
+user attributes, of event files ignored.
+
+Every value is checked as text: ids and names are trimmed, and blank or a null token ('null', 'None', 'NaN', 'N/A')
+counts as missing; the timestamp must parse as ISO-8601 (an offset or zone name is converted to UTC, no zone means
+UTC); `value` must be empty or a finite number. A typed parquet column needs no parsing (a TIMESTAMP is UTC, a
+TIMESTAMP WITH TIME ZONE is converted). A row that breaks the contract is quarantined with the first reason below
+that applies; a file that cannot be read at all is recorded in the quarantine as a whole.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-READERS = {
-    ".parquet": "read_parquet('{path}', hive_partitioning = false)",
-    ".csv": "read_csv('{path}', all_varchar = true, header = true, hive_partitioning = false)",
-    ".jsonl": "read_json('{path}', format = 'newline_delimited', hive_partitioning = false)",
-    ".json": "read_json('{path}', format = 'newline_delimited', hive_partitioning = false)",
-}
-"""DuckDB table functions per file suffix; every column is read back as text and checked here."""
+SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
+NULL_TOKENS = ("", "null", "NULL", "Null", "none", "None", "NONE", "nan", "NaN", "NAN", "n/a", "N/A")
+"""Text that means "no value" in an id column (written by pandas, Spark or hand-made CSVs), after trimming."""
+
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,15 @@ class SourceContract:
     @property
     def core_columns(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    @property
+    def text_columns(self) -> tuple[str, ...]:
+        """Core columns loaded as trimmed text (ids, names)."""
+        return tuple(c for c in self.core_columns if c not in (self.timestamp_column, "value"))
+
+    @property
+    def warehouse_types(self) -> dict[str, str]:
+        return {c: "timestamp" if c == self.timestamp_column else "double" if c == "value" else "varchar" for c in self.core_columns}
 
 
 EXPOSURES = SourceContract(
@@ -48,14 +66,57 @@ EVENTS = SourceContract(
 CONTRACTS = {c.name: c for c in (EXPOSURES, EVENTS)}
 
 
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def raw_name(column: str) -> str:
+    """The staging name of a core column's text exactly as read."""
+    return f"_raw_{column}"
+
+
+def clean_text_sql(text: str) -> str:
+    """Trimmed text, or null when blank or a null token."""
+    tokens = ", ".join(f"'{t}'" for t in NULL_TOKENS)
+    return f"case when trim({text}) in ({tokens}) then null else trim({text}) end"
+
+
+def timestamp_sql(column: str, source_type: str) -> str:
+    """A file column → UTC timestamp without zone (null when it does not parse). The session TimeZone must be UTC."""
+    t = source_type.upper()
+    if t == "TIMESTAMP WITH TIME ZONE":
+        return f"make_timestamp(epoch_us({column}))"
+    if t.startswith("TIMESTAMP") or t == "DATE":
+        return f"cast({column} as timestamp)"
+    # epoch_us of the parsed instant avoids a second time-zone conversion
+    return f"make_timestamp(epoch_us(try_cast(trim(cast({column} as varchar)) as timestamptz)))"
+
+
+def value_sql(column: str, source_type: str) -> str:
+    if source_type.upper() in NUMERIC_TYPES or source_type.upper().startswith("DECIMAL"):
+        return f"cast({column} as double)"
+    return f"try_cast(nullif(trim(cast({column} as varchar)), '') as double)"
+
+
 def rejection_reason_sql(contract: SourceContract) -> str:
-    """A SQL CASE giving the first reason a text row breaks the contract, or null when it holds."""
-    checks = [
-        f"when nullif(trim({col}), '') is null then 'missing {col}'" for col in contract.required if col != contract.timestamp_column
-    ]
-    ts = contract.timestamp_column
-    checks.append(f"when nullif(trim({ts}), '') is null then 'missing {ts}'")
-    checks.append(f"when try_cast({ts} as timestamptz) is null then 'unparseable {ts}: ' || {ts}")
+    """A SQL CASE giving the first reason a staged row breaks the contract, or null when it holds.
+
+    It reads the columns as read (`_raw_<column>`, text or a parquet type), the cleaned text columns, `_ts` (the
+    parsed timestamp) and `_value`. Conditions test the cheap typed value first: DuckDB evaluates the text
+    fallbacks and messages only for the rows that reach them.
+    """
+    everything = " and ".join(f"{raw_name(c)} is null" for c in contract.core_columns)
+    ts, raw_ts = contract.timestamp_column, raw_name(contract.timestamp_column)
+    checks = [f"when {everything} then 'empty or malformed record'"]
+    checks += [f"when {c} is null then 'missing {c}'" for c in contract.required if c in contract.text_columns]
+    checks.append(f"when _ts is null and ({raw_ts} is null or trim(cast({raw_ts} as varchar)) = '') then 'missing {ts}'")
+    checks.append(f"when _ts is null then 'unparseable {ts}: ' || cast({raw_ts} as varchar)")
     if "value" in contract.optional:
-        checks.append("when nullif(trim(value), '') is not null and try_cast(value as double) is null then 'non-numeric value: ' || value")
+        raw_value = raw_name("value")
+        checks.append(
+            f"when _value is null and {raw_value} is not null and trim(cast({raw_value} as varchar)) <> '' "
+            f"then 'non-numeric value: ' || cast({raw_value} as varchar)"
+        )
+        checks.append(f"when not isfinite(_value) then 'non-finite value: ' || cast({raw_value} as varchar)")
     return "case " + " ".join(checks) + " end"

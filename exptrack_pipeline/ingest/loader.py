@@ -1,20 +1,39 @@
 """Replace one day of one source in the warehouse, atomically.
 
 rows read = rows loaded + rows quarantined + rows de-duplicated, recorded per source and day in raw.ingestion_log.
+The four numbers are measured independently: rows read while staging the files, rows loaded and quarantined by
+counting what the warehouse holds for the day after the replace, duplicates as valid rows minus distinct keys.
+A fault that loses or doubles rows anywhere in between breaks the equation (the `rows_conserved` asset check).
+
+Staging (reading and checking the files) happens in temporary tables outside any transaction; the replace of the
+day in raw.<source>, raw.exposure_attributes, raw.quarantine and raw.ingestion_log is one transaction, so a run
+killed half-way leaves the previous version of the day (or nothing) behind, never a mix.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from exptrack_pipeline.ingest.contract import CONTRACTS, READERS, SourceContract, rejection_reason_sql
+from exptrack_pipeline.ingest.contract import (
+    CONTRACTS,
+    SUFFIXES,
+    SourceContract,
+    clean_text_sql,
+    ident,
+    raw_name,
+    rejection_reason_sql,
+    timestamp_sql,
+    value_sql,
+)
 
 SOURCES = tuple(CONTRACTS)
 INTERNAL = ("source_file", "source_row")
+REASON = "_reason"
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -33,6 +52,13 @@ create table if not exists raw.ingestion_log (
     source varchar, partition_date date, files_read integer, rows_read bigint, rows_loaded bigint,
     rows_quarantined bigint, rows_deduplicated bigint);
 """
+"""raw.quarantine: a row-level entry has the row as JSON in `record` (source_row: the row's ordinal in its file, or
+for a CSV line that could not be parsed, its line number); a file-level entry (unreadable file, unsupported file
+type) has `record` null and counts no rows."""
+
+
+class FileProblem(Exception):
+    """A whole file cannot be read; the message is the quarantine reason."""
 
 
 @dataclass
@@ -45,6 +71,7 @@ class IngestionReport:
     rows_quarantined: int = 0
     rows_deduplicated: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    file_problems: dict[str, str] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -59,30 +86,208 @@ def day_folder(raw_dir: Path, source: str, day: dt.date) -> Path:
     return raw_dir / source / f"date={day.isoformat()}"
 
 
-def _quote(path: Path) -> str:
-    return str(path).replace("'", "''")
+def _literal(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, path: Path, relative: str, table: str, contract: SourceContract) -> str | None:
-    """Read one file into a text-typed temp table; return why the whole file was quarantined, or None."""
-    reader = READERS[path.suffix.lower()].format(path=_quote(path))
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# --------------------------------------------------------------------------------------------------- reading files
+
+
+def _csv_header(path: Path) -> list[str]:
     try:
-        con.execute(
-            f"create or replace temp table {table} as "
-            f"select columns(*)::varchar, ? as source_file, row_number() over () as source_row from {reader}",
-            [relative],
-        )
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise FileProblem(f"unreadable file: {_first_line(exc)}") from None
+    if not header:
+        raise FileProblem("unreadable file: empty file (no header row)")
+    return header
+
+
+def _reader(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> tuple[str, dict[str, str]]:
+    """(table function reading the file, {column name as written: its type}); CSV and JSON columns are all text."""
+    suffix = path.suffix.lower()
+    p = _literal(str(path))
+    try:
+        if suffix == ".parquet":
+            reader = f"read_parquet({p}, hive_partitioning = false)"
+            return reader, {r[0]: r[1] for r in con.execute(f"describe select * from {reader}").fetchall()}
+        if suffix == ".csv":
+            names = _csv_header(path)
+            if len(set(names)) != len(names):
+                raise FileProblem(f"unreadable file: duplicate column names in the header {names}")
+            columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names) + "}"
+            reader = (
+                f"read_csv({p}, auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"', "
+                f"columns = {columns}, hive_partitioning = false, store_rejects = true, "
+                f"rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')"
+            )
+            return reader, dict.fromkeys(names, "VARCHAR")
+        # JSON lines: every key of any object is a column; a line that is not an object becomes an all-null row
+        keys = con.execute(
+            f"select distinct unnest(json_keys(json)) from read_ndjson_objects({p}, ignore_errors = true, hive_partitioning = false)"
+        ).fetchall()
+        names = sorted(k[0] for k in keys)
+        if not names:
+            return f"read_ndjson_objects({p}, ignore_errors = true, hive_partitioning = false)", {}
+        columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names) + "}"
+        reader = f"read_json({p}, format = 'newline_delimited', columns = {columns}, ignore_errors = true, hive_partitioning = false)"
+        return reader, dict.fromkeys(names, "VARCHAR")
     except duckdb.Error as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        return f"unreadable file: {first_line}"
-    columns = {row[0] for row in con.execute(f"describe {table}").fetchall()}
-    missing = [c for c in contract.required if c not in columns]
-    for column in contract.optional:
-        if column not in columns:
-            con.execute(f"alter table {table} add column {column} varchar")
-    if missing:
-        return f"file lacks required column(s): {', '.join(missing)}"
-    return None
+        raise FileProblem(f"unreadable file: {_first_line(exc)}") from None
+
+
+def _normalise(names: list[str]) -> dict[str, str]:
+    """Contract name (trimmed, lower case) → the file's column name; a clash is a file problem."""
+    out: dict[str, str] = {}
+    for name in names:
+        key = name.strip().lower()
+        if key in out:
+            raise FileProblem(f"unreadable file: columns {out[key]!r} and {name!r} mean the same column")
+        out[key] = name
+    return out
+
+
+def staging_sql(contract: SourceContract, relative: str, reader: str, types: dict[str, str], extras: list[str]) -> str:
+    """One pass over a file: raw text, cleaned and typed contract columns, extras, the reason and (rejected rows
+    only) the row as JSON, ready for `insert into _staged by name`."""
+    by_key = _normalise(list(types))
+    ts = contract.timestamp_column
+    inner = [f"{_literal(relative)} as source_file", "ordinality as source_row"]
+    for column in contract.core_columns:
+        source = ident(by_key[column]) if column in by_key else "null::varchar"
+        # text columns as text; the timestamp and value keep their file type (cast to text only in messages)
+        inner.append(f"cast({source} as varchar) as {raw_name(column)}" if column in contract.text_columns else f"{source} as {raw_name(column)}")
+    inner.append(f"{timestamp_sql(ident(by_key[ts]), types[by_key[ts]])} as _ts" if ts in by_key else "null::timestamp as _ts")
+    if "value" in contract.core_columns:
+        inner.append(f"{value_sql(ident(by_key['value']), types[by_key['value']])} as _value" if "value" in by_key else "null::double as _value")
+    inner += [f"cast({ident(by_key[e])} as varchar) as {ident(e)}" for e in extras]
+    middle = [f"{clean_text_sql(raw_name(c))} as {c}" for c in contract.text_columns]
+    missing = [c for c in contract.required if c not in by_key]
+    reason = f"'file lacks required column(s): {', '.join(missing)}'" if missing else rejection_reason_sql(contract)
+    record = "struct_pack(" + ", ".join(f"{ident(c)} := {raw_name(c)}" for c in contract.core_columns if c in by_key)
+    record += "".join(f", {ident(e)} := {ident(e)}" for e in extras) + ")"
+    outer = ["source_file", "source_row", *contract.text_columns, f"_ts as {ts}"]
+    if "value" in contract.core_columns:
+        outer.append("_value as value")
+    outer += [ident(e) for e in extras]
+    outer += [REASON, f"case when {REASON} is not null then to_json({record if by_key else 'null'}) end as _record"]
+    return (
+        f"select {', '.join(outer)} from ("
+        f"select *, {reason} as {REASON} from ("
+        f"select *, {', '.join(middle)} from ("
+        f"select {', '.join(inner)} from {reader} with ordinality)))"
+    )
+
+
+class _Stage:
+    """One day's files in temp table `_staged` (cleaned, typed), every row with the reason it breaks the contract."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, contract: SourceContract, source: str, day: dt.date) -> None:
+        self.con, self.contract, self.source, self.day = con, contract, source, day
+        self.extras: list[str] = []
+        self.rows_read = 0
+        cols = ", ".join(f"{c} {t}" for c, t in contract.warehouse_types.items())
+        con.execute(
+            f"create or replace temp table _staged (source_file varchar, source_row bigint, {cols}, {REASON} varchar, _record varchar)"
+        )
+        con.execute(
+            "create or replace temp table _quarantine (source varchar, partition_date date, source_file varchar, "
+            "source_row bigint, reason varchar, record varchar)"
+        )
+
+    def _file_problem(self, relative: str, reason: str) -> None:
+        self.con.execute("insert into _quarantine values (?, ?, ?, null, ?, null)", [self.source, self.day, relative, reason])
+
+    def add_file(self, path: Path, relative: str, index: int) -> str | None:
+        """Stage one file; return the reason when the file as a whole could not be loaded."""
+        con, contract = self.con, self.contract
+        if path.suffix.lower() not in SUFFIXES:
+            reason = f"unsupported file type {path.suffix or '(none)'}: expected one of {', '.join(SUFFIXES)}"
+            self._file_problem(relative, reason)
+            return reason
+        rejects = f"_rejects_{index}"
+        try:
+            reader, types = _reader(con, path, rejects)
+            by_key = _normalise(list(types))
+        except FileProblem as problem:
+            self._file_problem(relative, str(problem))
+            return str(problem)
+        extras = []
+        if contract.keeps_attributes:
+            extras = [k for k in by_key if k not in contract.core_columns + INTERNAL + ("ordinality",) and not k.startswith("_")]
+            for extra in extras:
+                if extra not in self.extras:
+                    con.execute(f"alter table _staged add column {ident(extra)} varchar")
+                    self.extras.append(extra)
+        try:
+            staged = con.execute(f"insert into _staged by name {staging_sql(contract, relative, reader, types, extras)}").fetchone()[0]
+        except duckdb.Error as exc:
+            reason = f"unreadable file: {_first_line(exc)}"
+            self._file_problem(relative, reason)
+            return reason
+        self.rows_read += staged
+        if path.suffix.lower() == ".csv":
+            self.rows_read += self._csv_rejects(relative, rejects)
+        return None
+
+    def _csv_rejects(self, relative: str, rejects: str) -> int:
+        """Quarantine CSV lines the reader could not split into the header's columns; return how many."""
+        try:
+            self.con.execute(f"select 1 from {rejects} limit 0")
+        except duckdb.Error:
+            return 0
+        n = self.con.execute(
+            f"insert into _quarantine select ?, ?, ?, line, 'malformed CSV line: ' || lower(min(error_type)) || "
+            f"' (' || min(error_message) || ')', to_json(min(csv_line)) from {rejects} group by line",
+            [self.source, self.day, relative],
+        ).fetchone()[0]
+        self.con.execute(f"drop table if exists {rejects}")
+        self.con.execute(f"drop table if exists {rejects}_scan")
+        return n
+
+
+# ---------------------------------------------------------------------------------------------------- the replace
+
+
+def _accepted_sql(contract: SourceContract) -> str:
+    """The day's rows that go into raw.<source>: valid, and the first copy (file, row order) of each key."""
+    columns = ", ".join(contract.core_columns)
+    valid = f"select * from _staged where {REASON} is null"
+    if contract.dedup_key:
+        # duplicates are rare: find the keys that repeat and their first copy, keep every other row as it is
+        # (a hash aggregate and a small join instead of a window over the whole day)
+        key = contract.dedup_key
+        valid = (
+            f"select s.* from _staged as s left join ("
+            f"select {key}, min(struct_pack(f := source_file, r := source_row)) as first_copy from _staged "
+            f"where {REASON} is null group by {key} having count(*) > 1) as d on s.{key} = d.{key} "
+            f"where s.{REASON} is null and (d.{key} is null or (s.source_file = d.first_copy.f and s.source_row = d.first_copy.r))"
+        )
+    return f"select ? as partition_date, source_file, source_row, {columns} from ({valid})"
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, source: str, contract: SourceContract, day: dt.date) -> None:
+    columns = ", ".join(("partition_date",) + INTERNAL + contract.core_columns)
+    con.execute(f"insert into raw.{source} ({columns}) {_accepted_sql(contract)}", [day])
+
+
+def _insert_attributes(con: duckdb.DuckDBPyConnection, contract: SourceContract, day: dt.date, extras: list[str]) -> None:
+    """Every extra exposure column as (attribute, value) rows for segment analysis; nulls are dropped."""
+    if not extras:
+        return
+    values = ", ".join(ident(e) for e in extras)
+    con.execute(
+        f"insert into raw.exposure_attributes "
+        f"select ?, user_id, experiment_id, {contract.timestamp_column}, attribute, value from ("
+        f"unpivot (select user_id, experiment_id, {contract.timestamp_column}, {values} from _staged where {REASON} is null) "
+        f"on {values} into name attribute value value)",
+        [day],
+    )
 
 
 def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str, day: dt.date) -> IngestionReport:
@@ -90,80 +295,41 @@ def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str, day: dt
     contract = CONTRACTS[source]
     report = IngestionReport(source=source, partition_date=day)
     folder = day_folder(raw_dir, source, day)
-    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in READERS) if folder.is_dir() else []
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))) if folder.is_dir() else []
     con.execute("set TimeZone = 'UTC'")
     ensure_raw_schema(con)
 
-    staged: list[str] = []
-    con.execute(
-        "create or replace temp table _quarantine (source varchar, partition_date date, source_file varchar, "
-        "source_row bigint, reason varchar, record varchar)"
-    )
+    stage = _Stage(con, contract, source, day)
     for index, path in enumerate(files):
-        relative = str(path.relative_to(raw_dir))
+        relative = path.relative_to(raw_dir).as_posix()
         report.files.append(relative)
-        table = f"_file_{index}"
-        problem = _stage_file(con, path, relative, table, contract)
-        if problem is None:
-            staged.append(table)
-            continue
-        rows = 0
-        if problem.startswith("file lacks"):
-            rows = con.execute(f"select count(*) from {table}").fetchone()[0]
-            con.execute(
-                f"insert into _quarantine select ?, ?, source_file, source_row, ?, to_json({table}) from {table}",
-                [source, day, problem],
-            )
-        if rows == 0:
-            con.execute("insert into _quarantine values (?, ?, ?, null, ?, null)", [source, day, relative, problem])
-
-    reason_sql = rejection_reason_sql(contract)
-    if staged:
-        union = " union all by name ".join(f"select * from {t}" for t in staged)
-        con.execute(f"create or replace temp table _staged as select *, {reason_sql} as _reason from ({union}) as u")
-    else:
-        cols = ", ".join(f"null::varchar as {c}" for c in contract.core_columns + INTERNAL)
-        con.execute(f"create or replace temp table _staged as select {cols}, null::varchar as _reason where false")
-
-    report.rows_read = con.execute("select count(*) from _staged").fetchone()[0] + con.execute(
-        "select count(*) from _quarantine where source_row is not null"
-    ).fetchone()[0]
+        problem = stage.add_file(path, relative, index)
+        if problem:
+            report.file_problems[relative] = problem
     con.execute(
-        "insert into _quarantine select ?, ?, source_file, source_row, _reason, to_json(s) from _staged as s where _reason is not null",
+        f"insert into _quarantine select ?, ?, source_file, source_row, {REASON}, _record from _staged where {REASON} is not null",
         [source, day],
     )
-
-    order = "order by source_file, source_row"
+    duplicates = 0
     if contract.dedup_key:
-        con.execute(
-            f"create or replace temp table _accepted as select * from ("
-            f"select *, row_number() over (partition by {contract.dedup_key} {order}) as _copy "
-            f"from _staged where _reason is null) where _copy = 1"
-        )
-    else:
-        con.execute("create or replace temp table _accepted as select * from _staged where _reason is null")
+        key = contract.dedup_key
+        duplicates = con.execute(f"select count(*) - count(distinct {key}) from _staged where {REASON} is null").fetchone()[0]
 
-    ts = contract.timestamp_column
-    typed = {
-        ts: f"timezone('UTC', cast({ts} as timestamptz))",
-        "value": "try_cast(nullif(trim(value), '') as double)",
-    }
-    select_core = ", ".join(f"{typed.get(c, c)} as {c}" for c in contract.core_columns)
     con.execute("begin transaction")
     try:
         con.execute(f"delete from raw.{source} where partition_date = ?", [day])
-        con.execute(
-            f"insert into raw.{source} (partition_date, source_file, source_row, {', '.join(contract.core_columns)}) "
-            f"select ?, source_file, source_row, {select_core} from _accepted {order}",
-            [day],
-        )
+        _insert_rows(con, source, contract, day)
         if contract.keeps_attributes:
-            _replace_attributes(con, day, contract)
+            con.execute("delete from raw.exposure_attributes where partition_date = ?", [day])
+            _insert_attributes(con, contract, day, stage.extras)
         con.execute("delete from raw.quarantine where source = ? and partition_date = ?", [source, day])
         con.execute("insert into raw.quarantine select * from _quarantine order by source_file, source_row")
-        report.rows_loaded = con.execute("select count(*) from _accepted").fetchone()[0]
-        report.rows_quarantined = con.execute("select count(*) from _quarantine where source_row is not null").fetchone()[0]
-        report.rows_deduplicated = report.rows_read - report.rows_loaded - report.rows_quarantined
+        report.rows_read = stage.rows_read
+        report.rows_loaded = con.execute(f"select count(*) from raw.{source} where partition_date = ?", [day]).fetchone()[0]
+        report.rows_quarantined = con.execute(
+            "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null", [source, day]
+        ).fetchone()[0]
+        report.rows_deduplicated = duplicates
         con.execute("delete from raw.ingestion_log where source = ? and partition_date = ?", [source, day])
         con.execute(
             "insert into raw.ingestion_log values (?, ?, ?, ?, ?, ?, ?)",
@@ -174,20 +340,10 @@ def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str, day: dt
         con.execute("rollback")
         raise
     report.quarantine_reasons = dict(
-        con.execute("select reason, count(*) from _quarantine group by reason order by reason").fetchall()
-    )
-    return report
-
-
-def _replace_attributes(con: duckdb.DuckDBPyConnection, day: dt.date, contract: SourceContract) -> None:
-    """Keep every extra exposure column as a (attribute, value) row for segment analysis."""
-    columns = [row[0] for row in con.execute("describe _accepted").fetchall()]
-    extras = [c for c in columns if c not in contract.core_columns + INTERNAL and not c.startswith("_")]
-    con.execute("delete from raw.exposure_attributes where partition_date = ?", [day])
-    ts = f"timezone('UTC', cast({contract.timestamp_column} as timestamptz))"
-    for column in extras:
         con.execute(
-            f"insert into raw.exposure_attributes select ?, user_id, experiment_id, {ts}, ?, \"{column}\" "
-            f"from _accepted where \"{column}\" is not null order by source_file, source_row",
-            [day, column],
-        )
+            "select regexp_replace(reason, ': .*', '') as reason, count(*) from _quarantine group by 1 order by 1"
+        ).fetchall()
+    )
+    con.execute("drop table if exists _staged")
+    con.execute("drop table if exists _quarantine")
+    return report

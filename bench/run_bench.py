@@ -1,0 +1,336 @@
+"""Benchmark exptrack end to end and write the table in BENCHMARKS.md.
+
+    .venv/bin/python bench/run_bench.py --events 1M 10M [100M] [--write BENCHMARKS.md]
+
+Per size: generate the landing zone (bench/generate_bench.py, cached under data/bench/<size>/), then
+
+* floor      one plain DuckDB query over the landing-zone parquet files: every event read once, joined to its
+             users' experiment and variant and to the metric catalog, grouped by experiment x variant x metric;
+* backfill   a fresh warehouse: ingest_job over all 30 days in one run, then registry + every dbt model and test
+             + experiment_results, retention_results, segment_results (the lifecycle/monitoring assets are not
+             part of the core pipeline and are left out);
+* increment  then one daily run on that warehouse: re-ingest the last day (same files: the work of a new day)
+             and rebuild everything downstream;
+* stats      the experiment_results step alone (read fct_variant_metric_stats, statistics library, write);
+* peak RSS   of the whole process tree (Dagster process, dbt subprocess), sampled every 0.1 s.
+
+Every pipeline phase runs in a child process (this script with --child) with the production memory limit
+(EXPTRACK_DUCKDB_MEMORY_LIMIT / WarehouseResource.memory_limit, 4GB) on an ephemeral Dagster instance.
+Per-model dbt timings come from dbt's run_results.json; they are written to data/bench/<size>/profile.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from generate_bench import DATA_START, N_DAYS, generate, parse_count  # noqa: E402
+
+DEFAULT_MEMORY_LIMIT = MEMORY_LIMIT = "4GB"  # the production default (dbt_project/profiles.yml)
+THREADS = os.cpu_count() or 2
+CORE_ASSETS = ("experiment_registry", "experiment_results", "retention_results", "segment_results")
+MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def label(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n:,}"
+
+
+# ----------------------------------------------------------------------------------------------- child process
+
+
+def _env(root: Path) -> dict[str, str]:
+    return {
+        "EXPTRACK_RAW_DIR": str(root / "raw"),
+        "EXPTRACK_EXPERIMENTS_DIR": str(root / "experiments"),
+        "EXPTRACK_METRICS_FILE": str(root / "experiments" / "metrics.yaml"),
+        "EXPTRACK_WAREHOUSE": str(root / "warehouse.duckdb"),
+        "EXPTRACK_OUTPUT_DIR": str(root / "output"),
+        "EXPTRACK_START_DATE": DATA_START.isoformat(),
+        "EXPTRACK_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT,
+    }
+
+
+def _step_seconds(instance, run_id: str) -> dict[str, float]:
+    from dagster import DagsterEventType
+
+    starts, out = {}, {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or record.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            starts[record.step_key] = record.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            out[record.step_key] = round(record.timestamp - starts.get(record.step_key, record.timestamp), 2)
+    return out
+
+
+def _dbt_timings(run_id: str) -> dict[str, float]:
+    """Per-node execution time of the dbt invocation of this run (dagster-dbt names its target dir after the run)."""
+    target = REPO / "dbt_project" / "target"
+    found = sorted(target.glob(f"*-{run_id[:7]}-*/run_results.json"))
+    if not found:
+        return {}
+    results = json.loads(found[-1].read_text())["results"]
+    return {r["unique_id"]: round(r["execution_time"], 2) for r in results}
+
+
+def child(phase: str, root: Path) -> None:
+    """Run one phase in this process and print one JSON line with its timings."""
+    os.environ.update(_env(root))
+    import dagster as dg
+
+    from exptrack_pipeline.config import Settings
+    from exptrack_pipeline.defs.assets.dbt import exptrack_dbt_models
+    from exptrack_pipeline.definitions import build_definitions
+
+    settings = Settings.from_env()
+    core = dg.AssetSelection.assets(*exptrack_dbt_models.keys) | dg.AssetSelection.assets(*CORE_ASSETS)
+    defs = dg.Definitions.merge(
+        build_definitions(settings), dg.Definitions(jobs=[dg.define_asset_job("bench_analysis", selection=core)])
+    )
+    first, last = DATA_START, DATA_START + dt.timedelta(days=N_DAYS - 1)
+    start = first if phase == "backfill" else last
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    out: dict = {"phase": phase}
+    with dg.DagsterInstance.ephemeral() as instance:
+        began = time.perf_counter()
+        ingest = defs.resolve_job_def("ingest_job").execute_in_process(
+            run_config=quiet,
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": start.isoformat(), "dagster/asset_partition_range_end": last.isoformat()},
+        )
+        out["ingest_s"] = round(time.perf_counter() - began, 2)
+        began = time.perf_counter()
+        analysis = defs.resolve_job_def("bench_analysis").execute_in_process(run_config=quiet, instance=instance)
+        out["analysis_s"] = round(time.perf_counter() - began, 2)
+        out["ok"] = ingest.success and analysis.success
+        out["steps"] = {**_step_seconds(instance, ingest.run_id), **_step_seconds(instance, analysis.run_id)}
+        out["dbt_nodes"] = _dbt_timings(analysis.run_id)
+    out["total_s"] = round(out["ingest_s"] + out["analysis_s"], 2)
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["cpu_s"] = round(own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, 1)
+    out["warehouse_mb"] = round(Path(settings.warehouse).stat().st_size / 2**20, 1)
+    print("BENCH " + json.dumps(out))
+
+
+# ---------------------------------------------------------------------------------------------- parent process
+
+
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """(resident bytes of a process and all its descendants, of the largest single one) (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, largest, stack = 0, 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        largest = max(largest, rss.get(p, 0))
+        stack.extend(children.get(p, []))
+    return total, largest
+
+
+def run_child(phase: str, root: Path) -> dict:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", phase, "--root", str(root), "--memory-limit", MEMORY_LIMIT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    peak = [0, 0]
+    load_before = os.getloadavg()[0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            total, largest = _tree_rss(proc.pid)
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    sampler.join()
+    lines = [line for line in stdout.splitlines() if line.startswith("BENCH ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{phase} failed (exit {proc.returncode}):\n{stderr[-4000:]}\n{stdout[-2000:]}")
+    result = json.loads(lines[-1][6:])
+    result["peak_rss_mb"] = round(peak[0] / 2**20)
+    result["peak_process_rss_mb"] = round(peak[1] / 2**20)
+    result["load_avg"] = round((load_before + os.getloadavg()[0]) / 2, 1)
+    return result
+
+
+FLOOR_SQL = """
+with assignments as (
+    select distinct experiment_id, variant, user_id
+    from read_parquet('{raw}/exposures/*/*.parquet')
+),
+metric_events as (
+    select metric_id, event_name from (values {metric_events}) as m(metric_id, event_name)
+)
+select assignments.experiment_id, assignments.variant, metric_events.metric_id,
+       count(*) as events, sum(coalesce(events.value, 1)) as amount
+from read_parquet('{raw}/events/*/*.parquet') as events
+inner join metric_events on events.event_name = metric_events.event_name
+inner join assignments on events.user_id = assignments.user_id
+group by all
+"""
+
+
+def floor_seconds(root: Path) -> float:
+    """Best of two runs of the floor query, with the pipeline's memory limit and all cores."""
+    import duckdb
+
+    from exptrack_pipeline.config import load_registry
+    from exptrack_pipeline.config.tables import registry_tables
+
+    registry = load_registry(root / "experiments", root / "experiments" / "metrics.yaml")
+    pairs = registry_tables(registry)["metric_events"][["metric_id", "event_name"]].drop_duplicates()
+    values = ", ".join(f"('{m}', '{e}')" for m, e in pairs.itertuples(index=False))
+    sql = FLOOR_SQL.format(raw=root / "raw", metric_events=values)
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": THREADS})
+    times, cpu = [], []
+    for _ in range(2):
+        began, began_cpu = time.perf_counter(), time.process_time()
+        con.execute(sql).fetchall()
+        times.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
+    con.close()
+    return round(min(times), 2), round(min(cpu), 2)
+
+
+def bench_size(n_events: int, data_dir: Path) -> dict:
+    root = data_dir / label(n_events)
+    info_file = root / "bench_data.json"
+    info = json.loads(info_file.read_text()) if info_file.exists() else {}
+    if info.get("events_requested") != n_events:
+        print(f"[{label(n_events)}] generating ...", flush=True)
+        info = generate(root, n_events)
+    for stale in (root / "warehouse.duckdb", root / "warehouse.duckdb.wal"):
+        stale.unlink(missing_ok=True)
+    print(f"[{label(n_events)}] floor ...", flush=True)
+    floor, floor_cpu = floor_seconds(root)
+    print(f"[{label(n_events)}] backfill ...", flush=True)
+    backfill = run_child("backfill", root)
+    print(f"[{label(n_events)}] increment ...", flush=True)
+    increment = run_child("increment", root)
+    result = {"events": n_events, "memory_limit": MEMORY_LIMIT, "data": info, "floor_s": floor, "floor_cpu_s": floor_cpu, "backfill": backfill, "increment": increment}
+    (root / profile_name()).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"[{label(n_events)}] {summary_line(result)}", flush=True)
+    return result
+
+
+def profile_name() -> str:
+    return "profile.json" if MEMORY_LIMIT == DEFAULT_MEMORY_LIMIT else f"profile-mem{MEMORY_LIMIT}.json"
+
+
+def summary_line(r: dict) -> str:
+    b, i = r["backfill"], r["increment"]
+    return (
+        f"floor {r['floor_s']} s, backfill {b['total_s']} s ({b['total_s'] / r['floor_s']:.1f}x floor), "
+        f"increment {i['total_s']} s ({i['total_s'] / b['total_s']:.2f} of backfill), "
+        f"stats {b['steps'].get('experiment_results', float('nan'))} s, peak RSS {max(b['peak_rss_mb'], i['peak_rss_mb'])} MB"
+    )
+
+
+def _top_models(r: dict, k: int = 4) -> str:
+    nodes = r["backfill"]["dbt_nodes"]
+    models = sorted(((s, n.split(".")[-1]) for n, s in nodes.items() if n.startswith("model.")), reverse=True)[:k]
+    return ", ".join(f"{n} {s:.1f}" for s, n in models)
+
+
+def table(results: list[dict]) -> str:
+    head = (
+        "| events | floor query | full backfill | = ingest + dbt & results | backfill / floor "
+        "| daily increment | increment / backfill | stats step | peak RSS | load avg |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for r in results:
+        b, i = r["backfill"], r["increment"]
+        floor_cpu = r.get("floor_cpu_s", float("nan"))
+        limit = r.get("memory_limit", DEFAULT_MEMORY_LIMIT)
+        name = label(r["events"]) + ("" if limit == DEFAULT_MEMORY_LIMIT else f", dbt memory_limit {limit}")
+        rows.append(
+            f"| {name} ({r['data']['event_rows']:,} rows) | {r['floor_s']:.1f} s ({floor_cpu:.0f} CPU-s) "
+            f"| {b['total_s']:.0f} s ({b.get('cpu_s', float('nan')):.0f} CPU-s) | {b['ingest_s']:.0f} + {b['analysis_s']:.0f} s "
+            f"| {b['total_s'] / r['floor_s']:.0f}x ({b.get('cpu_s', float('nan')) / floor_cpu:.0f}x CPU) "
+            f"| {i['total_s']:.0f} s ({i.get('cpu_s', float('nan')):.0f} CPU-s) | {i['total_s'] / b['total_s']:.2f} "
+            f"| {b['steps'].get('experiment_results', float('nan')):.1f} s "
+            f"| {max(b['peak_rss_mb'], i['peak_rss_mb']):,} MB | {b.get('load_avg', float('nan'))} / {i.get('load_avg', float('nan'))} |"
+        )
+    slowest = "\n".join(f"- {label(r['events'])} ({r.get('memory_limit', DEFAULT_MEMORY_LIMIT)}): slowest dbt models in the backfill (s): {_top_models(r)}" for r in results)
+    return head + "\n".join(rows) + "\n\n" + slowest + "\n"
+
+
+def write_table(path: Path, results: list[dict]) -> None:
+    """Replace the generated block between the bench markers (append one when the file has none)."""
+    stamp = f"_Generated by `bench/run_bench.py` on {dt.date.today().isoformat()}, {THREADS} cores; DuckDB memory_limit {DEFAULT_MEMORY_LIMIT} unless noted (ingestion always uses WarehouseResource's 4GB)._\n\n"
+    block = f"{MARK_START}\n{stamp}{table(results)}{MARK_END}"
+    text = path.read_text() if path.exists() else ""
+    if MARK_START in text and MARK_END in text:
+        text = re.sub(re.escape(MARK_START) + r".*?" + re.escape(MARK_END), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + ("\n\n" if text else "") + block + "\n"
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark the exptrack pipeline.")
+    parser.add_argument("--events", nargs="+", type=parse_count, default=[1_000_000, 10_000_000])
+    parser.add_argument("--data-dir", type=Path, default=REPO / "data" / "bench")
+    parser.add_argument("--write", type=Path, help="replace the generated table in this markdown file (e.g. BENCHMARKS.md)")
+    parser.add_argument("--from-profiles", action="store_true", help="rebuild the table from the saved profile*.json files only")
+    parser.add_argument(
+        "--memory-limit", default=DEFAULT_MEMORY_LIMIT,
+        help="DuckDB memory_limit for dbt (EXPTRACK_DUCKDB_MEMORY_LIMIT) and the floor query; ingestion keeps WarehouseResource's",
+    )
+    parser.add_argument("--child", choices=("backfill", "increment"), help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    global MEMORY_LIMIT
+    MEMORY_LIMIT = args.memory_limit
+    if args.child:
+        child(args.child, args.root)
+        return 0
+    if args.from_profiles:
+        results = []
+        for n in args.events:
+            for path in sorted((args.data_dir / label(n)).glob("profile*.json")):
+                result = json.loads(path.read_text())
+                result.setdefault("memory_limit", path.stem.removeprefix("profile-mem") if "-mem" in path.stem else DEFAULT_MEMORY_LIMIT)
+                results.append(result)
+    else:
+        results = [bench_size(n, args.data_dir) for n in args.events]
+    print(table(results))
+    if args.write:
+        write_table(args.write, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
