@@ -12,7 +12,7 @@ export EXPTRACK_EXPERIMENTS_DIR ?= $(CURDIR)/experiments
 export EXPTRACK_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export EXPTRACK_OUTPUT_DIR ?= $(CURDIR)/data/output
 
-.PHONY: install manifest dagster-home demo test dev clean
+.PHONY: install manifest dagster-home demo test dev bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ demo: manifest dagster-home
 
 test: manifest
 	$(BIN)/pytest -q
+
+bench: manifest
+	$(BIN)/python bench/bench_stats.py
+	$(BIN)/python bench/run_bench.py --events 1M 10M 100M --write BENCHMARKS.md
 
 dev: manifest dagster-home
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

@@ -97,6 +97,13 @@ def _two_runs_at_once(root: Path, dagster_yaml: dict) -> tuple[list[dict], list[
     for folder in (home, barrier):
         folder.mkdir(parents=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump(dagster_yaml))
+    limit = dagster_yaml.get("concurrency", {}).get("pools", {}).get("default_limit")
+    if limit is not None:
+        # Create the pool's slots before two runs race to create them lazily (as `dagster dev` does on its first run).
+        import dagster as dg
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            instance.event_log_storage.set_concurrency_slots("duckdb", int(limit))
     script = root / "runner.py"
     script.write_text(RUNNER)
     env = {

@@ -17,7 +17,7 @@ class WarehouseResource(ConfigurableResource):
     """The DuckDB warehouse file that dbt and the Python assets share (one writer at a time: pool `duckdb`)."""
 
     path: str
-    memory_limit: str = "4GB"
+    memory_limit: str = "3GB"
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

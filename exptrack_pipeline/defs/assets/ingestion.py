@@ -28,6 +28,8 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
                 reasons[reason] = reasons.get(reason, 0) + count
             files += len(report.files)
             balanced &= report.balanced
+            for path, problem in report.file_problems.items():
+                context.log.warning(f"{source} {day}: file {path} quarantined whole: {problem}")
             if report.rows_quarantined:
                 context.log.warning(f"{source} {day}: quarantined {report.rows_quarantined} row(s): {report.quarantine_reasons}")
     yield dg.MaterializeResult(
