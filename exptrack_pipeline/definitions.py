@@ -37,7 +37,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[ingest_job, analysis_job, daily_pipeline],
         schedules=[daily_schedule],
         resources={
-            "warehouse": WarehouseResource(path=str(settings.warehouse)),
+            "warehouse": WarehouseResource.from_settings(settings),
             "registry": RegistryResource(experiments_dir=str(settings.experiments_dir), metrics_file=str(settings.metrics_file)),
             "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir)),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import duckdb
 import pandas as pd
+
+from exptrack_pipeline.warehouse import DuckDBWarehouse
 
 ROLE_ORDER = {"primary": 0, "secondary": 1, "guardrail": 2}
 
@@ -15,12 +17,14 @@ LATEST_RESULTS = """
 """
 
 
-def _query(warehouse: Path, sql: str) -> pd.DataFrame:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql).df()
+def _query(warehouse: Any, sql: str) -> pd.DataFrame:
+    """Read from a Warehouse (exptrack_pipeline.warehouse), or a DuckDB file given by its path."""
+    if isinstance(warehouse, (str, Path)):
+        warehouse = DuckDBWarehouse(str(warehouse))
+    return warehouse.read_df(sql)
 
 
-def latest_results(warehouse: Path, experiment_id: str | None = None) -> pd.DataFrame:
+def latest_results(warehouse: Any, experiment_id: str | None = None) -> pd.DataFrame:
     frame = _query(warehouse, LATEST_RESULTS)
     if experiment_id:
         frame = frame[frame["experiment_id"] == experiment_id]
@@ -59,7 +63,7 @@ def format_results(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def format_ingestion(warehouse: Path) -> str:
+def format_ingestion(warehouse: Any) -> str:
     log = _query(
         warehouse,
         "select source, count(*)::bigint as days, sum(files_read)::bigint as files, sum(rows_read)::bigint as rows_read, sum(rows_loaded)::bigint as loaded, "
@@ -67,7 +71,7 @@ def format_ingestion(warehouse: Path) -> str:
     )
     reasons = _query(
         warehouse,
-        "select source, regexp_replace(reason, ':.*', '') as reason, count(*) as rows from raw.quarantine group by all order by all",
+        "select source, regexp_replace(reason, ':.*', '') as reason, count(*) as rows from raw.quarantine group by 1, 2 order by 1, 2",
     )
     lines = ["Ingestion (rows read = loaded + quarantined + de-duplicated):"]
     for r in log.itertuples():
@@ -81,7 +85,7 @@ def format_ingestion(warehouse: Path) -> str:
     return "\n".join(lines)
 
 
-def _statuses(warehouse: Path) -> dict[str, str]:
+def _statuses(warehouse: Any) -> dict[str, str]:
     """Effective status per experiment (after automatic pauses and recorded moves), else the YAML status."""
     for sql in (
         "select experiment_id, status from main.experiment_lifecycle",
@@ -90,17 +94,17 @@ def _statuses(warehouse: Path) -> dict[str, str]:
     ):
         try:
             return dict(_query(warehouse, sql).itertuples(index=False, name=None))
-        except duckdb.Error:
+        except Exception:  # not built yet: the next source
             continue
     return {}
 
 
-def format_exposures(warehouse: Path) -> str:
+def format_exposures(warehouse: Any) -> str:
     quality = _query(warehouse, "select * from main.dim_experiment_exposure_quality order by experiment_id")
     units = _query(
         warehouse,
         "select experiment_id, variant, design_weight, max(cumulative_units)::bigint as units "
-        "from main.fct_daily_exposures group by all order by experiment_id, variant",
+        "from main.fct_daily_exposures group by experiment_id, variant, design_weight order by experiment_id, variant",
     )
     statuses = _statuses(warehouse)
     lines = ["Exposure (analysed units per variant; units seen in two variants are excluded):"]
@@ -112,5 +116,5 @@ def format_exposures(warehouse: Path) -> str:
     return "\n".join(lines)
 
 
-def format_summary(warehouse: Path) -> str:
+def format_summary(warehouse: Any) -> str:
     return "\n\n".join([format_ingestion(warehouse), format_exposures(warehouse), "Results (latest analysis date):" + format_results(latest_results(warehouse))])

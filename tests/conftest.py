@@ -50,3 +50,23 @@ def demo_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
     with DagsterInstance.ephemeral() as instance:
         run_pipeline(dt.date.fromisoformat(DEMO_START), dt.date.fromisoformat(DEMO_END), settings, instance=instance)
     return PipelineRun(settings=settings, truth=truth)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the session (tests/postgres_server.py); skipped only without server binaries."""
+    import postgres_server
+
+    bindir = postgres_server.find_bindir()
+    if bindir is None:
+        pytest.skip(
+            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH, via pg_config or in "
+            "/usr/lib/postgresql/*/bin: install them with `python3 tests/postgres_server.py install` "
+            "(apt-get install postgresql) or point EXPTRACK_PG_BINDIR at them"
+        )
+    server = postgres_server.PostgresServer(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

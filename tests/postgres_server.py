@@ -5,6 +5,8 @@ Standard library only (psycopg2 is imported lazily), so CI can call it before th
     python3 tests/postgres_server.py find      # print the server binary directory, exit 1 when there is none
     python3 tests/postgres_server.py install   # apt-get install the PostgreSQL server (Debian/Ubuntu; needs root or sudo)
     python3 tests/postgres_server.py run       # start a server, print the EXPTRACK_PG_* variables, stop on Ctrl-C
+    python3 tests/postgres_server.py exec -- CMD ...   # start a server, run CMD with EXPTRACK_DBT_TARGET=postgres and
+                                               # the EXPTRACK_PG_* variables set, then stop it (`make demo-postgres`)
 
 Binaries are looked up in $EXPTRACK_PG_BINDIR, on PATH, via `pg_config --bindir`, then in the usual package locations
 (/usr/lib/postgresql/<version>/bin, Homebrew, /usr/local/pgsql/bin). PostgreSQL refuses to run as root: when the
@@ -271,6 +273,17 @@ def main(argv: list[str]) -> int:
             except KeyboardInterrupt:
                 pass
         return 0
+    if command == "exec":
+        cmd = argv[3:] if len(argv) > 2 and argv[2] == "--" else argv[2:]
+        bindir = find_bindir()
+        if bindir is None or not cmd:
+            print("usage: postgres_server.py exec -- CMD ... (needs PostgreSQL server binaries: postgres_server.py install)", file=sys.stderr)
+            return 1
+        with PostgresServer(bindir) as server:
+            server.create_database("exptrack")
+            env = dict(os.environ, EXPTRACK_DBT_TARGET="postgres", **server.env())
+            print(f"PostgreSQL {bindir} on {server.host}:{server.port}, database exptrack (deleted when the command ends)", flush=True)
+            return subprocess.run(cmd, env=env).returncode
     print(__doc__)
     return 2
 

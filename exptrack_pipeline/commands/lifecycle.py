@@ -20,7 +20,6 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from exptrack_pipeline.config import RegistryError, Settings, load_registry
@@ -35,6 +34,7 @@ from exptrack_pipeline.lifecycle.states import (
     validate_transition,
 )
 from exptrack_pipeline.reports import paths, where
+from exptrack_pipeline.warehouse import WarehouseBusy, open_warehouse
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -51,18 +51,15 @@ def _now(text: str | None) -> dt.datetime:
 
 @contextmanager
 def _warehouse(settings: Settings, write: bool):
-    """A short DuckDB connection; a clear message when a pipeline run holds the write lock."""
-    if not write and not settings.warehouse.exists():
+    """A short warehouse connection; a clear message when a pipeline run holds DuckDB's write lock."""
+    if settings.target == "duckdb" and not write and not settings.warehouse.exists():
         raise LifecycleError(f"{settings.warehouse}: warehouse not found; run `exptrack run --start ... --end ...` first")
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    warehouse = open_warehouse(settings)
     try:
-        con = duckdb.connect(str(settings.warehouse), read_only=not write)
-    except duckdb.IOException as exc:
-        raise LifecycleError(f"{settings.warehouse}: cannot open the warehouse ({exc}); if a pipeline run is writing, retry when it ends") from None
-    try:
-        yield con
-    finally:
-        con.close()
+        with warehouse.connect(read_only=not write) as con:
+            yield con
+    except (WarehouseBusy, ConnectionError) as exc:
+        raise LifecycleError(f"{warehouse.describe()}: cannot open the warehouse ({exc}); if a pipeline run is writing, retry when it ends") from None
 
 
 def _add_plan_args(p: argparse.ArgumentParser) -> None:

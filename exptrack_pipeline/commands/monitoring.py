@@ -18,7 +18,7 @@ from exptrack_pipeline.notify.schema import OUTBOX_STATUSES, ensure_tables
 from exptrack_pipeline.notify.service import deliver_pending
 from exptrack_pipeline.notify.slack import SlackSender
 from exptrack_pipeline.notify.state import set_status_by_person
-from exptrack_pipeline.notify.warehouse import WarehouseBusy, connector
+from exptrack_pipeline.warehouse import WarehouseBusy, open_warehouse
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> dict[str, Handler]:
 
 
 def _missing(settings: Settings) -> bool:
-    if settings.warehouse.exists():
+    if settings.target != "duckdb" or settings.warehouse.exists():
         return False
     print(f"exptrack: no warehouse at {settings.warehouse}; run `exptrack run --start ... --end ...` first", file=sys.stderr)
     return True
@@ -56,7 +56,7 @@ def _missing(settings: Settings) -> bool:
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     if _missing(settings):
         return 2
-    connect = connector(settings.warehouse)
+    connect = open_warehouse(settings).connect
     env = MonitoringEnv.from_env()
     try:
         if args.deliver:
@@ -85,7 +85,7 @@ def _set_status(args: argparse.Namespace, settings: Settings, status: str) -> in
     env = MonitoringEnv.from_env()
     try:
         controller = make_controller(env.flag_controller, env.flag_webhook_url)
-        change = set_status_by_person(connector(settings.warehouse), controller, args.experiment, status, args.reason, args.actor)
+        change = set_status_by_person(open_warehouse(settings).connect, controller, args.experiment, status, args.reason, args.actor)
     except (WarehouseBusy, ValueError) as exc:
         print(f"exptrack: {exc}", file=sys.stderr)
         return 1

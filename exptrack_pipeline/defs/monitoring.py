@@ -14,7 +14,6 @@ import json
 import os
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from exptrack_pipeline.config.settings import Settings
@@ -241,7 +240,7 @@ def health_alert_sensor(context: dg.SensorEvaluationContext, warehouse: Warehous
         outcome = _alerting(warehouse, registry, slack, feature_flags, monitoring, findings, context.log.info)
     except WarehouseBusy as exc:
         return dg.SensorResult(skip_reason=str(exc))
-    except duckdb.IOException as exc:
+    except Exception as exc:
         if is_lock_error(exc):
             return dg.SensorResult(skip_reason="the warehouse is locked by another process: trying again on the next tick")
         raise

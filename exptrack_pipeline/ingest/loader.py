@@ -45,7 +45,7 @@ create table if not exists raw.exposure_attributes (
     attribute varchar, value varchar);
 create table if not exists raw.events (
     partition_date date, source_file varchar, source_row bigint,
-    event_id varchar, user_id varchar, event_name varchar, occurred_at timestamp, value double, session_id varchar);
+    event_id varchar, user_id varchar, event_name varchar, occurred_at timestamp, value double precision, session_id varchar);
 create table if not exists raw.quarantine (
     source varchar, partition_date date, source_file varchar, source_row bigint, reason varchar, record varchar);
 create table if not exists raw.ingestion_log (

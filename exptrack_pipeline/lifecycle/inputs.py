@@ -1,4 +1,4 @@
-"""Read what reports and summaries need from an open DuckDB connection (no Dagster). Tables that another
+"""Read what reports and summaries need from an open warehouse connection (no Dagster). Tables that another
 feature has not built yet read as empty frames, so a report can say "no data" instead of failing."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def daily_units(con) -> dict[str, float]:
     frame = con.execute(
         """
         select experiment_id, sum(new_units) / nullif(count(distinct case when new_units > 0 then exposure_date end), 0) as per_day
-        from (select experiment_id, exposure_date, sum(new_units) as new_units from main.fct_daily_exposures group by all)
+        from (select experiment_id, exposure_date, sum(new_units) as new_units from main.fct_daily_exposures group by experiment_id, exposure_date) as daily
         group by experiment_id
         """
     ).df()
@@ -39,7 +39,7 @@ def exposures_by_surface(con) -> pd.DataFrame:
         """
         select d.experiment_id, e.surface, d.exposure_date, sum(d.new_units) as new_units
         from main.fct_daily_exposures d inner join registry.experiments e on d.experiment_id = e.experiment_id
-        group by all
+        group by d.experiment_id, e.surface, d.exposure_date
         """
     ).df()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from exptrack_pipeline.lifecycle.states import STATES, LifecycleEvent
+from exptrack_pipeline.warehouse.base import table_columns
 
 SCHEMA = "state"
 EVENTS_TABLE = f"{SCHEMA}.lifecycle_events"
@@ -55,12 +56,7 @@ def table_exists(con, qualified: str) -> bool:
 
 
 def columns_of(con, qualified: str) -> list[str]:
-    schema, table = qualified.split(".")
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    return [r[0] for r in rows]
+    return table_columns(con, qualified)
 
 
 def append_events(con, events: list[LifecycleEvent]) -> None:

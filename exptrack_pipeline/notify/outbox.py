@@ -21,11 +21,11 @@ import datetime as dt
 import json
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from exptrack_pipeline.monitoring.triggers import Alert
 from exptrack_pipeline.notify.state import now_utc
+from exptrack_pipeline.warehouse.base import is_write_conflict
 
 DELIVERABLE = ("pending", "failed-retrying")
 DELIVERABLE_WITH_TOKEN = (*DELIVERABLE, "dry_run")
@@ -43,7 +43,7 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def enqueue(con: duckdb.DuckDBPyConnection, alerts: list[Alert], pause_notes: dict[str, str]) -> list[str]:
+def enqueue(con, alerts: list[Alert], pause_notes: dict[str, str]) -> list[str]:
     """Insert one pending row per alert × destination (inside the caller's transaction); returns the new alert ids."""
     now = now_utc()
     new: list[str] = []
@@ -67,7 +67,7 @@ def enqueue(con: duckdb.DuckDBPyConnection, alerts: list[Alert], pause_notes: di
     return new
 
 
-def release_stale(con: duckdb.DuckDBPyConnection, older_than: dt.timedelta) -> int:
+def release_stale(con, older_than: dt.timedelta) -> int:
     """Claims older than `older_than` (the deliverer died mid-send) go back to failed-retrying."""
     cutoff = now_utc() - older_than
     rows = con.execute(
@@ -82,7 +82,7 @@ def release_stale(con: duckdb.DuckDBPyConnection, older_than: dt.timedelta) -> i
     return len(rows)
 
 
-def deliverable(con: duckdb.DuckDBPyConnection, with_token: bool, limit: int = 200) -> pd.DataFrame:
+def deliverable(con, with_token: bool, limit: int = 200) -> pd.DataFrame:
     statuses = DELIVERABLE_WITH_TOKEN if with_token else ("pending",)
     marks = ", ".join("?" for _ in statuses)
     return con.execute(
@@ -91,7 +91,7 @@ def deliverable(con: duckdb.DuckDBPyConnection, with_token: bool, limit: int = 2
     ).df()
 
 
-def claim(con: duckdb.DuckDBPyConnection, alert_id_: str) -> bool:
+def claim(con, alert_id_: str) -> bool:
     """Atomically move a deliverable row to `sending`; False when someone else has it (or it is done)."""
     marks = ", ".join("?" for _ in DELIVERABLE_WITH_TOKEN)
     try:
@@ -105,13 +105,15 @@ def claim(con: duckdb.DuckDBPyConnection, alert_id_: str) -> bool:
             [now_utc(), now_utc(), alert_id_, *DELIVERABLE_WITH_TOKEN],
         ).fetchone()
         con.execute("commit")
-    except duckdb.TransactionException:
+    except Exception as exc:
+        if not is_write_conflict(exc):
+            raise
         con.execute("rollback")
         return False
     return row is not None
 
 
-def mark_sent(con: duckdb.DuckDBPyConnection, alert_id_: str, ts: str, channel_id: str, text: str, blocks: list[dict]) -> None:
+def mark_sent(con, alert_id_: str, ts: str, channel_id: str, text: str, blocks: list[dict]) -> None:
     con.execute(
         """
         update alerts.outbox set status = 'sent', slack_ts = ?, slack_channel_id = ?, message_text = ?, blocks_json = ?,
@@ -122,14 +124,14 @@ def mark_sent(con: duckdb.DuckDBPyConnection, alert_id_: str, ts: str, channel_i
     )
 
 
-def mark_failed(con: duckdb.DuckDBPyConnection, alert_id_: str, error: str) -> None:
+def mark_failed(con, alert_id_: str, error: str) -> None:
     con.execute(
         "update alerts.outbox set status = 'failed-retrying', last_error = ?, updated_at = ? where alert_id = ? and status = 'sending'",
         [error[:2000], now_utc(), alert_id_],
     )
 
 
-def mark_dry_run(con: duckdb.DuckDBPyConnection, alert_id_: str, text: str, blocks: list[dict]) -> bool:
+def mark_dry_run(con, alert_id_: str, text: str, blocks: list[dict]) -> bool:
     """pending → dry_run (only once per row); True when this call did it."""
     row = con.execute(
         """
@@ -142,11 +144,11 @@ def mark_dry_run(con: duckdb.DuckDBPyConnection, alert_id_: str, text: str, bloc
     return row is not None
 
 
-def count_undelivered(con: duckdb.DuckDBPyConnection) -> int:
+def count_undelivered(con) -> int:
     return int(con.execute("select count(*) from alerts.outbox where status in ('pending', 'failed-retrying', 'sending')").fetchone()[0])
 
 
-def list_outbox(con: duckdb.DuckDBPyConnection, experiment_id: str | None = None, status: str | None = None) -> pd.DataFrame:
+def list_outbox(con, experiment_id: str | None = None, status: str | None = None) -> pd.DataFrame:
     """Outbox rows, newest alert date first (for `exptrack alerts` and the asset metadata)."""
     where, params = [], []
     if experiment_id:

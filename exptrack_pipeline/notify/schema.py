@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed-retrying", "dry_run")
 
@@ -86,7 +85,7 @@ DDL = [
 ]
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tables(con) -> None:
     """Create the monitoring schemas, tables and sequence when missing (never drops or alters)."""
     for statement in DDL:
         con.execute(statement)

@@ -32,7 +32,7 @@ AUTOMATIC_ACTOR = "exptrack"
 
 
 def evaluate_health(connect: Connect, cfg: HealthConfig, today: dt.date | None = None) -> tuple[HealthInputs, list[Finding]]:
-    """Run every rule and store the verdicts (insert or replace per experiment × check × as-of date)."""
+    """Run every rule and store the verdicts (replacing the verdict per experiment × check × as-of date)."""
     inputs = load_inputs(connect, today)
     findings = evaluate(inputs, cfg)
     frame = pd.DataFrame(
@@ -48,8 +48,16 @@ def evaluate_health(connect: Connect, cfg: HealthConfig, today: dt.date | None =
         ensure_tables(con)
         if not frame.empty:
             con.register("_findings", frame)
+            typed = {"as_of": "cast(as_of as date)", "event_date": "cast(event_date as date)", "evaluated_at": "cast(evaluated_at as timestamp)"}
             con.execute("begin transaction")
-            con.execute(f"insert or replace into monitoring.health_findings ({', '.join(frame.columns)}) select {', '.join(frame.columns)} from _findings")
+            con.execute(
+                "delete from monitoring.health_findings h where exists (select 1 from _findings f where f.experiment_id = h.experiment_id "
+                "and f.check_name = h.check_name and cast(f.as_of as date) = h.as_of)"
+            )
+            con.execute(
+                f"insert into monitoring.health_findings ({', '.join(frame.columns)}) "
+                f"select {', '.join(typed.get(c, c) for c in frame.columns)} from _findings"
+            )
             con.execute("commit")
             con.unregister("_findings")
     return inputs, findings

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import duckdb
 import pandas as pd
 
 from exptrack_pipeline.notify.flags import FeatureFlagController, FlagResult
@@ -32,37 +31,44 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def latest_events(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def latest_events(con) -> pd.DataFrame:
     """The latest status event per experiment."""
     return con.execute(
         """
-        select * from state.experiment_status_events
-        qualify row_number() over (partition by experiment_id order by changed_at desc, event_seq desc) = 1
+        select * from state.experiment_status_events e
+        where not exists (
+            select 1 from state.experiment_status_events later
+            where later.experiment_id = e.experiment_id
+              and (later.changed_at > e.changed_at or (later.changed_at = e.changed_at and later.event_seq > e.event_seq))
+        )
         """
     ).df()
 
 
-def effective_statuses(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def effective_statuses(con) -> dict[str, str]:
     """experiment_id → effective status for every experiment in registry.experiments."""
     registry = con.execute("select experiment_id, status from registry.experiments").df()
     latest = latest_events(con).set_index("experiment_id")["status"].to_dict()
     return {e: effective_status(s, latest.get(e)) for e, s in zip(registry["experiment_id"], registry["status"])}
 
 
-def last_resume_data_dates(con: duckdb.DuckDBPyConnection) -> dict[str, dt.date | None]:
+def last_resume_data_dates(con) -> dict[str, dt.date | None]:
     """experiment_id → data date of its latest resume by a person (None when unknown), for the resume grace period."""
     rows = con.execute(
         """
-        select experiment_id, data_date from state.experiment_status_events
-        where status = 'running' and source = 'person'
-        qualify row_number() over (partition by experiment_id order by changed_at desc, event_seq desc) = 1
+        select e.experiment_id, e.data_date from state.experiment_status_events e
+        where e.status = 'running' and e.source = 'person' and not exists (
+            select 1 from state.experiment_status_events later
+            where later.experiment_id = e.experiment_id and later.status = 'running' and later.source = 'person'
+              and (later.changed_at > e.changed_at or (later.changed_at = e.changed_at and later.event_seq > e.event_seq))
+        )
         """
     ).fetchall()
     return {e: d for e, d in rows}
 
 
 def record_event(
-    con: duckdb.DuckDBPyConnection,
+    con,
     *,
     experiment_id: str,
     status: str,
@@ -89,7 +95,7 @@ def record_event(
     return int(row[0])
 
 
-def record_flag_result(con: duckdb.DuckDBPyConnection, event_seq: int, result: FlagResult) -> None:
+def record_flag_result(con, event_seq: int, result: FlagResult) -> None:
     con.execute(
         "update state.experiment_status_events set flag_status = ?, flag_detail = ?, flag_attempts = flag_attempts + 1 where event_seq = ?",
         [result.status, result.detail[:2000], event_seq],

@@ -1,68 +1,40 @@
-"""Short-lived DuckDB connections for monitoring, and the health rules' inputs read from the warehouse.
+"""The health rules' inputs read from the warehouse, through short-lived connections.
 
 DuckDB takes one writer process at a time: every function here opens a connection, does its work and closes
 it. `Connect` is any zero-argument callable returning a connection context manager — the Dagster
-`WarehouseResource.connect`, or :func:`connector` for a file path (CLI, tests).
+`WarehouseResource.connect`, a `Warehouse.connect` (exptrack_pipeline.warehouse) or :func:`connector` for a DuckDB file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
-import duckdb
 import pandas as pd
 
 from exptrack_pipeline.monitoring.inputs import HealthInputs
 from exptrack_pipeline.notify.schema import ensure_tables
+from exptrack_pipeline.warehouse import DuckDBWarehouse, WarehouseBusy, is_lock_error
 
-Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+Connect = Callable[[], AbstractContextManager[Any]]
 
-
-class WarehouseBusy(RuntimeError):
-    """Another process holds the DuckDB file (a pipeline run is writing)."""
-
-
-def is_lock_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, duckdb.IOException) and ("lock" in text or "conflicting" in text)
+__all__ = ["Connect", "WarehouseBusy", "connector", "is_lock_error", "load_inputs"]
 
 
 def connector(path: str | Path, attempts: int = 5, wait_seconds: float = 0.5) -> Connect:
-    """A `Connect` for a warehouse file that retries briefly while another process holds the lock."""
-
-    @contextmanager
-    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
-        for attempt in range(attempts):
-            try:
-                con = duckdb.connect(str(path))
-                break
-            except duckdb.IOException as exc:
-                if not is_lock_error(exc) or attempt == attempts - 1:
-                    if is_lock_error(exc):
-                        raise WarehouseBusy(
-                            f"the warehouse {path} is in use by another process (a pipeline run?); try again in a minute"
-                        ) from None
-                    raise
-                time.sleep(wait_seconds)
-        try:
-            con.execute("set TimeZone = 'UTC'")
-            yield con
-        finally:
-            con.close()
-
-    return connect
+    """A `Connect` for a DuckDB warehouse file that retries briefly while another process holds the lock."""
+    return DuckDBWarehouse(str(path), lock_attempts=attempts, lock_wait_seconds=wait_seconds).connect
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+def _table_exists(con, schema: str, table: str) -> bool:
     sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
     return bool(con.execute(sql, [schema, table]).fetchone()[0])
 
 
-def _df(con: duckdb.DuckDBPyConnection, schema: str, table: str, sql: str, empty_columns: list[str]) -> pd.DataFrame:
+def _df(con, schema: str, table: str, sql: str, empty_columns: list[str]) -> pd.DataFrame:
     if not _table_exists(con, schema, table):
         return pd.DataFrame({c: pd.Series(dtype="object") for c in empty_columns})
     return con.execute(sql).df()

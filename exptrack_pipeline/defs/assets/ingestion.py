@@ -9,6 +9,7 @@ import dagster as dg
 
 from exptrack_pipeline.defs.resources import LandingZoneResource, WarehouseResource
 from exptrack_pipeline.ingest import load_day
+from exptrack_pipeline.ingest.publish import load_days_into_server
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=os.environ.get("EXPTRACK_START_DATE", "2026-10-01"))
 
@@ -20,8 +21,12 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
     files = 0
     balanced = True
     with warehouse.connect() as con:
-        for day in days:
-            report = load_day(con, Path(landing_zone.raw_dir), source, day)
+        if warehouse.kind == "duckdb":
+            reports = (load_day(con, Path(landing_zone.raw_dir), source, day) for day in days)
+        else:  # a server warehouse: DuckDB reads and checks the files, COPY sends each day (ingest/publish.py)
+            reports = load_days_into_server(con, Path(landing_zone.raw_dir), source, days)
+        for report in reports:
+            day = report.partition_date
             for key in totals:
                 totals[key] += getattr(report, key)
             for reason, count in report.quarantine_reasons.items():

@@ -1,0 +1,22 @@
+"""One warehouse interface for the Python side, on DuckDB (the embedded default) or PostgreSQL.
+
+Everything exptrack's Python code does to a warehouse goes through a :class:`Warehouse`: ``read_df``,
+``replace_table``, ``execute`` and ``connect`` (a connection with the DuckDB-style subset ``execute(sql, params)``
+→ ``fetchone`` / ``fetchall`` / ``df``, ``register(name, frame)`` and ``begin transaction`` / ``commit``).
+SQL written for it is plain: ``?`` placeholders, no DuckDB-only syntax (``insert or replace``, ``qualify``,
+``group by all``), dates and timestamps without time zone.
+"""
+
+from exptrack_pipeline.warehouse.base import Warehouse, WarehouseBusy, is_lock_error, is_write_conflict, open_warehouse
+from exptrack_pipeline.warehouse.duckdb_backend import DuckDBWarehouse
+from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
+
+__all__ = [
+    "DuckDBWarehouse",
+    "PostgresWarehouse",
+    "Warehouse",
+    "WarehouseBusy",
+    "is_lock_error",
+    "is_write_conflict",
+    "open_warehouse",
+]

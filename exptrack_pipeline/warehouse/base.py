@@ -1,0 +1,79 @@
+"""The warehouse interface and the choice of backend (setting EXPTRACK_DBT_TARGET, the same one dbt reads)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import pandas as pd
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the DuckDB file (a pipeline run is writing)."""
+
+
+class Connection(Protocol):
+    """The subset of a DuckDB connection exptrack uses; :class:`PgConnection` offers the same on PostgreSQL."""
+
+    def execute(self, sql: str, params: list | tuple | None = None) -> Any: ...
+    def fetchone(self) -> tuple | None: ...
+    def fetchall(self) -> list[tuple]: ...
+    def df(self) -> pd.DataFrame: ...
+    def register(self, name: str, frame: pd.DataFrame) -> Any: ...
+    def unregister(self, name: str) -> Any: ...
+
+
+class Warehouse(Protocol):
+    kind: str
+
+    def connect(self, read_only: bool = False) -> AbstractContextManager[Connection]: ...
+    def read_df(self, sql: str, params: list | None = None) -> pd.DataFrame: ...
+    def replace_table(self, schema: str, table: str, frame: pd.DataFrame) -> None: ...
+    def execute(self, sql: str, params: list | None = None) -> None: ...
+    def describe(self) -> str: ...
+
+
+def table_columns(con: Connection, qualified: str) -> list[str]:
+    """Column names of `schema.table` in order (empty when it does not exist), on any backend."""
+    schema, table = qualified.split(".")
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """True for DuckDB's "file is locked by another process" (PostgreSQL has no such error)."""
+    import duckdb
+
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.IOException) and ("lock" in text or "conflicting" in text)
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """True when a concurrent transaction changed the same row (DuckDB's conflict, PostgreSQL's serialization failure)."""
+    import duckdb
+
+    if isinstance(exc, duckdb.TransactionException):
+        return True
+    code = getattr(exc, "pgcode", None)
+    return code in ("40001", "40P01")
+
+
+def open_warehouse(settings: Any, memory_limit: str = "3GB") -> Warehouse:
+    """The warehouse the settings name: the DuckDB file `settings.warehouse`, or PostgreSQL `settings.postgres`."""
+    if settings.target == "postgres":
+        from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
+
+        pg = settings.postgres
+        return PostgresWarehouse(host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode)
+    from exptrack_pipeline.warehouse.duckdb_backend import DuckDBWarehouse
+
+    return DuckDBWarehouse(str(settings.warehouse), memory_limit=memory_limit)
+
+
+def iter_chunks(frame: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
+    for start in range(0, len(frame), rows):
+        yield frame.iloc[start : start + rows]

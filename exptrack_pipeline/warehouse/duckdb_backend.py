@@ -1,0 +1,69 @@
+"""The embedded default: one DuckDB file, one writer process at a time (Dagster pool `duckdb`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from exptrack_pipeline.warehouse.base import WarehouseBusy, is_lock_error
+
+
+@dataclass(frozen=True)
+class DuckDBWarehouse:
+    """A DuckDB file. `connect` retries briefly while another process holds the file's lock."""
+
+    path: str
+    memory_limit: str = "3GB"
+    lock_attempts: int = 5
+    lock_wait_seconds: float = 0.5
+    kind: str = "duckdb"
+
+    def describe(self) -> str:
+        return f"DuckDB file {self.path}"
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        path = Path(self.path)
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in range(self.lock_attempts):
+            try:
+                con = duckdb.connect(str(path), read_only=read_only and path.exists(), config={"memory_limit": self.memory_limit})
+                break
+            except duckdb.IOException as exc:
+                if not is_lock_error(exc):
+                    raise
+                if attempt == self.lock_attempts - 1:
+                    raise WarehouseBusy(
+                        f"the warehouse {path} is locked by another process (a pipeline run?); try again in a minute"
+                    ) from None
+                time.sleep(self.lock_wait_seconds)
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+
+    def read_df(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, params or []).df()
+
+    def execute(self, sql: str, params: list | None = None) -> None:
+        with self.connect() as con:
+            con.execute(sql, params or [])
+
+    def replace_table(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        """Replace `schema.table` with the frame's rows in one transaction."""
+        with self.connect() as con:
+            con.execute(f"create schema if not exists {schema}")
+            con.register("_frame", frame)
+            con.execute("begin transaction")
+            con.execute(f"create or replace table {schema}.{table} as select * from _frame")
+            con.execute("commit")
+            con.unregister("_frame")
