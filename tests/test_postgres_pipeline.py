@@ -238,3 +238,32 @@ def test_lifecycle_and_summary_identical_on_postgres(demo_run, pg_run):
     assert format_summary(pg_run.warehouse) == format_summary(demo_run.warehouse)
     reports = sorted(p.name for p in Path(pg_run.settings.output_dir).rglob("*.html"))
     assert reports == sorted(p.name for p in Path(demo_run.settings.output_dir).rglob("*.html")) and reports
+
+
+def test_sources_can_read_event_tables_already_in_the_warehouse(pg_run, tmp_path):
+    """EXPTRACK_RAW_SCHEMA points the `raw` source at another schema (a team's own event tables; here views)."""
+    import subprocess
+    import sys
+
+    tables = ["exposures", "exposure_attributes", "events", "quarantine", "ingestion_log"]
+    statements = ["create schema if not exists product_events"] + [
+        f"create or replace view product_events.{t} as select * from raw.{t} where partition_date <= date '2026-11-01'" for t in tables
+    ]
+    for statement in statements:
+        pg_run.warehouse.execute(statement)
+    env = {**os.environ, "EXPTRACK_DBT_TARGET": "postgres", "EXPTRACK_RAW_SCHEMA": "product_events",
+           "EXPTRACK_PG_PASSWORD": pg_run.warehouse.password, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    pg = pg_run.settings.postgres
+    env.update(EXPTRACK_PG_HOST=pg.host, EXPTRACK_PG_PORT=str(pg.port), EXPTRACK_PG_USER=pg.user, EXPTRACK_PG_DATABASE=pg.database,
+               EXPTRACK_PG_SCHEMA="from_product_events", EXPTRACK_PG_SSLMODE=pg.sslmode)
+    dbt = Path(sys.executable).parent / "dbt"
+    done = subprocess.run(
+        [str(dbt) if dbt.exists() else "dbt", "run", "--select", "stg_events", "--profiles-dir", ".",
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=Path(__file__).resolve().parents[1] / "dbt_project", env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    count = "select count(*) as n, max(partition_date) as last_day from {}"
+    got = pg_run.query(count.format("from_product_events.stg_events"))
+    assert got["last_day"].iloc[0] == pd.Timestamp("2026-11-01")
+    assert got["n"].iloc[0] == pg_run.query(count.format("raw.events where partition_date <= date '2026-11-01'"))["n"].iloc[0] > 0
