@@ -40,7 +40,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "warehouse": WarehouseResource.from_settings(settings),
             "registry": RegistryResource(experiments_dir=str(settings.experiments_dir), metrics_file=str(settings.metrics_file)),
             "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir)),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
         },
     )
     return dg.Definitions.merge(core, monitoring.build(settings), lifecycle.build(settings))

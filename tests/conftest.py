@@ -26,11 +26,21 @@ def _dbt() -> str:
     return str(beside) if beside.exists() else "dbt"
 
 
+_parsed: list[Path] = []
+
+
+def _parse_manifest() -> Path:
+    """dagster-dbt reads target/manifest.json when the definitions import: parse the project once per session."""
+    if not _parsed:
+        subprocess.run([_dbt(), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_DIR, check=True,
+                       env={**os.environ, "EXPTRACK_DBT_TARGET": "duckdb"})
+        _parsed.append(DBT_DIR / "target" / "manifest.json")
+    return _parsed[0]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
-    """dagster-dbt reads target/manifest.json when the definitions import: parse the project once per session."""
-    subprocess.run([_dbt(), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_DIR, check=True)
-    return DBT_DIR / "target" / "manifest.json"
+    return _parse_manifest()
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +62,55 @@ def demo_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
     return PipelineRun(settings=settings, truth=truth)
 
 
+def _start_postgres_server():
+    import postgres_server
+
+    bindir = postgres_server.find_bindir()
+    return postgres_server.PostgresServer(bindir).start() if bindir else None
+
+
+def pytest_collection_finish(session):
+    """When the PostgreSQL pipeline tests are selected, start their server and their pipeline run now, in the
+    background: the run takes about as long as the DuckDB demo run and overlaps with it on the second core."""
+    if not any(item.path.name == "test_postgres_pipeline.py" for item in session.items):
+        return
+    import shutil
+    import tempfile
+
+    from pipeline_support import BackgroundPipeline
+
+    server = _start_postgres_server()
+    if server is None:
+        return
+    _parse_manifest()  # before the background run imports the definitions, never while it reads the manifest
+    server.create_database("exptrack")
+    root = Path(tempfile.mkdtemp(prefix="exptrack-pg-run-"))
+    env = {"EXPTRACK_DBT_TARGET": "postgres", **server.env("exptrack"), "EXPTRACK_PG_SSLMODE": "disable"}
+    run = BackgroundPipeline(root, env, DEMO_START, DEMO_END, E2E_SCALE)
+    session.config.stash[_PG] = (server, run, lambda: shutil.rmtree(root, ignore_errors=True))
+
+
+def pytest_sessionfinish(session):
+    started = session.config.stash.get(_PG, None)
+    if started:
+        server, run, cleanup = started
+        run.stop()
+        server.stop()
+        cleanup()
+
+
+_PG = pytest.StashKey[tuple]()
+
+
 @pytest.fixture(scope="session")
-def pg_server():
+def postgres_background_run(pytestconfig):
+    """(server, BackgroundPipeline) started at collection time, or None when the module was not selected then."""
+    started = pytestconfig.stash.get(_PG, None)
+    return started[:2] if started else None
+
+
+@pytest.fixture(scope="session")
+def pg_server(pytestconfig):
     """A real PostgreSQL server for the session (tests/postgres_server.py); skipped only without server binaries."""
     import postgres_server
 
@@ -64,6 +121,10 @@ def pg_server():
             "/usr/lib/postgresql/*/bin: install them with `python3 tests/postgres_server.py install` "
             "(apt-get install postgresql) or point EXPTRACK_PG_BINDIR at them"
         )
+    started = pytestconfig.stash.get(_PG, None)
+    if started:  # the server the background PostgreSQL run uses; stopped at session finish
+        yield started[0]
+        return
     server = postgres_server.PostgresServer(bindir)
     server.start()
     try:

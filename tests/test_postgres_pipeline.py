@@ -118,37 +118,29 @@ class PostgresRun:
 
 
 @pytest.fixture(scope="module")
-def pg_run(statistics_hook_configured, demo_run, pg_server, tmp_path_factory) -> PostgresRun:
-    """`exptrack run` of the demo date range with the postgres target, over the session demo's landing zone."""
-    from dagster import DagsterInstance
+def pg_run(statistics_hook_configured, demo_run, pg_server, postgres_background_run, tmp_path_factory) -> PostgresRun:
+    """`exptrack run` of the demo date range with EXPTRACK_DBT_TARGET=postgres over the same seeded demo data.
 
-    from exptrack_pipeline.cli import run_pipeline
+    Started at collection time in a subprocess (conftest.py, pipeline_support.BackgroundPipeline) when this module
+    is selected; otherwise (e.g. `pytest -k` chosen later) started here and waited for.
+    """
     from exptrack_pipeline.config.settings import PostgresSettings
     from exptrack_pipeline.warehouse import PostgresWarehouse
+    from pipeline_support import BackgroundPipeline
 
-    pg_server.create_database("exptrack")
-    root = tmp_path_factory.mktemp("postgres_run")
-    settings = make_settings(root).model_copy(
-        update={
-            "raw_dir": demo_run.settings.raw_dir,
-            "target": "postgres",
-            "postgres": PostgresSettings(host=pg_server.host, port=pg_server.port, user=pg_server.user, database="exptrack", sslmode="disable"),
-        }
-    )
-    saved = dict(os.environ)
-    os.environ["EXPTRACK_PG_PASSWORD"] = pg_server.password  # the only way the password travels: dbt's env_var, Dagster's EnvVar
-    started = time.perf_counter()
-    try:
-        with DagsterInstance.ephemeral() as instance:
-            run_pipeline(dt.date.fromisoformat(DEMO_START), dt.date.fromisoformat(DEMO_END), settings, instance=instance)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)  # the DuckDB runs of other modules must not see the postgres target
-    seconds = time.perf_counter() - started
-    print(f"\nthe demo pipeline on PostgreSQL: {seconds:.1f}s")
-    warehouse = PostgresWarehouse(host=pg_server.host, port=pg_server.port, user=pg_server.user, database="exptrack",
-                                  sslmode="disable", password=pg_server.password)
-    return PostgresRun(settings, warehouse, seconds)
+    if postgres_background_run is not None:
+        run = postgres_background_run[1]
+    else:
+        pg_server.create_database("exptrack")
+        env = {"EXPTRACK_DBT_TARGET": "postgres", **pg_server.env("exptrack"), "EXPTRACK_PG_SSLMODE": "disable"}
+        run = BackgroundPipeline(tmp_path_factory.mktemp("postgres_run"), env, DEMO_START, DEMO_END, demo_run.truth.get("scale", 1.0))
+    code = run.wait()
+    assert code == 0, f"`exptrack run` on PostgreSQL failed (exit {code}):\n{run.log_tail()}"
+    print(f"\nthe demo pipeline on PostgreSQL (generate + exptrack run): {run.seconds:.1f}s")
+    pg = PostgresSettings(host=pg_server.host, port=pg_server.port, user=pg_server.user, database="exptrack", sslmode="disable")
+    settings = make_settings(run.root).model_copy(update={"raw_dir": run.raw_dir, "output_dir": run.output_dir, "target": "postgres", "postgres": pg})
+    warehouse = PostgresWarehouse(host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode, password=pg_server.password)
+    return PostgresRun(settings, warehouse, run.seconds)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
