@@ -98,11 +98,12 @@ def _two_runs_at_once(root: Path, dagster_yaml: dict) -> tuple[list[dict], list[
         folder.mkdir(parents=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump(dagster_yaml))
     limit = dagster_yaml.get("concurrency", {}).get("pools", {}).get("default_limit")
-    if limit is not None:
-        # Create the pool's slots before two runs race to create them lazily (as `dagster dev` does on its first run).
-        import dagster as dg
+    import dagster as dg
 
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+    # Create the instance's sqlite storage before two processes race to create its tables ("table run_tags already
+    # exists"), and the pool's slots before two runs race to create them lazily (`make dev` sets them the same way).
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        if limit is not None:
             instance.event_log_storage.set_concurrency_slots("duckdb", int(limit))
     script = root / "runner.py"
     script.write_text(RUNNER)
