@@ -56,6 +56,17 @@ def test_decide_archive_and_rerun_leave_the_archive_byte_identical(demo_run, tmp
     assert main(["move", "homepage_cards", "--to", "archived", "--actor", "@li", "--reason", "skip ahead"]) == 2  # running -> archived is not allowed
     assert "cannot move from running to archived" in capsys.readouterr().err
 
+    # one effective-status rule in dbt's view and in Python (what monitoring acts on): the decisions concluded both
+    from exptrack_pipeline.notify.state import effective_statuses
+
+    with duckdb.connect(str(settings.warehouse)) as con:
+        view = con.execute("select experiment_id, effective_status, status_source, status_actor from main.dim_experiment_status").df()
+        assert dict(zip(view["experiment_id"], view["effective_status"])) == effective_statuses(con)
+    by_id = view.set_index("experiment_id")
+    assert by_id.loc["signup_social_proof", "effective_status"] == "concluded" and by_id.loc["signup_social_proof", "status_actor"] == "@maria"
+    assert (by_id.loc["checkout_redesign", "effective_status"], by_id.loc["checkout_redesign", "status_source"]) == ("concluded", "lifecycle")
+    assert (by_id.loc["homepage_cards", "effective_status"], by_id.loc["homepage_cards", "status_source"]) == ("running", "registry")
+
     first = _run(settings, RERUN)
     assert first.success
     archive = settings.output_dir / "archive" / "signup_social_proof"

@@ -131,3 +131,23 @@ def test_monitoring_is_wired_into_the_project_definitions():
     analysis = defs.resolve_job_def("analysis_job").asset_layer.executable_asset_keys
     assert {k.to_user_string() for k in analysis} >= {"experiment_health", "experiment_alerts", "dim_experiment_status", "mon_variant_metric_daily"}
     assert set(defs.resolve_assets_def("experiment_health").check_keys) and {"slack", "feature_flags", "monitoring"} <= set(defs.resources)
+
+
+def test_a_lifecycle_decision_ends_monitoring_and_refuses_pauses(connect, flags):
+    """One effective-status rule: `exptrack decide` (a lifecycle transition to concluded) wins over the YAML's running,
+    and a later pause or resume of a concluded experiment is refused instead of re-opening it."""
+    import datetime as dt
+
+    from exptrack_pipeline.lifecycle import store
+    from exptrack_pipeline.lifecycle.states import LifecycleEvent
+
+    controller = WebhookFlagController(flags.url)
+    assert set_status_by_person(connect, controller, "exp_a", "paused", "bug", "@li").changed
+    with connect() as con:
+        store.append_events(con, [LifecycleEvent(experiment_id="exp_a", event_type="transition", from_status="paused",
+                                                 to_status="concluded", actor="@maria", reason="decided: rollback",
+                                                 occurred_at=dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=1))])
+        assert effective_statuses(con) == {"exp_a": "concluded", "exp_b": "concluded"}
+    refused = set_status_by_person(connect, controller, "exp_a", "running", "resume", "@li")
+    assert not refused.ok and not refused.changed and "concluded" in refused.message
+    assert [c["action"] for c in flags.calls] == ["pause"]  # the flag was not switched back on

@@ -90,7 +90,8 @@ def read_status_events(con) -> pd.DataFrame:
     if "experiment_id" not in cols or status is None or when is None:
         return empty
     actor, reason = pick(_ACTOR_COLUMNS), pick(_REASON_COLUMNS)
-    raw = con.execute(f"select * from {STATUS_EVENTS_TABLE}").df()
+    order = ", event_seq" if "event_seq" in cols else ""
+    raw = con.execute(f"select * from {STATUS_EVENTS_TABLE} order by {when}{order}").df()
     out = pd.DataFrame(
         {
             "experiment_id": raw["experiment_id"].astype(str),

@@ -7,8 +7,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed-retrying", "dry_run")
 
@@ -89,9 +87,3 @@ def ensure_tables(con) -> None:
     """Create the monitoring schemas, tables and sequence when missing (never drops or alters)."""
     for statement in DDL:
         con.execute(statement)
-
-
-def ensure_monitoring_tables(warehouse: Any) -> None:
-    """The same through a WarehouseResource (anything with a `connect()` context manager): the one call in registry.py."""
-    with warehouse.connect() as con:
-        ensure_tables(con)

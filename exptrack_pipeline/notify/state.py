@@ -3,7 +3,8 @@
 The experiment YAML stays the user's. exptrack records a pause (automatic, or `exptrack pause`) or a resume
 (`exptrack resume`) as an event; the *effective* status is the registry status, overridden by the latest event
 while the registry says running or paused (a registry status of concluded/archived/backlog/scheduled wins:
-the user moved on). dbt's `dim_experiment_status` applies the same rule.
+the user moved on), and so does a lifecycle move or decision recorded by `exptrack decide` / `exptrack move`
+(see `effective_statuses`). dbt's `dim_experiment_status` applies the rule to the registry and these events.
 """
 
 from __future__ import annotations
@@ -46,10 +47,17 @@ def latest_events(con) -> pd.DataFrame:
 
 
 def effective_statuses(con) -> dict[str, str]:
-    """experiment_id → effective status for every experiment in registry.experiments."""
-    registry = con.execute("select experiment_id, status from registry.experiments").df()
-    latest = latest_events(con).set_index("experiment_id")["status"].to_dict()
-    return {e: effective_status(s, latest.get(e)) for e, s in zip(registry["experiment_id"], registry["status"])}
+    """experiment_id → effective status for every experiment in registry.experiments.
+
+    One rule for the whole project: exptrack_pipeline.lifecycle.store.effective_statuses over both logs — people's
+    lifecycle moves and decisions (state.lifecycle_events: a concluded experiment is no longer monitored) and the
+    pauses/resumes here (which count only while the experiment is running or paused).
+    """
+    from exptrack_pipeline.lifecycle import store
+
+    registry = dict(con.execute("select experiment_id, status from registry.experiments").fetchall())
+    frame = store.effective_statuses(registry, store.all_events(con))
+    return dict(zip(frame["experiment_id"], frame["status"]))
 
 
 def last_resume_data_dates(con) -> dict[str, dt.date | None]:
@@ -149,6 +157,10 @@ def set_status_by_person(
             return StatusChange(experiment_id, current, False,
                                 f"{experiment_id} is {registry[experiment_id]} in its YAML; only running or paused experiments can be paused or resumed",
                                 ok=False)
+        if current not in OVERRIDABLE:
+            return StatusChange(experiment_id, current, False,
+                                f"{experiment_id} is {current} (recorded with `exptrack decide`/`move`); only running or paused "
+                                "experiments can be paused or resumed", ok=False)
         if current == status:
             return StatusChange(experiment_id, current, False, f"{experiment_id} is already {status}; nothing to do")
         through = con.execute("select max(exposure_date) from main.fct_daily_exposures where experiment_id = ?", [experiment_id]).fetchone()[0]

@@ -5,7 +5,8 @@ import dagster as dg
 
 from exptrack_pipeline.config.tables import registry_tables
 from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
-from exptrack_pipeline.notify.schema import ensure_monitoring_tables
+from exptrack_pipeline.lifecycle import store as lifecycle_store
+from exptrack_pipeline.notify.schema import ensure_tables as ensure_monitoring_tables
 
 
 @dg.asset(
@@ -20,7 +21,9 @@ def experiment_registry(registry: RegistryResource, warehouse: WarehouseResource
     tables = registry_tables(loaded)
     for name, frame in tables.items():
         warehouse.replace_table("registry", name, frame)
-    ensure_monitoring_tables(warehouse)  # state tables dbt reads (dim_experiment_status); monitoring issue
+    with warehouse.connect() as con:  # the state tables dbt reads (dim_experiment_status), empty until someone writes
+        ensure_monitoring_tables(con)
+        lifecycle_store.ensure_tables(con)
     experiments = tables["experiments"]
     return dg.MaterializeResult(
         metadata={
