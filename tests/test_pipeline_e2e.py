@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from exptrack_pipeline.config import load_registry
@@ -48,6 +49,21 @@ def test_four_variant_test_finds_its_one_winner_with_bonferroni(demo_run, latest
     assert (ctr["p_value_adjusted"] >= ctr["p_value"]).all()
     assert ctr.loc["grid", "is_significant"] and ctr.loc["grid", "rel_lift"] > 0
     assert not ctr.loc["compact", "is_significant"] and not ctr.loc["carousel", "is_significant"]
+
+
+def test_secondary_metrics_are_corrected_as_one_family_guardrails_alone(demo_run, latest):
+    """m counted from the registry by hand: signup has 3 secondary metrics × 1 variant, homepage 2 × 3; every
+    guardrail is its own family (1 variant for signup, 3 for homepage)."""
+    secondary = latest[latest["metric_role"] == "secondary"]
+    m = secondary.groupby(level="experiment_id")["comparisons"].unique().map(list).to_dict()
+    assert m == {"checkout_redesign": [1], "homepage_cards": [6], "signup_social_proof": [3]}
+    expected = np.minimum(1.0, secondary["p_value"] * secondary["comparisons"])
+    np.testing.assert_allclose(secondary["p_value_adjusted"], expected, rtol=1e-12)
+    guard = latest[latest["metric_role"] == "guardrail"].groupby(level="experiment_id")["comparisons"].unique().map(list).to_dict()
+    assert guard == {"checkout_redesign": [1], "homepage_cards": [3], "signup_social_proof": [1]}
+    # the demo's d7 retention has no true effect; uncorrected it read "WORSE" (p = 0.028; × 3 secondary metrics = 0.085)
+    assert demo_run.truth["true_lift"]["signup_social_proof"]["d7_retention"]["social_proof"] == 0
+    assert not latest.loc[("signup_social_proof", "d7_retention", "social_proof"), "is_significant"]
 
 
 def test_true_effects_lie_inside_the_reported_intervals(demo_run, latest):

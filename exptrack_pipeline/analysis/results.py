@@ -1,8 +1,12 @@
 """experiment_results from fct_variant_metric_stats: every metric, every non-control variant, every analysis date.
 
-Family corrected: for each experiment × metric × analysis date, the comparisons of every non-control variant with
-the control (so the primary metric's family is "variants × primary metric"). With more than one such comparison the
-p-values are Bonferroni-adjusted and the fixed-horizon and sequential intervals are built at level 1 − alpha/m.
+Family corrected (Bonferroni, Dunn 1961) per experiment × analysis date:
+  * primary and guardrail metrics: one family per metric, its non-control variants vs control ("variants × metric";
+    a guardrail is never diluted by other metrics, so harm is caught as early as its own test allows);
+  * secondary metrics: one family for all of them, "variants × secondary metrics" — many secondary metrics
+    would otherwise make a false "better"/"WORSE" on one of them likely (3 metrics at α = 0.05: 14 %).
+With m > 1 comparisons in a family the p-values are multiplied by m (capped at 1) and the fixed-horizon,
+sequential and CUPED intervals are built at level 1 − alpha/m.
 """
 
 from __future__ import annotations
@@ -54,6 +58,11 @@ def by_kind(pairs: pd.DataFrame, run) -> dict[str, np.ndarray]:
     return out
 
 
+def correction_group(pairs: pd.DataFrame) -> pd.Series:
+    """The metric part of the Bonferroni family: the metric itself, or one group for all secondary metrics."""
+    return pairs["metric_id"].where(pairs["metric_role"] != "secondary", "secondary metrics")
+
+
 def compute_results(stats: pd.DataFrame, alphas: pd.Series) -> pd.DataFrame:
     """Fixed-horizon, sequential, CUPED and Bayesian summaries for every variant-vs-control pair.
 
@@ -62,7 +71,7 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series) -> pd.DataFrame:
     pairs = pair_with_control(stats).sort_values(KEYS + ["variant"]).reset_index(drop=True)
     if pairs.empty:
         return ExperimentResults.validate(pd.DataFrame({c: pd.Series(dtype="object") for c in ExperimentResults.to_schema().columns}))
-    family = pairs["experiment_id"] + "|" + pairs["metric_id"] + "|" + pairs["analysis_date"].astype(str)
+    family = pairs["experiment_id"] + "|" + correction_group(pairs) + "|" + pairs["analysis_date"].astype(str)
     m = family.map(family.value_counts()).to_numpy()
     alpha = pairs["experiment_id"].map(alphas).to_numpy(dtype=float)
     level_alpha = alpha / m
