@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -72,8 +71,3 @@ def open_warehouse(settings: Any, memory_limit: str = "3GB") -> Warehouse:
     from exptrack_pipeline.warehouse.duckdb_backend import DuckDBWarehouse
 
     return DuckDBWarehouse(str(settings.warehouse), memory_limit=memory_limit)
-
-
-def iter_chunks(frame: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
-    for start in range(0, len(frame), rows):
-        yield frame.iloc[start : start + rows]
