@@ -259,3 +259,33 @@ def test_sources_can_read_event_tables_already_in_the_warehouse(pg_run, tmp_path
     got = pg_run.query(count.format("from_product_events.stg_events"))
     assert got["last_day"].iloc[0] == pd.Timestamp("2026-11-01")
     assert got["n"].iloc[0] == pg_run.query(count.format("raw.events where partition_date <= date '2026-11-01'"))["n"].iloc[0] > 0
+
+
+def test_cli_commands_work_against_postgres(pg_run, monkeypatch, tmp_path, capsys):
+    """The terminal commands read and write the PostgreSQL warehouse through the same settings (last: it writes)."""
+    from exptrack_pipeline.cli import main
+
+    pg = pg_run.settings.postgres
+    for name, value in {
+        "EXPTRACK_DBT_TARGET": "postgres", "EXPTRACK_PG_HOST": pg.host, "EXPTRACK_PG_PORT": str(pg.port), "EXPTRACK_PG_USER": pg.user,
+        "EXPTRACK_PG_DATABASE": pg.database, "EXPTRACK_PG_SSLMODE": pg.sslmode, "EXPTRACK_PG_PASSWORD": pg_run.warehouse.password,
+        "EXPTRACK_EXPERIMENTS_DIR": str(pg_run.settings.experiments_dir), "EXPTRACK_METRICS_FILE": str(pg_run.settings.metrics_file),
+        "EXPTRACK_RAW_DIR": str(pg_run.settings.raw_dir), "EXPTRACK_OUTPUT_DIR": str(tmp_path / "out"),
+        "EXPTRACK_WAREHOUSE": str(tmp_path / "must-not-be-created.duckdb"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    for argv, expected in (
+        (["results", "signup_social_proof"], "signup_conversion"),
+        (["alerts"], "checkout_redesign"),
+        (["lifecycle"], "checkout_redesign"),
+        (["backlog"], ""),
+        (["pause", "homepage_cards", "--reason", "bug on Android", "--actor", "@li"], "paused"),
+        (["resume", "homepage_cards", "--reason", "fixed in 4.2.1", "--actor", "@li"], "resumed"),
+    ):
+        code = main(argv)
+        out = capsys.readouterr()
+        assert code == 0, f"exptrack {' '.join(argv)} exited {code}:\n{out.out}\n{out.err}"
+        assert expected in out.out, f"exptrack {' '.join(argv)} printed:\n{out.out}"
+    events = pg_run.query("select status, source, actor from state.experiment_status_events where experiment_id = 'homepage_cards' order by event_seq")
+    assert events.values.tolist() == [["paused", "person", "@li"], ["running", "person", "@li"]]
+    assert not (tmp_path / "must-not-be-created.duckdb").exists()
