@@ -7,8 +7,9 @@ are NaN and come with a ``reason`` string ("" when the row is fine). See docs/st
 
 from .arms import ArmStats
 from .bayesian import BayesResult, bayesian_summary
-from .corrections import adjust_pvalues, bonferroni_alpha
+from .corrections import adjust_pvalues, bonferroni_alpha, pvalue_reasons
 from .cuped import CupedComparison, compare_cuped
+from .effect import fieller_interval
 from .frequentist import Comparison, compare
 from .power import expected_duration_days, mde_for_sample_size, power_proportion, sample_size_per_arm
 from .sequential import always_valid_pvalue, compare_sequential, mixture_halfwidth_multiplier, mixture_rho
@@ -28,10 +29,12 @@ __all__ = [
     "compare_cuped",
     "compare_sequential",
     "expected_duration_days",
+    "fieller_interval",
     "mde_for_sample_size",
     "mixture_halfwidth_multiplier",
     "mixture_rho",
     "power_proportion",
+    "pvalue_reasons",
     "sample_size_per_arm",
     "srm_test",
 ]

@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._util import FloatArray
+from ._util import FloatArray, StrArray, reasons
 
 Correction = Literal["bonferroni", "holm", "bh"]
 
@@ -51,7 +51,8 @@ def adjust_pvalues(
     - holm: p̃_(i) = max_{j≤i} min(1, (m − j + 1) p_(j))  (Holm 1979, Scand. J. Statist. 6)
     - bh:   p̃_(i) = min_{j≥i} min(1, m p_(j) / j)  (Benjamini & Hochberg 1995, JRSS-B 57)
     These match statsmodels ``multipletests`` methods "bonferroni", "holm", "fdr_bh".
-    NaN p-values stay NaN and are not counted in m.
+    NaN p-values, and invalid ones outside [0, 1] (see :func:`pvalue_reasons`), come out NaN and
+    are not counted in m.
     """
     if method not in ("bonferroni", "holm", "bh"):
         raise ValueError(f"method must be 'bonferroni', 'holm' or 'bh', got {method!r}")
@@ -59,7 +60,8 @@ def adjust_pvalues(
     shape = pv.shape
     pv = pv.ravel()
     out = np.full(pv.shape, np.nan)
-    valid = ~np.isnan(pv)
+    with np.errstate(invalid="ignore"):
+        valid = (pv >= 0.0) & (pv <= 1.0)
     if not valid.any():
         return out.reshape(shape)
     if family is None:
@@ -87,3 +89,14 @@ def adjust_pvalues(
     result[order] = adj
     out[idx] = result
     return out.reshape(shape)
+
+
+def pvalue_reasons(p: ArrayLike) -> StrArray:
+    """Why a p-value is left out of a correction: NaN (no test) or outside [0, 1] (invalid input)."""
+    pv = np.asarray(p, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return reasons(
+            pv.shape,
+            (np.isnan(pv), "no p-value"),
+            (~np.isnan(pv) & ((pv < 0.0) | (pv > 1.0)), "p-value outside [0, 1]: left out of the correction"),
+        )

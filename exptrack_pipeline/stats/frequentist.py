@@ -18,8 +18,9 @@ from ._util import (
     two_sided_quantile,
 )
 from .arms import ArmStats
-from .effect import Estimate, Relative, relative_effect
+from .effect import Estimate, Relative, relative_effect, unbounded_reason
 from .ratio import ratio_mean_and_variance, ratio_reasons
+from .validity import few_counts_reason, few_expected_counts, input_reasons
 
 Kind = Literal["proportion", "mean", "ratio"]
 METHODS: dict[str, str] = {"proportion": "z_unpooled", "mean": "welch_t", "ratio": "delta_ratio_z"}
@@ -99,21 +100,36 @@ def arm_reasons(control: ArmStats, variant: ArmStats, kind: Kind, shape: tuple[i
 
 
 def estimate(control: ArmStats, variant: ArmStats, kind: Kind) -> Estimate:
-    """Unadjusted per-arm estimates for ``kind``."""
+    """Unadjusted per-arm estimates for ``kind``.
+
+    Rows with non-finite or inconsistent inputs, and proportions below Cochran's expected-count
+    rule (:mod:`.validity`), keep their means but get NaN variances, so every test and interval
+    built on them is NaN with the reason.
+    """
     shape = np.broadcast_shapes(control.shape, variant.shape)
     mc, vc = arm_mean_and_variance(control, kind)
     mv, vv = arm_mean_and_variance(variant, kind)
+    invalid_reason, invalid = input_reasons(control, variant, shape)
+    both_constant = (vc == 0) & (vv == 0)
+    testable_sizes = (control.n >= 2) & (variant.n >= 2) & ~both_constant & ~invalid
+    gate = few_expected_counts(control, variant) & testable_sizes if kind == "proportion" else np.zeros(shape, dtype=bool)
+    untestable = invalid | gate
+    zero_variance = zero_variance_reason(vc, vv, shape)
+    vc = np.where(untestable, np.nan, vc)
+    vv = np.where(untestable, np.nan, vv)
     n_c = np.broadcast_to(control.n, shape)
     n_v = np.broadcast_to(variant.n, shape)
-    if kind == "mean":
-        df = welch_df(vc, n_c, vv, n_v)
-    else:
-        df = np.full(shape, np.inf)
-    reason = join_reasons(arm_reasons(control, variant, kind, shape), zero_variance_reason(vc, vv, shape))
+    df = welch_df(vc, n_c, vv, n_v) if kind == "mean" else np.full(shape, np.inf)
+    reason = join_reasons(
+        invalid_reason,
+        few_counts_reason(gate, shape),
+        arm_reasons(control, variant, kind, shape),
+        zero_variance,
+    )
     return Estimate(
-        mean_control=np.broadcast_to(mc, shape),
+        mean_control=np.broadcast_to(np.where(invalid, np.nan, mc), shape),
         var_control=np.broadcast_to(vc, shape),
-        mean_variant=np.broadcast_to(mv, shape),
+        mean_variant=np.broadcast_to(np.where(invalid, np.nan, mv), shape),
         var_variant=np.broadcast_to(vv, shape),
         n_control=n_c,
         n_variant=n_v,
@@ -127,45 +143,67 @@ def zero_variance_reason(var_c: FloatArray, var_v: FloatArray, shape: tuple[int,
     return reasons(shape, ((var_c == 0) & (var_v == 0), "zero variance in both arms"))
 
 
-def comparison_from_estimate(
-    est: Estimate, alpha: ArrayLike, relative: Relative, method: str | StrArray
+def build_comparison(
+    est: Estimate,
+    relative: Relative,
+    q: ArrayLike,
+    statistic: ArrayLike,
+    p_value: ArrayLike,
+    method: str | StrArray,
+    shape: tuple[int, ...],
 ) -> Comparison:
-    """Fixed-horizon test and (1 − alpha) intervals from per-arm estimates.
+    """Assemble a :class:`Comparison` from an estimate, a half-width multiplier q and the test.
 
-    statistic = Δ/SE, SE = √(Var(m_c) + Var(m_v)); p = 2·P(T_df > |statistic|)
-    (normal when df = inf); CI = Δ ± q_{1−α/2, df}·SE; the relative CI uses the same q.
-    Statistic, p-value and intervals are NaN when SE = 0 or undefined (see ``reason``).
+    CI = Δ ± q·SE (absolute) and the relative interval of ``relative`` at the same q; NaN when SE = 0.
     """
-    a = np.asarray(alpha, dtype=np.float64)
-    shape = np.broadcast_shapes(est.shape, a.shape)
     rel = relative_effect(est, relative)
-    diff, se, df = est.abs_effect, est.abs_se, est.df
-    with np.errstate(all="ignore"):
-        stat = np.where(se > 0, diff / se, np.nan)
-    p = two_sided_pvalue(stat, df)
-    q = two_sided_quantile(a, df)
     rel_low, rel_high = rel.interval(q)
+    diff, se = est.abs_effect, est.abs_se
 
     def b(x: ArrayLike) -> FloatArray:
         return np.array(np.broadcast_to(x, shape), dtype=np.float64)
 
+    with np.errstate(all="ignore"):
+        abs_low, abs_high = np.where(se > 0, diff - q * se, np.nan), np.where(se > 0, diff + q * se, np.nan)
+    reason = join_reasons(
+        np.broadcast_to(est.reason, shape), np.broadcast_to(rel.reason, shape), unbounded_reason(est, rel, q)
+    )
     return Comparison(
         mean_control=b(est.mean_control),
         mean_variant=b(est.mean_variant),
         abs_effect=b(diff),
         abs_se=b(se),
-        abs_ci_low=b(np.where(se > 0, diff - q * se, np.nan)),
-        abs_ci_high=b(np.where(se > 0, diff + q * se, np.nan)),
+        abs_ci_low=b(abs_low),
+        abs_ci_high=b(abs_high),
         rel_lift=b(rel.lift),
         rel_se=b(rel.se),
         rel_lift_ci_low=b(rel_low),
         rel_lift_ci_high=b(rel_high),
-        statistic=b(stat),
-        df=b(df),
-        p_value=b(p),
+        statistic=b(statistic),
+        df=b(est.df),
+        p_value=b(p_value),
         method=str_array(method, shape),
-        reason=np.array(np.broadcast_to(join_reasons(est.reason, rel.reason), shape)),
+        reason=np.array(np.broadcast_to(reason, shape)),
     )
+
+
+def comparison_from_estimate(
+    est: Estimate, alpha: ArrayLike, relative: Relative, method: str | StrArray
+) -> Comparison:
+    """Fixed-horizon test and (1 − alpha) intervals from per-arm estimates.
+
+    statistic = Δ/SE, SE = √(Var(m_c) + Var(m_v) − 2 Cov); p = 2·P(T_df > |statistic|)
+    (normal when df = inf); CI = Δ ± q_{1−α/2, df}·SE; the relative CI uses the same q.
+    Statistic, p-value and intervals are NaN when SE = 0 or undefined (see ``reason``).
+    """
+    a = np.asarray(alpha, dtype=np.float64)
+    shape = np.broadcast_shapes(est.shape, a.shape)
+    diff, se, df = est.abs_effect, est.abs_se, est.df
+    with np.errstate(all="ignore"):
+        stat = np.where(se > 0, diff / se, np.nan)
+    p = two_sided_pvalue(stat, df)
+    q = two_sided_quantile(a, df)
+    return build_comparison(est, relative, q, stat, p, method, shape)
 
 
 def compare(
@@ -185,9 +223,9 @@ def compare(
     - kind="ratio": z test on Σy_v/Σd_v − Σy_c/Σd_c with delta-method variances
       (Deng, Knoblich & Lu 2018).
 
-    Relative lift m_v/m_c − 1: delta-method CI (relative="delta") or exponentiated
-    log-ratio CI (relative="log"), see :func:`relative_effect`. The p-value is the
-    absolute-effect test for both.
+    Relative lift m_v/m_c − 1: delta-method CI (relative="delta"), exponentiated log-ratio
+    CI (relative="log") or Fieller's interval (relative="fieller", the one that always agrees
+    with the p-value), see :func:`relative_effect`. The p-value is the absolute-effect test.
     """
     est = estimate(control, variant, kind)
     return comparison_from_estimate(est, alpha, relative, est.method)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._util import FloatArray, join_reasons, str_array
+from ._util import FloatArray
 from .arms import ArmStats
 from .cuped import cuped_or_plain_estimate
-from .effect import Relative, relative_effect
-from .frequentist import Comparison, Kind, estimate
+from .effect import Relative
+from .frequentist import Comparison, Kind, build_comparison, estimate
 
 DEFAULT_N_STAR = 5000.0
 
@@ -76,8 +78,9 @@ def compare_sequential(
     Estimates and standard errors are those of :func:`compare` (or :func:`compare_cuped` with
     ``cuped=True``); the fixed-horizon z quantile is replaced by the normal-mixture
     confidence-sequence multiplier for N = n_c + n_v (:func:`mixture_halfwidth_multiplier`),
-    applied to the absolute effect, the delta-method relative lift, or the log ratio
-    (relative="log"). ``tau`` is the mixture SD ρ in per-unit SD units; when None it is set
+    applied to the absolute effect and to the relative lift (delta method, log ratio, or
+    Fieller's interval with relative="fieller", which excludes 0 exactly when the p-value is
+    below alpha). ``tau`` is the mixture SD ρ in per-unit SD units; when None it is set
     from ``n_star`` (GrowthBook's sequentialTuningParameter, default 5000) by
     :func:`mixture_rho`. ``p_value`` is the per-look always-valid p-value
     (:func:`always_valid_pvalue`, p = min(1, 1/Λ)); ``statistic`` is z = Δ/SE; ``df`` is inf.
@@ -93,26 +96,5 @@ def compare_sequential(
     with np.errstate(all="ignore"):
         z = np.where(se > 0, diff / se, np.nan)
     p = np.where(np.isnan(z), np.nan, always_valid_pvalue(z, n, rho))
-    rel = relative_effect(est, relative)
-    rel_low, rel_high = rel.interval(q)
-
-    def b(x: ArrayLike) -> FloatArray:
-        return np.array(np.broadcast_to(x, shape), dtype=np.float64)
-
-    return Comparison(
-        mean_control=b(est.mean_control),
-        mean_variant=b(est.mean_variant),
-        abs_effect=b(diff),
-        abs_se=b(se),
-        abs_ci_low=b(np.where(se > 0, diff - q * se, np.nan)),
-        abs_ci_high=b(np.where(se > 0, diff + q * se, np.nan)),
-        rel_lift=b(rel.lift),
-        rel_se=b(rel.se),
-        rel_lift_ci_low=b(rel_low),
-        rel_lift_ci_high=b(rel_high),
-        statistic=b(z),
-        df=b(np.inf),
-        p_value=b(p),
-        method=str_array(np.char.add(est.method, "+sequential"), shape),
-        reason=np.array(np.broadcast_to(join_reasons(est.reason, rel.reason), shape)),
-    )
+    method = np.char.add(np.asarray(est.method, dtype=str), "+sequential")
+    return build_comparison(replace(est, df=np.full(est.shape, np.inf)), relative, q, z, p, method, shape)

@@ -52,5 +52,5 @@ def test_degenerate_rows_have_reasons(warnings_as_errors: None) -> None:
     assert np.isnan(res.prob_beat_control).all()
     assert all(r != "" for r in res.reason)
     assert "control mean is 0" in res.reason[0]
-    assert "zero standard error" in res.reason[1]
+    assert "zero variance in both arms" in res.reason[1]
     assert "control has fewer than 2 units" in res.reason[2]

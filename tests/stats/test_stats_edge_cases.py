@@ -87,7 +87,9 @@ def test_mean_zero_variance_and_log_with_negative_means(warnings_as_errors: None
     one_sided = compare(ArmStats(10, 50, 250), ArmStats(10, 60, 400), kind="mean")
     assert str(one_sided.reason) == "" and one_sided.df == pytest.approx(9.0)
     neg = compare(ArmStats(10, -5, 30), ArmStats(10, 5, 30), kind="mean", relative="log")
-    assert str(neg.reason) == "log lift needs positive means in both arms"
+    assert str(neg.reason) == "control mean is negative: relative lift undefined"
+    both_positive_check = compare(ArmStats(10, 5, 30), ArmStats(10, -5, 30), kind="mean", relative="log")
+    assert str(both_positive_check.reason) == "log lift needs positive means in both arms"
     assert np.isnan(neg.rel_lift_ci_low) and not np.isnan(neg.p_value)
 
 

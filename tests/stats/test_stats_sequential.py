@@ -96,7 +96,7 @@ def test_rho_is_tightest_near_tuning_parameter() -> None:
 
 def test_sequential_interval_contains_fixed_interval_and_rel_interval(rng: np.random.Generator) -> None:
     n = rng.integers(200, 20_000, 300).astype(float)
-    m = rng.normal(5, 2, 300)
+    m = np.abs(rng.normal(5, 2, 300)) + 0.1
     control = ArmStats(n, m * n, (4 + m**2) * n)
     variant = ArmStats(n, 1.02 * m * n, (4 + (1.02 * m) ** 2) * n)
     fixed = compare(control, variant, kind="mean")
