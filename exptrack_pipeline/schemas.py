@@ -63,14 +63,20 @@ class ExperimentResults(pa.DataFrameModel):
     alpha: Series[float] = pa.Field(gt=0, lt=1)
     is_significant: Series[bool]
     method: Series[str]
+    seq_abs_ci_low: Series[float] = pa.Field(nullable=True)
+    seq_abs_ci_high: Series[float] = pa.Field(nullable=True)
     seq_rel_lift_ci_low: Series[float] = pa.Field(nullable=True)
     seq_rel_lift_ci_high: Series[float] = pa.Field(nullable=True)
     seq_p_value: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    seq_p_value_adjusted: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     seq_is_significant: Series[bool]
+    harm_margin: Series[float] = pa.Field(ge=0)
+    seq_is_harmful: Series[bool]
     cuped_rel_lift: Series[float] = pa.Field(nullable=True)
     cuped_rel_lift_ci_low: Series[float] = pa.Field(nullable=True)
     cuped_rel_lift_ci_high: Series[float] = pa.Field(nullable=True)
     cuped_p_value: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    cuped_p_value_adjusted: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     cuped_variance_reduction: Series[float] = pa.Field(nullable=True)
     prob_beat_control: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     expected_loss: Series[float] = pa.Field(nullable=True)
@@ -96,29 +102,35 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "mean_control": "Control metric value (rate, mean per unit, or Σnumerator/Σdenominator for ratios).",
     "mean_variant": "Variant metric value.",
     "abs_effect": "mean_variant − mean_control.",
-    "abs_ci_low": "Lower bound of the (Bonferroni-adjusted when several variants) CI of abs_effect.",
+    "abs_ci_low": "Lower bound of the CI of abs_effect at level 1 − alpha/comparisons.",
     "abs_ci_high": "Upper bound of that CI.",
     "rel_lift": "mean_variant / mean_control − 1.",
-    "rel_lift_ci_low": "Lower bound of the delta-method CI of rel_lift at level 1 − alpha/comparisons.",
+    "rel_lift_ci_low": "Lower bound of Fieller's CI of rel_lift at level 1 − alpha/comparisons (excludes 0 exactly when p_value_adjusted < alpha; NaN with a reason when unbounded).",
     "rel_lift_ci_high": "Upper bound of that CI.",
     "p_value": "Two-sided fixed-horizon p-value (z for proportions and ratios, Welch t for means).",
     "p_value_adjusted": "p_value corrected over its family (see `correction`): the variants of this metric and date, or for a secondary metric the variants × all secondary metrics of the date.",
     "correction": "Multiple-comparison correction applied: bonferroni when the family has several comparisons, else none.",
-    "comparisons": "Number of variant-vs-control comparisons in the corrected family.",
+    "comparisons": "m: the comparisons of the corrected family that have a test (defined p-value); every p-value is multiplied by it and every interval is at level 1 − alpha/m.",
     "alpha": "The experiment's significance level.",
     "is_significant": "p_value_adjusted < alpha (fixed horizon: valid at the planned end, not for daily peeking).",
     "method": "Which test ran, e.g. z_unpooled, welch_t, delta_ratio_z.",
-    "seq_rel_lift_ci_low": "Always-valid (sequential) CI of rel_lift, safe to look at every day.",
+    "seq_abs_ci_low": "Always-valid (sequential) CI of abs_effect at level 1 − alpha/comparisons, safe to look at every day.",
+    "seq_abs_ci_high": "Upper bound of that CI.",
+    "seq_rel_lift_ci_low": "Always-valid Fieller CI of rel_lift at the same level (agrees with seq_p_value_adjusted).",
     "seq_rel_lift_ci_high": "Upper bound of the always-valid CI.",
-    "seq_p_value": "Always-valid p-value (mixture SPRT).",
-    "seq_is_significant": "Always-valid CI excludes zero at the Bonferroni-adjusted level.",
+    "seq_p_value": "Always-valid p-value (mixture SPRT), unadjusted.",
+    "seq_p_value_adjusted": "min(1, comparisons × seq_p_value): what daily decisions read.",
+    "seq_is_significant": "seq_p_value_adjusted < alpha (⇔ the always-valid CIs exclude zero): the daily decision rule.",
+    "harm_margin": "Allowed relative harm (the guardrail's max_relative_harm; 0 for primary and secondary metrics).",
+    "seq_is_harmful": "Always-valid test at level alpha/comparisons: the effect is worse than harm_margin in the bad direction (guardrail breach; primary harm). Read by monitoring, reports and the weekly status.",
     "cuped_rel_lift": "Relative lift after CUPED adjustment with the pre-exposure covariate.",
     "cuped_rel_lift_ci_low": "Lower bound of the CUPED-adjusted CI.",
     "cuped_rel_lift_ci_high": "Upper bound of the CUPED-adjusted CI.",
-    "cuped_p_value": "p-value of the CUPED-adjusted test.",
+    "cuped_p_value": "p-value of the CUPED-adjusted test, unadjusted.",
+    "cuped_p_value_adjusted": "min(1, comparisons × cuped_p_value).",
     "cuped_variance_reduction": "1 − Var(CUPED estimate) / Var(plain estimate).",
     "prob_beat_control": "Bayesian (normal approximation, flat prior) probability that the variant is better in the good direction.",
-    "expected_loss": "Bayesian expected loss (relative) of shipping the variant.",
+    "expected_loss": "Bayesian expected loss (relative lift) of shipping the variant, in the metric's good direction (for 'decrease' metrics, the expected rise).",
     "reason": "Why some numbers are missing (e.g. too few units); empty when all is well.",
 }
 

@@ -5,11 +5,16 @@ Family corrected (Bonferroni, Dunn 1961) per experiment × analysis date:
     a guardrail is never diluted by other metrics, so harm is caught as early as its own test allows);
   * secondary metrics: one family for all of them, "variants × secondary metrics" — many secondary metrics
     would otherwise make a false "better"/"WORSE" on one of them likely (3 metrics at α = 0.05: 14 %).
-With m > 1 comparisons in a family the p-values are multiplied by m (capped at 1) and the fixed-horizon,
-sequential and CUPED intervals are built at level 1 − alpha/m.
+m counts the comparisons of the family that have a test (a defined fixed-horizon p-value); rows without one (zero
+variance, < 2 units, too few events) are not counted. The same m multiplies every p-value (fixed, sequential, CUPED;
+capped at 1) and sets every interval's level 1 − alpha/m, so a row is significant by its adjusted p-value exactly when
+its interval excludes zero. Relative intervals are Fieller's (stats.fieller_interval), which agree with the absolute
+test by construction. Daily decisions read `seq_is_significant` = seq_p_value_adjusted < alpha.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,7 +22,7 @@ import pandas as pd
 from exptrack_pipeline.schemas import ExperimentResults
 from exptrack_pipeline.stats import (
     ArmStats,
-    adjust_pvalues,
+    sequential_ratio_test,
     bayesian_summary,
     compare,
     compare_cuped,
@@ -63,27 +68,58 @@ def correction_group(pairs: pd.DataFrame) -> pd.Series:
     return pairs["metric_id"].where(pairs["metric_role"] != "secondary", "secondary metrics")
 
 
-def compute_results(stats: pd.DataFrame, alphas: pd.Series) -> pd.DataFrame:
+def family_size(p_values: np.ndarray, family: np.ndarray) -> np.ndarray:
+    """Per row, m = how many rows of its family have a defined p-value (at least 1)."""
+    frame = pd.DataFrame({"family": family, "tested": ~np.isnan(np.asarray(p_values, dtype=float))})
+    return np.maximum(frame.groupby("family")["tested"].transform("sum").to_numpy(dtype=np.int64), 1)
+
+
+def bonferroni(p_values: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """min(1, m·p) with the row's own m (Dunn 1961); NaN stays NaN."""
+    return np.minimum(np.asarray(p_values, dtype=float) * m, 1.0)
+
+
+@dataclass(frozen=True)
+class HarmTest:
+    harmful: np.ndarray
+
+
+def harm_margins(pairs: pd.DataFrame, margins: pd.DataFrame | None) -> np.ndarray:
+    """Allowed relative harm per row: the guardrail's max_relative_harm from the registry, 0 for other metrics."""
+    if margins is None or margins.empty:
+        return np.zeros(len(pairs))
+    keyed = margins.set_index(["experiment_id", "metric_id"])["max_relative_harm"]
+    index = pd.MultiIndex.from_frame(pairs[["experiment_id", "metric_id"]])
+    values = keyed.reindex(index).to_numpy(dtype=float)
+    return np.where((pairs["metric_role"] == "guardrail").to_numpy() & np.isfinite(values), values, 0.0)
+
+
+def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fixed-horizon, sequential, CUPED and Bayesian summaries for every variant-vs-control pair.
 
-    `alphas` maps experiment_id to the experiment's alpha.
+    `alphas` maps experiment_id to the experiment's alpha; `margins` (experiment_id, metric_id,
+    max_relative_harm) gives guardrails their allowed harm. `seq_is_harmful`: the always-valid test at
+    level alpha/m says the effect is worse than the margin in the metric's bad direction
+    (stats.sequential_ratio_test with R = 1 ± margin; margin 0 for primary and secondary metrics).
     """
     pairs = pair_with_control(stats).sort_values(KEYS + ["variant"]).reset_index(drop=True)
     if pairs.empty:
         return ExperimentResults.validate(pd.DataFrame({c: pd.Series(dtype="object") for c in ExperimentResults.to_schema().columns}))
-    family = pairs["experiment_id"] + "|" + correction_group(pairs) + "|" + pairs["analysis_date"].astype(str)
-    m = family.map(family.value_counts()).to_numpy()
+    family = (pairs["experiment_id"] + "|" + correction_group(pairs) + "|" + pairs["analysis_date"].astype(str)).to_numpy()
     alpha = pairs["experiment_id"].map(alphas).to_numpy(dtype=float)
+    # one m for p-values and intervals: the family's rows that have a test (the plain estimate decides which)
+    tested = by_kind(pairs, lambda c, v, kind, part: compare(c, v, kind=kind, alpha=alpha[part.index]))["p_value"]
+    m = family_size(tested, family)
     level_alpha = alpha / m
 
     def fixed(c, v, kind, part):
-        return compare(c, v, kind=kind, alpha=level_alpha[part.index], relative="delta")
+        return compare(c, v, kind=kind, alpha=level_alpha[part.index], relative="fieller")
 
     def sequential(c, v, kind, part):
-        return compare_sequential(c, v, kind=kind, alpha=level_alpha[part.index])
+        return compare_sequential(c, v, kind=kind, alpha=level_alpha[part.index], relative="fieller")
 
     def cuped(c, v, kind, part):
-        return compare_cuped(c, v, kind=kind, alpha=level_alpha[part.index])
+        return compare_cuped(c, v, kind=kind, alpha=level_alpha[part.index], relative="fieller")
 
     def bayes(c, v, kind, part):
         return bayesian_summary(c, v, kind=kind)
@@ -93,10 +129,18 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series) -> pd.DataFrame:
     cu = by_kind(pairs, cuped)
     b = by_kind(pairs, bayes)
 
-    p_adj = adjust_pvalues(f["p_value"], method="bonferroni", family=family.to_numpy())
+    margin = harm_margins(pairs, margins)
     decrease = (pairs["direction"] == "decrease").to_numpy()
+    ratio = np.where(decrease, 1.0 + margin, 1.0 - margin)
+
+    def harm(c, v, kind, part):
+        z, q = sequential_ratio_test(c, v, kind=kind, ratio=ratio[part.index], alpha=level_alpha[part.index])
+        return HarmTest(np.where(decrease[part.index], z > q, z < -q))
+
+    harmful = by_kind(pairs, harm)["harmful"].astype(bool)
+    p_adj = bonferroni(f["p_value"], m)
+    seq_p_adj = bonferroni(s["p_value"], m)
     prob_up = b["prob_beat_control"]
-    seq_low, seq_high = s["rel_lift_ci_low"], s["rel_lift_ci_high"]
     results = pd.DataFrame(
         {
             "experiment_id": pairs["experiment_id"],
@@ -124,17 +168,24 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series) -> pd.DataFrame:
             "alpha": alpha,
             "is_significant": np.nan_to_num(p_adj, nan=1.0) < alpha,
             "method": f["method"],
-            "seq_rel_lift_ci_low": seq_low,
-            "seq_rel_lift_ci_high": seq_high,
+            "seq_abs_ci_low": s["abs_ci_low"],
+            "seq_abs_ci_high": s["abs_ci_high"],
+            "seq_rel_lift_ci_low": s["rel_lift_ci_low"],
+            "seq_rel_lift_ci_high": s["rel_lift_ci_high"],
             "seq_p_value": s["p_value"],
-            "seq_is_significant": (np.nan_to_num(seq_low, nan=-np.inf) > 0) | (np.nan_to_num(seq_high, nan=np.inf) < 0),
+            "seq_p_value_adjusted": seq_p_adj,
+            "seq_is_significant": np.nan_to_num(seq_p_adj, nan=1.0) < alpha,
+            "harm_margin": margin,
+            "seq_is_harmful": harmful,
             "cuped_rel_lift": cu["rel_lift"],
             "cuped_rel_lift_ci_low": cu["rel_lift_ci_low"],
             "cuped_rel_lift_ci_high": cu["rel_lift_ci_high"],
             "cuped_p_value": cu["p_value"],
+            "cuped_p_value_adjusted": bonferroni(cu["p_value"], m),
             "cuped_variance_reduction": cu.get("variance_reduction"),
             "prob_beat_control": np.where(decrease, 1.0 - prob_up, prob_up),
-            "expected_loss": b.get("expected_loss"),
+            # the risk of shipping, in the metric's good direction: for "lower is better" a rise is the loss
+            "expected_loss": np.where(decrease, b["expected_loss_control"], b["expected_loss"]),
             "reason": f["reason"],
         }
     )

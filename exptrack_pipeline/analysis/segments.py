@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exptrack_pipeline.analysis.results import by_kind, pair_with_control
+from exptrack_pipeline.analysis.results import bonferroni, by_kind, family_size, pair_with_control
 from exptrack_pipeline.schemas import SegmentResults
-from exptrack_pipeline.stats import adjust_pvalues, compare, srm_test
+from exptrack_pipeline.stats import compare, srm_test
 
 SEGMENT_KEYS = ["experiment_id", "metric_id", "attribute", "attribute_value", "analysis_date"]
 MIN_UNITS_PER_ARM = 200
@@ -27,14 +27,14 @@ def segment_srm(exposures: pd.DataFrame, threshold: float = 0.001) -> pd.DataFra
 
 
 def compute_segment_results(stats: pd.DataFrame, exposures: pd.DataFrame, alphas: pd.Series) -> pd.DataFrame:
-    """Per segment: lift, CI (Bonferroni over variants), p-value, the segment's SRM p-value and a warning."""
+    """Per segment: lift, Fieller CI (Bonferroni over the tested variants, as in results.py), p-value, the segment's SRM p-value and a warning."""
     pairs = pair_with_control(stats, SEGMENT_KEYS).sort_values(SEGMENT_KEYS + ["variant"]).reset_index(drop=True)
     if pairs.empty:
         return SegmentResults.validate(pd.DataFrame({c: pd.Series(dtype="object") for c in SegmentResults.to_schema().columns}))
-    family = pairs[SEGMENT_KEYS].astype(str).agg("|".join, axis=1)
-    m = family.map(family.value_counts()).to_numpy()
+    family = pairs[SEGMENT_KEYS].astype(str).agg("|".join, axis=1).to_numpy()
     alpha = pairs["experiment_id"].map(alphas).to_numpy(dtype=float)
-    f = by_kind(pairs, lambda c, v, kind, part: compare(c, v, kind=kind, alpha=(alpha / m)[part.index]))
+    m = family_size(by_kind(pairs, lambda c, v, kind, part: compare(c, v, kind=kind))["p_value"], family)
+    f = by_kind(pairs, lambda c, v, kind, part: compare(c, v, kind=kind, alpha=(alpha / m)[part.index], relative="fieller"))
     srm = segment_srm(exposures)
     out = pd.DataFrame(
         {
@@ -54,7 +54,7 @@ def compute_segment_results(stats: pd.DataFrame, exposures: pd.DataFrame, alphas
             "rel_lift_ci_low": f["rel_lift_ci_low"],
             "rel_lift_ci_high": f["rel_lift_ci_high"],
             "p_value": f["p_value"],
-            "p_value_adjusted": adjust_pvalues(f["p_value"], method="bonferroni", family=family.to_numpy()),
+            "p_value_adjusted": bonferroni(f["p_value"], m),
         }
     ).merge(srm, on=["experiment_id", "attribute", "attribute_value"], how="left")
     small = (out["n_control"] < MIN_UNITS_PER_ARM) | (out["n_variant"] < MIN_UNITS_PER_ARM)

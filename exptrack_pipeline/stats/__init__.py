@@ -12,7 +12,13 @@ from .cuped import CupedComparison, compare_cuped
 from .effect import fieller_interval
 from .frequentist import Comparison, compare
 from .power import expected_duration_days, mde_for_sample_size, power_proportion, sample_size_per_arm
-from .sequential import always_valid_pvalue, compare_sequential, mixture_halfwidth_multiplier, mixture_rho
+from .sequential import (
+    always_valid_pvalue,
+    compare_sequential,
+    mixture_halfwidth_multiplier,
+    mixture_rho,
+    sequential_ratio_test,
+)
 from .srm import SrmResult, srm_test
 
 __all__ = [
@@ -36,5 +42,6 @@ __all__ = [
     "power_proportion",
     "pvalue_reasons",
     "sample_size_per_arm",
+    "sequential_ratio_test",
     "srm_test",
 ]

@@ -98,3 +98,31 @@ def compare_sequential(
     p = np.where(np.isnan(z), np.nan, always_valid_pvalue(z, n, rho))
     method = np.char.add(np.asarray(est.method, dtype=str), "+sequential")
     return build_comparison(replace(est, df=np.full(est.shape, np.inf)), relative, q, z, p, method, shape)
+
+
+def sequential_ratio_test(
+    control: ArmStats,
+    variant: ArmStats,
+    *,
+    kind: Kind,
+    ratio: ArrayLike,
+    alpha: ArrayLike = 0.05,
+    n_star: ArrayLike = DEFAULT_N_STAR,
+) -> tuple[FloatArray, FloatArray]:
+    """Always-valid test of H0: μ_v = R·μ_c for a given R (e.g. R = 1 + margin for a guardrail).
+
+    z_R = (m_v − R·m_c)/√(Var(m_v) + R²·Var(m_c) − 2R·Cov) against the mixture multiplier q for
+    N = n_c + n_v (:func:`mixture_halfwidth_multiplier`, ρ from ``n_star``). Returns (z_R, q):
+    z_R > q is evidence that the relative lift exceeds R − 1, z_R < −q that it is below. This is the
+    test that Fieller's interval inverts, so it stays defined when that interval is unbounded
+    (control mean near 0); with R = 1 it is the test behind ``compare_sequential``'s p-value.
+    """
+    est = estimate(control, variant, kind)
+    a = np.asarray(alpha, dtype=np.float64)
+    r = np.asarray(ratio, dtype=np.float64)
+    q = mixture_halfwidth_multiplier(est.n_control + est.n_variant, mixture_rho(a, n_star), a)
+    with np.errstate(all="ignore"):
+        var = est.var_variant + r * r * est.var_control - 2.0 * r * np.asarray(est.cov, dtype=np.float64)
+        z = np.where(var > 0, (est.mean_variant - r * est.mean_control) / np.sqrt(var), np.nan)
+    shape = np.broadcast_shapes(np.shape(z), np.shape(q))
+    return np.array(np.broadcast_to(z, shape)), np.array(np.broadcast_to(q, shape))

@@ -36,7 +36,8 @@ def latest_primary_markdown(results) -> str:
 def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     stats = VariantMetricStats.validate(warehouse.read_df("select * from main.fct_variant_metric_stats"))
     alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")["alpha"]
-    results = compute_results(stats, alphas)
+    margins = warehouse.read_df("select experiment_id, metric_id, max_relative_harm from registry.experiment_metrics")
+    results = compute_results(stats, alphas, margins)
     warehouse.replace_table("main", RESULTS_TABLE, results)
     context.log.info(f"wrote {len(results)} result rows")
     return dg.MaterializeResult(
