@@ -44,7 +44,8 @@ def world(days: int = 14, per_day: tuple[int, int] = (500, 500), end_offset: int
             results.append({"experiment_id": EXP, "metric_id": metric, "metric_role": role, "direction": direction, "variant": "treat",
                             "control_variant": "control", "analysis_date": day(i), "n_control": n[0], "n_variant": n[1],
                             "mean_control": 0.1, "mean_variant": 0.1, "rel_lift": 0.0, "seq_rel_lift_ci_low": -0.1,
-                            "seq_rel_lift_ci_high": 0.1, "seq_p_value": 1.0, "seq_is_significant": False, "alpha": 0.05, "comparisons": 1})
+                            "seq_rel_lift_ci_high": 0.1, "seq_p_value": 1.0, "seq_p_value_adjusted": 1.0, "seq_is_significant": False,
+                            "seq_is_harmful": False, "harm_margin": 0.0, "alpha": 0.05, "comparisons": 1})
     n_c, n_v = per_day[0] * days, per_day[1] * days
     stats = pd.DataFrame(
         [{"experiment_id": EXP, "metric_id": "conv", "stat_kind": "proportion", "variant": v, "is_control": c, "analysis_date": as_of,
@@ -176,7 +177,7 @@ def test_duration_reached_once_on_the_end_date():
 def _significant_from(frames: dict, first: int) -> dict:
     r = frames["results"]
     sig = (r["metric_id"] == "conv") & (r["analysis_date"] >= day(first))
-    r.loc[sig, ["rel_lift", "seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "seq_is_significant"]] = [0.2, 0.05, 0.35, True]
+    r.loc[sig, ["rel_lift", "seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "seq_is_significant", "seq_p_value_adjusted"]] = [0.2, 0.05, 0.35, True, 0.001]
     return frames
 
 
@@ -196,7 +197,10 @@ def test_significance_needs_the_minimum_units_per_arm():
 def _guardrail(frames: dict, low: float, high: float, direction: str = "decrease") -> dict:
     r = frames["results"]
     last = (r["metric_id"] == "guard") & (r["analysis_date"] == as_of(frames))
-    r.loc[last, ["seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "rel_lift", "direction"]] = [low, high, (low + high) / 2, direction]
+    # results.py's margin test agrees with its Fieller interval: harmful ⇔ the whole CI is beyond the 5 % margin
+    harmful = low > 0.05 if direction == "decrease" else high < -0.05
+    r.loc[last, ["seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "rel_lift", "direction", "seq_is_harmful", "harm_margin"]] = [
+        low, high, (low + high) / 2, direction, harmful, 0.05]
     return frames
 
 
@@ -207,6 +211,30 @@ def test_guardrail_harm_when_the_whole_always_valid_ci_is_beyond_the_margin():
     worse_down = run(oc.check_guardrail_harm, _guardrail(world(), -0.30, -0.10, direction="increase"))
     assert worse_down.status == "fail"
     assert run(oc.check_guardrail_harm, _guardrail(world(), 0.10, 0.30, direction="increase")).status == "pass"
+
+
+def test_guardrail_harm_waits_for_the_minimum_units():
+    f = run(oc.check_guardrail_harm, _guardrail(world(per_day=(5, 5)), 0.42, 0.83))
+    assert f.status == "skip" and not f.triggered
+
+
+def _primary_worse(frames: dict, harmful: bool = True) -> dict:
+    r = frames["results"]
+    last = (r["metric_id"] == "conv") & (r["analysis_date"] == as_of(frames))
+    r.loc[last, ["rel_lift", "seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "seq_is_significant", "seq_is_harmful", "seq_p_value_adjusted"]] = [
+        -0.2, -0.35, -0.05, harmful, harmful, 0.001 if harmful else 0.2]
+    return frames
+
+
+def test_significant_primary_harm_is_a_level_3_pause():
+    """Issue 12: "significant negative impact detected → automatic pause" (it was an info message)."""
+    f = run(oc.check_primary_harm, _primary_worse(world(days=12)))
+    assert f.status == "fail" and f.level == 3 and f.trigger == "primary_harm" and f.triggered
+    assert "conv in treat -20.0%" in f.summary and "p adj 0.001" in f.summary
+    assert 3 in CFG.auto_pause_levels
+    assert run(oc.check_primary_harm, _primary_worse(world(days=12), harmful=False)).status == "pass"
+    assert run(oc.check_primary_harm, _primary_worse(world(days=5))).status == "skip"  # before significance_min_days
+    assert run(oc.check_primary_harm, _primary_worse(world(days=12, per_day=(5, 5)))).status != "fail"
 
 
 def test_instrumentation_in_the_launch_window_alerts_and_later_keeps_the_verdict_quietly():
@@ -234,7 +262,11 @@ def test_pre_exposure_bias_compares_covariate_means_with_welch():
     frames = world()
     assert run(ig.check_pre_exposure_bias, frames).status == "pass"
     s = frames["stats"]
-    s.loc[s["variant"] == "treat", "sum_x"] = 2.5 * s["n"]
+    treat = s["variant"] == "treat"
+    mean_x = s.loc[treat, "sum_x"] / s.loc[treat, "n"]
+    shift = 2.5 - mean_x  # move every treated unit's covariate so its mean is 2.5 (Σx² moves with it: consistent sums)
+    s.loc[treat, "sum_x_sq"] = s.loc[treat, "sum_x_sq"] + 2 * shift * s.loc[treat, "sum_x"] + shift**2 * s.loc[treat, "n"]
+    s.loc[treat, "sum_x"] = 2.5 * s.loc[treat, "n"]
     f = run(ig.check_pre_exposure_bias, frames)
     assert f.status == "fail" and f.details["imbalanced"][0]["metric"] == "conv"
 

@@ -24,6 +24,7 @@ RULES: dict[str, Rule] = {
     "duration": outcomes.check_duration,
     "significance": outcomes.check_significance,
     "guardrail_harm": outcomes.check_guardrail_harm,
+    "primary_harm": outcomes.check_primary_harm,
 }
 assert set(RULES) == set(CHECKS), "every check needs a rule"
 

@@ -26,7 +26,7 @@ FRAME_COLUMNS: dict[str, list[str]] = {
     "results": [
         "experiment_id", "metric_id", "metric_role", "direction", "variant", "control_variant", "analysis_date",
         "n_control", "n_variant", "mean_control", "mean_variant", "rel_lift", "seq_rel_lift_ci_low", "seq_rel_lift_ci_high",
-        "seq_p_value", "seq_is_significant", "alpha", "comparisons",
+        "seq_p_value", "seq_p_value_adjusted", "seq_is_significant", "seq_is_harmful", "harm_margin", "alpha", "comparisons",
     ],
     "stats": [
         "experiment_id", "metric_id", "stat_kind", "variant", "is_control", "analysis_date", "n", "sum", "sum_sq",

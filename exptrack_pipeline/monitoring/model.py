@@ -7,7 +7,8 @@ a *trigger*; a trigger has an escalation *level*:
 * level 0, informational (significance / sample size / duration reached) → the experiment's slack_channel;
 * level 1, anomaly (metric anomaly, traffic or freshness, pre-exposure bias) → the experiment owner;
 * level 2, integrity risk (SRM, multiple exposure, broken instrumentation) → automatic pause + owner and PM;
-* level 3, negative user impact (guardrail harm) → immediate automatic pause + owner, PM and leadership.
+* level 3, negative user impact (guardrail harm, primary metric significantly worse) → immediate automatic pause +
+  owner, PM and leadership.
 """
 
 from __future__ import annotations
@@ -122,15 +123,24 @@ CHECKS: dict[str, CheckSpec] = {
         ),
         CheckSpec(
             "significance", "significance_reached", 0, True,
-            "The always-valid (sequential) interval excludes zero (experiment_results.seq_is_significant) for a "
+            "The always-valid test is significant (experiment_results.seq_is_significant: seq_p_value_adjusted < alpha, "
+            "equivalently its intervals exclude zero) for a "
             "primary metric, not before significance_min_days days and significance_min_units_per_arm units per arm.",
             "The always-valid result may be read now; check guardrails and segments before shipping.",
         ),
         CheckSpec(
             "guardrail_harm", "guardrail_harm", 3, False,
-            "A guardrail's whole always-valid CI of the relative lift lies beyond its allowed margin max_relative_harm "
-            "in the bad direction (seq_rel_lift_ci_low > margin for 'decrease' metrics, ci_high < −margin for 'increase').",
+            "A guardrail is worse than its allowed margin max_relative_harm in the bad direction by the always-valid test "
+            "at level alpha/m (experiment_results.seq_is_harmful: z of m_v − (1 ± margin)·m_c beyond the mixture boundary; "
+            "the same rule as the report and the weekly status, analysis/decisions.py), with guardrail_min_units_per_arm units.",
             "The experiment hurts users and was paused: roll back the variant, find the cause, resume only with a fix.",
+        ),
+        CheckSpec(
+            "primary_harm", "primary_harm", 3, False,
+            "The primary metric is significantly worse in some variant by the always-valid test (seq_is_harmful with "
+            "margin 0, i.e. seq_p_value_adjusted < alpha in the bad direction), from day significance_min_days on and "
+            "with max(guardrail_min_units_per_arm, significance_min_units_per_arm) units per arm.",
+            "The variant hurts the metric it was meant to improve and was paused: roll it back unless a person decides otherwise.",
         ),
         CheckSpec(
             "instrumentation", "instrumentation", 2, False,
@@ -158,6 +168,7 @@ TITLES: dict[str, str] = {
     "duration": "Planned end date reached",
     "significance": "Significance reached",
     "guardrail_harm": "Guardrail harmed: users are worse off",
+    "primary_harm": "Primary metric significantly worse",
     "instrumentation": "Instrumentation broken at launch",
     "pre_exposure_bias": "Arms differed before exposure",
 }

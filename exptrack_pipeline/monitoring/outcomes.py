@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import median_abs_deviation
 
+from exptrack_pipeline.analysis import decisions
 from exptrack_pipeline.monitoring.inputs import HealthInputs
 from exptrack_pipeline.monitoring.integrity import _num, _sig, arm_counts
 from exptrack_pipeline.monitoring.model import Finding, HealthConfig
@@ -155,14 +156,14 @@ def check_significance(inp: HealthInputs, cfg: HealthConfig, experiment_id: str,
             good = (last["rel_lift"] > 0) == (last["direction"] == "increase")
             significant.append({"metric": metric, "variant": variant, "rel_lift": _num(float(last["rel_lift"])),
                                 "seq_ci": [_num(float(last["seq_rel_lift_ci_low"])), _num(float(last["seq_rel_lift_ci_high"]))],
-                                "seq_p_value": _sig(float(last["seq_p_value"])), "verdict": "better" if good else "WORSE",
+                                "seq_p_value_adjusted": _sig(float(last["seq_p_value_adjusted"])), "verdict": "better" if good else "WORSE",
                                 "since": str(_streak_start(series.set_index("analysis_date")["eligible"]))})
         elif bool(last["seq_is_significant"]):
             early.append(f"{metric} in {variant}")
     details = {"min_days": cfg.significance_min_days, "min_units_per_arm": cfg.significance_min_units_per_arm, "significant": significant}
     if significant:
         since = max(dt.date.fromisoformat(s["since"]) for s in significant)
-        text = "; ".join(f"{s['metric']} {s['variant']} {_pct(s['rel_lift'])} (always-valid CI {_pct(s['seq_ci'][0])} .. {_pct(s['seq_ci'][1])}, {s['verdict']}) since {s['since']}" for s in significant)
+        text = "; ".join(f"{s['metric']} {s['variant']} {_pct(s['rel_lift'])} (always-valid CI {_pct(s['seq_ci'][0])} .. {_pct(s['seq_ci'][1])}, p adj {s['seq_p_value_adjusted']:.2g}, {s['verdict']}) since {s['since']}" for s in significant)
         return Finding(experiment_id, "significance", "reached", as_of, f"Always-valid significance reached: {text}.", since, details)
     if early:
         return Finding(experiment_id, "significance", "skip", as_of,
@@ -170,32 +171,62 @@ def check_significance(inp: HealthInputs, cfg: HealthConfig, experiment_id: str,
     return Finding(experiment_id, "significance", "pass", as_of, "No always-valid significant result yet.", as_of, details)
 
 
+def _harm_rows(rows: pd.DataFrame, margins: dict[str, float], cfg: HealthConfig) -> list[dict]:
+    out = []
+    for r in rows.itertuples():
+        enough = min(r.n_control, r.n_variant) >= cfg.guardrail_min_units_per_arm
+        out.append({"metric": r.metric_id, "variant": r.variant, "direction": r.direction, "margin": margins.get(r.metric_id, 0.0),
+                    "rel_lift": _num(float(r.rel_lift)), "seq_ci": [_num(float(r.seq_rel_lift_ci_low)), _num(float(r.seq_rel_lift_ci_high))],
+                    "seq_p_value_adjusted": _sig(float(r.seq_p_value_adjusted)), "n_control": int(r.n_control),
+                    "n_variant": int(r.n_variant), "harm": bool(enough and r.seq_is_harmful)})
+    return out
+
+
+def _harm_text(harmed: list[dict]) -> str:
+    return "; ".join(
+        f"{h['metric']} in {h['variant']} {_pct(h['rel_lift'])} (always-valid CI {_pct(h['seq_ci'][0])} .. {_pct(h['seq_ci'][1])}, "
+        f"p adj {h['seq_p_value_adjusted']:.2g}; allowed {'+' if h['direction'] == 'decrease' else '−'}{h['margin']:.0%}, "
+        f"{'lower' if h['direction'] == 'decrease' else 'higher'} is better)"
+        for h in harmed
+    )
+
+
 def check_guardrail_harm(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, as_of: dt.date) -> Finding:
-    """A guardrail's whole always-valid CI of the relative lift lies beyond its margin in the bad direction."""
+    """A guardrail is worse than its margin by the always-valid test (analysis.decisions.guardrail_breaches)."""
     metrics = inp.rows("metrics", experiment_id)
-    guard = metrics[metrics["metric_role"] == "guardrail"].set_index("metric_id")
-    res = inp.rows("results", experiment_id)
-    res = res[res["metric_id"].isin(guard.index) & (res["analysis_date"] == as_of)]
+    guard = metrics[metrics["metric_role"] == "guardrail"]
     if guard.empty:
         return Finding(experiment_id, "guardrail_harm", "skip", as_of, "The experiment has no guardrail metrics.", as_of)
-    rows, harmed = [], []
-    for r in res.itertuples():
-        margin = float(guard.loc[r.metric_id, "max_relative_harm"]) if pd.notna(guard.loc[r.metric_id, "max_relative_harm"]) else 0.0
-        enough = min(r.n_control, r.n_variant) >= cfg.guardrail_min_units_per_arm
-        low, high = float(r.seq_rel_lift_ci_low), float(r.seq_rel_lift_ci_high)
-        harm = enough and (low > margin if r.direction == "decrease" else high < -margin)
-        row = {"metric": r.metric_id, "variant": r.variant, "direction": r.direction, "margin": margin, "rel_lift": _num(float(r.rel_lift)),
-               "seq_ci": [_num(low), _num(high)], "n_control": int(r.n_control), "n_variant": int(r.n_variant), "harm": bool(harm)}
-        rows.append(row)
-        harmed += [row] if harm else []
+    margins = {m: float(h) if pd.notna(h) else 0.0 for m, h in zip(guard["metric_id"], guard["max_relative_harm"])}
+    res = inp.rows("results", experiment_id)
+    res = res[res["metric_id"].isin(margins) & (res["metric_role"] == "guardrail") & (res["analysis_date"] == as_of)]
+    rows = _harm_rows(res, margins, cfg)
+    breached = decisions.guardrail_breaches(res, cfg.guardrail_min_units_per_arm)
+    harmed = [r for r in rows if (r["metric"], r["variant"]) in set(zip(breached["metric_id"], breached["variant"]))]
     details = {"guardrails": rows, "min_units_per_arm": cfg.guardrail_min_units_per_arm}
     if harmed:
-        text = "; ".join(
-            f"{h['metric']} in {h['variant']} {_pct(h['rel_lift'])} (always-valid CI {_pct(h['seq_ci'][0])} .. {_pct(h['seq_ci'][1])}; "
-            f"allowed {'+' if h['direction'] == 'decrease' else '−'}{h['margin']:.0%}, {'lower' if h['direction'] == 'decrease' else 'higher'} is better)"
-            for h in harmed
-        )
-        return Finding(experiment_id, "guardrail_harm", "fail", as_of, f"Guardrail harmed: {text}.", as_of, details)
+        return Finding(experiment_id, "guardrail_harm", "fail", as_of, f"Guardrail harmed: {_harm_text(harmed)}.", as_of, details)
     if not rows or all(min(r["n_control"], r["n_variant"]) < cfg.guardrail_min_units_per_arm for r in rows):
         return Finding(experiment_id, "guardrail_harm", "skip", as_of, f"Guardrails not judged before {cfg.guardrail_min_units_per_arm} units per arm.", as_of, details)
     return Finding(experiment_id, "guardrail_harm", "pass", as_of, f"No guardrail is significantly worse than its margin ({len(rows)} judged).", as_of, details)
+
+
+def check_primary_harm(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, as_of: dt.date) -> Finding:
+    """The primary metric is significantly worse (always-valid test, margin 0) after the significance gates."""
+    exp = inp.experiment(experiment_id)
+    res = inp.rows("results", experiment_id)
+    res = res[(res["metric_role"] == "primary") & (res["analysis_date"] == as_of)]
+    if res.empty:
+        return Finding(experiment_id, "primary_harm", "skip", as_of, "No primary-metric results yet.", as_of)
+    days = (as_of - exp["start_date"]).days + 1
+    min_units = max(cfg.guardrail_min_units_per_arm, cfg.significance_min_units_per_arm)
+    rows = _harm_rows(res, {}, cfg)
+    harmed_rows = decisions.primary_harms(res, min_units)
+    details = {"primary": rows, "min_days": cfg.significance_min_days, "min_units_per_arm": min_units}
+    if days < cfg.significance_min_days:
+        return Finding(experiment_id, "primary_harm", "skip", as_of, f"Primary harm is not judged before day {cfg.significance_min_days}.", as_of, details)
+    if not harmed_rows.empty:
+        keys = set(zip(harmed_rows["metric_id"], harmed_rows["variant"]))
+        text = _harm_text([r for r in rows if (r["metric"], r["variant"]) in keys])
+        return Finding(experiment_id, "primary_harm", "fail", as_of, f"Primary metric significantly worse: {text}.", as_of, details)
+    return Finding(experiment_id, "primary_harm", "pass", as_of, "The primary metric is not significantly worse in any variant.", as_of, details)
