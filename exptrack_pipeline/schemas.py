@@ -80,6 +80,7 @@ class ExperimentResults(pa.DataFrameModel):
     cuped_variance_reduction: Series[float] = pa.Field(nullable=True)
     prob_beat_control: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     expected_loss: Series[float] = pa.Field(nullable=True)
+    expected_loss_control: Series[float] = pa.Field(nullable=True)
     reason: Series[str]
 
     class Config:
@@ -131,6 +132,7 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "cuped_variance_reduction": "1 − Var(CUPED estimate) / Var(plain estimate).",
     "prob_beat_control": "Bayesian (normal approximation, flat prior) probability that the variant is better in the good direction.",
     "expected_loss": "Bayesian expected loss (relative lift) of shipping the variant, in the metric's good direction (for 'decrease' metrics, the expected rise).",
+    "expected_loss_control": "Bayesian expected loss of keeping the control instead: the expected improvement forgone, in the good direction.",
     "reason": "Why some numbers are missing (e.g. too few units); empty when all is well.",
 }
 

@@ -14,10 +14,15 @@ REPO = Path(__file__).resolve().parents[1]
 CHECKOUT = load_registry(REPO / "experiments").get("checkout_redesign")  # ends 2026-11-28; error_rate tolerance 5%
 
 
-def _row(metric, role, lift, significant, direction="increase", p_better=0.5, date="2026-11-30", variant="one_page"):
+def _row(metric, role, lift, significant, direction="increase", p_better=0.5, date="2026-11-30", variant="one_page", margin=None):
+    """A results row; seq_is_harmful as results.py's margin test would give it for a CI of lift ± 0.02."""
+    margin = margin if margin is not None else (0.05 if role == "guardrail" else 0.0)
+    bad = lift - 0.02 > margin if direction == "decrease" else lift + 0.02 < -margin
     return {"experiment_id": CHECKOUT.id, "metric_id": metric, "metric_role": role, "direction": direction, "variant": variant,
             "analysis_date": pd.Timestamp(date), "rel_lift": lift, "rel_lift_ci_low": lift - 0.02, "rel_lift_ci_high": lift + 0.02,
-            "is_significant": significant, "seq_is_significant": significant, "prob_beat_control": p_better}
+            "is_significant": significant, "seq_is_significant": significant, "prob_beat_control": p_better,
+            "seq_is_harmful": significant and bad, "harm_margin": margin, "n_control": 5000, "n_variant": 5000,
+            "expected_loss": 0.001, "expected_loss_control": 0.02}
 
 
 def test_ship_when_primary_wins_and_guardrails_hold():
@@ -62,3 +67,38 @@ def test_a_failing_integrity_check_lowers_the_confidence():
     rendered = render(ReportInputs(experiment=CHECKOUT, status="running", results=rows, health=health))
     assert rendered.recommendation.action == "ship" and rendered.recommendation.label == "low"
     assert "integrity warning (srm): Sample ratio mismatch" in rendered.markdown
+
+
+SIGNUP = load_registry(REPO / "experiments").get("signup_social_proof")
+
+
+def _signup(rows):
+    return pd.DataFrame([{**r, "experiment_id": SIGNUP.id, "variant": "social_proof"} for r in rows])
+
+
+def test_a_secondary_metric_likely_worse_is_named_and_caps_the_confidence():
+    """Issue 12: signup shipped 'high confidence' while d7_retention was −8.7 % with P(better) 1 %."""
+    rows = [_row("signup_conversion", "primary", 0.31, True, p_better=0.9999),
+            _row("d7_retention", "secondary", -0.087, False, p_better=0.01)]
+    rec = recommend(SIGNUP, _signup(rows))
+    assert (rec.action, rec.label) == ("ship", "medium")
+    assert any("d7_retention -8.7%" in t and "P(worse) 99%" in t for t in rec.trade_offs)
+    significant = recommend(SIGNUP, _signup([rows[0], _row("d7_retention", "secondary", -0.087, True, p_better=0.001)]))
+    assert (significant.action, significant.label) == ("ship", "low") and "significantly worse" in significant.trade_offs[0]
+    fine = recommend(SIGNUP, _signup([rows[0], _row("d7_retention", "secondary", -0.01, False, p_better=0.4)]))
+    assert fine.label == "high" and fine.trade_offs == []
+
+
+def test_every_option_has_its_expected_loss_and_risks():
+    rows = [_row("purchase_conversion", "primary", 0.08, True, p_better=0.99),
+            _row("error_rate", "guardrail", 0.60, True, direction="decrease", p_better=0.001)]
+    rec = recommend(CHECKOUT, pd.DataFrame(rows))
+    by_action = {o.action: o for o in rec.options}
+    assert set(by_action) == {"ship one_page", "rollback", "iterate"}
+    assert by_action["ship one_page"].expected_loss == 0.001 and "guardrail breached: error_rate +60.0% in one_page" in by_action["ship one_page"].risks
+    assert by_action["rollback"].expected_loss == 0.02
+
+
+def test_significant_primary_harm_rolls_back():
+    rec = recommend(CHECKOUT, pd.DataFrame([_row("purchase_conversion", "primary", -0.10, True, date="2026-11-20", p_better=0.001)]))
+    assert rec.action == "rollback" and any("significantly worse" in r for r in rec.reasons)

@@ -186,6 +186,7 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFram
             "prob_beat_control": np.where(decrease, 1.0 - prob_up, prob_up),
             # the risk of shipping, in the metric's good direction: for "lower is better" a rise is the loss
             "expected_loss": np.where(decrease, b["expected_loss_control"], b["expected_loss"]),
+            "expected_loss_control": np.where(decrease, b["expected_loss"], b["expected_loss_control"]),
             "reason": f["reason"],
         }
     )

@@ -179,6 +179,7 @@ def build(settings: Settings) -> dg.Definitions:
             doc = summaries.weekly_status(
                 today, list(reg.experiments), lifecycle, inputs.optional_table(con, "main.experiment_results"), store.all_events(con),
                 portfolio.backlog(lifecycle), portfolio.find_conflicts(lifecycle), _metrics_from(con, lifecycle),
+                health=lambda experiment_id: inputs.health_rows(con, experiment_id),
             )
         path = _write_summary(out, "weekly_status", today.isoformat(), doc)
         posted = _post(context, slack, summaries.slack_message(doc, "tbl-active", ["experiment", "status", "day", "primary lift", "recommendation"], str(path)))

@@ -1,17 +1,20 @@
 """What a report concludes, computed from frames (pure; every test goes through `exptrack_pipeline.stats`).
 
-Recommendation (latest analysis date; "significant" = fixed-horizon `is_significant` once the planned end date
-is reached, else the always-valid `seq_is_significant`, which is safe to read every day):
-  ship V      — V's primary metric is significantly better and no guardrail of V is breached
-                (breach = significantly worse in the guardrail's bad direction by more than `max_relative_harm`);
-                among several such variants, the one with the highest P(beat control).
+Recommendation (latest analysis date; the rules are analysis/decisions.py, shared with monitoring and the weekly status:
+"significant" = fixed-horizon `is_significant` once the planned end date is reached, else the always-valid
+`seq_is_significant`; harm = `seq_is_harmful`, the always-valid test against the allowed margin):
+  ship V      — V's primary metric is significantly better, it does not harm the primary metric and no guardrail of V
+                is breached; among several such variants, the one with the highest P(beat control).
   rollback    — otherwise, when some variant's primary metric is significantly worse or a guardrail is breached.
   keep running— otherwise, before the planned end date.
   iterate     — otherwise (the planned horizon is reached and nothing is detectable).
-Confidence = the Bayesian P(the recommendation is right): P(beat control) of the shipped variant's primary
-metric; for rollback, P(worse) of the breached metric; else P(beat control) of the best variant.
-Label: high ≥ 0.95, medium ≥ 0.80, else low; low whenever the monitoring feature reports a failing integrity
-check (SRM, multiple exposure, instrumentation), which the report lists (reports/experiment.py).
+Confidence = the Bayesian P(the recommendation is right): P(beat control) of the shipped variant's primary metric; for
+rollback, P(worse) of the harmed metric; else P(beat control) of the best variant. Label: high ≥ 0.95, medium ≥ 0.80,
+else low; then capped: at medium when a secondary metric of the shipped variant is likely worse (P(worse) ≥ 0.95) or a
+novelty effect is detected, at low when a secondary metric is significantly worse (a trade-off) or a monitoring
+integrity check fails (SRM, multiple exposure, instrumentation). Every trade-off and risk is named, and each option
+(ship each variant, rollback, keep running/iterate) is listed with its expected loss on the primary metric (Bayesian,
+in the metric's good direction) and its risks.
 
 Novelty and interaction checks compare two relative lifts l₁, l₂ (each from `stats.compare` on sufficient
 statistics): z = (l₁ − l₂)/√(se₁² + se₂²), two-sided normal p-value (`stats._util.two_sided_pvalue`),
@@ -26,11 +29,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from exptrack_pipeline.analysis import decisions
 from exptrack_pipeline.config import Experiment
 from exptrack_pipeline.stats import ArmStats, adjust_pvalues, compare
 from exptrack_pipeline.stats._util import two_sided_pvalue
 
 STATS = ["n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den"]
+INTEGRITY_CHECKS = ("srm", "srm_segments", "multiple_exposure", "instrumentation")
+LABELS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One course of action with its expected loss on the primary metric and the risks it carries."""
+
+    action: str  # "ship <variant>", "rollback", "keep running" or "iterate"
+    expected_loss: float | None
+    risks: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -40,12 +55,15 @@ class Recommendation:
     confidence: float | None
     label: str
     reasons: list[str] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)
+    trade_offs: list[str] = field(default_factory=list)
 
     @property
     def headline(self) -> str:
         what = f"ship `{self.variant}`" if self.action == "ship" else self.action
         conf = f"P = {self.confidence:.1%}" if self.confidence is not None and np.isfinite(self.confidence) else "n/a"
-        return f"Recommendation: **{what}** (confidence {self.label}, {conf})"
+        extra = f"; {len(self.trade_offs)} trade-off{'s' if len(self.trade_offs) > 1 else ''}" if self.trade_offs else ""
+        return f"Recommendation: **{what}** (confidence {self.label}, {conf}{extra})"
 
 
 def _label(p: float | None) -> str:
@@ -54,48 +72,94 @@ def _label(p: float | None) -> str:
     return "high" if p >= 0.95 else "medium" if p >= 0.80 else "low"
 
 
-def _good(row) -> bool:
-    return bool((row.rel_lift > 0) == (row.direction == "increase"))
+def _cap(label: str, cap: str) -> str:
+    return LABELS[min(LABELS.index(label), LABELS.index(cap))]
 
 
-def recommend(experiment: Experiment, latest: pd.DataFrame) -> Recommendation:
-    """See the module docstring. `latest`: the experiment's experiment_results rows at its latest analysis date."""
+def _fmt(r) -> str:
+    return f"{r.metric_id} {r.rel_lift:+.1%} in {r.variant}"
+
+
+def integrity_failures(health: pd.DataFrame | None) -> list[str]:
+    """Failing integrity verdicts of the monitoring feature (SRM, multiple exposure, instrumentation)."""
+    if health is None or health.empty or not {"check_name", "status"} <= set(health.columns):
+        return []
+    failed = health[(health["check_name"].isin(INTEGRITY_CHECKS)) & (health["status"] == "fail")]
+    return [f"integrity warning ({r.check_name}): {getattr(r, 'summary', 'failed')}" for r in failed.itertuples()]
+
+
+def options(latest: pd.DataFrame, complete: bool, harm_rows: pd.DataFrame, tradeoff_rows: pd.DataFrame) -> list[Option]:
+    """Ship each variant / rollback / keep running or iterate, each with its expected loss on the primary metric."""
+    primary = latest[latest["metric_role"] == "primary"]
+    out = []
+    for r in primary.itertuples():
+        risks = [f"{'guardrail breached' if h.metric_role == 'guardrail' else 'harms'}: {_fmt(h)}"
+                 for h in harm_rows[harm_rows["variant"] == r.variant].itertuples()]
+        risks += [f"secondary worse: {_fmt(t)} (P(worse) {1 - t.prob_beat_control:.0%})"
+                  for t in tradeoff_rows[tradeoff_rows["variant"] == r.variant].itertuples()]
+        loss = float(r.expected_loss) if pd.notna(r.expected_loss) else None
+        out.append(Option(f"ship {r.variant}", loss, risks))
+    if "expected_loss_control" in primary.columns and primary["expected_loss_control"].notna().any():
+        keep_loss = float(primary["expected_loss_control"].max())
+    else:
+        keep_loss = None
+    out.append(Option("rollback", keep_loss, ["forgoes the best variant's expected gain"] if keep_loss else []))
+    out.append(Option("iterate" if complete else "keep running", None,
+                      ["the planned horizon is reached: more data will not change much"] if complete
+                      else ["delays the decision; users keep seeing the variants"]))
+    return out
+
+
+def recommend(
+    experiment: Experiment, latest: pd.DataFrame, health: pd.DataFrame | None = None, min_units_per_arm: int = decisions.MIN_UNITS_PER_ARM
+) -> Recommendation:
+    """See the module docstring. `latest`: the experiment's experiment_results rows at its latest analysis date;
+    `health`: its latest monitoring.health_findings (integrity failures lower the confidence)."""
+    integrity = integrity_failures(health)
     if latest.empty:
-        return Recommendation("keep running", None, None, "low", ["no results yet"])
+        return Recommendation("keep running", None, None, "low", ["no results yet", *integrity])
     as_of = pd.Timestamp(latest["analysis_date"].max()).date()
     complete = as_of >= experiment.end_date
-    sig_col = "is_significant" if complete else "seq_is_significant"
     basis = "fixed-horizon test (planned end reached)" if complete else f"always-valid sequential test (planned end {experiment.end_date})"
-    harm = {g.metric: g.max_relative_harm for g in experiment.guardrail_metrics}
     reasons = [f"judged with the {basis} on data through {as_of}"]
-    winners, losers, breaches = [], [], []
     primary = latest[latest["metric_role"] == "primary"]
-    for r in primary.itertuples():
-        if bool(getattr(r, sig_col)) and pd.notna(r.rel_lift):
-            (winners if _good(r) else losers).append(r)
-    for r in latest[latest["metric_role"] == "guardrail"].itertuples():
-        if bool(getattr(r, sig_col)) and pd.notna(r.rel_lift) and not _good(r) and abs(r.rel_lift) > harm.get(r.metric_id, 0.0):
-            breaches.append(r)
-            reasons.append(f"guardrail {r.metric_id} breached by {r.variant}: {r.rel_lift:+.1%} (tolerance {harm.get(r.metric_id, 0.0):.0%})")
-    breached = {r.variant for r in breaches}
-    clean = [r for r in winners if r.variant not in breached]
-    for r in losers:
+    sig = decisions.significant(primary, complete) & primary["rel_lift"].notna()
+    good = decisions.good_direction(primary)
+    winners = primary[sig & good]
+    losers = pd.concat([primary[sig & ~good], decisions.primary_harms(latest, min_units_per_arm)]).drop_duplicates(["metric_id", "variant"])
+    breaches = decisions.guardrail_breaches(latest, min_units_per_arm)
+    for r in breaches.itertuples():
+        reasons.append(f"guardrail {r.metric_id} breached by {r.variant}: {r.rel_lift:+.1%} (tolerance {r.harm_margin:.0%})")
+    for r in losers.itertuples():
         reasons.append(f"primary {r.metric_id} significantly worse in {r.variant}: {r.rel_lift:+.1%}")
-    if clean:
-        best = max(clean, key=lambda r: (np.nan_to_num(r.prob_beat_control), abs(r.rel_lift)))
+    significant_worse, likely_worse = decisions.trade_offs(latest, complete)
+    harm_rows = pd.concat([breaches, losers])
+    opts = options(latest, complete, harm_rows, pd.concat([significant_worse, likely_worse]))
+    clean = winners[~winners["variant"].isin(set(harm_rows["variant"]))]
+    if not clean.empty:
+        best = clean.assign(_p=clean["prob_beat_control"].fillna(0), _l=clean["rel_lift"].abs()).sort_values(["_p", "_l"]).iloc[-1]
         reasons.insert(1, f"{best.variant} improves {best.metric_id} by {best.rel_lift:+.1%} "
                        f"(CI {best.rel_lift_ci_low:+.1%} to {best.rel_lift_ci_high:+.1%}) with no guardrail breached")
-        return Recommendation("ship", best.variant, float(best.prob_beat_control), _label(best.prob_beat_control), reasons)
-    if breaches or losers:
-        worst = [1.0 - r.prob_beat_control for r in breaches + losers if pd.notna(r.prob_beat_control)]
+        label = _label(best.prob_beat_control)
+        trade = [f"trade-off: {_fmt(t)} is significantly worse" for t in significant_worse[significant_worse["variant"] == best.variant].itertuples()]
+        risks = [f"risk: {_fmt(t)}, P(worse) {1 - t.prob_beat_control:.0%} (not significant after correction)"
+                 for t in likely_worse[likely_worse["variant"] == best.variant].itertuples()]
+        label = _cap(label, "low") if trade else _cap(label, "medium") if risks else label
+        label = _cap(label, "low") if integrity else label
+        return Recommendation("ship", str(best.variant), float(best.prob_beat_control), label,
+                              reasons + trade + risks + integrity, opts, trade + risks)
+    if not harm_rows.empty:
+        worst = [1.0 - p for p in harm_rows["prob_beat_control"] if pd.notna(p)]
         conf = float(max(worst)) if worst else None
-        return Recommendation("rollback", None, conf, _label(conf), reasons)
+        label = _cap(_label(conf), "low") if integrity else _label(conf)
+        return Recommendation("rollback", None, conf, label, reasons + integrity, opts)
     best_p = float(np.nanmax(primary["prob_beat_control"])) if primary["prob_beat_control"].notna().any() else None
+    label = _cap(_label(best_p), "low") if integrity else _label(best_p)
     if not complete:
         reasons.append(f"no variant is significantly different yet; keep running until {experiment.end_date}")
-        return Recommendation("keep running", None, best_p, _label(best_p), reasons)
+        return Recommendation("keep running", None, best_p, label, reasons + integrity, opts)
     reasons.append("no variant is significantly different at the planned horizon: inconclusive")
-    return Recommendation("iterate", None, best_p, _label(best_p), reasons)
+    return Recommendation("iterate", None, best_p, label, reasons + integrity, opts)
 
 
 def _arm(frame: pd.DataFrame) -> ArmStats:

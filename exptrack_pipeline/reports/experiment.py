@@ -89,7 +89,7 @@ def render(inputs: ReportInputs) -> Rendered:
     res = inputs.results
     as_of = analysis.data_through(res)
     latest = res[res["analysis_date"] == res["analysis_date"].max()] if not res.empty else res
-    rec = _with_integrity(analysis.recommend(e, latest), inputs.health)
+    rec = analysis.recommend(e, latest, inputs.health)
     harm = {g.metric: g.max_relative_harm for g in e.guardrail_metrics}
     doc = Document(f"{e.name} (`{e.id}`)")
     doc.para(
@@ -101,6 +101,13 @@ def render(inputs: ReportInputs) -> Rendered:
     doc.heading("Executive summary")
     doc.summary(rec.headline)
     doc.bullets(rec.reasons)
+    if rec.options:
+        doc.para("Options, with the expected loss on the primary metric (Bayesian, relative, in its good direction) and their risks:")
+        doc.table(pd.DataFrame({
+            "option": [o.action for o in rec.options],
+            "expected loss": [pct(o.expected_loss) if o.expected_loss is not None else "n/a" for o in rec.options],
+            "risks and trade-offs": ["; ".join(o.risks) or "none" for o in rec.options],
+        }), "tbl-options")
     if inputs.decision:
         d = inputs.decision
         what = f"ship `{d['variant']}`" if d["decision"] == "ship" else d["decision"]
@@ -206,22 +213,6 @@ def render(inputs: ReportInputs) -> Rendered:
     key_md = results_table(key).to_markdown(index=False) if not key.empty else "_no results yet_"
     key_md = f"{rec.headline}\n\n{key_md}"
     return Rendered(e.id, doc.markdown(), doc.html(), doc.images, key_md, rec)
-
-
-INTEGRITY_CHECKS = ("srm", "srm_segments", "multiple_exposure", "instrumentation")
-
-
-def _with_integrity(rec: analysis.Recommendation, health: pd.DataFrame | None) -> analysis.Recommendation:
-    """A failing integrity verdict of the monitoring feature (SRM, multiple exposure, instrumentation) makes the
-    numbers suspect: say so and lower the confidence label to low."""
-    if health is None or health.empty or not {"check_name", "status"} <= set(health.columns):
-        return rec
-    failed = health[(health["check_name"].isin(INTEGRITY_CHECKS)) & (health["status"] == "fail")]
-    if failed.empty:
-        return rec
-    notes = [f"integrity warning ({r.check_name}): {r.summary}" if "summary" in failed.columns else f"integrity warning: {r.check_name} failed"
-             for r in failed.itertuples()]
-    return analysis.Recommendation(rec.action, rec.variant, rec.confidence, "low", rec.reasons + notes)
 
 
 def _direction(latest: pd.DataFrame, metric_id: str) -> str:

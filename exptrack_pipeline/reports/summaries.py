@@ -8,6 +8,8 @@ conservative figure; the projected extra units per year are Σ abs_effect × dai
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import datetime as dt
 
 import numpy as np
@@ -58,6 +60,7 @@ def weekly_status(
     backlog: pd.DataFrame,
     conflicts: pd.DataFrame,
     metrics: dict[str, object],
+    health: Callable[[str], pd.DataFrame] | None = None,
 ) -> Document:
     """Active portfolio (scheduled/running/paused) with progress and the current recommendation, this week's moves
     and decisions, the top of the backlog, scheduling conflicts and the operational metrics."""
@@ -71,7 +74,7 @@ def weekly_status(
         if status.get(e.id) not in ("scheduled", "running", "paused"):
             continue
         latest = latest_on_or_before(results, e.id)
-        rec = analysis.recommend(e, latest)
+        rec = analysis.recommend(e, latest, health(e.id) if health else None)
         prim = latest[latest["metric_role"] == "primary"]
         best = prim.sort_values("prob_beat_control", ascending=False).head(1)
         planned = (e.end_date - e.start_date).days + 1
