@@ -237,7 +237,7 @@ def _report_inputs(con, e: Experiment, lifecycle: pd.DataFrame, traffic: dict[st
         cohorts=inputs.optional_table(con, "main.fct_retention_cohorts", where, params),
         segments=inputs.optional_table(con, "main.segment_results", where, params),
         novelty=inputs.optional_table(con, "main.lifecycle_novelty_stats", where, params),
-        interaction=inputs.optional_table(con, "main.lifecycle_interaction_stats", where, params),
+        interaction=inputs.optional_table(con, "main.lifecycle_interaction_stats"),  # the whole portfolio: one correction
         health=inputs.health_rows(con, e.id),
         daily_units=traffic.get(e.id),
     )

@@ -32,6 +32,7 @@ ALERTS = "experiment_alerts"
 HEALTH_DEPS = [
     "experiment_results", "fct_daily_exposures", "fct_segment_exposures", "dim_experiment_exposure_quality",
     "fct_variant_metric_stats", "mon_experiment_daily_activity", "mon_variant_metric_daily", "dim_experiment_status",
+    "fct_unmatched_exposures", "lifecycle_novelty_stats", "lifecycle_interaction_stats",
 ]
 _D = HealthConfig()
 

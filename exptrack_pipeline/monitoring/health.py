@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from exptrack_pipeline.monitoring import integrity, outcomes
+from exptrack_pipeline.monitoring import effects, integrity, outcomes
 from exptrack_pipeline.monitoring.inputs import HealthInputs
 from exptrack_pipeline.monitoring.model import CHECKS, Finding, HealthConfig
 
@@ -25,8 +25,13 @@ RULES: dict[str, Rule] = {
     "significance": outcomes.check_significance,
     "guardrail_harm": outcomes.check_guardrail_harm,
     "primary_harm": outcomes.check_primary_harm,
+    "unknown_variants": effects.check_unknown_variants,
+    "novelty": effects.check_novelty,
+    "interaction": effects.check_interaction,
 }
-assert set(RULES) == set(CHECKS), "every check needs a rule"
+PORTFOLIO_RULES = {"unknown_experiment": effects.unregistered_experiments}
+"""Checks about data that belongs to no registered experiment: evaluated once, not per experiment."""
+assert set(RULES) | set(PORTFOLIO_RULES) == set(CHECKS), "every check needs a rule"
 
 
 def evaluate(inp: HealthInputs, cfg: HealthConfig | None = None) -> list[Finding]:
@@ -46,4 +51,6 @@ def evaluate(inp: HealthInputs, cfg: HealthConfig | None = None) -> list[Finding
                 findings.append(rule(inp, cfg, exp.experiment_id, as_of))
             except Exception as exc:  # noqa: BLE001 - reported as a verdict, not swallowed
                 findings.append(Finding(exp.experiment_id, name, "skip", as_of, f"The rule could not be evaluated: {type(exc).__name__}: {exc}"))
+    for portfolio_rule in PORTFOLIO_RULES.values():
+        findings.extend(portfolio_rule(inp, inp.data_through))
     return findings

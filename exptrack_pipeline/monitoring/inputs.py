@@ -36,7 +36,18 @@ FRAME_COLUMNS: dict[str, list[str]] = {
         "experiment_id", "metric_id", "metric_role", "max_relative_harm", "stat_kind", "metric_kind", "direction", "window_days",
         "retention_day",
     ],
+    "unmatched": ["experiment_id", "variant", "exclusion_reason", "exposure_date", "exposure_rows", "units"],
+    "novelty": [
+        "experiment_id", "metric_id", "stat_kind", "variant", "is_control", "period", "period_days", "n", "sum", "sum_sq",
+        "sum_den", "sum_den_sq", "sum_num_den", "sum_cross", "sum_cross_num_den", "sum_cross_den_num", "sum_cross_den",
+    ],
+    "interaction": [
+        "experiment_id", "metric_id", "stat_kind", "other_experiment_id", "other_arm", "variant", "is_control", "n", "sum",
+        "sum_sq", "sum_den", "sum_den_sq", "sum_num_den",
+    ],
 }
+OPTIONAL_FRAMES = ("unmatched", "novelty", "interaction")
+"""Frames that may be absent (older warehouses, unit tests): an empty frame stands in."""
 """Columns each frame must have (more are allowed)."""
 
 DATE_COLUMNS = {"start_date", "end_date", "as_of", "exposure_date", "activity_date", "analysis_date"}
@@ -61,8 +72,14 @@ class HealthInputs:
     metrics: pd.DataFrame
     data_through: dt.date | None
     today: dt.date | None = None
+    unmatched: pd.DataFrame | None = None
+    novelty: pd.DataFrame | None = None
+    interaction: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
+        for name in OPTIONAL_FRAMES:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, empty_frame(name))
         for name, columns in FRAME_COLUMNS.items():
             frame = getattr(self, name)
             missing = [c for c in columns if c not in frame.columns]

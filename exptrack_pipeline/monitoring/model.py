@@ -5,8 +5,8 @@ outcome is a :class:`Finding`. A failing finding (or an informational one that w
 a *trigger*; a trigger has an escalation *level*:
 
 * level 0, informational (significance / sample size / duration reached) → the experiment's slack_channel;
-* level 1, anomaly (metric anomaly, traffic or freshness, pre-exposure bias) → the experiment owner;
-* level 2, integrity risk (SRM, multiple exposure, broken instrumentation) → automatic pause + owner and PM;
+* level 1, anomaly (metric anomaly, traffic or freshness, pre-exposure bias, novelty, interaction) → the experiment owner;
+* level 2, integrity risk (SRM, multiple exposure, broken instrumentation, unknown variants) → automatic pause + owner and PM;
 * level 3, negative user impact (guardrail harm, primary metric significantly worse) → immediate automatic pause +
   owner, PM and leadership.
 """
@@ -143,6 +143,32 @@ CHECKS: dict[str, CheckSpec] = {
             "The variant hurts the metric it was meant to improve and was paused: roll it back unless a person decides otherwise.",
         ),
         CheckSpec(
+            "unknown_variants", "unknown_variant", 2, False,
+            "Exposure rows name a variant the experiment's YAML does not list (fct_unmatched_exposures); they are excluded "
+            "from the analysis, so the arms may be incomplete.",
+            "Fix the flag or logging that emits the unknown variant, or add the variant to the experiment's YAML.",
+        ),
+        CheckSpec(
+            "unknown_experiment", "unknown_experiment", 1, False,
+            "Exposure rows name an experiment id that is not in the registry (fct_unmatched_exposures). A finding per "
+            "unregistered id; it has no owner to alert, so `exptrack summary` lists it.",
+            "Add the experiment's YAML under experiments/ or fix the id in the app's exposure logging.",
+        ),
+        CheckSpec(
+            "novelty", "novelty_effect", 1, False,
+            "The primary metric's lift differs between days [0, k) and [k, 2k) since exposure for the same units "
+            "(analysis.heterogeneity.novelty_check: z-test with the within-unit covariance, Bonferroni over variants).",
+            "The long-run effect may differ from the average: read the report's novelty section before deciding.",
+            once_per_experiment=True,
+        ),
+        CheckSpec(
+            "interaction", "interaction_effect", 1, False,
+            "The primary metric's lift differs between users in another experiment's control and its treatment "
+            "(analysis.heterogeneity.interaction_check, Bonferroni over every pair tested).",
+            "Coordinate with the other experiment's owner: the combined launch may not add up.",
+            once_per_experiment=True,
+        ),
+        CheckSpec(
             "instrumentation", "instrumentation", 2, False,
             "In the first instrumentation_days days: every variant gets exposures, each metric's events occur among "
             "exposed units of every variant, and at most instrumentation_max_flip_rate of units flip variant.",
@@ -170,6 +196,10 @@ TITLES: dict[str, str] = {
     "guardrail_harm": "Guardrail harmed: users are worse off",
     "primary_harm": "Primary metric significantly worse",
     "instrumentation": "Instrumentation broken at launch",
+    "unknown_variants": "Exposures for a variant not in the registry",
+    "unknown_experiment": "Exposures for an experiment not in the registry",
+    "novelty": "Novelty effect: the lift changes with time since exposure",
+    "interaction": "Interaction with a concurrent experiment",
     "pre_exposure_bias": "Arms differed before exposure",
 }
 

@@ -84,6 +84,10 @@ def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
                 from registry.experiment_metrics em inner join registry.metrics m on em.metric_id = m.metric_id
                 """
             ).df(),
+            "unmatched": _df(con, "main", "fct_unmatched_exposures", "select * from main.fct_unmatched_exposures", FRAME_COLUMNS["unmatched"]),
+            "novelty": _df(con, "main", "lifecycle_novelty_stats", "select * from main.lifecycle_novelty_stats", FRAME_COLUMNS["novelty"]),
+            "interaction": _df(con, "main", "lifecycle_interaction_stats", "select * from main.lifecycle_interaction_stats",
+                               FRAME_COLUMNS["interaction"]),
         }
         through = con.execute("select max(partition_date) from main.stg_events").fetchone()[0]
     return HealthInputs(experiments=experiments, data_through=through, today=today, **frames)

@@ -16,9 +16,7 @@ integrity check fails (SRM, multiple exposure, instrumentation). Every trade-off
 (ship each variant, rollback, keep running/iterate) is listed with its expected loss on the primary metric (Bayesian,
 in the metric's good direction) and its risks.
 
-Novelty and interaction checks compare two relative lifts l₁, l₂ (each from `stats.compare` on sufficient
-statistics): z = (l₁ − l₂)/√(se₁² + se₂²), two-sided normal p-value (`stats._util.two_sided_pvalue`),
-Bonferroni over the family with `stats.adjust_pvalues`.
+Novelty and interaction checks live in analysis/heterogeneity.py (shared with monitoring) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -30,11 +28,10 @@ import numpy as np
 import pandas as pd
 
 from exptrack_pipeline.analysis import decisions
+from exptrack_pipeline.analysis.heterogeneity import interaction_check, lift_difference, novelty_check
 from exptrack_pipeline.config import Experiment
-from exptrack_pipeline.stats import ArmStats, adjust_pvalues, compare
-from exptrack_pipeline.stats._util import two_sided_pvalue
 
-STATS = ["n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den"]
+__all__ = ["Option", "Recommendation", "interaction_check", "lift_difference", "novelty_check", "recommend"]
 INTEGRITY_CHECKS = ("srm", "srm_segments", "multiple_exposure", "instrumentation")
 LABELS = ("low", "medium", "high")
 
@@ -110,12 +107,33 @@ def options(latest: pd.DataFrame, complete: bool, harm_rows: pd.DataFrame, trade
     return out
 
 
+def effect_notes(novelty: pd.DataFrame | None, interaction: pd.DataFrame | None) -> list[str]:
+    """Lines for detected novelty and interaction effects (the checks' `flag` column, Bonferroni-adjusted)."""
+    notes = []
+    if novelty is not None and not novelty.empty and "flag" in novelty.columns:
+        for r in novelty[novelty["flag"]].itertuples():
+            notes.append(f"novelty check: {r.variant}'s lift changes with time since exposure, early {r.lift_early:+.1%} vs "
+                         f"late {r.lift_late:+.1%} (p adj {r.p_value_adjusted:.2g}): the long-run effect may differ")
+    if interaction is not None and not interaction.empty and "flag" in interaction.columns:
+        for r in interaction[interaction["flag"]].itertuples():
+            notes.append(f"interaction: {r.variant}'s lift is {r.lift_control:+.1%} among {r.other_experiment_id}'s control vs "
+                         f"{r.lift_treatment:+.1%} among its treatment (p adj {r.p_value_adjusted:.2g})")
+    return notes
+
+
 def recommend(
-    experiment: Experiment, latest: pd.DataFrame, health: pd.DataFrame | None = None, min_units_per_arm: int = decisions.MIN_UNITS_PER_ARM
+    experiment: Experiment,
+    latest: pd.DataFrame,
+    health: pd.DataFrame | None = None,
+    min_units_per_arm: int = decisions.MIN_UNITS_PER_ARM,
+    novelty: pd.DataFrame | None = None,
+    interaction: pd.DataFrame | None = None,
 ) -> Recommendation:
     """See the module docstring. `latest`: the experiment's experiment_results rows at its latest analysis date;
-    `health`: its latest monitoring.health_findings (integrity failures lower the confidence)."""
+    `health`: its latest monitoring.health_findings (integrity failures lower the confidence); `novelty`/`interaction`:
+    the frames of analysis.heterogeneity's checks (a detected effect is named and caps the confidence at medium)."""
     integrity = integrity_failures(health)
+    effects = effect_notes(novelty, interaction)
     if latest.empty:
         return Recommendation("keep running", None, None, "low", ["no results yet", *integrity])
     as_of = pd.Timestamp(latest["analysis_date"].max()).date()
@@ -144,97 +162,22 @@ def recommend(
         trade = [f"trade-off: {_fmt(t)} is significantly worse" for t in significant_worse[significant_worse["variant"] == best.variant].itertuples()]
         risks = [f"risk: {_fmt(t)}, P(worse) {1 - t.prob_beat_control:.0%} (not significant after correction)"
                  for t in likely_worse[likely_worse["variant"] == best.variant].itertuples()]
-        label = _cap(label, "low") if trade else _cap(label, "medium") if risks else label
+        label = _cap(label, "low") if trade else _cap(label, "medium") if risks or effects else label
         label = _cap(label, "low") if integrity else label
         return Recommendation("ship", str(best.variant), float(best.prob_beat_control), label,
-                              reasons + trade + risks + integrity, opts, trade + risks)
+                              reasons + trade + risks + effects + integrity, opts, trade + risks)
     if not harm_rows.empty:
         worst = [1.0 - p for p in harm_rows["prob_beat_control"] if pd.notna(p)]
         conf = float(max(worst)) if worst else None
         label = _cap(_label(conf), "low") if integrity else _label(conf)
-        return Recommendation("rollback", None, conf, label, reasons + integrity, opts)
+        return Recommendation("rollback", None, conf, label, reasons + effects + integrity, opts)
     best_p = float(np.nanmax(primary["prob_beat_control"])) if primary["prob_beat_control"].notna().any() else None
     label = _cap(_label(best_p), "low") if integrity else _label(best_p)
     if not complete:
         reasons.append(f"no variant is significantly different yet; keep running until {experiment.end_date}")
-        return Recommendation("keep running", None, best_p, label, reasons + integrity, opts)
+        return Recommendation("keep running", None, best_p, label, reasons + effects + integrity, opts)
     reasons.append("no variant is significantly different at the planned horizon: inconclusive")
-    return Recommendation("iterate", None, best_p, label, reasons + integrity, opts)
-
-
-def _arm(frame: pd.DataFrame) -> ArmStats:
-    return ArmStats(**{c: frame[c].to_numpy(dtype=float) for c in STATS})
-
-
-def lift_difference(stats: pd.DataFrame, by: str, first: str, second: str, alpha: float) -> pd.DataFrame:
-    """Per non-control variant (and per `other_experiment_id` when present): the lift within `by == first`
-    and within `by == second`, their difference and its p-value (Bonferroni over the frame's comparisons).
-
-    `stats`: sufficient statistics rows with metric_id, stat_kind, variant, is_control, `by` and STATS.
-    """
-    keys = [k for k in ("other_experiment_id",) if k in stats.columns]
-    out = []
-    for group_key, part in stats.groupby(keys + ["metric_id"], dropna=False, sort=True):
-        kind = str(part["stat_kind"].iloc[0])
-        control = part[part["is_control"]]
-        for variant, rows in part[~part["is_control"]].groupby("variant", sort=True):
-            lifts = {}
-            for level in (first, second):
-                c, v = control[control[by] == level], rows[rows[by] == level]
-                if c.empty or v.empty:
-                    lifts[level] = (np.nan, np.nan, 0, 0)
-                    continue
-                cmp = compare(_arm(c), _arm(v), kind=kind, alpha=alpha)
-                lifts[level] = (float(cmp.rel_lift[0]), float(cmp.rel_se[0]), int(c["n"].iloc[0]), int(v["n"].iloc[0]))
-            (l1, s1, nc1, nv1), (l2, s2, nc2, nv2) = lifts[first], lifts[second]
-            with np.errstate(all="ignore"):
-                z = (l1 - l2) / np.sqrt(s1**2 + s2**2)
-            row = dict(zip(keys + ["metric_id"], group_key if isinstance(group_key, tuple) else (group_key,)))
-            row |= {"variant": variant, f"lift_{first}": l1, f"lift_{second}": l2, "difference": l1 - l2,
-                    f"n_{first}": nc1 + nv1, f"n_{second}": nc2 + nv2, "p_value": float(two_sided_pvalue(z, np.inf))}
-            out.append(row)
-    frame = pd.DataFrame(out)
-    if frame.empty:
-        return frame
-    frame["p_value_adjusted"] = adjust_pvalues(frame["p_value"].to_numpy(), method="bonferroni")
-    frame["flag"] = frame["p_value_adjusted"] < alpha
-    return frame
-
-
-def novelty_check(stats: pd.DataFrame, direction: str, alpha: float) -> tuple[pd.DataFrame, str]:
-    """Early vs late days since exposure (see the dbt model lifecycle_novelty_stats): a lift that is significantly
-    larger (in the good direction) early than late suggests a novelty effect; the reverse, a learning effect."""
-    if stats.empty:
-        return stats, "not applicable: the primary metric is a retention metric or no unit has two full periods yet"
-    frame = lift_difference(stats, "period", "early", "late", alpha)
-    if frame.empty:
-        return frame, "not enough data"
-    if frame["p_value"].isna().all():
-        return frame, "cannot tell: the lift is undefined in one period (e.g. the metric happens only right after exposure)"
-    sign = 1.0 if direction == "increase" else -1.0
-    notes = []
-    for r in frame.itertuples():
-        if r.flag:
-            kind = "novelty effect (the lift fades)" if sign * r.difference > 0 else "learning effect (the lift grows)"
-            notes.append(f"{r.variant}: {kind}, early {r.lift_early:+.1%} vs late {r.lift_late:+.1%} (p adj {r.p_value_adjusted:.2g})")
-    return frame, "; ".join(notes) if notes else "no evidence that the lift changes with time since exposure"
-
-
-def interaction_check(stats: pd.DataFrame, alpha: float) -> tuple[pd.DataFrame, str]:
-    """Lift of this experiment's primary metric among users in the other experiment's control vs its treatment."""
-    if stats.empty:
-        return stats, "no concurrent experiment shares users with this one"
-    frame = lift_difference(stats, "other_arm", "control", "treatment", alpha)
-    if frame.empty:
-        return frame, "not enough shared users"
-    flagged = frame[frame["flag"]]
-    if flagged.empty:
-        return frame, f"no interaction detected with {', '.join(sorted(frame['other_experiment_id'].unique()))}"
-    return frame, "; ".join(
-        f"{r.variant} interacts with {r.other_experiment_id}: lift {r.lift_control:+.1%} in its control vs "
-        f"{r.lift_treatment:+.1%} in its treatment (p adj {r.p_value_adjusted:.2g})"
-        for r in flagged.itertuples()
-    )
+    return Recommendation("iterate", None, best_p, label, reasons + effects + integrity, opts)
 
 
 PROJECTION_ASSUMPTIONS = (

@@ -89,7 +89,9 @@ def render(inputs: ReportInputs) -> Rendered:
     res = inputs.results
     as_of = analysis.data_through(res)
     latest = res[res["analysis_date"] == res["analysis_date"].max()] if not res.empty else res
-    rec = analysis.recommend(e, latest, inputs.health)
+    nov_frame, nov_text = analysis.novelty_check(inputs.novelty, _direction(latest, e.primary_metric), e.success_criteria.alpha)
+    int_frame, int_text = analysis.interaction_check(inputs.interaction, e.success_criteria.alpha, e.id)
+    rec = analysis.recommend(e, latest, inputs.health, novelty=nov_frame, interaction=int_frame)
     harm = {g.metric: g.max_relative_harm for g in e.guardrail_metrics}
     doc = Document(f"{e.name} (`{e.id}`)")
     doc.para(
@@ -178,19 +180,18 @@ def render(inputs: ReportInputs) -> Rendered:
         doc.table(inputs.health.astype(str), "tbl-health")
 
     doc.heading("Novelty check")
-    nov_frame, nov_text = analysis.novelty_check(inputs.novelty, _direction(latest, e.primary_metric), e.success_criteria.alpha)
     k = int(inputs.novelty["period_days"].iloc[0]) if not inputs.novelty.empty else 7
     doc.para(f"Method: the primary metric's lift over days [0, {k}) since exposure vs days [{k}, {2 * k}), on the units exposed long "
-             f"enough to observe both periods; z-test of the difference of the two lifts (the same units are in both periods, "
-             f"so the test is conservative when the periods are positively correlated), Bonferroni over variants.")
+             f"enough to observe both periods; z-test of the difference of the two lifts with the within-unit covariance of the "
+             f"two periods (the same units are in both), Bonferroni over variants.")
     doc.summary(f"Novelty: {nov_text}")
     if not nov_frame.empty:
         doc.table(_diff_table(nov_frame, "early", "late"), "tbl-novelty")
 
     doc.heading("Interaction with concurrent experiments")
-    int_frame, int_text = analysis.interaction_check(inputs.interaction, e.success_criteria.alpha)
     doc.para("Method: among users who are also in another experiment B, the primary metric's lift among B's control users vs among "
-             "B's treatment users (B's treatments pooled); z-test of the difference, Bonferroni over all pairs.")
+             "B's treatment users (B's treatments pooled); z-test of the difference, Bonferroni over every pair of concurrent "
+             "experiments tested in the portfolio.")
     doc.summary(f"Interaction: {int_text}")
     if not int_frame.empty:
         doc.table(_diff_table(int_frame, "control", "treatment"), "tbl-interaction")

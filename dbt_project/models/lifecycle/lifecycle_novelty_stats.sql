@@ -4,6 +4,9 @@
 -- at least 2k days before the experiment's last analysis date (so both periods are fully observed for every unit).
 -- A unit's value in a period is its metric over that period only (0/1 for proportions, capped like the full metric).
 -- Retention metrics are excluded: they count one calendar day per unit (the retention curves cover them).
+-- The same units are in both periods, so each row also carries the arm's cross-period sums (Σ y_early·y_late, and for
+-- ratios Σ y_early·d_late, Σ d_early·y_late, Σ d_early·d_late; equal on the early and late row of an arm): the novelty
+-- test needs the within-unit covariance of the two periods (stats.lift_difference.paired_mean_covariance).
 with assignments as (
 
     select * from {{ ref('int_assignments') }}
@@ -123,6 +126,7 @@ unit_values as (
         unit_periods.period_days,
         unit_periods.variant,
         unit_periods.is_control,
+        unit_periods.user_id,
         unit_periods.period,
         {{ exptrack_unit_value('unit_periods.numerator_total', 'unit_periods.stat_kind', 'caps.cap') }} as y,
         unit_periods.denominator_total as d
@@ -133,19 +137,66 @@ unit_values as (
 
 )
 
+unit_pairs as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        user_id,
+        max(case when period = 'early' then y end) as y_early,
+        max(case when period = 'late' then y end) as y_late,
+        max(case when period = 'early' then d end) as d_early,
+        max(case when period = 'late' then d end) as d_late
+    from unit_values
+    group by experiment_id, metric_id, variant, user_id
+
+),
+
+cross_sums as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        cast(sum(y_early * y_late) as {{ exptrack_type_double() }}) as sum_cross,
+        cast(sum(y_early * d_late) as {{ exptrack_type_double() }}) as sum_cross_num_den,
+        cast(sum(d_early * y_late) as {{ exptrack_type_double() }}) as sum_cross_den_num,
+        cast(sum(d_early * d_late) as {{ exptrack_type_double() }}) as sum_cross_den
+    from unit_pairs
+    group by experiment_id, metric_id, variant
+
+),
+
+period_sums as (
+
+    select
+        experiment_id,
+        metric_id,
+        stat_kind,
+        variant,
+        is_control,
+        period,
+        period_days,
+        cast(count(*) as {{ dbt.type_bigint() }}) as n,
+        cast(sum(y) as {{ exptrack_type_double() }}) as sum,
+        cast(sum(y * y) as {{ exptrack_type_double() }}) as sum_sq,
+        cast(sum(d) as {{ exptrack_type_double() }}) as sum_den,
+        cast(sum(d * d) as {{ exptrack_type_double() }}) as sum_den_sq,
+        cast(sum(y * d) as {{ exptrack_type_double() }}) as sum_num_den
+    from unit_values
+    group by experiment_id, metric_id, stat_kind, variant, is_control, period, period_days
+
+)
+
 select
-    experiment_id,
-    metric_id,
-    stat_kind,
-    variant,
-    is_control,
-    period,
-    period_days,
-    cast(count(*) as {{ dbt.type_bigint() }}) as n,
-    cast(sum(y) as {{ exptrack_type_double() }}) as sum,
-    cast(sum(y * y) as {{ exptrack_type_double() }}) as sum_sq,
-    cast(sum(d) as {{ exptrack_type_double() }}) as sum_den,
-    cast(sum(d * d) as {{ exptrack_type_double() }}) as sum_den_sq,
-    cast(sum(y * d) as {{ exptrack_type_double() }}) as sum_num_den
-from unit_values
-group by experiment_id, metric_id, stat_kind, variant, is_control, period, period_days
+    period_sums.*,
+    cross_sums.sum_cross,
+    cross_sums.sum_cross_num_den,
+    cross_sums.sum_cross_den_num,
+    cross_sums.sum_cross_den
+from period_sums
+inner join cross_sums
+    on period_sums.experiment_id = cross_sums.experiment_id
+    and period_sums.metric_id = cross_sums.metric_id
+    and period_sums.variant = cross_sums.variant
