@@ -116,5 +116,29 @@ def format_exposures(warehouse: Any) -> str:
     return "\n".join(lines)
 
 
+def format_unmatched(warehouse: Any) -> str:
+    """Exposure rows that match nothing in the registry (fct_unmatched_exposures): never silent."""
+    try:
+        rows = _query(
+            warehouse,
+            "select experiment_id, exclusion_reason, variant, sum(exposure_rows) as exposure_rows, min(exposure_date) as first_seen, "
+            "max(exposure_date) as last_seen from main.fct_unmatched_exposures group by experiment_id, exclusion_reason, variant "
+            "order by experiment_id, exclusion_reason, variant",
+        )
+    except Exception:  # an older warehouse without the mart
+        return "Exposures that match nothing in the registry: unknown (run `exptrack run` to build fct_unmatched_exposures)"
+    if rows.empty:
+        return "Exposures that match nothing in the registry: none"
+    lines = ["Exposures that match nothing in the registry (excluded from every analysis):"]
+    for r in rows.itertuples():
+        what = (f"unregistered experiment '{r.experiment_id}' (variant '{r.variant}')" if r.exclusion_reason == "unknown_experiment"
+                else f"{r.experiment_id}: variant '{r.variant}' is not in its YAML")
+        lines.append(f"  {what}: {int(r.exposure_rows):,} rows, {pd.Timestamp(r.first_seen):%Y-%m-%d} .. {pd.Timestamp(r.last_seen):%Y-%m-%d}")
+    return "\n".join(lines)
+
+
 def format_summary(warehouse: Any) -> str:
-    return "\n\n".join([format_ingestion(warehouse), format_exposures(warehouse), "Results (latest analysis date):" + format_results(latest_results(warehouse))])
+    return "\n\n".join([
+        format_ingestion(warehouse), format_exposures(warehouse), format_unmatched(warehouse),
+        "Results (latest analysis date):" + format_results(latest_results(warehouse)),
+    ])

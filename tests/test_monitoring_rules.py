@@ -282,3 +282,32 @@ def test_evaluate_runs_every_rule_and_turns_a_broken_rule_into_a_skip(monkeypatc
     assert {f.check for f in findings} == set(health.RULES)
     traffic = next(f for f in findings if f.check == "traffic")
     assert traffic.status == "skip" and "KeyError" in traffic.summary
+
+
+def _unmatched(frames: dict, experiment_id: str, variant: str, reason: str, units: int) -> dict:
+    frames["unmatched"] = pd.DataFrame([{"experiment_id": experiment_id, "variant": variant, "exclusion_reason": reason,
+                                         "exposure_date": day(1), "exposure_rows": units + 2, "units": units}])
+    return frames
+
+
+def test_exposures_for_an_unknown_variant_are_a_finding_and_alert_above_the_rate():
+    """Issue 12: rows for a variant not in the registry were only a count in the exposure-quality mart."""
+    from exptrack_pipeline.monitoring import effects
+
+    def check(frames):
+        return effects.check_unknown_variants(inputs(frames), CFG, EXP, as_of(frames))
+
+    assert check(world()).status == "pass"
+    many = check(_unmatched(world(), EXP, "treatment_v2", "unknown_variant", 500))
+    assert many.status == "fail" and many.level == 2 and many.triggered and "'treatment_v2'" in many.summary
+    few = check(_unmatched(world(), EXP, "treatment_v2", "unknown_variant", 1))
+    assert few.status == "fail" and not few.triggered and "recorded, not alerted" in few.summary
+
+
+def test_exposures_for_an_unregistered_experiment_are_a_finding():
+    from exptrack_pipeline.monitoring import effects
+
+    frames = _unmatched(world(), "not_in_registry", "b", "unknown_experiment", 40)
+    found = effects.unregistered_experiments(inputs(frames), as_of(frames))
+    assert [(f.experiment_id, f.check, f.status) for f in found] == [("not_in_registry", "unknown_experiment", "fail")]
+    assert "not in the registry" in found[0].summary and found[0].details["exposure_rows"] == 42

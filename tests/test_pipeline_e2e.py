@@ -156,3 +156,32 @@ def test_results_are_cumulative_daily_and_n_never_shrinks(demo_run):
     assert rows["analysis_date"].min().date().isoformat() == "2026-11-01"
     assert rows["analysis_date"].is_unique and len(rows) >= 14
     assert rows["n_control"].is_monotonic_increasing and rows["n_variant"].is_monotonic_increasing
+
+
+def test_exposures_that_match_nothing_are_findings_and_summary_lines(demo_run):
+    """Issue 12: rows for an unknown variant were only a count, rows for an unregistered experiment appeared nowhere."""
+    from exptrack_pipeline.demo.landing import UNKNOWN_EXPERIMENT, UNKNOWN_VARIANT
+    from exptrack_pipeline.summary import format_summary
+
+    bad = demo_run.truth["counts"]["bad_rows"]
+    unmatched = demo_run.query("select exclusion_reason, sum(exposure_rows) n from main.fct_unmatched_exposures group by 1")
+    assert unmatched.set_index("exclusion_reason")["n"].to_dict() == {
+        "unknown_experiment": bad["exposure_unknown_experiment"], "unknown_variant": bad["exposure_unknown_variant"]}
+    text = format_summary(demo_run.warehouse)
+    assert f"unregistered experiment '{UNKNOWN_EXPERIMENT}'" in text and f"variant '{UNKNOWN_VARIANT}' is not in its YAML" in text
+    findings = demo_run.query("select experiment_id, check_name, status from monitoring.health_findings "
+                              "where check_name in ('unknown_experiment', 'unknown_variants') and status = 'fail'")
+    assert (UNKNOWN_EXPERIMENT, "unknown_experiment") in set(zip(findings["experiment_id"], findings["check_name"]))
+    with_unknown = set(demo_run.query("select distinct experiment_id from main.fct_unmatched_exposures "
+                                      "where exclusion_reason = 'unknown_variant'")["experiment_id"])
+    monitored = set(demo_run.query("select experiment_id from registry.experiments where status in ('running', 'paused')")["experiment_id"])
+    assert with_unknown & monitored <= set(findings.loc[findings["check_name"] == "unknown_variants", "experiment_id"])
+
+
+def test_the_demo_flags_no_interaction_its_truth_does_not_contain(demo_run):
+    """Interactions are corrected over every pair in the portfolio: the demo's chance p = 0.0067 (checkout × signup) is
+    not a finding; novelty and interaction verdicts are recorded for every monitored experiment."""
+    verdicts = demo_run.query("select experiment_id, check_name, status from monitoring.health_findings "
+                              "where check_name in ('novelty', 'interaction')")
+    assert not (verdicts["status"] == "fail").any(), verdicts
+    assert set(verdicts["check_name"]) == {"novelty", "interaction"}

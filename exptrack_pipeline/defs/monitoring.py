@@ -78,6 +78,7 @@ class MonitoringResource(dg.ConfigurableResource):
     srm_min_units_per_arm: int = _D.srm_min_units_per_arm
     srm_segment_min_units_per_arm: int = _D.srm_segment_min_units_per_arm
     multi_exposure_max_rate: float = _D.multi_exposure_max_rate
+    unknown_variant_max_rate: float = _D.unknown_variant_max_rate
     traffic_trailing_days: int = _D.traffic_trailing_days
     traffic_drop_ratio: float = _D.traffic_drop_ratio
     traffic_min_trailing_units: float = _D.traffic_min_trailing_units

@@ -61,8 +61,16 @@ def check_unknown_variants(inp: HealthInputs, cfg: HealthConfig, experiment_id: 
     by_variant = rows.groupby("variant", dropna=False).agg(rows=("exposure_rows", "sum"), first=("exposure_date", "min"), last=("exposure_date", "max"))
     found = [{"variant": str(v), "exposure_rows": int(r.rows), "first_seen": str(r.first), "last_seen": str(r.last)} for v, r in by_variant.iterrows()]
     text = "; ".join(f"'{f['variant']}' ({f['exposure_rows']:,} rows, {f['first_seen']} .. {f['last_seen']})" for f in found)
+    quality = inp.rows("exposure_quality", experiment_id)
+    exposed = float(quality["exposed_units"].iloc[0]) if not quality.empty else 0.0
+    unknown_units = float(rows["units"].sum())
+    rate = unknown_units / (exposed + unknown_units) if exposed + unknown_units > 0 else 1.0
+    alert = rate > cfg.unknown_variant_max_rate
+    details = {"unknown_variants": found, "unknown_units_upper_bound": int(unknown_units), "rate": _num(rate, 6),
+               "max_rate": cfg.unknown_variant_max_rate}
+    quiet = "" if alert else f" (at most {rate:.3%} of units, below {cfg.unknown_variant_max_rate:.1%}: recorded, not alerted)"
     return Finding(experiment_id, "unknown_variants", "fail", as_of,
-                   f"Exposures for variants not in the registry (excluded from the analysis): {text}.", as_of, {"unknown_variants": found})
+                   f"Exposures for variants not in the registry (excluded from the analysis): {text}{quiet}.", as_of, details, alert=alert)
 
 
 def unregistered_experiments(inp: HealthInputs, as_of: dt.date | None) -> list[Finding]:

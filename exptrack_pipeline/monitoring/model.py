@@ -35,6 +35,7 @@ class HealthConfig(BaseModel):
     srm_min_units_per_arm: int = Field(100, ge=1, description="SRM is not judged until every arm has this many analysed units.")
     srm_segment_min_units_per_arm: int = Field(50, ge=1, description="Per-segment SRM skips segments with fewer units in an arm.")
     multi_exposure_max_rate: float = Field(0.01, ge=0, le=1, description="Alarm when more than this share of units saw more than one variant.")
+    unknown_variant_max_rate: float = Field(0.001, ge=0, le=1, description="Alarm (level 2) when units exposed to a variant the registry does not list exceed this share of the experiment's exposed units; below it the finding is recorded without an alert.")
     traffic_trailing_days: int = Field(7, ge=2, description="Trailing window for the traffic level (median of daily new units).")
     traffic_drop_ratio: float = Field(0.3, gt=0, lt=1, description="Alarm when a day's new units fall below this share of the trailing median.")
     traffic_min_trailing_units: float = Field(20, ge=0, description="Traffic drops are judged only when the trailing median is at least this.")
@@ -145,7 +146,8 @@ CHECKS: dict[str, CheckSpec] = {
         CheckSpec(
             "unknown_variants", "unknown_variant", 2, False,
             "Exposure rows name a variant the experiment's YAML does not list (fct_unmatched_exposures); they are excluded "
-            "from the analysis, so the arms may be incomplete.",
+            "from the analysis, so the arms may be incomplete. Every occurrence is a finding (and a line in `exptrack "
+            "summary`); it alerts when those units exceed unknown_variant_max_rate of the exposed units.",
             "Fix the flag or logging that emits the unknown variant, or add the variant to the experiment's YAML.",
         ),
         CheckSpec(
