@@ -187,6 +187,8 @@ def test_significance_is_not_announced_before_the_minimum_days():
     later = run(oc.check_significance, _significant_from(world(days=12), first=1))
     assert later.status == "reached" and later.event_date == day(CFG.significance_min_days - 1)
     assert later.details["significant"][0]["verdict"] == "better"
+    # Slack shows the adjusted always-valid p-value (the one the decision used), not the raw one
+    assert later.details["significant"][0]["seq_p_value_adjusted"] == 0.001 and "p adj 0.001" in later.summary
 
 
 def test_significance_needs_the_minimum_units_per_arm():

@@ -182,3 +182,21 @@ def test_novelty_stats_use_units_with_both_periods_observed(demo_run):
     assert got.loc["early", "n"] == got.loc["late", "n"] == direct["n"]
     assert got.loc["early", "sum"] == direct["clicks_early"] and got.loc["late", "sum"] == direct["clicks_late"]
     assert got.loc["early", "sum_den"] == direct["views_early"]
+
+
+def test_weekly_status_recommends_what_each_report_recommends(demo_run, experiment_ids):
+    """Issue 12: the weekly status used recommend() without the monitoring integrity verdicts, so the same experiment
+    could read 'confidence high' there and 'low' in its report. Both now call recommend() with the health verdicts."""
+    weekly = (demo_run.settings.output_dir / "summaries" / "weekly_status.md").read_text()
+    status = dict(demo_run.query("select experiment_id, status from main.experiment_lifecycle").itertuples(index=False, name=None))
+    compared = 0
+    for eid in experiment_ids:
+        if status.get(eid) not in ("scheduled", "running", "paused"):
+            continue
+        md = (demo_run.settings.output_dir / "reports" / f"{eid}.md").read_text()
+        headline = next(line for line in md.splitlines() if "Recommendation:" in line)
+        verdict = headline.split("Recommendation: ", 1)[1].replace("**", "").strip()
+        row = next(line for line in weekly.splitlines() if line.startswith(f"| {eid} "))
+        assert verdict in row, (eid, verdict, row)
+        compared += 1
+    assert compared >= 2
