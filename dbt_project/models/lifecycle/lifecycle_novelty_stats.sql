@@ -135,7 +135,7 @@ unit_values as (
         on unit_periods.experiment_id = caps.experiment_id
         and unit_periods.metric_id = caps.metric_id
 
-)
+),
 
 unit_pairs as (
 
