@@ -23,7 +23,7 @@ from exptrack_pipeline.monitoring.blocks import render
 from exptrack_pipeline.monitoring.inputs import HealthInputs
 from exptrack_pipeline.monitoring.model import LEVEL_NAMES
 from exptrack_pipeline.notify import outbox
-from exptrack_pipeline.notify.schema import ensure_tables
+from exptrack_pipeline.warehouse.schema import ensure_tables
 from exptrack_pipeline.notify.slack import DeliveryError, SlackSender
 from exptrack_pipeline.notify.state import effective_statuses, last_resume_data_dates, latest_events, now_utc, record_event
 from exptrack_pipeline.notify.warehouse import Connect, load_inputs

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from exptrack_pipeline.notify.flags import FeatureFlagController, FlagResult
-from exptrack_pipeline.notify.schema import ensure_tables
+from exptrack_pipeline.warehouse.schema import ensure_tables
 from exptrack_pipeline.notify.warehouse import Connect
 
 OVERRIDABLE = ("running", "paused")

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from exptrack_pipeline.monitoring.inputs import HealthInputs
-from exptrack_pipeline.notify.schema import ensure_tables
-from exptrack_pipeline.warehouse import DuckDBWarehouse, WarehouseBusy, is_lock_error
+from exptrack_pipeline.warehouse.schema import ensure_tables
+from exptrack_pipeline.warehouse import DuckDBWarehouse, WarehouseBusy, is_lock_error, table_exists
 
 Connect = Callable[[], AbstractContextManager[Any]]
 
@@ -29,13 +29,8 @@ def connector(path: str | Path, attempts: int = 5, wait_seconds: float = 0.5) ->
     return DuckDBWarehouse(str(path), lock_attempts=attempts, lock_wait_seconds=wait_seconds).connect
 
 
-def _table_exists(con, schema: str, table: str) -> bool:
-    sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
-    return bool(con.execute(sql, [schema, table]).fetchone()[0])
-
-
 def _df(con, schema: str, table: str, sql: str, empty_columns: list[str]) -> pd.DataFrame:
-    if not _table_exists(con, schema, table):
+    if not table_exists(con, f"{schema}.{table}"):
         return pd.DataFrame({c: pd.Series(dtype="object") for c in empty_columns})
     return con.execute(sql).df()
 

@@ -1,4 +1,4 @@
-"""The warehouse interface and the choice of backend (setting EXPTRACK_DBT_TARGET, the same one dbt reads)."""
+"""The warehouse interface, its errors and the helpers every backend shares (the backend choice: targets.py)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,14 @@ class Warehouse(Protocol):
     def describe(self) -> str: ...
 
 
+def table_exists(con: Connection, qualified: str) -> bool:
+    """True when the table or view `schema.table` exists, on any backend."""
+    schema, table = qualified.split(".")
+    sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    found = con.execute(sql, [schema, table]).fetchone()
+    return bool(found and found[0])
+
+
 def table_columns(con: Connection, qualified: str) -> list[str]:
     """Column names of `schema.table` in order (empty when it does not exist), on any backend."""
     schema, table = qualified.split(".")
@@ -59,15 +67,3 @@ def is_write_conflict(exc: BaseException) -> bool:
         return True
     code = getattr(exc, "pgcode", None)
     return code in ("40001", "40P01")
-
-
-def open_warehouse(settings: Any, memory_limit: str = "3GB") -> Warehouse:
-    """The warehouse the settings name: the DuckDB file `settings.warehouse`, or PostgreSQL `settings.postgres`."""
-    if settings.target == "postgres":
-        from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
-
-        pg = settings.postgres
-        return PostgresWarehouse(host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode)
-    from exptrack_pipeline.warehouse.duckdb_backend import DuckDBWarehouse
-
-    return DuckDBWarehouse(str(settings.warehouse), memory_limit=memory_limit)
