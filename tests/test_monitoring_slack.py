@@ -17,7 +17,7 @@ from exptrack_pipeline.notify import outbox
 from exptrack_pipeline.warehouse.schema import ensure_tables
 from exptrack_pipeline.notify.service import deliver_pending
 from exptrack_pipeline.notify.slack import DeliveryError, SlackSender
-from exptrack_pipeline.notify.warehouse import connector
+from exptrack_pipeline.notify.health_data import connector
 from slack_api_server import SlackApiServer
 
 TOKEN = "xoxb-1111-2222-SECRETtokenVALUE"

@@ -14,7 +14,7 @@ from exptrack_pipeline.monitoring import HealthConfig
 from exptrack_pipeline.notify.flags import NoFlagController, WebhookFlagController, make_controller
 from exptrack_pipeline.warehouse.schema import ensure_tables
 from exptrack_pipeline.notify.state import effective_statuses, latest_events, record_event, set_status_by_person, sync_flags
-from exptrack_pipeline.notify.warehouse import connector
+from exptrack_pipeline.notify.health_data import connector
 
 
 class FlagService:

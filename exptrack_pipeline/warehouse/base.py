@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -21,6 +22,9 @@ class Connection(Protocol):
     def df(self) -> pd.DataFrame: ...
     def register(self, name: str, frame: pd.DataFrame) -> Any: ...
     def unregister(self, name: str) -> Any: ...
+
+
+Connect = Callable[[], AbstractContextManager[Connection]]  # e.g. Warehouse.connect: a short-lived connection
 
 
 class Warehouse(Protocol):

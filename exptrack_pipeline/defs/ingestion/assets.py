@@ -38,6 +38,7 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
                 context.log.warning(f"{source} {day}: file {path} quarantined whole: {problem}")
             if report.rows_quarantined:
                 context.log.warning(f"{source} {day}: quarantined {report.rows_quarantined} row(s): {report.quarantine_reasons}")
+            context.log.info(f"{source} {day}: {report.rows_loaded} row(s) loaded")  # one per day: `exptrack run` counts them
     yield dg.MaterializeResult(
         metadata={
             **{key: dg.MetadataValue.int(value) for key, value in totals.items()},
