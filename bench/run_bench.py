@@ -94,7 +94,7 @@ def child(phase: str, root: Path) -> None:
     import dagster as dg
 
     from exptrack_pipeline.config import Settings
-    from exptrack_pipeline.defs.assets.dbt import exptrack_dbt_models
+    from exptrack_pipeline.defs.dbt.assets import exptrack_dbt_models
     from exptrack_pipeline.definitions import build_definitions
 
     settings = Settings.from_env()

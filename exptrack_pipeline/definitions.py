@@ -1,49 +1,25 @@
-"""The one Definitions object: what the Dagster UI, the daemon and `exptrack` load."""
+"""The one Definitions object: what the Dagster UI, the daemon and `exptrack` load.
+
+Everything under `exptrack_pipeline/defs/` is autoloaded (`dg.load_defs`): each module's module-level assets, asset
+checks, jobs, schedules and sensors, and the `@dg.definitions` function in defs/resources.py. A new area is a folder
+`defs/<area>/` with an `__init__.py` and `assets.py` / `checks.py` / `jobs.py` / `schedules.py` / `sensors.py`;
+nothing here changes. docs/architecture.md describes the layout.
+"""
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
-
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
+import exptrack_pipeline.defs
 from exptrack_pipeline.config.settings import Settings
-from exptrack_pipeline.defs import lifecycle, monitoring
-from exptrack_pipeline.defs.assets.breakdowns import retention_results, segment_results
-from exptrack_pipeline.defs.assets.dbt import exptrack_dbt_models
-from exptrack_pipeline.defs.assets.ingestion import raw_events, raw_exposures
-from exptrack_pipeline.defs.assets.registry import experiment_registry
-from exptrack_pipeline.defs.assets.results import experiment_results
-from exptrack_pipeline.defs.jobs import analysis_job, daily_pipeline, daily_schedule, ingest_job
-from exptrack_pipeline.defs.project import dbt_project
-from exptrack_pipeline.defs.resources import LandingZoneResource, RegistryResource, WarehouseResource
-
-
-def dbt_executable() -> str:
-    """The dbt next to this Python (the project venv), else the one on PATH."""
-    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).parent / "dbt"):
-        if candidate.exists():
-            return str(candidate)
-    return shutil.which("dbt") or "dbt"
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    settings = settings or Settings.from_env()
-    settings.export()
-    core = dg.Definitions(
-        assets=[raw_exposures, raw_events, experiment_registry, exptrack_dbt_models, experiment_results, retention_results, segment_results],
-        jobs=[ingest_job, analysis_job, daily_pipeline],
-        schedules=[daily_schedule],
-        resources={
-            "warehouse": WarehouseResource.from_settings(settings),
-            "registry": RegistryResource(experiments_dir=str(settings.experiments_dir), metrics_file=str(settings.metrics_file)),
-            "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir)),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
-        },
-    )
-    return dg.Definitions.merge(core, monitoring.build(settings), lifecycle.build(settings))
+    """The project's definitions for `settings` (default: from the environment), exported so dbt reads the same."""
+    (settings or Settings.from_env()).export()
+    return dg.load_defs(defs_root=exptrack_pipeline.defs)
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

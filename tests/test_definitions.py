@@ -24,7 +24,9 @@ def test_workspace_validates_like_the_ui(tmp_path):
 
 
 def test_definitions_hold_the_whole_pipeline():
-    from exptrack_pipeline.definitions import defs
+    from exptrack_pipeline.definitions import build_definitions
+
+    defs = build_definitions()
 
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
@@ -51,3 +53,22 @@ def test_definitions_hold_the_whole_pipeline():
     schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert defs.resolve_job_def("daily_pipeline").partitions_def is not None
+
+
+def test_every_asset_is_defined_at_module_level_under_defs():
+    """The wiring is module-level (no closures): importing defs/<area>/*.py alone yields every asset of the project."""
+    import importlib
+    import pkgutil
+
+    import dagster as dg
+
+    import exptrack_pipeline.defs as root
+    from exptrack_pipeline.definitions import build_definitions
+
+    found = set()
+    for info in pkgutil.walk_packages(root.__path__, root.__name__ + "."):
+        for value in vars(importlib.import_module(info.name)).values():
+            if isinstance(value, dg.AssetsDefinition):
+                found |= {key.to_user_string() for key in value.keys}
+    keys = {key.to_user_string() for key in build_definitions().resolve_asset_graph().get_all_asset_keys()}
+    assert keys == found

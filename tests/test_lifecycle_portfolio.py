@@ -104,16 +104,14 @@ def _write_overlapping_registry(target: Path) -> None:
 
 
 def test_conflict_check_fails_naming_both_experiments_and_dates(tmp_path):
-    from exptrack_pipeline.defs import lifecycle
-    from exptrack_pipeline.defs.assets.registry import experiment_registry
+    from exptrack_pipeline.defs.lifecycle.assets import experiment_lifecycle as lifecycle_asset
+    from exptrack_pipeline.defs.lifecycle.checks import no_scheduling_conflicts as check
+    from exptrack_pipeline.defs.registry.assets import experiment_registry
     from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
     
     experiments = tmp_path / "experiments"
     _write_overlapping_registry(experiments)
     settings = make_settings(tmp_path, experiments)
-    defs = lifecycle.build(settings)
-    lifecycle_asset = next(a for a in defs.assets if a.key == dg.AssetKey("experiment_lifecycle"))
-    check = next(c for c in defs.asset_checks if "no_scheduling_conflicts" in {k.name for k in c.check_keys})
     result = dg.materialize(
         [experiment_registry, lifecycle_asset, check],
         resources={"warehouse": WarehouseResource(path=str(settings.warehouse)),

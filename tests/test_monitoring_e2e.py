@@ -14,8 +14,11 @@ import dagster as dg
 import pytest
 from slack_api_server import SlackApiServer
 
-from exptrack_pipeline.defs import monitoring as mon
-from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
+from exptrack_pipeline.defs.monitoring import assets as mon
+from exptrack_pipeline.defs.monitoring.sensors import health_alert_sensor
+from exptrack_pipeline.defs.resources import FeatureFlagResource, MonitoringResource, RegistryResource, SlackResource, WarehouseResource
+from exptrack_pipeline.monitoring import CHECKS
+from exptrack_pipeline.notify.slack import DEFAULT_BASE_URL
 
 TOKEN = "xoxb-e2e-0000-TOPSECRET"
 REPO = Path(__file__).resolve().parents[1]
@@ -38,10 +41,10 @@ def _resources(path: Path, slack: SlackApiServer | None = None, webhook: str | N
     return {
         "warehouse": WarehouseResource(path=str(path)),
         "registry": RegistryResource(experiments_dir=str(REPO / "experiments"), metrics_file=str(REPO / "experiments" / "metrics.yaml")),
-        "slack": mon.SlackResource(token=slack.token if slack else None, base_url=slack.base_url if slack else mon.DEFAULT_BASE_URL,
+        "slack": SlackResource(token=slack.token if slack else None, base_url=slack.base_url if slack else DEFAULT_BASE_URL,
                                    retry_backoff_seconds=0.01),
-        "feature_flags": mon.FeatureFlagResource(mode="webhook", webhook_url=webhook) if webhook else mon.FeatureFlagResource(),
-        "monitoring": mon.MonitoringResource(),
+        "feature_flags": FeatureFlagResource(mode="webhook", webhook_url=webhook) if webhook else FeatureFlagResource(),
+        "monitoring": MonitoringResource(),
     }
 
 
@@ -99,7 +102,7 @@ def test_asset_checks_and_the_sensor_on_a_real_instance(demo_run, tmp_path):
         resources = _resources(path, slack, webhook.url)
         result = dg.materialize([mon.experiment_health], instance=instance, resources=resources)
         checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-        assert set(checks) == set(mon.CHECKS)
+        assert set(checks) == set(CHECKS)
         assert not checks["srm"].passed and not checks["guardrail_harm"].passed
         assert checks["srm"].metadata["failing_experiments"].value == ["checkout_redesign"]
         assert "checkout_redesign" in checks["guardrail_harm"].metadata["verdicts"].value
@@ -107,21 +110,21 @@ def test_asset_checks_and_the_sensor_on_a_real_instance(demo_run, tmp_path):
         assert checks["multiple_exposure"].passed and checks["freshness"].passed
 
         slack.down()  # Slack is down when the sensor first raises the alerts
-        tick = mon.health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        tick = health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         state = json.loads(tick.cursor)
         assert "new alert(s)" in tick.skip_reason.skip_message and state["undelivered"] > 0
         assert slack.messages == [] and webhook.calls[0]["action"] == "pause" and webhook.calls[0]["experiment_id"] == "checkout_redesign"
         slack.up()
-        tick = mon.health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=tick.cursor))
+        tick = health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=tick.cursor))
         assert json.loads(tick.cursor)["undelivered"] == 0
         outbox = WarehouseResource(path=str(path)).read_df("select * from alerts.outbox")
         assert set(outbox["status"]) == {"sent"} and len(slack.messages) == len(outbox) == state["undelivered"]
         assert sorted(m["metadata"]["event_payload"]["alert_id"] for m in slack.messages) == sorted(outbox["alert_id"])
-        idle = mon.health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=tick.cursor))
+        idle = health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=tick.cursor))
         assert idle.skip_reason.skip_message.startswith("no new health results")
 
         dg.materialize([mon.experiment_health], instance=instance, resources=resources)  # the same day evaluated again
-        again = mon.health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=idle.cursor))
+        again = health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=idle.cursor))
         assert again.skip_reason.skip_message.startswith("0 new alert(s)") and len(slack.messages) == len(outbox)  # exactly once
         assert len(webhook.calls) == 1
 
@@ -131,7 +134,7 @@ def test_alerts_asset_reads_the_token_from_the_environment_and_never_records_it(
     with SlackApiServer(token=TOKEN) as slack, dg.DagsterInstance.ephemeral() as instance:
         monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
         monkeypatch.setenv("EXPTRACK_SLACK_API_URL", slack.base_url)
-        built = mon.build(demo_run.settings).resources
+        built = {"slack": SlackResource.from_env()}
         assert isinstance(built["slack"].token, dg.EnvVar)
         resources = {**_resources(path), "slack": built["slack"]}
         result = dg.materialize([mon.experiment_health, mon.experiment_alerts], instance=instance, resources=resources)

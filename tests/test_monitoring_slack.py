@@ -14,10 +14,10 @@ import pytest
 from exptrack_pipeline.monitoring import Contacts, Finding, HealthConfig, plan_alerts
 from exptrack_pipeline.monitoring.blocks import render
 from exptrack_pipeline.notify import outbox
-from exptrack_pipeline.notify.schema import ensure_tables
+from exptrack_pipeline.warehouse.schema import ensure_tables
 from exptrack_pipeline.notify.service import deliver_pending
 from exptrack_pipeline.notify.slack import DeliveryError, SlackSender
-from exptrack_pipeline.notify.warehouse import connector
+from exptrack_pipeline.notify.health_data import connector
 from slack_api_server import SlackApiServer
 
 TOKEN = "xoxb-1111-2222-SECRETtokenVALUE"
@@ -196,7 +196,8 @@ def test_metadata_ids_are_json_safe(connect):
 def test_run_failure_sensor_posts_to_the_data_engineering_channel(slack):
     import dagster as dg
 
-    from exptrack_pipeline.defs.monitoring import SlackResource, pipeline_failure_sensor
+    from exptrack_pipeline.defs.monitoring.sensors import pipeline_failure_sensor
+    from exptrack_pipeline.defs.resources import SlackResource
 
     @dg.op
     def breaks():

@@ -12,9 +12,9 @@ import pytest
 
 from exptrack_pipeline.monitoring import HealthConfig
 from exptrack_pipeline.notify.flags import NoFlagController, WebhookFlagController, make_controller
-from exptrack_pipeline.notify.schema import ensure_tables
+from exptrack_pipeline.warehouse.schema import ensure_tables
 from exptrack_pipeline.notify.state import effective_statuses, latest_events, record_event, set_status_by_person, sync_flags
-from exptrack_pipeline.notify.warehouse import connector
+from exptrack_pipeline.notify.health_data import connector
 
 
 class FlagService:
@@ -115,7 +115,7 @@ def test_failed_flag_calls_are_retried_but_only_for_the_latest_event(connect, fl
 
 
 def test_monitoring_resource_exposes_every_threshold():
-    from exptrack_pipeline.defs.monitoring import MonitoringResource
+    from exptrack_pipeline.defs.resources import MonitoringResource
 
     assert set(HealthConfig.model_fields) <= set(MonitoringResource.model_fields)
     assert MonitoringResource().config() == HealthConfig()
@@ -123,7 +123,9 @@ def test_monitoring_resource_exposes_every_threshold():
 
 
 def test_monitoring_is_wired_into_the_project_definitions():
-    from exptrack_pipeline.definitions import defs
+    from exptrack_pipeline.definitions import build_definitions
+
+    defs = build_definitions()
 
     for key in ("experiment_health", "experiment_alerts"):
         assert defs.resolve_assets_def(key).op.pool == "duckdb", key

@@ -221,7 +221,7 @@ def test_monitoring_on_postgres_raises_the_same_alerts_and_pause(demo_run, pg_ru
 
 def test_lifecycle_and_summary_identical_on_postgres(demo_run, pg_run):
     """The lifecycle tables and `exptrack summary`'s text are the same on both warehouses; reports are written."""
-    from exptrack_pipeline.summary import format_summary
+    from exptrack_pipeline.commands.tables import format_summary
 
     for table, keys in (("experiment_lifecycle", ["experiment_id"]), ("portfolio_metrics", ["metric"])):
         ignored = RUN_TIME_COLUMNS.get(table, [])

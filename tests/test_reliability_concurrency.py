@@ -42,7 +42,7 @@ RUNNER = textwrap.dedent(
     hold = float(sys.argv[6])
 
     import dagster as dg
-    import exptrack_pipeline.defs.assets.ingestion as ingestion
+    import exptrack_pipeline.defs.ingestion.assets as ingestion
     from exptrack_pipeline.config import Settings
     from exptrack_pipeline.definitions import build_definitions
 

@@ -123,7 +123,7 @@ def test_a_run_killed_in_the_middle_of_loading_a_day_leaves_no_partial_day(loade
 
 
 def _materialize_raw_events(tmp_path: Path, raw: Path):
-    from exptrack_pipeline.defs.assets.ingestion import raw_events
+    from exptrack_pipeline.defs.ingestion.assets import raw_events
     from exptrack_pipeline.defs.resources import LandingZoneResource, WarehouseResource
 
     with dg.DagsterInstance.ephemeral() as instance:

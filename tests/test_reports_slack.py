@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 
 from exptrack_pipeline.config import Settings
-from exptrack_pipeline.defs import lifecycle
-from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
+from exptrack_pipeline.defs.lifecycle.assets import monthly_impact_report, weekly_status_report
+from exptrack_pipeline.defs.resources import OutputPathsResource, RegistryResource, WarehouseResource
 
 
 def make_settings(root: Path, experiments_dir: Path | None = None) -> Settings:
@@ -40,12 +40,10 @@ def _materialize(demo_run, tmp_path, slack):
     s = demo_run.settings
     settings = make_settings(tmp_path)  # fresh output folder; the demo warehouse is only read
     settings = settings.model_copy(update={"warehouse": s.warehouse})
-    defs = lifecycle.build(settings)
-    wanted = {dg.AssetKey("weekly_status_report"), dg.AssetKey("monthly_impact_report")}
-    assets = [a for a in defs.assets if a.key in wanted]
-    return dg.materialize(assets, resources={
+    return dg.materialize([weekly_status_report, monthly_impact_report], resources={
         "warehouse": WarehouseResource(path=str(s.warehouse)),
         "registry": RegistryResource(experiments_dir=str(s.experiments_dir), metrics_file=str(s.metrics_file)),
+        "output_paths": OutputPathsResource(root=str(settings.output_dir)),
         "slack": slack,
     }), settings
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -106,7 +107,7 @@ def test_registered_frame_joins_warehouse_tables(backends, kind):
 def test_postgres_claims_are_exclusive_under_concurrency(backends):
     """The outbox claim (update ... where status = pending returning) hands a row to exactly one of two workers."""
     from exptrack_pipeline.notify.outbox import claim
-    from exptrack_pipeline.notify.schema import ensure_tables
+    from exptrack_pipeline.warehouse.schema import ensure_tables
 
     warehouse = backends["postgres"]
     with warehouse.connect() as con:
@@ -158,3 +159,13 @@ def test_ingestion_into_postgres_replaces_a_day_on_rerun(backends, demo_run):
     pg_counts = warehouse.read_df(count)
     duck_counts = demo_run.query(count + f" where partition_date in {in_list}")
     pd.testing.assert_frame_equal(pg_counts, duck_counts, check_dtype=False)
+
+
+def test_dbt_profile_defaults_to_the_python_memory_limit():
+    """dbt cannot import Python: its profile's fallback for EXPTRACK_DUCKDB_MEMORY_LIMIT must be the one constant."""
+    import re
+
+    from exptrack_pipeline.warehouse import DEFAULT_MEMORY_LIMIT
+
+    profile = (Path(__file__).resolve().parents[1] / "dbt_project" / "profiles.yml").read_text()
+    assert re.findall(r"env_var\('EXPTRACK_DUCKDB_MEMORY_LIMIT', '([^']+)'\)", profile) == [DEFAULT_MEMORY_LIMIT]

@@ -14,7 +14,7 @@ from exptrack_pipeline.config import Settings
 from exptrack_pipeline.notify.env import TOKEN_VAR, MonitoringEnv
 from exptrack_pipeline.notify.flags import make_controller
 from exptrack_pipeline.notify.outbox import list_outbox
-from exptrack_pipeline.notify.schema import OUTBOX_STATUSES, ensure_tables
+from exptrack_pipeline.warehouse.schema import OUTBOX_STATUSES, ensure_tables
 from exptrack_pipeline.notify.service import deliver_pending
 from exptrack_pipeline.notify.slack import SlackSender
 from exptrack_pipeline.notify.state import set_status_by_person

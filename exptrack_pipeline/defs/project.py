@@ -1,17 +1,38 @@
-"""The dbt project, alone in its module: dagster-dbt needs its manifest before the definitions import."""
+"""The dbt project and the dbt executable, in one place: dagster-dbt needs the manifest before the assets import.
 
-import os
+`dbt_executable()` is the dbt beside this Python (the project venv), else the one on PATH: the `dbt` resource runs it,
+and `dagster dev` parses the project with it (`VenvDbtPreparer`), so nothing depends on PATH and nothing changes it.
+"""
+
+from __future__ import annotations
+
+import shutil
 import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
-# `dagster dev` parses the project with the `dbt` on PATH: make it the one installed beside this Python.
-_venv_bin = str(Path(sys.prefix) / "bin")
-if (Path(_venv_bin) / "dbt").exists() and _venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _venv_bin + os.pathsep + os.environ.get("PATH", "")
+
+def dbt_executable() -> str:
+    """The dbt next to this Python (the project venv), else the one on PATH."""
+    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).parent / "dbt"):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
+
+
+class VenvDbtPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer (deps + parse under `dagster dev`), run with `dbt_executable()` instead of PATH's dbt."""
+
+    def _prepare_packages(self, project: DbtProject) -> None:
+        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(["deps", "--quiet"], target_path=project.target_path).wait()
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        cli = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+        cli.cli(self._prepare_project_cli_args, target_path=project.target_path).wait()
+
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+VenvDbtPreparer().prepare_if_dev(dbt_project)  # dbt_project.prepare_if_dev() with our dbt: parses only under `dagster dev`

@@ -1,26 +1,41 @@
-"""Configurable resources: where the data lives. Values come from the EXPTRACK_* environment variables."""
+"""Every Dagster resource of the project, configured from the EXPTRACK_* environment (secrets via `dg.EnvVar` only).
+
+`resources()` is the one place they are built; `definitions.py` loads it with the rest of `defs/`. An asset, check
+or sensor asks for a resource by its parameter name: warehouse, registry, landing_zone, output_paths, dbt, slack,
+feature_flags, monitoring.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
+import dagster as dg
 import pandas as pd
-from dagster import ConfigurableResource
+from dagster_dbt import DbtCliResource
+from pydantic import Field, create_model
 
-from exptrack_pipeline.config import Registry, load_registry
-from exptrack_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from exptrack_pipeline.config import Registry, Settings, load_registry
+from exptrack_pipeline.defs.project import dbt_executable, dbt_project
+from exptrack_pipeline.monitoring import HealthConfig
+from exptrack_pipeline.notify.env import TOKEN_VAR, MonitoringEnv
+from exptrack_pipeline.notify.flags import FeatureFlagController, make_controller
+from exptrack_pipeline.notify.slack import DEFAULT_BASE_URL, SlackSender
+from exptrack_pipeline.reports import OutputPaths
+from exptrack_pipeline.config.settings import PostgresSettings
+from exptrack_pipeline.warehouse import DEFAULT_MEMORY_LIMIT, Warehouse, make_warehouse
 
 
-class WarehouseResource(ConfigurableResource):
+class WarehouseResource(dg.ConfigurableResource):
     """The warehouse dbt and the Python assets share: a DuckDB file (default; one writer at a time, pool `duckdb`)
     or a PostgreSQL database (`target="postgres"`, the `pg_*` fields; the password only from an `EnvVar`)."""
 
     target: str = "duckdb"
     path: str = ""
-    memory_limit: str = "3GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     pg_host: str = "localhost"
     pg_port: int = 5432
     pg_user: str = "exptrack"
@@ -29,14 +44,9 @@ class WarehouseResource(ConfigurableResource):
     pg_password: str | None = None
 
     def backend(self) -> Warehouse:
-        if self.target == "postgres":
-            return PostgresWarehouse(
-                host=self.pg_host, port=self.pg_port, user=self.pg_user, database=self.pg_database,
-                sslmode=self.pg_sslmode, password=self.pg_password,
-            )
-        if self.target != "duckdb":
-            raise ValueError(f"warehouse target {self.target!r}: expected duckdb or postgres (EXPTRACK_DBT_TARGET)")
-        return DuckDBWarehouse(self.path, memory_limit=self.memory_limit)
+        """The backend the fields name (exptrack_pipeline.warehouse.make_warehouse: the one place it is chosen)."""
+        pg = PostgresSettings(host=self.pg_host, port=self.pg_port, user=self.pg_user, database=self.pg_database, sslmode=self.pg_sslmode)
+        return make_warehouse(self.target, self.path, pg, password=self.pg_password, memory_limit=self.memory_limit)
 
     @property
     def kind(self) -> str:
@@ -61,19 +71,17 @@ class WarehouseResource(ConfigurableResource):
         return self.backend().describe()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "WarehouseResource":
+    def from_settings(cls, settings: Settings) -> WarehouseResource:
         if settings.target != "postgres":
             return cls(target="duckdb", path=str(settings.warehouse))
-        from dagster import EnvVar
-
         pg = settings.postgres
         return cls(
             target="postgres", path=str(settings.warehouse), pg_host=pg.host, pg_port=pg.port, pg_user=pg.user,
-            pg_database=pg.database, pg_sslmode=pg.sslmode, pg_password=EnvVar("EXPTRACK_PG_PASSWORD"),
+            pg_database=pg.database, pg_sslmode=pg.sslmode, pg_password=dg.EnvVar("EXPTRACK_PG_PASSWORD"),
         )
 
 
-class RegistryResource(ConfigurableResource):
+class RegistryResource(dg.ConfigurableResource):
     """The experiment registry (one YAML per experiment) and the metric catalog."""
 
     experiments_dir: str
@@ -83,7 +91,103 @@ class RegistryResource(ConfigurableResource):
         return load_registry(Path(self.experiments_dir), Path(self.metrics_file))
 
 
-class LandingZoneResource(ConfigurableResource):
+class LandingZoneResource(dg.ConfigurableResource):
     """The landing zone: <raw_dir>/{exposures,events}/date=YYYY-MM-DD/*.{parquet,csv,jsonl}."""
 
     raw_dir: str
+
+
+class OutputPathsResource(dg.ConfigurableResource):
+    """Where reports, summaries, handoffs and the archive are written (EXPTRACK_OUTPUT_DIR; folders: reports.OutputPaths)."""
+
+    root: str
+
+    def paths(self) -> OutputPaths:
+        return OutputPaths(Path(self.root))
+
+
+class SlackResource(dg.ConfigurableResource):
+    """Slack Web API access. `token` comes from SLACK_BOT_TOKEN via dg.EnvVar (unset → dry run: alerts are logged)."""
+
+    token: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    leadership_channel: str = "#exp-leadership"
+    data_engineering_channel: str = "#data-eng"
+    dagster_url: str = "http://localhost:3000"
+    timeout_seconds: float = 10.0
+    rate_limit_retries: int = 2
+    server_error_retries: int = 2
+    connection_retries: int = 1
+    retry_backoff_seconds: float = 0.5
+
+    def sender(self) -> SlackSender | None:
+        if not self.token:
+            return None
+        return SlackSender(
+            self.token, self.base_url, timeout_seconds=self.timeout_seconds, rate_limit_retries=self.rate_limit_retries,
+            server_error_retries=self.server_error_retries, connection_retries=self.connection_retries,
+            backoff_seconds=self.retry_backoff_seconds,
+        )
+
+    @classmethod
+    def from_env(cls) -> SlackResource:
+        env = MonitoringEnv.from_env()
+        return cls(
+            token=dg.EnvVar(TOKEN_VAR) if os.environ.get(TOKEN_VAR) else None, base_url=env.slack_api_url,
+            leadership_channel=env.leadership_channel, data_engineering_channel=env.data_engineering_channel,
+            dagster_url=env.dagster_url,
+        )
+
+
+class FeatureFlagResource(dg.ConfigurableResource):
+    """What a pause switches: `none` (record only) or `webhook` (POST JSON to webhook_url)."""
+
+    mode: str = "none"
+    webhook_url: str | None = None
+    timeout_seconds: float = 10.0
+
+    def controller(self) -> FeatureFlagController:
+        return make_controller(self.mode, self.webhook_url, self.timeout_seconds)
+
+
+def _threshold_fields() -> dict[str, Any]:
+    """HealthConfig's fields (type, default, description) as Dagster config: tuples become lists."""
+    fields = {}
+    for name, spec in HealthConfig.model_fields.items():
+        annotation, default = spec.annotation, spec.default
+        if get_origin(annotation) is tuple:
+            annotation, default = list[get_args(annotation)[0]], list(default)
+        fields[name] = (annotation, Field(default, description=spec.description))
+    return fields
+
+
+class MonitoringResource(create_model("HealthThresholds", __base__=dg.ConfigurableResource, **_threshold_fields())):
+    """Thresholds of the health rules: every field of HealthConfig (exptrack_pipeline.monitoring.model, which owns the
+    names, defaults and meanings), generated from it, so a new threshold there is configurable here with no edit."""
+
+    def config(self) -> HealthConfig:
+        values = {name: getattr(self, name) for name in HealthConfig.model_fields}
+        return HealthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """Every resource, from resolved settings (paths, warehouse target) and the monitoring environment."""
+    env = MonitoringEnv.from_env()
+    return {
+        "warehouse": WarehouseResource.from_settings(settings),
+        "registry": RegistryResource(experiments_dir=str(settings.experiments_dir), metrics_file=str(settings.metrics_file)),
+        "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir)),
+        "output_paths": OutputPathsResource(root=str(settings.output_dir)),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
+        "slack": SlackResource.from_env(),
+        "feature_flags": FeatureFlagResource(mode=env.flag_controller, webhook_url=env.flag_webhook_url),
+        "monitoring": MonitoringResource(),
+    }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """The resources of the settings in the environment (`Settings.from_env`, exported so dbt reads the same)."""
+    settings = Settings.from_env()
+    settings.export()
+    return dg.Definitions(resources=build_resources(settings))

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from exptrack_pipeline.lifecycle.store import columns_of, table_exists
-
-HEALTH_NAME_HINTS = ("health", "alert", "outbox")
+from exptrack_pipeline.warehouse.base import table_exists
+from exptrack_pipeline.warehouse.schema import HEALTH_FINDINGS_TABLE as HEALTH_FINDINGS
 
 
 def optional_table(con, qualified: str, where: str = "", params: list | None = None) -> pd.DataFrame:
@@ -44,37 +43,13 @@ def exposures_by_surface(con) -> pd.DataFrame:
     ).df()
 
 
-def health_tables(con) -> list[str]:
-    """Tables of the monitoring feature that look like per-experiment health: a name containing health/alert/outbox
-    and an `experiment_id` column (schema-agnostic until their contract lands)."""
-    rows = con.execute(
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where " + " or ".join(f"lower(table_name) like '%{h}%'" for h in HEALTH_NAME_HINTS)
-    ).fetchall()
-    return sorted(name for (name,) in rows if "experiment_id" in columns_of(con, name))
-
-
-HEALTH_FINDINGS = "monitoring.health_findings"  # the monitoring feature's verdicts (exptrack_pipeline/notify/schema.py)
-
-
-def health_rows(con, experiment_id: str, limit: int = 10) -> pd.DataFrame | None:
-    """The experiment's health verdicts at their latest as-of date (monitoring.health_findings), else the latest `limit`
-    rows of every health-like table; None when there is no health table at all."""
-    if table_exists(con, HEALTH_FINDINGS):
-        wanted = [c for c in ("as_of", "check_name", "status", "level", "summary") if c in columns_of(con, HEALTH_FINDINGS)]
-        return con.execute(
-            f"select {', '.join(wanted)} from {HEALTH_FINDINGS} where experiment_id = ? and as_of = "
-            f"(select max(as_of) from {HEALTH_FINDINGS} where experiment_id = ?) order by check_name",
-            [experiment_id, experiment_id],
-        ).df().astype(str)
-    tables = health_tables(con)
-    if not tables:
+def health_rows(con, experiment_id: str) -> pd.DataFrame | None:
+    """The experiment's health verdicts at their latest as-of date (monitoring.health_findings, warehouse/schema.py);
+    None before the table exists."""
+    if not table_exists(con, HEALTH_FINDINGS):
         return None
-    frames = []
-    for name in tables:
-        frame = con.execute(f"select * from {name} where experiment_id = ?", [experiment_id]).df()
-        time_cols = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
-        if time_cols:
-            frame = frame.sort_values(time_cols[0], ascending=False)
-        frames.append(frame.head(limit).assign(source_table=name).astype(str))
-    return pd.concat(frames, ignore_index=True) if frames else None
+    return con.execute(
+        f"select as_of, check_name, status, level, summary from {HEALTH_FINDINGS} where experiment_id = ? and as_of = "
+        f"(select max(as_of) from {HEALTH_FINDINGS} where experiment_id = ?) order by check_name",
+        [experiment_id, experiment_id],
+    ).df().astype(str)

@@ -1,6 +1,6 @@
-"""The lifecycle history in the warehouse: `state.lifecycle_events` (ours) and, when the monitoring feature has
-written it, `state.experiment_status_events` (automatic pause/resume). No Dagster: every function takes an open
-DuckDB connection.
+"""The lifecycle history in the warehouse: `state.lifecycle_events` (ours) and `state.experiment_status_events`
+(pauses and resumes; both tables declared in exptrack_pipeline/warehouse/schema.py). No Dagster: every function
+takes an open connection.
 
 Effective status of an experiment = `to_status` of its latest status-changing event across both tables
 (ordered by time, then manual before automatic so a manual move at the same instant wins), else its YAML status;
@@ -12,51 +12,13 @@ from __future__ import annotations
 import pandas as pd
 
 from exptrack_pipeline.lifecycle.states import STATES, LifecycleEvent
-from exptrack_pipeline.warehouse.base import table_columns
+from exptrack_pipeline.warehouse.base import table_exists
+from exptrack_pipeline.warehouse.schema import LIFECYCLE_EVENT_COLUMNS as EVENT_COLUMNS
+from exptrack_pipeline.warehouse.schema import LIFECYCLE_EVENTS_TABLE as EVENTS_TABLE
+from exptrack_pipeline.warehouse.schema import STATUS_EVENTS_TABLE, ensure_tables
 
-SCHEMA = "state"
-EVENTS_TABLE = f"{SCHEMA}.lifecycle_events"
-STATUS_EVENTS_TABLE = f"{SCHEMA}.experiment_status_events"  # owned by the monitoring feature (exptrack_pipeline/notify)
-EVENT_COLUMNS = [
-    "experiment_id", "event_type", "from_status", "to_status", "decision", "variant", "actor", "reason", "occurred_at", "source",
-]
-DDL = f"""
-create table if not exists {EVENTS_TABLE} (
-    experiment_id varchar not null,
-    event_type varchar not null,
-    from_status varchar,
-    to_status varchar,
-    decision varchar,
-    variant varchar,
-    actor varchar not null,
-    reason varchar not null,
-    occurred_at timestamp not null,
-    source varchar not null
-)
-"""
-# Column names we accept in the monitoring feature's table (first match wins).
-_STATUS_COLUMNS = ("to_status", "status", "new_status")
-_TIME_COLUMNS = ("occurred_at", "event_at", "created_at", "recorded_at", "changed_at", "at")
-_ACTOR_COLUMNS = ("actor", "triggered_by", "source")
-_REASON_COLUMNS = ("reason", "message", "details")
-
-
-def ensure_tables(con) -> None:
-    """Create the schema and the events table when missing (idempotent)."""
-    con.execute(f"create schema if not exists {SCHEMA}")
-    con.execute(DDL)
-
-
-def table_exists(con, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchone()
-    return bool(found and found[0])
-
-
-def columns_of(con, qualified: str) -> list[str]:
-    return table_columns(con, qualified)
+__all__ = ["EVENTS_TABLE", "EVENT_COLUMNS", "all_events", "append_events", "current_status", "effective_statuses",
+           "ensure_tables", "latest_decisions", "read_events", "read_status_events"]
 
 
 def append_events(con, events: list[LifecycleEvent]) -> None:
@@ -80,29 +42,24 @@ def read_events(con) -> pd.DataFrame:
 
 
 def read_status_events(con) -> pd.DataFrame:
-    """The monitoring feature's automatic status events, normalised to our columns (empty when absent/unreadable)."""
-    empty = pd.DataFrame(columns=EVENT_COLUMNS)
+    """The pauses and resumes of state.experiment_status_events (warehouse/schema.py), as lifecycle transitions with
+    source `monitoring` (empty before the table exists)."""
     if not table_exists(con, STATUS_EVENTS_TABLE):
-        return empty
-    cols = columns_of(con, STATUS_EVENTS_TABLE)
-    pick = lambda names: next((c for c in names if c in cols), None)  # noqa: E731
-    status, when = pick(_STATUS_COLUMNS), pick(_TIME_COLUMNS)
-    if "experiment_id" not in cols or status is None or when is None:
-        return empty
-    actor, reason = pick(_ACTOR_COLUMNS), pick(_REASON_COLUMNS)
-    order = ", event_seq" if "event_seq" in cols else ""
-    raw = con.execute(f"select * from {STATUS_EVENTS_TABLE} order by {when}{order}").df()
+        return pd.DataFrame(columns=EVENT_COLUMNS)
+    raw = con.execute(
+        f"select experiment_id, status, actor, reason, changed_at from {STATUS_EVENTS_TABLE} order by changed_at, event_seq"
+    ).df()
     out = pd.DataFrame(
         {
             "experiment_id": raw["experiment_id"].astype(str),
             "event_type": "transition",
-            "from_status": raw["from_status"] if "from_status" in cols else None,
-            "to_status": raw[status].astype(str),
+            "from_status": None,
+            "to_status": raw["status"].astype(str),
             "decision": None,
             "variant": None,
-            "actor": raw[actor].astype(str) if actor else "monitoring",
-            "reason": raw[reason].astype(str) if reason else "",
-            "occurred_at": pd.to_datetime(raw[when], utc=True).dt.tz_localize(None),
+            "actor": raw["actor"].astype(str),
+            "reason": raw["reason"].astype(str),
+            "occurred_at": pd.to_datetime(raw["changed_at"], utc=True).dt.tz_localize(None),
             "source": "monitoring",
         }
     )

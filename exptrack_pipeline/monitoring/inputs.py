@@ -1,4 +1,4 @@
-"""The warehouse tables the health rules read, as pandas frames (loaded by exptrack_pipeline.notify.warehouse)."""
+"""The warehouse tables the health rules read, as pandas frames (loaded by exptrack_pipeline.notify.health_data)."""
 
 from __future__ import annotations
 

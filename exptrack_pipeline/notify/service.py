@@ -23,10 +23,11 @@ from exptrack_pipeline.monitoring.blocks import render
 from exptrack_pipeline.monitoring.inputs import HealthInputs
 from exptrack_pipeline.monitoring.model import LEVEL_NAMES
 from exptrack_pipeline.notify import outbox
-from exptrack_pipeline.notify.schema import ensure_tables
+from exptrack_pipeline.warehouse.schema import ensure_tables
 from exptrack_pipeline.notify.slack import DeliveryError, SlackSender
-from exptrack_pipeline.notify.state import effective_statuses, last_resume_data_dates, latest_events, now_utc, record_event
-from exptrack_pipeline.notify.warehouse import Connect, load_inputs
+from exptrack_pipeline.notify.state import effective_statuses, last_resume_data_dates, latest_events, now_utc, record_event, sync_flags
+from exptrack_pipeline.notify.health_data import load_inputs
+from exptrack_pipeline.warehouse import Connect
 
 AUTOMATIC_ACTOR = "exptrack"
 
@@ -215,7 +216,6 @@ def run_alerting(
     log: Callable[[str], None] = print,
 ) -> AlertingOutcome:
     """Steps 2–4: raise alerts from `findings` (skipped when None), apply feature flags, deliver the outbox."""
-    from exptrack_pipeline.notify.state import sync_flags
 
     raised = None
     if findings is not None:

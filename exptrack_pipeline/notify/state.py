@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from exptrack_pipeline.lifecycle import store
 from exptrack_pipeline.notify.flags import FeatureFlagController, FlagResult
-from exptrack_pipeline.notify.schema import ensure_tables
-from exptrack_pipeline.notify.warehouse import Connect
+from exptrack_pipeline.warehouse import Connect
+from exptrack_pipeline.warehouse.schema import ensure_tables
 
 OVERRIDABLE = ("running", "paused")
 
@@ -53,8 +54,6 @@ def effective_statuses(con) -> dict[str, str]:
     lifecycle moves and decisions (state.lifecycle_events: a concluded experiment is no longer monitored) and the
     pauses/resumes here (which count only while the experiment is running or paused).
     """
-    from exptrack_pipeline.lifecycle import store
-
     registry = dict(con.execute("select experiment_id, status from registry.experiments").fetchall())
     frame = store.effective_statuses(registry, store.all_events(con))
     return dict(zip(frame["experiment_id"], frame["status"]))

@@ -1,7 +1,8 @@
-"""The warehouse interface and the choice of backend (setting EXPTRACK_DBT_TARGET, the same one dbt reads)."""
+"""The warehouse interface, its errors and the helpers every backend shares (the backend choice: targets.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -23,6 +24,9 @@ class Connection(Protocol):
     def unregister(self, name: str) -> Any: ...
 
 
+Connect = Callable[[], AbstractContextManager[Connection]]  # e.g. Warehouse.connect: a short-lived connection
+
+
 class Warehouse(Protocol):
     kind: str
 
@@ -31,6 +35,14 @@ class Warehouse(Protocol):
     def replace_table(self, schema: str, table: str, frame: pd.DataFrame) -> None: ...
     def execute(self, sql: str, params: list | None = None) -> None: ...
     def describe(self) -> str: ...
+
+
+def table_exists(con: Connection, qualified: str) -> bool:
+    """True when the table or view `schema.table` exists, on any backend."""
+    schema, table = qualified.split(".")
+    sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    found = con.execute(sql, [schema, table]).fetchone()
+    return bool(found and found[0])
 
 
 def table_columns(con: Connection, qualified: str) -> list[str]:
@@ -59,15 +71,3 @@ def is_write_conflict(exc: BaseException) -> bool:
         return True
     code = getattr(exc, "pgcode", None)
     return code in ("40001", "40P01")
-
-
-def open_warehouse(settings: Any, memory_limit: str = "3GB") -> Warehouse:
-    """The warehouse the settings name: the DuckDB file `settings.warehouse`, or PostgreSQL `settings.postgres`."""
-    if settings.target == "postgres":
-        from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
-
-        pg = settings.postgres
-        return PostgresWarehouse(host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode)
-    from exptrack_pipeline.warehouse.duckdb_backend import DuckDBWarehouse
-
-    return DuckDBWarehouse(str(settings.warehouse), memory_limit=memory_limit)

@@ -13,13 +13,17 @@ import pandas as pd
 
 from exptrack_pipeline.warehouse.base import WarehouseBusy, is_lock_error
 
+# DuckDB's memory ceiling for the Python side; dbt's is EXPTRACK_DUCKDB_MEMORY_LIMIT, whose default in
+# dbt_project/profiles.yml must be this value (tests/test_warehouse_backends.py holds them together).
+DEFAULT_MEMORY_LIMIT = "3GB"
+
 
 @dataclass(frozen=True)
 class DuckDBWarehouse:
     """A DuckDB file. `connect` retries briefly while another process holds the file's lock."""
 
     path: str
-    memory_limit: str = "3GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     lock_attempts: int = 5
     lock_wait_seconds: float = 0.5
     kind: str = "duckdb"

@@ -1,7 +1,11 @@
-"""Tables exptrack writes for monitoring, created idempotently before dbt runs (dbt reads state.experiment_status_events).
+"""Every table exptrack's Python writes outside dbt: the one owner of their DDL and column names.
+
+Created idempotently by the `experiment_registry` asset before dbt runs (dbt reads the two `state` tables through
+the sources in dbt_project/models/monitoring/_monitoring.yml and models/lifecycle/), and by every writer.
 
 * alerts.outbox — one row per alert × destination channel; `alert_id` is the exactly-once key.
-* state.experiment_status_events — append-only log of pauses and resumes (automatic or by a person).
+* state.experiment_status_events — append-only log of pauses and resumes (automatic or by a person; notify/state.py).
+* state.lifecycle_events — append-only log of lifecycle moves and decisions (`exptrack move/decide`; lifecycle/store.py).
 * monitoring.health_findings — every health verdict per experiment, check and as-of date (history kept).
 """
 
@@ -9,6 +13,12 @@ from __future__ import annotations
 
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed-retrying", "dry_run")
+STATUS_EVENTS_TABLE = "state.experiment_status_events"
+LIFECYCLE_EVENTS_TABLE = "state.lifecycle_events"
+HEALTH_FINDINGS_TABLE = "monitoring.health_findings"
+LIFECYCLE_EVENT_COLUMNS = [
+    "experiment_id", "event_type", "from_status", "to_status", "decision", "variant", "actor", "reason", "occurred_at", "source",
+]
 
 DDL = [
     "create schema if not exists alerts",
@@ -65,6 +75,20 @@ DDL = [
     )
     """,
     """
+    create table if not exists state.lifecycle_events (
+        experiment_id varchar not null,
+        event_type varchar not null,
+        from_status varchar,
+        to_status varchar,
+        decision varchar,
+        variant varchar,
+        actor varchar not null,
+        reason varchar not null,
+        occurred_at timestamp not null,
+        source varchar not null
+    )
+    """,
+    """
     create table if not exists monitoring.health_findings (
         experiment_id varchar not null,
         check_name varchar not null,
@@ -84,6 +108,6 @@ DDL = [
 
 
 def ensure_tables(con) -> None:
-    """Create the monitoring schemas, tables and sequence when missing (never drops or alters)."""
+    """Create the schemas, tables and sequence above when missing (never drops or alters)."""
     for statement in DDL:
         con.execute(statement)

@@ -1,10 +1,10 @@
-"""Jobs and the daily schedule."""
+"""The pipeline's jobs: ingestion (partitioned), everything downstream of it, and both together."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from exptrack_pipeline.defs.assets.ingestion import daily_partitions
+from exptrack_pipeline.defs.ingestion.assets import daily_partitions
 
 INGESTION = dg.AssetSelection.groups("ingestion")
 
@@ -26,11 +26,4 @@ daily_pipeline = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     partitions_def=daily_partitions,
     description="Yesterday's ingestion partition, then the registry, dbt and the results.",
-)
-
-daily_schedule = dg.build_schedule_from_partitioned_job(
-    daily_pipeline,
-    hour_of_day=2,
-    description="Every day at 02:00 UTC: materialise yesterday's partition and everything downstream.",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
 )

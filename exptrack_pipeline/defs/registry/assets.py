@@ -5,8 +5,7 @@ import dagster as dg
 
 from exptrack_pipeline.config.tables import registry_tables
 from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
-from exptrack_pipeline.lifecycle import store as lifecycle_store
-from exptrack_pipeline.notify.schema import ensure_tables as ensure_monitoring_tables
+from exptrack_pipeline.warehouse.schema import ensure_tables
 
 
 @dg.asset(
@@ -22,8 +21,7 @@ def experiment_registry(registry: RegistryResource, warehouse: WarehouseResource
     for name, frame in tables.items():
         warehouse.replace_table("registry", name, frame)
     with warehouse.connect() as con:  # the state tables dbt reads (dim_experiment_status), empty until someone writes
-        ensure_monitoring_tables(con)
-        lifecycle_store.ensure_tables(con)
+        ensure_tables(con)
     experiments = tables["experiments"]
     return dg.MaterializeResult(
         metadata={

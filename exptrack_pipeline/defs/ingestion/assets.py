@@ -11,7 +11,8 @@ from exptrack_pipeline.defs.resources import LandingZoneResource, WarehouseResou
 from exptrack_pipeline.ingest import load_day
 from exptrack_pipeline.ingest.publish import load_days_into_server
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=os.environ.get("EXPTRACK_START_DATE", "2026-10-01"))
+PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT = "EXPTRACK_START_DATE", "2026-10-01"
+daily_partitions = dg.DailyPartitionsDefinition(start_date=os.environ.get(PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT))
 
 
 def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
@@ -37,6 +38,7 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
                 context.log.warning(f"{source} {day}: file {path} quarantined whole: {problem}")
             if report.rows_quarantined:
                 context.log.warning(f"{source} {day}: quarantined {report.rows_quarantined} row(s): {report.quarantine_reasons}")
+            context.log.info(f"{source} {day}: {report.rows_loaded} row(s) loaded")  # one per day: `exptrack run` counts them
     yield dg.MaterializeResult(
         metadata={
             **{key: dg.MetadataValue.int(value) for key, value in totals.items()},
@@ -51,29 +53,25 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
     )
 
 
-@dg.asset(
-    key="raw_exposures",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb",
-    group_name="ingestion",
-    kinds={"duckdb", "python"},
-    check_specs=[dg.AssetCheckSpec("rows_conserved", asset="raw_exposures", description="Every row read is loaded, quarantined or de-duplicated.")],
-    description="Exposure rows of the day's landing-zone files (raw.exposures, raw.exposure_attributes); bad rows go to raw.quarantine.",
-)
+def _ingestion_asset(key: str, description: str) -> dict:
+    """What both raw assets share: daily partitions (a range runs as one run), the DuckDB pool, the rows_conserved check."""
+    conserved = dg.AssetCheckSpec("rows_conserved", asset=key, description="Every row read is loaded, quarantined or de-duplicated.")
+    return {
+        "key": key, "description": description, "partitions_def": daily_partitions, "backfill_policy": dg.BackfillPolicy.single_run(),
+        "pool": "duckdb", "group_name": "ingestion", "kinds": {"duckdb", "python"}, "check_specs": [conserved],
+    }
+
+
+@dg.asset(**_ingestion_asset(
+    "raw_exposures",
+    "Exposure rows of the day's landing-zone files (raw.exposures, raw.exposure_attributes); bad rows go to raw.quarantine.",
+))
 def raw_exposures(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
     yield from _ingest(context, "exposures", landing_zone, warehouse)
 
 
-@dg.asset(
-    key="raw_events",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb",
-    group_name="ingestion",
-    kinds={"duckdb", "python"},
-    check_specs=[dg.AssetCheckSpec("rows_conserved", asset="raw_events", description="Every row read is loaded, quarantined or de-duplicated.")],
-    description="Behaviour events of the day's landing-zone files (raw.events), de-duplicated by event_id within the day.",
-)
+@dg.asset(**_ingestion_asset(
+    "raw_events", "Behaviour events of the day's landing-zone files (raw.events), de-duplicated by event_id within the day.",
+))
 def raw_events(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
     yield from _ingest(context, "events", landing_zone, warehouse)

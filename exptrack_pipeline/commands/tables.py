@@ -1,4 +1,4 @@
-"""Plain-text summaries of a warehouse for the terminal (`exptrack results`, `exptrack summary`)."""
+"""Plain-text tables of a warehouse for the terminal: `exptrack results` and `exptrack summary` (commands/results.py)."""
 
 from __future__ import annotations
 

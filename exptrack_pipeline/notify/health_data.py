@@ -8,20 +8,16 @@ it. `Connect` is any zero-argument callable returning a connection context manag
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from exptrack_pipeline.monitoring.inputs import HealthInputs
-from exptrack_pipeline.notify.schema import ensure_tables
-from exptrack_pipeline.warehouse import DuckDBWarehouse, WarehouseBusy, is_lock_error
+from exptrack_pipeline.monitoring.inputs import FRAME_COLUMNS, HealthInputs
+from exptrack_pipeline.notify.state import effective_statuses
+from exptrack_pipeline.warehouse import Connect, DuckDBWarehouse, table_exists
+from exptrack_pipeline.warehouse.schema import ensure_tables
 
-Connect = Callable[[], AbstractContextManager[Any]]
-
-__all__ = ["Connect", "WarehouseBusy", "connector", "is_lock_error", "load_inputs"]
+__all__ = ["Connect", "connector", "load_inputs"]
 
 
 def connector(path: str | Path, attempts: int = 5, wait_seconds: float = 0.5) -> Connect:
@@ -29,13 +25,8 @@ def connector(path: str | Path, attempts: int = 5, wait_seconds: float = 0.5) ->
     return DuckDBWarehouse(str(path), lock_attempts=attempts, lock_wait_seconds=wait_seconds).connect
 
 
-def _table_exists(con, schema: str, table: str) -> bool:
-    sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
-    return bool(con.execute(sql, [schema, table]).fetchone()[0])
-
-
 def _df(con, schema: str, table: str, sql: str, empty_columns: list[str]) -> pd.DataFrame:
-    if not _table_exists(con, schema, table):
+    if not table_exists(con, f"{schema}.{table}"):
         return pd.DataFrame({c: pd.Series(dtype="object") for c in empty_columns})
     return con.execute(sql).df()
 
@@ -45,9 +36,6 @@ MONITORED = ("running", "paused")
 
 def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
     """Read every input of the health rules (experiments whose registry status is running or paused)."""
-    from exptrack_pipeline.monitoring.inputs import FRAME_COLUMNS
-    from exptrack_pipeline.notify.state import effective_statuses
-
     with connect() as con:
         ensure_tables(con)
         status = effective_statuses(con)

@@ -1,0 +1,1 @@
+"""Every dbt model, test and source as Dagster assets and asset checks."""

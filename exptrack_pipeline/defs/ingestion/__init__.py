@@ -1,0 +1,1 @@
+"""Ingestion of the landing zone (daily partitions)."""

@@ -1,0 +1,1 @@
+"""Lifecycle, decision reports, archive and portfolio summaries (docs/lifecycle.md)."""

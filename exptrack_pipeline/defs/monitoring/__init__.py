@@ -1,0 +1,1 @@
+"""Health checks, alerts, automatic pauses and Slack delivery (docs/monitoring.md)."""

@@ -1,0 +1,1 @@
+"""The experiment registry and metric catalog as warehouse tables."""

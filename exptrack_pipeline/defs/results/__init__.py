@@ -1,0 +1,1 @@
+"""The statistics assets: experiment, retention and segment results."""
