@@ -18,6 +18,7 @@ from exptrack_pipeline.defs.assets.registry import experiment_registry
 from exptrack_pipeline.defs.assets.results import experiment_results
 from exptrack_pipeline.defs.jobs import analysis_job, daily_pipeline, daily_schedule, ingest_job
 from exptrack_pipeline.defs.project import dbt_project
+from exptrack_pipeline.defs.site import assets as site_assets
 from exptrack_pipeline.defs.resources import LandingZoneResource, RegistryResource, WarehouseResource
 
 
@@ -43,7 +44,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
         },
     )
-    return dg.Definitions.merge(core, monitoring.build(settings), lifecycle.build(settings))
+    return dg.Definitions.merge(core, monitoring.build(settings), lifecycle.build(settings), site_assets.build(settings))
 
 
 defs = build_definitions()
