@@ -26,6 +26,7 @@ from exptrack_pipeline.lifecycle.handoff import handoff_markdown
 from exptrack_pipeline.reports import OutputPaths, summaries
 from exptrack_pipeline.reports.document import Document, data_uri_markdown
 from exptrack_pipeline.reports.experiment import ReportInputs, render
+from exptrack_pipeline.site import learnings as site_learnings
 
 GROUP = "lifecycle"
 PORTFOLIO_CHANNEL_VAR = "EXPTRACK_PORTFOLIO_CHANNEL"  # Slack channel of the weekly/monthly summaries
@@ -267,6 +268,7 @@ def _archive_files(con, e: Experiment, row: dict, events: pd.DataFrame, experime
         "lifecycle_events.csv": mine.to_csv(index=False).encode(),
         "decision.json": json.dumps({"experiment_id": e.id, "status": row["status"], **decision}, indent=2, sort_keys=True).encode(),
     }
+    files.update(site_learnings.archive_files(con, e.id))  # learnings.json (the learnings library, exptrack decide --learned)
     for path in [out.reports / f"{e.id}.html", out.reports / f"{e.id}.md", *sorted(out.reports.glob(f"{e.id}_*.png")), out.handoffs / f"{e.id}.md"]:
         if path.is_file():
             files[("handoff.md" if path.parent == out.handoffs else path.name)] = path.read_bytes()
