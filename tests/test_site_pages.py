@@ -103,3 +103,12 @@ def test_pages_reference_nothing_outside_the_site(site):
         assert refs, path
         external = [r for r in refs if "://" in r or r.startswith("//")]
         assert not external, (path, external)
+
+
+def test_the_pipeline_regenerates_the_site(demo_run):
+    """The dashboard_site asset ran in the demo pipeline (after results, monitoring and lifecycle) and wrote the site."""
+    index = (demo_run.settings.output_dir / "site" / "index.html").read_text()
+    assert index.count('<tr class="experiment"') == len(demo_run.query("select * from registry.experiments"))
+    for eid in demo_run.query("select experiment_id from registry.experiments")["experiment_id"]:
+        page = (demo_run.settings.output_dir / "site" / "experiments" / f"{eid}.html").read_text()
+        assert f'href="../../reports/{eid}.html"' in page  # the decision report beside the site

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import jinja2
 import numpy as np
 import pandas as pd
 
 from exptrack_pipeline.lifecycle import portfolio
 from exptrack_pipeline.reports import analysis, summaries
-from exptrack_pipeline.site import charts, learnings, pages, scorecard
+from exptrack_pipeline.site import learnings, pages, scorecard
 from exptrack_pipeline.site.data import SiteData
+from exptrack_pipeline.site.templating import environment
 
 ACTIVE = ("scheduled", "running", "paused")
 
@@ -36,29 +36,6 @@ class Built:
     @property
     def index(self) -> Path:
         return self.folder / "index.html"
-
-
-def _share(v: object, digits: int = 0) -> str:
-    return "n/a" if v is None or pd.isna(v) else f"{float(v) * 100:.{digits}f}%"
-
-
-def _num(v: object, fmt: str = ",.4g") -> str:
-    return "n/a" if v is None or pd.isna(v) else format(float(v), fmt)
-
-
-def _exact(v: object) -> str:
-    """The exact number for a data-value attribute (repr round-trips a float64), '' for missing."""
-    return "" if v is None or pd.isna(v) else repr(float(v))
-
-
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("exptrack_pipeline.site", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(pct=lambda v, d=1: charts.pct(None if v is None or pd.isna(v) else float(v), d), share=_share, num=_num,
-                       exact=_exact, date=lambda v: "" if v is None or pd.isna(v) else str(pd.Timestamp(v).date()),
-                       when=lambda v: "" if v is None or pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d %H:%M}")
-    return env
 
 
 def _rel(target: Path, start: Path) -> str | None:

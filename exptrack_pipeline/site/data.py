@@ -14,6 +14,7 @@ from exptrack_pipeline.site import learnings
 
 HEALTH_FINDINGS = "monitoring.health_findings"
 OUTBOX = "alerts.outbox"
+STATUS_EVENTS = "state.experiment_status_events"
 
 
 @dataclass
@@ -29,6 +30,7 @@ class SiteData:
     segments: pd.DataFrame
     findings: pd.DataFrame  # monitoring.health_findings, every as-of date
     alerts: pd.DataFrame  # alerts.outbox
+    status_events: pd.DataFrame  # state.experiment_status_events: pauses/resumes with the feature-flag outcome
     learnings: pd.DataFrame
     daily_units: dict[str, float]
 
@@ -68,6 +70,7 @@ def load(con, registry: Registry, today: dt.date | None = None) -> SiteData:
         segments=inputs.optional_table(con, "main.segment_results"),
         findings=findings.sort_values(["experiment_id", "as_of", "check_name"]) if not findings.empty else findings,
         alerts=alerts.sort_values(["experiment_id", "created_at"]) if not alerts.empty else alerts,
+        status_events=inputs.optional_table(con, STATUS_EVENTS),
         learnings=learnings.read(con),
         daily_units=inputs.daily_units(con),
     )

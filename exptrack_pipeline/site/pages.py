@@ -151,6 +151,7 @@ def experiment_context(data: SiteData, e: Experiment, library_row: dict | None) 
         if not data.of("findings", e.id).empty else [],
         "alerts": data.of("alerts", e.id).drop_duplicates("alert_id").to_dict("records") if not data.of("alerts", e.id).empty else [],
         "events": events.to_dict("records"),
+        "pauses": data.of("status_events", e.id).to_dict("records") if not data.status_events.empty else [],
         "decision": outcome.iloc[0].to_dict() if not outcome.empty and pd.notna(outcome["decision"].iloc[0]) else None,
         "learning": library_row,
     }
