@@ -52,7 +52,8 @@ def test_the_site_has_every_page(site, demo_run):
     assert (site.folder / "static" / "site.css").is_file() and (site.folder / "static" / "site.js").is_file()
 
 
-def test_portfolio_numbers_equal_results_and_health_findings(site, results, findings):
+def test_portfolio_numbers_equal_results_and_health_findings(site, results, findings, demo_run):
+    demo_run_alerts = demo_run.query("select * from alerts.outbox")
     page = Elements(site.index.read_text())
     rows = [a["data-experiment"] for a, _ in page.find("tr", id="portfolio") if "data-experiment" in a]
     assert sorted(rows) == sorted(results["experiment_id"].unique())
@@ -69,6 +70,11 @@ def test_portfolio_numbers_equal_results_and_health_findings(site, results, find
         assert same(value(cells["progress"]), sample["progress"])
         badges = {a["data-check"]: a["data-status"] for a, _ in page.find("span", data_experiment=eid) if "data-check" in a}
         assert badges == {c: mine.loc[c, "status"] for c in BADGE_CHECKS}
+        # open alerts: outbox alerts (one per alert key) for checks whose latest verdict still fails
+        outbox = demo_run_alerts[demo_run_alerts["experiment_id"] == eid]
+        failing = set(mine.index[mine["status"] == "fail"])
+        assert value(cells["alerts"]) == outbox[outbox["check_name"].isin(failing)]["alert_key"].nunique(), eid
+    assert value(next(a for a, _ in page.find(data_experiment="checkout_redesign") if a.get("data-col") == "alerts")) >= 2
     # the demo's checkout experiment breaks its guardrail and its split: both badges fail
     checkout = {a["data-check"]: a["data-status"] for a, _ in page.find("span", data_experiment="checkout_redesign") if "data-check" in a}
     assert checkout["guardrail_harm"] == "fail" and checkout["srm"] == "fail"

@@ -77,8 +77,9 @@ def forest(latest: pd.DataFrame, width: int = 760, label_width: int = 260, row_h
 
 
 def lines(frame: pd.DataFrame, x: str, y: str, band: tuple[str, str] | None = None, group: str = "variant",
-          width: int = 760, height: int = 300, y_format: str = "lift") -> dict:
-    """One polyline per group (with an optional CI band) over x = dates or integers; y in shares (0.05 = 5%)."""
+          width: int = 760, height: int = 300, y_format: str = "lift", colors: dict[str, str] | None = None) -> dict:
+    """One polyline per group (with an optional CI band) over x = dates or integers; y in shares (0.05 = 5%).
+    `colors`: group → colour, so a variant keeps its colour across charts (default: the palette in order)."""
     left, right, top, bottom = 64, 16, 12, 36
     if frame.empty:
         return {"width": width, "height": height, "series": [], "xticks": [], "yticks": []}
@@ -100,7 +101,8 @@ def lines(frame: pd.DataFrame, x: str, y: str, band: tuple[str, str] | None = No
             upper = [f"{sx(a)},{sy(float(b))}" for a, b in zip(ok["_x"], ok[band[1]])]
             lower = [f"{sx(a)},{sy(float(b))}" for a, b in zip(ok["_x"][::-1], ok[band[0]][::-1])]
             band_path = ("M" + " L".join(upper + lower) + " Z") if upper else None
-        series.append({"name": str(name), "color": PALETTE[i % len(PALETTE)], "points": pts, "band": band_path,
+        color = (colors or {}).get(str(name), PALETTE[i % len(PALETTE)])
+        series.append({"name": str(name), "color": color, "points": pts, "band": band_path,
                        "path": "M" + " L".join(f"{p['cx']},{p['cy']}" for p in pts) if pts else ""})
     x_ticks = sorted(set(numeric))
     step = max(1, len(x_ticks) // 6)

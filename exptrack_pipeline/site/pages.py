@@ -137,13 +137,16 @@ def experiment_context(data: SiteData, e: Experiment, library_row: dict | None) 
     segments = segments[segments["metric_id"] == e.primary_metric].sort_values(["attribute", "attribute_value", "variant"]) if not segments.empty else segments
     events = data.of("events", e.id)
     outcome = data.of("outcomes", e.id)
+    colors = {v.name: charts.PALETTE[i % len(charts.PALETTE)] for i, v in enumerate(e.variants)}
     return {
         "row": portfolio_row(data, e), "e": e, "as_of": latest["analysis_date"].max() if not latest.empty else None,
         "recommendation": analysis.recommend(e, latest),
         "results": {role: result_rows(latest[latest["metric_role"] == role], e) if not latest.empty else [] for role in ("primary", "secondary", "guardrail")},
         "forest": charts.forest(latest) if not latest.empty else None,
-        "cumulative": charts.lines(primary_history, "analysis_date", "rel_lift", ("seq_rel_lift_ci_low", "seq_rel_lift_ci_high")) if not primary_history.empty else None,
-        "retention_chart": charts.lines(curves, "day_since_exposure", "retention_rate", None, y_format="rate") if not curves.empty else None,
+        "cumulative": charts.lines(primary_history, "analysis_date", "rel_lift", ("seq_rel_lift_ci_low", "seq_rel_lift_ci_high"),
+                                    colors=colors) if not primary_history.empty else None,
+        "retention_chart": charts.lines(curves, "day_since_exposure", "retention_rate", None, y_format="rate", colors=colors)
+        if not curves.empty else None,
         "retention": data.of("retention", e.id).sort_values(["retention_day", "variant"]).to_dict("records") if not data.of("retention", e.id).empty else [],
         "segments": segments.to_dict("records"),
         "findings": findings.to_dict("records"),
