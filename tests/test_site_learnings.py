@@ -79,3 +79,16 @@ def test_site_pages_show_learnings_decisions_and_targets(decided):
     month = (site / "monthly.html").read_text()
     assert "social proof on checkout" in month  # ideas to queue (follow-ups)
     assert "Counting other sign-ups" in month  # learnings of the month
+
+
+def test_weekly_and_review_pages_follow_the_decisions(decided):
+    site = decided.output_dir / "site"
+    # week 2026-11-23 .. 11-29: the rollback of 11-25 is this week's news, the ship of 11-16 is not
+    weekly = (site / "weekly.html").read_text()
+    moves = weekly.split("Moves and decisions this week")[1].split("<h2>")[0]
+    assert "checkout_redesign</a>:" in moves and "decision rollback" in moves and "signup_social_proof" not in moves
+    active = [a["data-experiment"] for a, _ in Elements(weekly).find("tr", id="tbl-active") if "data-experiment" in a]
+    assert active == ["homepage_cards"]  # the decided ones are concluded
+    # the review pack: homepage_cards is past its planned end (11-21) without a decision; the decided ones are not listed
+    review = [a["data-experiment"] for a, _ in Elements((site / "review.html").read_text()).find("article")]
+    assert review == ["homepage_cards"]
