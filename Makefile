@@ -34,6 +34,7 @@ demo: manifest dagster-home
 	$(BIN)/exptrack run --start $(DEMO_START) --end $(DEMO_END)
 	$(BIN)/exptrack summary
 	$(BIN)/exptrack reports
+	$(BIN)/exptrack site
 
 # The same pipeline on PostgreSQL: a throw-away server (tests/postgres_server.py: initdb in a temp dir, deleted at the
 # end) gets the demo landing zone, every dbt model and test, the statistics, monitoring and lifecycle assets.

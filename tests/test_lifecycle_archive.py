@@ -50,8 +50,10 @@ def test_decide_archive_and_rerun_leave_the_archive_byte_identical(demo_run, tmp
         monkeypatch.setenv(name, str(value))  # restored after the test, also after build_definitions() exports them
 
     assert main(["decide", "signup_social_proof", "ship", "social_proof", "--rationale", "signup up, no guardrail harm",
-                 "--actor", "@maria", "--at", "2026-11-15T10:00"]) == 0
-    assert main(["decide", "checkout_redesign", "rollback", "--rationale", "error rate up 60%", "--actor", "@sam", "--at", "2026-11-30T09:00"]) == 0
+                 "--actor", "@maria", "--at", "2026-11-15T10:00", "--learned", "social proof lifts signups",
+                 "--evidence", "primary up, guardrails flat", "--follow-up", "try it on checkout"]) == 0
+    assert main(["decide", "checkout_redesign", "rollback", "--rationale", "error rate up 60%", "--actor", "@sam", "--at", "2026-11-30T09:00",
+                 "--learned", "the redesign broke error handling"]) == 0
     assert main(["implemented", "signup_social_proof", "--actor", "@eng", "--reason", "100% rollout", "--at", "2026-11-20"]) == 0
     assert main(["move", "homepage_cards", "--to", "archived", "--actor", "@li", "--reason", "skip ahead"]) == 2  # running -> archived is not allowed
     assert "cannot move from running to archived" in capsys.readouterr().err
@@ -76,6 +78,8 @@ def test_decide_archive_and_rerun_leave_the_archive_byte_identical(demo_run, tmp
     assert set(manifest) == set(frozen) - {"MANIFEST.sha256"}
     assert all(hashlib.sha256(frozen[name]).hexdigest() == digest for name, digest in manifest.items())
     assert {"decision.json", "results_final.csv", "handoff.md", "signup_social_proof.html", "config_signup_social_proof.yaml"} <= set(frozen)
+    learned = json.loads(frozen["learnings.json"])  # the learnings library's row, kept with the decision
+    assert [(x["learned"], x["evidence"], x["follow_up"]) for x in learned] == [("social proof lifts signups", "primary up, guardrails flat", "try it on checkout")]
     decision = json.loads(frozen["decision.json"])
     assert (decision["decision"], decision["variant"], decision["decided_by"], decision["status"]) == ("ship", "social_proof", "@maria", "concluded")
     final = pd.read_csv(archive / "results_final.csv")

@@ -34,6 +34,7 @@ from exptrack_pipeline.lifecycle.states import (
     validate_transition,
 )
 from exptrack_pipeline.reports import paths, where
+from exptrack_pipeline.site import learnings
 from exptrack_pipeline.warehouse import WarehouseBusy, open_warehouse
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -106,6 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> dict[str, Handler]:
     decide.add_argument("--rationale", required=True)
     decide.add_argument("--actor", required=True)
     decide.add_argument("--at", help="when it was decided (UTC, default now)")
+    learnings.add_arguments(decide)
     impl = subparsers.add_parser("implemented", help="record that a shipped variant is fully rolled out")
     impl.add_argument("experiment_id")
     impl.add_argument("--actor", required=True)
@@ -231,12 +233,15 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
     e = _experiment(settings, args.experiment_id)
     at = _now(args.at)
     _ensure_not_frozen(settings, e.id)
+    learning = learnings.from_args(e.id, args, at)  # a ship/rollback without --learned stops here
     with _warehouse(settings, write=True) as con:
         current = store.current_status(con, e.id, e.status)
         validate_decision(e.id, current, args.decision, args.variant, [v.name for v in e.variants], e.control.name)
         events = transitions_for_decision(e.id, current, args.actor, args.rationale, at)
         events.append(LifecycleEvent(e.id, "decision", args.actor, args.rationale, at, decision=args.decision, variant=args.variant))
         store.append_events(con, events)
+        if learning:
+            learnings.record(con, learning)
     what = f"ship {args.variant}" if args.decision == "ship" else args.decision
     print(f"{e.id}: decision {what} recorded" + (f"; {current} → concluded" if len(events) > 1 else ""))
     print("the next pipeline run writes the report" + (", the handoff" if args.decision == "ship" else "") + " and freezes the archive")

@@ -18,6 +18,7 @@ import pandas as pd
 from dagster_dbt import DbtCliResource
 from pydantic import Field, create_model
 
+from exptrack_pipeline.site import scorecard
 from exptrack_pipeline.config import Registry, Settings, load_registry
 from exptrack_pipeline.defs.project import dbt_executable, dbt_project
 from exptrack_pipeline.monitoring import HealthConfig
@@ -170,6 +171,26 @@ class MonitoringResource(create_model("HealthThresholds", __base__=dg.Configurab
         return HealthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
+class SiteResource(dg.ConfigurableResource):
+    """Where the site goes (<output_dir>/site, beside reports/ and archive/) and the portfolio targets
+    (defaults from the seed; EXPTRACK_TARGETS_FILE, a YAML with the same keys, overrides them)."""
+
+    output_dir: str
+    completed_per_quarter: float = 12
+    time_to_decision_days: float = 14
+    win_rate: float = 0.30
+    implementation_rate: float = 0.90
+
+    def targets(self) -> scorecard.Targets:
+        return scorecard.Targets(self.completed_per_quarter, self.time_to_decision_days, self.win_rate, self.implementation_rate)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SiteResource":
+        t = scorecard.Targets.from_env()
+        return cls(output_dir=str(settings.output_dir), completed_per_quarter=t.completed_per_quarter,
+                   time_to_decision_days=t.time_to_decision_days, win_rate=t.win_rate, implementation_rate=t.implementation_rate)
+
+
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Every resource, from resolved settings (paths, warehouse target) and the monitoring environment."""
     env = MonitoringEnv.from_env()
@@ -182,6 +203,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "slack": SlackResource.from_env(),
         "feature_flags": FeatureFlagResource(mode=env.flag_controller, webhook_url=env.flag_webhook_url),
         "monitoring": MonitoringResource(),
+        "site": SiteResource.from_settings(settings),
     }
 
 

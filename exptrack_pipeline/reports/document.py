@@ -1,19 +1,12 @@
-"""A tiny document model rendered to both Markdown and self-contained HTML, so both formats say the same thing."""
+"""A tiny document model rendered to both Markdown and self-contained HTML (through the dashboard's Jinja2 templates),
+so both formats say the same thing."""
 
 from __future__ import annotations
 
 import base64
-import html
 from dataclasses import dataclass, field
 
 import pandas as pd
-
-CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1000px;margin:2em auto;color:#222;line-height:1.45}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.88em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.summary{background:#f6f9ff;border-left:4px solid #1f77b4;padding:.6em 1em}
-code{background:#f3f3f3;padding:0 3px}img{max-width:100%}
-"""
 
 
 @dataclass
@@ -73,41 +66,10 @@ class Document:
         return "\n".join(out)
 
     def html(self) -> str:
-        out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_inline(self.title)}</title><style>{CSS}</style></head><body>",
-               f"<h1>{_inline(self.title)}</h1>"]
-        for kind, block in self.blocks:
-            if kind == "h2":
-                out.append(f"<h2>{_inline(str(block))}</h2>")
-            elif kind == "p":
-                out.append(f"<p>{_inline(str(block))}</p>")
-            elif kind == "summary":
-                out.append(f"<p class='summary'>{_inline(str(block))}</p>")
-            elif kind == "ul":
-                out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block) + "</ul>")  # type: ignore[union-attr]
-            elif kind == "table":
-                out.append(_html_table(block))  # type: ignore[arg-type]
-            elif kind == "img":
-                data = base64.b64encode(block.png).decode()  # type: ignore[union-attr]
-                out.append(f"<p><img alt='{html.escape(block.alt)}' src='data:image/png;base64,{data}'></p>")  # type: ignore[union-attr]
-        out.append("</body></html>")
-        return "\n".join(out)
+        """One self-contained page from the dashboard's templates (site/templates/document.html): same CSS, no network."""
+        from exptrack_pipeline.site.templating import render_document
 
-
-def _inline(text: str) -> str:
-    """Escape, then render **bold** and `code` spans."""
-    parts = html.escape(text).split("`")
-    text = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
-    bold = text.split("**")
-    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(bold))
-
-
-def _html_table(table: Table) -> str:
-    frame = table.frame
-    if frame.empty:
-        return "<p><em>none</em></p>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in frame.itertuples(index=False))
-    return f"<table id='{table.table_id}'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        return render_document(self)
 
 
 def data_uri_markdown(png: bytes, alt: str) -> str:

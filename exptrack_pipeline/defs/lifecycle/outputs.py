@@ -14,6 +14,7 @@ from exptrack_pipeline.config.registry import load_experiment
 from exptrack_pipeline.lifecycle import inputs, portfolio, store
 from exptrack_pipeline.reports import OutputPaths
 from exptrack_pipeline.reports.experiment import ReportInputs
+from exptrack_pipeline.site import learnings as site_learnings
 
 PORTFOLIO_CHANNEL_VAR = "EXPTRACK_PORTFOLIO_CHANNEL"  # Slack channel of the weekly/monthly summaries
 
@@ -69,6 +70,7 @@ def archive_files(con, e: Experiment, row: dict, events: pd.DataFrame, experimen
         "lifecycle_events.csv": mine.to_csv(index=False).encode(),
         "decision.json": json.dumps({"experiment_id": e.id, "status": row["status"], **decision}, indent=2, sort_keys=True).encode(),
     }
+    files.update(site_learnings.archive_files(con, e.id))  # learnings.json (the learnings library, exptrack decide --learned)
     for path in [out.reports / f"{e.id}.html", out.reports / f"{e.id}.md", *sorted(out.reports.glob(f"{e.id}_*.png")), out.handoffs / f"{e.id}.md"]:
         if path.is_file():
             files[("handoff.md" if path.parent == out.handoffs else path.name)] = path.read_bytes()

@@ -1,0 +1,1 @@
+"""Dagster wiring of the dashboard site (exptrack_pipeline/site)."""
