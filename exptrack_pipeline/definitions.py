@@ -19,6 +19,7 @@ from exptrack_pipeline.defs.assets.results import experiment_results
 from exptrack_pipeline.defs.jobs import analysis_job, daily_pipeline, daily_schedule, ingest_job
 from exptrack_pipeline.defs.project import dbt_project
 from exptrack_pipeline.defs.resources import LandingZoneResource, RegistryResource, WarehouseResource
+from exptrack_pipeline.sources import sources_path
 
 
 def dbt_executable() -> str:
@@ -39,7 +40,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
             "registry": RegistryResource(experiments_dir=str(settings.experiments_dir), metrics_file=str(settings.metrics_file)),
-            "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir)),
+            "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir), sources_file=str(sources_path(settings.experiments_dir))),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
         },
     )

@@ -84,6 +84,8 @@ class RegistryResource(ConfigurableResource):
 
 
 class LandingZoneResource(ConfigurableResource):
-    """The landing zone: <raw_dir>/{exposures,events}/date=YYYY-MM-DD/*.{parquet,csv,jsonl}."""
+    """The landing zone: <raw_dir>/{exposures,events}/date=YYYY-MM-DD/*.{parquet,csv,jsonl}, or the folders the
+    sources YAML names (`sources_file`, when it exists; exptrack_pipeline/sources)."""
 
     raw_dir: str
+    sources_file: str = ""
