@@ -10,6 +10,7 @@ import sys
 from exptrack_pipeline.config import RegistryError, Settings, load_registry
 from exptrack_pipeline.commands import lifecycle as lifecycle_commands
 from exptrack_pipeline.commands import monitoring as monitoring_commands
+from exptrack_pipeline.sources import SourcesError, all_units, sources_path
 from exptrack_pipeline.summary import format_results, format_summary, latest_results
 from exptrack_pipeline.warehouse import open_warehouse
 
@@ -34,6 +35,7 @@ def run_pipeline(start: dt.date, end: dt.date, settings: Settings | None = None,
     warehouse, EXPTRACK_RAW_SCHEMA), then build the registry, dbt models, results, monitoring and lifecycle."""
     settings = settings or Settings.from_env()
     load_registry(settings.experiments_dir, settings.metrics_file)  # fail fast, before any run starts
+    all_units(settings.raw_dir, sources_path(settings.experiments_dir))  # the sources YAML too
     from exptrack_pipeline.definitions import build_definitions
 
     defs = build_definitions(settings)
@@ -80,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             return handlers[args.command](args, settings)
         elif args.command == "validate":
             registry = load_registry(settings.experiments_dir, settings.metrics_file)
+            all_units(settings.raw_dir, sources_path(settings.experiments_dir))  # the sources YAML too
             print(f"ok: {len(registry.experiments)} experiments, {len(registry.catalog.metrics)} metrics")
-    except RegistryError as exc:
+    except (RegistryError, SourcesError) as exc:
         print(f"exptrack: {exc}", file=sys.stderr)
         return 2
     return 0

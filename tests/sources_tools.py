@@ -78,3 +78,59 @@ def send_amplitude(world: World, base_url: str) -> None:
             properties = {} if r.value is None else {"value": r.value}
             client.track(BaseEvent(r.event_name, event_properties=properties, **ids))
     client.shutdown()
+
+
+def send_snowplow(world: World, base_url: str) -> None:
+    """snowplow-tracker → POST /com.snowplowanalytics.snowplow/tp2: structured events (the exposure is category
+    `experiment`, action = experiment id, label = variant; an identify is an event carrying both ids)."""
+    from snowplow_tracker import Emitter, StructuredEvent, Subject, Tracker
+
+    host, port = base_url.removeprefix("http://").split(":")
+    emitter = Emitter(host, protocol="http", port=int(port), method="post", batch_size=50)
+    tracker = Tracker("exptrack-test", emitter, app_id="shop")
+    for r in world.records:
+        subject = Subject()
+        if r.user_id:
+            subject.set_user_id(r.user_id)
+        if r.anonymous_id:
+            subject.set_domain_user_id(r.anonymous_id)
+        millis = int(_utc(r.at).timestamp() * 1000)
+        if r.kind == "exposure":
+            event = StructuredEvent("experiment", r.experiment_id, label=r.variant, true_timestamp=millis, event_subject=subject)
+        elif r.kind == "identify":
+            event = StructuredEvent("identity", "identify", true_timestamp=millis, event_subject=subject)
+        else:
+            event = StructuredEvent("product", r.event_name, value=r.value, true_timestamp=millis, event_subject=subject)
+        tracker.track(event)
+    tracker.flush()
+
+
+def write_ga4(world: World, root) -> int:
+    """GA4 has no Python client that writes its export: rows follow the BigQuery export schema
+    (https://developers.google.com/analytics/bigquery/event-schema) as BigQuery's JSON export writes them (INT64 as
+    text): event_date, event_timestamp (microseconds), event_name, event_params [{key, value: {string_value |
+    int_value | double_value}}], user_id, user_pseudo_id, event_bundle_sequence_id. An identify is a `login` event
+    carrying both ids; the exposure is the custom event `experiment_exposure`."""
+    import json
+
+    by_day: dict[str, list[str]] = {}
+    for number, r in enumerate(world.records):
+        params = []
+        if r.kind == "exposure":
+            name = "experiment_exposure"
+            params = [{"key": "experiment_id", "value": {"string_value": r.experiment_id}}, {"key": "variant_id", "value": {"string_value": r.variant}}]
+        else:
+            name = "login" if r.kind == "identify" else r.event_name
+            if r.value is not None:
+                params = [{"key": "value", "value": {"double_value": r.value}}]
+        row = {
+            "event_date": r.at.strftime("%Y%m%d"), "event_timestamp": str(int(_utc(r.at).timestamp() * 1_000_000)),
+            "event_name": name, "event_params": params, "user_id": r.user_id, "user_pseudo_id": r.anonymous_id,
+            "event_bundle_sequence_id": str(number), "platform": "WEB",
+        }
+        by_day.setdefault(r.at.date().isoformat(), []).append(json.dumps(row) + "\n")
+    for day, lines in by_day.items():
+        folder = root / f"date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "events_export.jsonl").write_text("".join(lines))
+    return len(world.records)

@@ -171,3 +171,17 @@ def test_two_sources_reading_one_folder_are_refused(tmp_path):
     path = _sources(tmp_path, {"name": "a", "preset": "segment", "folder": "s"}, {"name": "b", "preset": "mixpanel", "folder": "s"})
     with pytest.raises(SourcesError, match="two sources read the same folder"):
         load_sources(path)
+
+
+def test_the_readme_example_is_a_valid_sources_file(tmp_path):
+    """The worked examples in README "Connect your data" load, and each source feeds the contracts it should."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Connect your data", 1)[1]
+    block = section.split("```yaml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "sources.yaml"
+    path.write_text(block)
+    config = load_sources(path)
+    assert [s.preset for s in config.sources] == ["exptrack", "segment", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4", "custom"]
+    units = {u.name for u in all_units(tmp_path / "raw", path)}
+    assert {"web:identities", "app:identities", "flags:exposures", "flags:events", "analytics:exposures"} <= units
+    assert "flags:identities" not in units and "product:identities" not in units

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from dagster import DagsterInstance
 
-from sources_tools import send_amplitude, send_mixpanel, send_segment
+from sources_tools import send_amplitude, send_mixpanel, send_segment, send_snowplow, write_ga4
 from sources_world import END, START, experiment_yaml, native_rows, simulate
 from tool_capture_server import ToolCaptureServer
 
@@ -28,6 +28,8 @@ TOOLS = {  # copy → (preset, folder, logged-out unit)
     "rudderstack": ("rudderstack", "rudderstack", "anonymous_id"),
     "mixpanel": ("mixpanel", "mixpanel", "anonymous_id"),
     "amplitude": ("amplitude", "amplitude", "device_id"),
+    "snowplow": ("snowplow", "snowplow", "anonymous_id"),
+    "ga4": ("ga4", "ga4", "anonymous_id"),
 }
 SOURCES_YAML = {
     "sources": [
@@ -36,6 +38,8 @@ SOURCES_YAML = {
         {"name": "server", "preset": "rudderstack", "folder": "rudderstack"},
         {"name": "app", "preset": "mixpanel", "folder": "mixpanel", "epoch": "s"},
         {"name": "product", "preset": "amplitude", "folder": "amplitude"},
+        {"name": "tracker", "preset": "snowplow", "folder": "snowplow"},
+        {"name": "analytics", "preset": "ga4", "folder": "ga4"},
     ]
 }
 
@@ -68,8 +72,11 @@ def _write_tools(raw: Path) -> dict[str, int]:
         server.write_mixpanel(raw / "mixpanel")
         send_amplitude(simulate("amplitude"), server.base_url)
         server.write_amplitude(raw / "amplitude")
-        sent.update(mixpanel=len(server.received["mixpanel"]), amplitude=len(server.received["amplitude"]))
+        send_snowplow(simulate("snowplow"), server.base_url)
+        server.write_snowplow(raw / "snowplow")
+        sent.update({tool: len(server.received[tool]) for tool in ("mixpanel", "amplitude", "snowplow")})
     sent["segment"] = len(simulate("segment").records)
+    sent["ga4"] = write_ga4(simulate("ga4"), raw / "ga4")
     return sent
 
 
@@ -152,3 +159,5 @@ def test_every_record_sent_is_read_once_and_accounted_for(sources_run):
     assert per_source["server"] == sent["rudderstack"]
     assert per_source["app"] == sent["mixpanel"]
     assert per_source["product"] == sent["amplitude"]
+    assert per_source["tracker"] == sent["snowplow"]
+    assert per_source["analytics"] == sent["ga4"]

@@ -86,7 +86,7 @@ def _format_sql(text: str, fmt: str) -> str:
 def _param_sql(key: str, within: str, record: str) -> str:
     items = f"cast(json_extract({record}, {json_path(within)}) as json[])"
     value = "coalesce(p->>'$.value.string_value', p->>'$.value.int_value', p->>'$.value.double_value', p->>'$.value.float_value')"
-    return f"(list_filter(list_transform({items}, p -> {{'k': p->>'$.key', 'v': {value}}}), x -> x.k = {literal(key)})[1]).v"
+    return f"(select {value} from (select unnest({items}) as p) where p->>'$.key' = {literal(key)} limit 1)"
 
 
 def field_sql(spec: Any, record: str = RECORD) -> str:
