@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import yaml
 from dagster import DagsterInstance
 
 from sources_tools import send_amplitude, send_mixpanel, send_segment, send_snowplow, write_ga4
-from sources_world import END, START, experiment_yaml, native_rows, simulate
+from sources_world import END, START, Record, experiment_yaml, native_rows, simulate
 from tool_capture_server import ToolCaptureServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,11 +60,38 @@ def _write_native(raw: Path) -> None:
                 writer.writerows(day_rows)
 
 
+def _segment_world():
+    """The segment copy plus dirt that must not change its results: an exposure to an unknown variant (a new
+    visitor, excluded and counted), a shared device (another user identified later on an exposed anonymous id) and
+    a second device of a converted user (linked after the first): both counted, neither re-routes an event."""
+    world = simulate("segment")
+    late = dt.datetime.combine(END, dt.time(23, 0))
+    world.add(Record("exposure", late, anonymous_id="segment_stray", experiment_id="logout_segment", variant="treatment_b"))
+    first_identify = next(r for r in world.records if r.kind == "identify")
+    world.add(Record("identify", late, user_id="segment_someone_else", anonymous_id=first_identify.anonymous_id))
+    world.add(Record("identify", late, user_id=first_identify.user_id, anonymous_id="segment_second_phone"))
+    return world
+
+
+def _redeliver(folder: Path, share: int = 10) -> int:
+    """Copy every `share`-th message of each day's file into the next day's folder (a re-delivered batch)."""
+    copied = 0
+    for day_folder in sorted(folder.glob("date=*"))[:-1]:  # the last day's next day is not loaded
+        lines = gzip.decompress((day_folder / "batch-0001.jsonl.gz").read_bytes()).decode().splitlines(keepends=True)
+        next_day = dt.date.fromisoformat(day_folder.name[5:]) + dt.timedelta(days=1)
+        target = folder / f"date={next_day.isoformat()}"
+        target.mkdir(exist_ok=True)
+        (target / "redelivered.jsonl").write_text("".join(lines[::share]))
+        copied += len(lines[::share])
+    return copied
+
+
 def _write_tools(raw: Path) -> dict[str, int]:
     sent = {}
     with ToolCaptureServer() as server:
-        send_segment(simulate("segment"), server.base_url)
+        send_segment(_segment_world(), server.base_url)
         server.write_segment(raw / "segment")
+        sent["segment"] = len(server.received["segment"]) + _redeliver(raw / "segment")
         server.received["segment"].clear()
         send_segment(simulate("rudderstack"), server.base_url, module="rudderstack")
         server.write_segment(raw / "rudderstack")
@@ -75,7 +103,6 @@ def _write_tools(raw: Path) -> dict[str, int]:
         send_snowplow(simulate("snowplow"), server.base_url)
         server.write_snowplow(raw / "snowplow")
         sent.update({tool: len(server.received[tool]) for tool in ("mixpanel", "amplitude", "snowplow")})
-    sent["segment"] = len(simulate("segment").records)
     sent["ga4"] = write_ga4(simulate("ga4"), raw / "ga4")
     return sent
 
@@ -153,7 +180,7 @@ def test_every_record_sent_is_read_once_and_accounted_for(sources_run):
     log = _query(settings, "select source, sum(rows_read) r, sum(rows_loaded) l, sum(rows_quarantined) q, sum(rows_deduplicated) d "
                            "from raw.ingestion_log group by source").set_index("source")
     assert (log["r"] == log["l"] + log["q"] + log["d"]).all()
-    assert log["q"].sum() == 0 and log["d"].sum() == 0
+    assert log["q"].sum() == 0 and log["d"].sum() == 0  # re-delivered copies are on another day: dbt removes them
     per_source = log["r"].groupby(lambda s: s.split(":")[0]).sum()
     assert per_source["web"] == sent["segment"]
     assert per_source["server"] == sent["rudderstack"]
@@ -161,3 +188,25 @@ def test_every_record_sent_is_read_once_and_accounted_for(sources_run):
     assert per_source["product"] == sent["amplitude"]
     assert per_source["tracker"] == sent["snowplow"]
     assert per_source["analytics"] == sent["ga4"]
+
+
+def test_redelivered_messages_count_once_across_days(sources_run):
+    """Every Segment messageId is one event in int_events_deduplicated, though some arrived on two days."""
+    settings, _ = sources_run
+    counts = _query(
+        settings,
+        "select (select count(*) from main.stg_events where source_file like 'segment/%') as staged, "
+        "(select count(distinct event_id) from main.stg_events where source_file like 'segment/%') as distinct_ids, "
+        "(select count(*) from main.int_events_deduplicated where event_id like 'segment-%') as kept",
+    ).iloc[0]
+    assert counts["staged"] > counts["distinct_ids"]
+    assert counts["kept"] == counts["distinct_ids"]
+
+
+def test_unknown_variants_and_identity_conflicts_are_surfaced(sources_run):
+    settings, _ = sources_run
+    quality = _query(settings, "select * from main.dim_experiment_exposure_quality").set_index("experiment_id")
+    assert quality.loc["logout_segment", "unknown_variant_rows"] == 1
+    assert quality.loc["logout_segment", "units_linked_to_several_users"] == 1
+    assert quality.loc["logout_segment", "units_whose_user_has_several_ids"] == 1
+    assert quality.loc["logout_native", ["unknown_variant_rows", "units_linked_to_several_users", "units_whose_user_has_several_ids"]].sum() == 0
