@@ -181,7 +181,27 @@ def test_the_readme_example_is_a_valid_sources_file(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text(block)
     config = load_sources(path)
-    assert [s.preset for s in config.sources] == ["exptrack", "segment", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4", "custom"]
+    assert [s.preset for s in config.sources] == ["exptrack", "segment", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4", "segment_warehouse", "custom"]
     units = {u.name for u in all_units(tmp_path / "raw", path)}
-    assert {"web:identities", "app:identities", "flags:exposures", "flags:events", "analytics:exposures"} <= units
+    assert {"web:identities", "app:identities", "flags:exposures", "flags:events", "analytics:exposures", "warehouse:identities"} <= units
     assert "flags:identities" not in units and "product:identities" not in units
+
+
+def test_a_warehouse_table_is_read_in_place_day_by_day_and_undated_rows_are_refused(tmp_path, con):
+    con.execute("create schema seg")
+    con.execute(
+        "create table seg.tracks as select * from (values "
+        "('t1', null, 'u1', 'session_start', timestamp '2026-11-03 10:00:00'), "
+        "('t2', 'a1', null, 'session_start', timestamp '2026-11-04 10:00:00'), "
+        "('t3', null, null, 'session_start', timestamp '2026-11-03 11:00:00')) as t(id, anonymous_id, user_id, event, timestamp)"
+    )
+    sources = _sources(tmp_path, {"name": "wh", "preset": "segment_warehouse", "warehouse_schema": "seg",
+                                  "tables": {"events": "seg.tracks"}})
+    units = [u for u in all_units(tmp_path / "raw", sources) if u.name == "wh:events"]
+    report = load_day(con, tmp_path / "raw", units[0], DAY)
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (2, 1, 1) and report.balanced
+    assert _quarantine(con, "wh:events")[0][1] == "missing user_id"
+    assert load_day(con, tmp_path / "raw", units[0], DAY).rows_loaded == 1  # a re-load replaces the day
+    con.execute("insert into seg.tracks values ('t4', null, 'u2', 'session_start', null)")
+    refused = load_day(con, tmp_path / "raw", units[0], DAY)
+    assert refused.rows_read == 0 and "1 row(s) of seg.tracks have no timestamp" in refused.file_problems["warehouse:seg.tracks"]

@@ -31,6 +31,7 @@ TOOLS = {  # copy → (preset, folder, logged-out unit)
     "amplitude": ("amplitude", "amplitude", "device_id"),
     "snowplow": ("snowplow", "snowplow", "anonymous_id"),
     "ga4": ("ga4", "ga4", "anonymous_id"),
+    "segwh": ("segment_warehouse", None, "anonymous_id"),
 }
 SOURCES_YAML = {
     "sources": [
@@ -41,6 +42,9 @@ SOURCES_YAML = {
         {"name": "product", "preset": "amplitude", "folder": "amplitude"},
         {"name": "tracker", "preset": "snowplow", "folder": "snowplow"},
         {"name": "analytics", "preset": "ga4", "folder": "ga4"},
+        # Segment's warehouse sync, read in place; a view adds the session_end table's `value` to tracks
+        {"name": "warehouse", "preset": "segment_warehouse", "warehouse_schema": "segment_prod",
+         "tables": {"events": "segment_prod.tracks_with_values"}, "events": {"value": "value"}},
     ]
 }
 
@@ -107,6 +111,29 @@ def _write_tools(raw: Path) -> dict[str, int]:
     return sent
 
 
+def _write_segment_warehouse(warehouse: Path) -> int:
+    """Segment's warehouse schema (https://segment.com/docs/connections/storage/warehouses/schema/): `tracks` (every
+    track call), a table per event with its properties as columns (`experiment_viewed`, `session_end`) and
+    `identifies`, in schema segment_prod of the DuckDB warehouse. Returns the rows the source reads."""
+    world = simulate("segwh")
+    tracks = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id,
+               "event": "Experiment Viewed" if r.kind == "exposure" else r.event_name, "timestamp": r.at}
+              for r in world.records if r.kind != "identify"]
+    viewed = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "experiment_id": r.experiment_id,
+               "variation_id": r.variant, "timestamp": r.at} for r in world.records if r.kind == "exposure"]
+    ended = [{"id": r.record_id, "value": r.value, "timestamp": r.at} for r in world.records if r.event_name == "session_end"]
+    identifies = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "timestamp": r.at}
+                  for r in world.records if r.kind == "identify"]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema segment_prod")
+        for name, rows in (("tracks", tracks), ("experiment_viewed", viewed), ("session_end", ended), ("identifies", identifies)):
+            frame = pd.DataFrame(rows)  # noqa: F841 (read by DuckDB below)
+            con.execute(f"create table segment_prod.{name} as select * from frame")
+        con.execute("create view segment_prod.tracks_with_values as select tracks.*, session_end.value from segment_prod.tracks "
+                    "left join segment_prod.session_end using (id)")
+    return len(tracks) + len(viewed) + len(identifies)
+
+
 @pytest.fixture(scope="module")
 def sources_run(tmp_path_factory, dbt_manifest):
     from exptrack_pipeline.cli import run_pipeline
@@ -122,7 +149,8 @@ def sources_run(tmp_path_factory, dbt_manifest):
     (registry / "sources.yaml").write_text(yaml.safe_dump(SOURCES_YAML, sort_keys=False))
     settings = make_settings(root, experiments_dir=registry)
     _write_native(settings.raw_dir)
-    sent = _write_tools(settings.raw_dir)
+    sent_warehouse = _write_segment_warehouse(settings.warehouse)
+    sent = {**_write_tools(settings.raw_dir), "segwh": sent_warehouse}
     with DagsterInstance.ephemeral() as instance:
         run_pipeline(START, END + dt.timedelta(days=1), settings, instance=instance)
     return settings, sent
@@ -188,6 +216,7 @@ def test_every_record_sent_is_read_once_and_accounted_for(sources_run):
     assert per_source["product"] == sent["amplitude"]
     assert per_source["tracker"] == sent["snowplow"]
     assert per_source["analytics"] == sent["ga4"]
+    assert per_source["warehouse"] == sent["segwh"]
 
 
 def test_redelivered_messages_count_once_across_days(sources_run):

@@ -82,15 +82,26 @@ class LoadUnit:
     landing zone has one unit per contract, named like it. A tool's export (exptrack_pipeline/sources) has one unit
     per contract it feeds; its reader maps the tool's records onto the contract's columns in SQL and routes each
     record to exactly one of its units, so the conservation equation holds per unit and for the whole folder.
-    `reader(con, path, scratch)` returns (relation with an `ordinality` column, {column: type}); a column
-    `_source_record` is the record as read, kept in the quarantine instead of the mapped columns.
+    `reader(con, path, scratch, day)` returns (relation with an `ordinality` column, {column: type}); a column
+    `_source_record` is the record as read, kept in the quarantine instead of the mapped columns. A unit with a
+    `table` reads that warehouse relation instead of files (its reader selects the day's rows; the DuckDB warehouse
+    only): the table stands in for the day's one file.
     """
 
     name: str
     contract: SourceContract
     folder: str
-    reader: Callable[[duckdb.DuckDBPyConnection, Path, Path], tuple[str, dict[str, str]]] | None = None
+    reader: Callable[[duckdb.DuckDBPyConnection, Path, Path, dt.date], tuple[str, dict[str, str]]] | None = None
     suffixes: tuple[str, ...] = SUFFIXES
+    table: str | None = None
+
+    def inputs(self, raw_dir: Path, day: dt.date) -> list[tuple[Path, str]]:
+        """(path, name recorded as source_file) of everything the unit reads for the day."""
+        if self.table:
+            return [(Path(self.table), f"warehouse:{self.table}")]
+        folder = day_folder(raw_dir, self.folder, day)
+        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))) if folder.is_dir() else []
+        return [(path, path.relative_to(raw_dir).as_posix()) for path in files]
 
     @property
     def slice_sql(self) -> str:
@@ -256,14 +267,14 @@ class _Stage:
         """Stage one file; return the reason when the file as a whole could not be loaded."""
         con, contract = self.con, self.contract
         suffixes = self.unit.suffixes
-        if not path.name.lower().endswith(suffixes):
+        if not self.unit.table and not path.name.lower().endswith(suffixes):
             reason = f"unsupported file type {path.suffix or '(none)'}: expected one of {', '.join(suffixes)}"
             self._file_problem(relative, reason)
             return reason
         rejects = f"_rejects_{index}"
         try:
             if self.unit.reader is not None:
-                reader, types = self.unit.reader(con, path, self.scratch / str(index))
+                reader, types = self.unit.reader(con, path, self.scratch / str(index), self.day)
             else:
                 reader, types = _reader(con, path, rejects)
             by_key = _normalise(list(types))
@@ -351,15 +362,13 @@ def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str | LoadUn
     """Load every file of `<raw_dir>/<folder>/date=<day>/` and replace that day of the source in one transaction."""
     unit = native_unit(source) if isinstance(source, str) else source
     report = IngestionReport(source=unit.name, partition_date=day)
-    folder = day_folder(raw_dir, unit.folder, day)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))) if folder.is_dir() else []
+    files = unit.inputs(raw_dir, day)
     con.execute("set TimeZone = 'UTC'")
     ensure_raw_schema(con)
     scratch = Path(tempfile.mkdtemp(prefix="exptrack-unpack-"))
     try:
         stage = _Stage(con, unit, day, scratch)
-        for index, path in enumerate(files):
-            relative = path.relative_to(raw_dir).as_posix()
+        for index, (path, relative) in enumerate(files):
             report.files.append(relative)
             problem = stage.add_file(path, relative, index)
             if problem:

@@ -30,8 +30,9 @@ from exptrack_pipeline.config.registry import SOURCES_FILE_NAME, explain_errors
 from exptrack_pipeline.ingest.contract import CONTRACTS
 from exptrack_pipeline.sources.mapping import field_sql, predicate_sql
 
-PRESETS = ("exptrack", "segment", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4", "custom")
-FORMATS = ("jsonl", "amplitude_zip", "parquet", "csv")
+PRESETS = ("exptrack", "segment", "segment_warehouse", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4", "custom")
+FORMATS = ("jsonl", "amplitude_zip", "parquet", "csv", "table")
+TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$"
 FieldSpec = str | dict[str, Any]
 
 
@@ -74,6 +75,9 @@ class Source(BaseModel):
     events: dict[str, FieldSpec] = Field(default_factory=dict)
     identities: dict[str, FieldSpec] = Field(default_factory=dict)
     attributes: dict[str, FieldSpec] = Field(default_factory=dict)
+    warehouse_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    tables: dict[Literal["exposures", "events", "identities"], str] = Field(default_factory=dict)
+    day_column: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
     @field_validator("name")
     @classmethod
@@ -103,6 +107,13 @@ class Source(BaseModel):
             field_sql(spec)
         for route in self.routes.values():
             predicate_sql(route.as_dict())
+        for contract, table in self.tables.items():
+            if not re.fullmatch(TABLE_NAME, table):
+                raise ValueError(f"tables.{contract}: {table!r} is not a table name (schema.table)")
+        if (self.format == "table" or self.tables) and self.preset not in ("segment_warehouse", "custom"):
+            raise ValueError("warehouse tables are read by the segment_warehouse preset or a custom source with format: table")
+        if self.format == "table" and not self.day_column:
+            raise ValueError("a custom table source needs `day_column`: the timestamp column that puts each row on a day")
         if self.preset == "custom":
             if self.format is None:
                 raise ValueError(f"a custom source needs `format` (one of {', '.join(FORMATS)})")

@@ -45,6 +45,8 @@ class Preset:
     events: dict[str, Any]
     identities: dict[str, Any] = field(default_factory=dict)
     epoch: str | None = None  # the default unit of the timestamp fields marked {"epoch": True}
+    tables: dict[str, str] = field(default_factory=dict)  # warehouse presets: contract → table (in warehouse_schema)
+    day_column: str | None = None
 
 
 _SEGMENT_IDS = {"user_id": "userId", "anonymous_id": "anonymousId"}
@@ -65,6 +67,22 @@ _SEGMENT = Preset(
         "identified_at": "timestamp",
     },
 )
+
+_SEGMENT_WAREHOUSE_IDS = {"user_id": "user_id", "anonymous_id": "anonymous_id"}
+_SEGMENT_WAREHOUSE = Preset(
+    format="table",
+    exposure_event=None,
+    exposure_route="",
+    identity_route=None,
+    exposures={**_SEGMENT_WAREHOUSE_IDS, "experiment_id": "experiment_id", "variant": "variation_id", "exposed_at": "timestamp"},
+    events={**_SEGMENT_WAREHOUSE_IDS, "event_id": "id", "event_name": "event", "occurred_at": "timestamp"},
+    identities={**_SEGMENT_WAREHOUSE_IDS, "identified_at": "timestamp"},
+    tables={"exposures": "experiment_viewed", "events": "tracks", "identities": "identifies"},
+    day_column="timestamp",
+)
+"""Segment's warehouse sync (https://segment.com/docs/connections/storage/warehouses/schema/): `tracks` (one row per
+track call: id, anonymous_id, user_id, event, timestamp), one table per event with its properties as columns
+(`experiment_viewed`: experiment_id, variation_id) and `identifies` (anonymous_id, user_id, timestamp)."""
 
 _MIXPANEL_USER = {"sql": """coalesce(j->>'$.properties."$user_id"', case when j->>'$.properties."$device_id"' is null then j->>'$.properties.distinct_id' end)"""}
 _MIXPANEL_IDS = {"user_id": _MIXPANEL_USER, "anonymous_id": 'properties["$device_id"]'}
@@ -124,7 +142,7 @@ _GA4 = Preset(
 )
 
 PRESETS: dict[str, Preset] = {
-    "segment": _SEGMENT, "rudderstack": _SEGMENT, "mixpanel": _MIXPANEL, "amplitude": _AMPLITUDE, "snowplow": _SNOWPLOW, "ga4": _GA4,
+    "segment": _SEGMENT, "segment_warehouse": _SEGMENT_WAREHOUSE, "rudderstack": _SEGMENT, "mixpanel": _MIXPANEL, "amplitude": _AMPLITUDE, "snowplow": _SNOWPLOW, "ga4": _GA4,
 }
 
 
@@ -142,6 +160,8 @@ class Resolved:
     routes: dict[str, dict[str, Any]]
     fields: dict[str, dict[str, Any]]
     attributes: dict[str, Any]
+    tables: dict[str, str]
+    day_column: str | None
 
 
 def resolve(source: Source) -> Resolved:
@@ -149,11 +169,12 @@ def resolve(source: Source) -> Resolved:
     preset = PRESETS.get(source.preset)
     routes: dict[str, dict[str, Any]] = {}
     fields: dict[str, dict[str, Any]] = {"exposures": {}, "events": {}, "identities": {}}
-    if preset is not None:
+    if preset is not None and preset.format != "table":
         exposure_event = source.exposure_event or preset.exposure_event
         routes["exposures"] = {"field": preset.exposure_route, "equals": exposure_event}
         if preset.identity_route:
             routes["identities"] = preset.identity_route
+    if preset is not None:
         unit = source.epoch or preset.epoch or "auto"
         for contract in fields:
             fields[contract] = {k: _with_epoch(v, unit) for k, v in getattr(preset, contract).items()}
@@ -161,4 +182,8 @@ def resolve(source: Source) -> Resolved:
     for contract in fields:
         fields[contract].update(getattr(source, contract))
     fmt = source.format or (preset.format if preset else "jsonl")
-    return Resolved(format=fmt, routes=routes, fields=fields, attributes=dict(source.attributes))
+    schema = f"{source.warehouse_schema}." if source.warehouse_schema else ""
+    tables = {c: schema + t for c, t in (preset.tables if preset else {}).items()}
+    tables.update(source.tables)
+    return Resolved(format=fmt, routes=routes, fields=fields, attributes=dict(source.attributes), tables=tables,
+                    day_column=source.day_column or (preset.day_column if preset else None))

@@ -41,6 +41,8 @@ def source_units(source: Source, raw_dir: Path) -> list[LoadUnit]:
     if source.preset == "exptrack":
         return _native_units(source, raw_dir)
     mapping = resolve(source)
+    if mapping.format == "table":
+        return _table_units(source, mapping)
     fed = [c for c in CONTRACTS if mapping.fields[c]]
     unrouted = [c for c in fed if c != "events" and c not in mapping.routes]
     if len(fed) > 1 and unrouted:
@@ -58,6 +60,21 @@ def source_units(source: Source, raw_dir: Path) -> list[LoadUnit]:
             suffixes=SUFFIXES[mapping.format],
         )
         for contract in fed
+    ]
+
+
+def _table_units(source: Source, mapping) -> list[LoadUnit]:
+    """One unit per contract that has a table: the table is read in place (the DuckDB warehouse), day by day."""
+    missing = [c for c in CONTRACTS if mapping.fields[c] and c not in mapping.tables and c != "identities"]
+    if missing:
+        raise SourcesError(f"source {source.name!r}: no table for {', '.join(missing)}; add `tables: {{{missing[0]}: <schema.table>}}`")
+    return [
+        LoadUnit(
+            name=f"{source.name}:{contract}", contract=CONTRACTS[contract], folder=source.root, table=table,
+            reader=mapped_reader("table", contract, mapping.fields[contract], {},
+                                 mapping.attributes if contract == "exposures" else {}, mapping.day_column),
+        )
+        for contract, table in mapping.tables.items()
     ]
 
 
