@@ -16,7 +16,6 @@ import csv
 import datetime as dt
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,6 @@ import duckdb
 
 from exptrack_pipeline.ingest.contract import (
     CONTRACTS,
-    SUFFIXES,
     SourceContract,
     clean_text_sql,
     ident,
@@ -33,6 +31,7 @@ from exptrack_pipeline.ingest.contract import (
     timestamp_sql,
     value_sql,
 )
+from exptrack_pipeline.ingest.units import LoadUnit, day_folder, native_unit  # noqa: F401 (re-exported)
 
 SOURCES = tuple(CONTRACTS)
 INTERNAL = ("source_file", "source_row")
@@ -74,45 +73,6 @@ raw.identities carry the `source` (load unit) that wrote them: each source's day
 before that column existed belong to the native source of their table."""
 
 
-@dataclass(frozen=True)
-class LoadUnit:
-    """One stream of files into one contract table: `<raw_dir>/<folder>/date=YYYY-MM-DD/` read by `reader`.
-
-    `name` is the source recorded in raw.ingestion_log, raw.quarantine and the rows' `source` column. The native
-    landing zone has one unit per contract, named like it. A tool's export (exptrack_pipeline/sources) has one unit
-    per contract it feeds; its reader maps the tool's records onto the contract's columns in SQL and routes each
-    record to exactly one of its units, so the conservation equation holds per unit and for the whole folder.
-    `reader(con, path, scratch, day)` returns (relation with an `ordinality` column, {column: type}); a column
-    `_source_record` is the record as read, kept in the quarantine instead of the mapped columns. A unit with a
-    `table` reads that warehouse relation instead of files (its reader selects the day's rows; the DuckDB warehouse
-    only): the table stands in for the day's one file.
-    """
-
-    name: str
-    contract: SourceContract
-    folder: str
-    reader: Callable[[duckdb.DuckDBPyConnection, Path, Path, dt.date], tuple[str, dict[str, str]]] | None = None
-    suffixes: tuple[str, ...] = SUFFIXES
-    table: str | None = None
-
-    def inputs(self, raw_dir: Path, day: dt.date) -> list[tuple[Path, str]]:
-        """(path, name recorded as source_file) of everything the unit reads for the day."""
-        if self.table:
-            return [(Path(self.table), f"warehouse:{self.table}")]
-        folder = day_folder(raw_dir, self.folder, day)
-        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))) if folder.is_dir() else []
-        return [(path, path.relative_to(raw_dir).as_posix()) for path in files]
-
-    @property
-    def slice_sql(self) -> str:
-        """The where clause of this unit's rows of one day in its raw tables (params: day, name)."""
-        return f"partition_date = ? and coalesce(source, '{self.contract.name}') = ?"
-
-
-def native_unit(source: str) -> LoadUnit:
-    return LoadUnit(name=source, contract=CONTRACTS[source], folder=source)
-
-
 class FileProblem(Exception):
     """A whole file cannot be read; the message is the quarantine reason."""
 
@@ -136,10 +96,6 @@ class IngestionReport:
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
-
-
-def day_folder(raw_dir: Path, source: str, day: dt.date) -> Path:
-    return raw_dir / source / f"date={day.isoformat()}"
 
 
 def _literal(text: str) -> str:
@@ -335,10 +291,10 @@ def _accepted_sql(contract: SourceContract) -> str:
     return f"select ? as partition_date, source_file, source_row, {columns} from ({valid})"
 
 
-def _insert_rows(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date) -> None:
-    contract = unit.contract
+def _insert_rows(con: duckdb.DuckDBPyConnection, source: str, contract: SourceContract, day: dt.date) -> None:
+    """The day's accepted rows into raw.<table>, marked with their source (load unit)."""
     columns = ", ".join(("partition_date",) + INTERNAL + contract.core_columns)
-    con.execute(f"insert into raw.{contract.table} ({columns}, source) select *, ? from ({_accepted_sql(contract)})", [unit.name, day])
+    con.execute(f"insert into raw.{contract.table} ({columns}, source) select *, ? from ({_accepted_sql(contract)})", [source, day])
 
 
 def _insert_attributes(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, extras: list[str]) -> None:
@@ -401,7 +357,7 @@ def _replace_day(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, s
     con.execute("begin transaction")
     try:
         con.execute(f"delete from raw.{contract.table} where {unit.slice_sql}", [day, source])
-        _insert_rows(con, unit, day)
+        _insert_rows(con, source, contract, day)
         if contract.keeps_attributes:
             con.execute(f"delete from raw.exposure_attributes where {unit.slice_sql}", [day, source])
             _insert_attributes(con, unit, day, stage.extras)
