@@ -91,6 +91,18 @@ def test_segment_bad_lines_are_quarantined_with_the_line_and_every_line_is_count
     assert con.execute("select anonymous_id, user_id from raw.exposures").fetchall() == [("a1", None)]
 
 
+def test_segment_alias_links_the_previous_id(tmp_path, con):
+    raw = tmp_path / "raw"
+    _write(raw, "segment", "part.jsonl", [
+        json.dumps({"type": "alias", "messageId": "al1", "previousId": "anon-7", "userId": "u7", "timestamp": "2026-11-03T09:00:00Z"}),
+        json.dumps({"type": "identify", "messageId": "id1", "anonymousId": "anon-8", "userId": "u8", "timestamp": "2026-11-03T09:30:00Z"}),
+    ])
+    reports = _load_all(con, raw, _sources(tmp_path, {"name": "web", "preset": "segment", "folder": "segment"}))
+    assert reports["web:identities"].rows_loaded == 2 and reports["web:events"].rows_read == 0
+    links = con.execute("select anonymous_id, user_id, identified_at from raw.identities order by 1").fetchall()
+    assert links == [("anon-7", "u7", dt.datetime(2026, 11, 3, 9)), ("anon-8", "u8", dt.datetime(2026, 11, 3, 9, 30))]
+
+
 def _mixpanel(insert_id: str, time: int, event: str = "session_start") -> str:
     return json.dumps({"event": event, "properties": {"time": time, "distinct_id": "u1", "$user_id": "u1", "$insert_id": insert_id}})
 

@@ -9,12 +9,10 @@ landing zone, with the units named `exposures`, `events` and `identities` as bef
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 from exptrack_pipeline.ingest.contract import CONTRACTS
-from exptrack_pipeline.ingest.loader import IngestionReport, LoadUnit, load_day
+from exptrack_pipeline.ingest.loader import LoadUnit
 from exptrack_pipeline.sources.config import Source, SourcesError, SourcesFile, load_sources
 from exptrack_pipeline.sources.presets import resolve
 from exptrack_pipeline.sources.readers import SUFFIXES, mapped_reader
@@ -89,9 +87,3 @@ def units_for_asset(asset_contract: str, raw_dir: Path, sources_file: Path | Non
     wanted = ASSET_CONTRACTS[asset_contract]
     return [u for u in all_units(raw_dir, sources_file) if u.contract.name in wanted]
 
-
-def load_source_days(con, raw_dir: Path, units: list[LoadUnit], days: list[dt.date]) -> Iterator[IngestionReport]:
-    """Load every unit's days into a DuckDB warehouse (the server path is ingest.publish.load_days_into_server)."""
-    for unit in units:
-        for day in days:
-            yield load_day(con, raw_dir, unit, day)
