@@ -217,3 +217,22 @@ def test_a_warehouse_table_is_read_in_place_day_by_day_and_undated_rows_are_refu
     con.execute("insert into seg.tracks values ('t4', null, 'u2', 'session_start', null)")
     refused = load_day(con, tmp_path / "raw", units[0], DAY)
     assert refused.rows_read == 0 and "1 row(s) of seg.tracks have no timestamp" in refused.file_problems["warehouse:seg.tracks"]
+
+
+def test_snowplow_tsv_lines_with_the_wrong_number_of_fields_are_quarantined(tmp_path, con):
+    from exptrack_pipeline.sources.snowplow import ENRICHED_FIELDS
+
+    def line(**values) -> str:
+        return "\t".join(values.get(name, "") for name in ENRICHED_FIELDS)
+
+    good = line(event_id="e1", event="struct", se_category="product", se_action="session_start", user_id="u1",
+                derived_tstamp="2026-11-03 10:00:00.000")
+    exposure = line(event_id="e2", event="struct", se_category="experiment", se_action="exp", se_label="control",
+                    domain_userid="d1", derived_tstamp="2026-11-03 09:00:00.000")
+    _write(tmp_path / "raw", "snowplow", "enriched.tsv", [good, exposure, "e3\tonly three\tfields", good])
+    reports = _load_all(con, tmp_path / "raw", _sources(tmp_path, {"name": "tracker", "preset": "snowplow", "folder": "snowplow"}))
+    events, exposures = reports["tracker:events"], reports["tracker:exposures"]
+    assert (events.rows_read, events.rows_loaded, events.rows_quarantined, events.rows_deduplicated) == (3, 1, 1, 1)
+    assert (exposures.rows_read, exposures.rows_loaded) == (1, 1)
+    assert _quarantine(con, "tracker:events") == [(3, "empty or malformed record", "e3\tonly three\tfields")]
+    assert con.execute("select anonymous_id, experiment_id, variant from raw.exposures").fetchall() == [("d1", "exp", "control")]

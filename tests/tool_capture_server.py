@@ -133,23 +133,25 @@ class ToolCaptureServer:
                         archive.writestr(f"{project}/{project}_{d}_{hour}#0.json.gz", gzip.compress(body))
 
     def write_snowplow(self, root: Path) -> None:
-        """Enriched events in the Snowplow Analytics SDK's JSON shape (canonical event model field names), made from
-        the tracker payloads as the enrichment would: `eid` → event_id, `dtm`/`ttm` → dvce_created_tstamp /
-        true_tstamp → derived_tstamp, `uid` → user_id, `duid` → domain_userid, `se_*` → se_category ... se_value."""
-        by_day: dict[str, list[dict]] = defaultdict(list)
+        """Enriched events as the enrichment writes them: 131 tab-separated fields per line in the canonical event
+        model's order, made from the tracker payloads (`eid` → event_id, `ttm` → true_tstamp → derived_tstamp,
+        `uid` → user_id, `duid` → domain_userid, `se_*` → se_category ... se_value); timestamps UTC with ms."""
+        from exptrack_pipeline.sources.snowplow import ENRICHED_FIELDS
+
+        by_day: dict[str, list[str]] = defaultdict(list)
         for payload in self.received["snowplow"]:
             stamp = int(payload.get("ttm") or payload["dtm"])
             at = dt.datetime.fromtimestamp(stamp / 1000, dt.UTC).replace(tzinfo=None)
-            text = at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            by_day[at.date().isoformat()].append({
+            text = at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+            fields = {
                 "app_id": payload.get("aid"), "platform": payload.get("p"), "event": "struct" if payload.get("e") == "se" else payload.get("e"),
-                "event_id": payload["eid"], "collector_tstamp": text, "dvce_created_tstamp": text, "derived_tstamp": text,
+                "event_id": payload["eid"], "collector_tstamp": text, "dvce_created_tstamp": text, "true_tstamp": text, "derived_tstamp": text,
                 "user_id": payload.get("uid"), "domain_userid": payload.get("duid"), "domain_sessionid": payload.get("sid"),
                 "se_category": payload.get("se_ca"), "se_action": payload.get("se_ac"), "se_label": payload.get("se_la"),
-                "se_property": payload.get("se_pr"), "se_value": payload.get("se_va"),
-            })
-        for day, events in by_day.items():
+                "se_property": payload.get("se_pr"), "se_value": payload.get("se_va"), "name_tracker": payload.get("tna"),
+            }
+            by_day[at.date().isoformat()].append("\t".join(fields.get(name) or "" for name in ENRICHED_FIELDS) + "\n")
+        for day, lines in by_day.items():
             folder = root / f"date={day}"
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "enriched.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
-
+            (folder / "enriched.tsv").write_text("".join(lines))

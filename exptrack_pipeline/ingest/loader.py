@@ -303,13 +303,15 @@ def _insert_attributes(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.d
         return
     values = ", ".join(ident(e) for e in extras)
     ts = unit.contract.timestamp_column
-    # the unit's id: attributes follow the exposure's own id (user, else anonymous, else device id)
-    unit_id = "coalesce(user_id, anonymous_id, device_id)"
+    # keyed by every id the exposure carries (user, anonymous, device): the experiment's unit picks its own in dbt
+    keyed = " union all ".join(
+        f"select {key} as user_id, experiment_id, {ts}, {values} from _staged where {REASON} is null and {key} is not null"
+        for key in ("user_id", "anonymous_id", "device_id")
+    )
     con.execute(
         f"insert into raw.exposure_attributes (partition_date, user_id, experiment_id, exposed_at, attribute, value, source) "
         f"select ?, user_id, experiment_id, {ts}, attribute, value, ? from ("
-        f"unpivot (select {unit_id} as user_id, experiment_id, {ts}, {values} from _staged where {REASON} is null) "
-        f"on {values} into name attribute value value)",
+        f"unpivot ({keyed}) on {values} into name attribute value value)",
         [day, unit.name],
     )
 

@@ -31,7 +31,7 @@ from exptrack_pipeline.ingest.contract import CONTRACTS
 from exptrack_pipeline.sources.mapping import field_sql, predicate_sql
 
 PRESETS = ("exptrack", "segment", "segment_warehouse", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4", "custom")
-FORMATS = ("jsonl", "amplitude_zip", "parquet", "csv", "table")
+FORMATS = ("jsonl", "amplitude_zip", "snowplow_tsv", "parquet", "csv", "table")
 TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$"
 FieldSpec = str | dict[str, Any]
 

@@ -18,9 +18,10 @@ quarantined and counted). The formats, from each tool's own documentation:
   with `Experiment name` and `Variant name` (https://docs.mixpanel.com/docs/reports/apps/experiments); simplified ID
   merge puts `$device_id` and `$user_id` on events, `$identify` carries `$anon_distinct_id` → `$identified_id`
   (https://docs.mixpanel.com/docs/tracking-methods/id-management).
-- Snowplow: enriched events in the Analytics SDK's JSON shape (https://docs.snowplow.io/docs/fundamentals/canonical-event/):
-  `event_id`, `derived_tstamp`, `user_id`, `domain_userid`, structured events `se_category` / `se_action` / `se_label` /
-  `se_property` / `se_value`; an exposure is the structured event with category `experiment` by default.
+- Snowplow: enriched events, the 131-field TSV (`format: jsonl` reads the Analytics SDK's JSON shape of the same
+  fields) (https://docs.snowplow.io/docs/fundamentals/canonical-event/): `event_id`, `derived_tstamp`, `user_id`,
+  `domain_userid`, structured events `se_category` / `se_action` / `se_label` / `se_property` / `se_value`; an
+  exposure is the structured event with category `experiment` by default.
 - GA4: the BigQuery export schema (https://developers.google.com/analytics/bigquery/event-schema), exported as JSON
   lines (INT64 as text): `event_timestamp` in microseconds, `event_name`, `event_params` key/value records,
   `user_pseudo_id`, `user_id`; an exposure is a custom event (`experiment_exposure` with `experiment_id` and
@@ -117,7 +118,7 @@ _AMPLITUDE = Preset(
 _SNOWPLOW_IDS = {"user_id": "user_id", "anonymous_id": "domain_userid"}
 _SNOWPLOW_NAME = {"sql": "coalesce(j->>'$.se_action', j->>'$.event_name', j->>'$.event')"}
 _SNOWPLOW = Preset(
-    format="jsonl",
+    format="snowplow_tsv",
     exposure_event="experiment",
     exposure_route="se_category",
     identity_route=None,  # enriched events carry domain_userid and user_id once set

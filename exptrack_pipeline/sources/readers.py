@@ -18,10 +18,12 @@ import duckdb
 from exptrack_pipeline.ingest.contract import CONTRACTS, ident
 from exptrack_pipeline.ingest.loader import SOURCE_RECORD, FileProblem
 from exptrack_pipeline.sources.mapping import field_sql, literal, predicate_sql
+from exptrack_pipeline.sources.snowplow import tsv_records_sql
 
 SUFFIXES = {
     "jsonl": (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson", ".ndjson.gz", ".gz"),
     "amplitude_zip": (".zip",),
+    "snowplow_tsv": (".tsv", ".tsv.gz", ".gz", ".txt"),
     "parquet": (".parquet",),
     "csv": (".csv", ".csv.gz", ".tsv", ".tsv.gz"),
     "table": (),
@@ -79,6 +81,8 @@ def records_sql(fmt: str, path: Path, scratch: Path) -> str:
         return _lines([path])
     if fmt == "amplitude_zip":
         return _lines(_unzip(path, scratch))
+    if fmt == "snowplow_tsv":
+        return tsv_records_sql(_lines([path]))
     p = literal(str(path))
     table = (
         f"read_parquet({p}, hive_partitioning = false)" if fmt == "parquet"
