@@ -236,3 +236,21 @@ def test_snowplow_tsv_lines_with_the_wrong_number_of_fields_are_quarantined(tmp_
     assert (exposures.rows_read, exposures.rows_loaded) == (1, 1)
     assert _quarantine(con, "tracker:events") == [(3, "empty or malformed record", "e3\tonly three\tfields")]
     assert con.execute("select anonymous_id, experiment_id, variant from raw.exposures").fetchall() == [("d1", "exp", "control")]
+
+
+def test_exptrack_validate_reports_a_wrong_sources_file(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from exptrack_pipeline.cli import main
+
+    registry = tmp_path / "experiments"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "experiments", registry)
+    (registry / "sources.yaml").write_text(yaml.safe_dump({"sources": [{"name": "app", "preset": "mixpanel", "epoch": "hours"}]}))
+    monkeypatch.setenv("EXPTRACK_EXPERIMENTS_DIR", str(registry))
+    monkeypatch.delenv("EXPTRACK_METRICS_FILE", raising=False)
+    monkeypatch.delenv("EXPTRACK_SOURCES_FILE", raising=False)
+    assert main(["validate"]) == 2
+    error = capsys.readouterr().err
+    assert str(registry / "sources.yaml") in error and "field `sources.0 (app).epoch`" in error and "'s', 'ms', 'us' or 'auto'" in error
+    (registry / "sources.yaml").write_text(yaml.safe_dump({"sources": [{"name": "app", "preset": "mixpanel", "epoch": "ms"}]}))
+    assert main(["validate"]) == 0 and capsys.readouterr().out.startswith("ok:")
