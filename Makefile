@@ -12,7 +12,7 @@ export EXPTRACK_EXPERIMENTS_DIR ?= $(CURDIR)/experiments
 export EXPTRACK_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export EXPTRACK_OUTPUT_DIR ?= $(CURDIR)/data/output
 
-.PHONY: install manifest dagster-home demo demo-postgres test dev bench clean
+.PHONY: install manifest dagster-home demo demo-segment demo-postgres test dev bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ demo: manifest dagster-home
 	$(BIN)/exptrack summary
 	$(BIN)/exptrack reports
 	$(BIN)/exptrack site
+
+# The demo with its exposures in Segment's format (Experiment Viewed track messages, gzipped JSON lines) read through
+# a sources YAML (docs/sources.md); its own landing zone and warehouse, `make demo` is untouched.
+SEGMENT_RAW := $(CURDIR)/data/raw-segment
+demo-segment: manifest dagster-home
+	rm -rf $(SEGMENT_RAW)
+	$(BIN)/python -m exptrack_pipeline.demo.generate --out $(SEGMENT_RAW)
+	$(BIN)/python -m exptrack_pipeline.sources.demo --raw $(SEGMENT_RAW)
+	EXPTRACK_RAW_DIR=$(SEGMENT_RAW) EXPTRACK_SOURCES_FILE=$(SEGMENT_RAW)/sources.yaml EXPTRACK_WAREHOUSE=$(CURDIR)/data/warehouse-segment.duckdb \
+		EXPTRACK_OUTPUT_DIR=$(CURDIR)/data/output-segment sh -c '$(BIN)/exptrack run --start $(DEMO_START) --end $(DEMO_END) && $(BIN)/exptrack summary'
 
 # The same pipeline on PostgreSQL: a throw-away server (tests/postgres_server.py: initdb in a temp dir, deleted at the
 # end) gets the demo landing zone, every dbt model and test, the statistics, monitoring and lifecycle assets.

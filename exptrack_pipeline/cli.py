@@ -12,6 +12,7 @@ from exptrack_pipeline.commands import lifecycle, monitoring, pipeline, results
 from exptrack_pipeline.site import commands as site_commands
 from exptrack_pipeline.commands.pipeline import run_pipeline
 from exptrack_pipeline.config import RegistryError, Settings
+from exptrack_pipeline.sources import SourcesError
 
 __all__ = ["main", "run_pipeline"]  # run_pipeline: what `exptrack run` does, for tests and scripts
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return handlers[args.command](args, Settings.from_env())
-    except RegistryError as exc:
+    except (RegistryError, SourcesError) as exc:
         print(f"exptrack: {exc}", file=sys.stderr)
         return 2
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from exptrack_pipeline.commands.progress import DBT_STEP, RunProgress, dbt_node_count, run_loggers
 from exptrack_pipeline.config import Settings, load_registry
+from exptrack_pipeline.sources import all_units, sources_path
 from exptrack_pipeline.warehouse import open_warehouse
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -90,6 +91,7 @@ def run_pipeline(start: dt.date, end: dt.date, settings: Settings | None = None,
 
     settings = settings or Settings.from_env()
     load_registry(settings.experiments_dir, settings.metrics_file)  # fail fast, before any run starts
+    all_units(settings.raw_dir, sources_path(settings.experiments_dir))  # the sources YAML too
     if ingest:
         check_range(start, end)
     instance = instance or _instance()

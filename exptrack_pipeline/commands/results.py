@@ -7,6 +7,7 @@ import sys
 
 from exptrack_pipeline.commands.tables import format_results, format_summary, latest_results
 from exptrack_pipeline.config import Settings, load_registry
+from exptrack_pipeline.sources import all_units, sources_path
 from exptrack_pipeline.warehouse import open_warehouse
 
 
@@ -41,5 +42,6 @@ def _summary(args: argparse.Namespace, settings: Settings) -> int:
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
     registry = load_registry(settings.experiments_dir, settings.metrics_file)
+    all_units(settings.raw_dir, sources_path(settings.experiments_dir))  # the sources YAML too
     print(f"ok: {len(registry.experiments)} experiments, {len(registry.catalog.metrics)} metrics")
     return 0

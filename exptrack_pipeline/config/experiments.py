@@ -70,6 +70,9 @@ class Experiment(_Strict):
     status: Status
     surface: str
     audience: str = "all_users"
+    unit: Literal["user_id", "anonymous_id", "device_id"] = "user_id"
+    """The randomization unit: the id the assignment was made on (a logged-out experiment: anonymous_id). Events
+    carrying another id reach the unit through the identity map (docs/sources.md)."""
     layer: str | None = None
     start_date: dt.date
     end_date: dt.date

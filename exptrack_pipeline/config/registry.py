@@ -12,6 +12,8 @@ from exptrack_pipeline.config.experiments import Experiment
 from exptrack_pipeline.config.metrics import MetricCatalog
 
 CATALOG_FILE_NAME = "metrics.yaml"
+SOURCES_FILE_NAME = "sources.yaml"
+"""The sources YAML beside the registry (exptrack_pipeline/sources) is not an experiment."""
 
 
 class RegistryError(ValueError):
@@ -40,17 +42,23 @@ def _read_yaml(path: Path) -> object:
         raise RegistryError(f"{path}: cannot be read ({exc.strerror}).") from exc
 
 
-def _explain(path: Path, exc: ValidationError) -> RegistryError:
+def explain_errors(exc: ValidationError, readme_section: str, label=None) -> str:
+    """One line per pydantic error: the field (its location, relabelled by `label(loc)` when given) and the fix."""
     lines = []
     for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        loc = label(list(error["loc"])) if label else error["loc"]
+        field = ".".join(str(part) for part in loc) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "missing":
             message = "is required but missing; add it"
         elif error["type"] == "extra_forbidden":
-            message = "is not a known field; check the spelling (see README: experiment registry)"
+            message = f"is not a known field; check the spelling (see README: {readme_section})"
         lines.append(f"  - field `{field}`: {message}")
-    return RegistryError(f"{path}: invalid\n" + "\n".join(lines))
+    return "\n".join(lines)
+
+
+def _explain(path: Path, exc: ValidationError) -> RegistryError:
+    return RegistryError(f"{path}: invalid\n" + explain_errors(exc, "experiment registry"))
 
 
 def load_catalog(path: Path) -> MetricCatalog:
@@ -79,7 +87,10 @@ def load_registry(experiments_dir: Path, metrics_file: Path | None = None) -> Re
     if not experiments_dir.is_dir():
         raise RegistryError(f"{experiments_dir}: experiment registry folder not found (set EXPTRACK_EXPERIMENTS_DIR).")
     catalog = load_catalog(metrics_file)
-    files = sorted(p for p in experiments_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.resolve() != metrics_file.resolve())
+    files = sorted(
+        p for p in experiments_dir.iterdir()
+        if p.suffix in (".yaml", ".yml") and p.resolve() != metrics_file.resolve() and p.name != SOURCES_FILE_NAME
+    )
     experiments: list[Experiment] = []
     seen: dict[str, Path] = {}
     for path in files:

@@ -21,6 +21,7 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
                 "slack_channel": e.slack_channel,
                 "surface": e.surface,
                 "audience": e.audience,
+                "unit": e.unit,
                 "layer": e.layer,
                 "start_date": e.start_date,
                 "end_date": e.end_date,

@@ -19,6 +19,7 @@ from dagster_dbt import DbtCliResource
 from pydantic import Field, create_model
 
 from exptrack_pipeline.site import scorecard
+from exptrack_pipeline.sources import sources_path
 from exptrack_pipeline.config import Registry, Settings, load_registry
 from exptrack_pipeline.defs.project import dbt_executable, dbt_project
 from exptrack_pipeline.monitoring import HealthConfig
@@ -93,9 +94,11 @@ class RegistryResource(dg.ConfigurableResource):
 
 
 class LandingZoneResource(dg.ConfigurableResource):
-    """The landing zone: <raw_dir>/{exposures,events}/date=YYYY-MM-DD/*.{parquet,csv,jsonl}."""
+    """The landing zone: <raw_dir>/{exposures,events}/date=YYYY-MM-DD/*.{parquet,csv,jsonl}, or the folders the
+    sources YAML names (`sources_file`, when it exists; exptrack_pipeline/sources)."""
 
     raw_dir: str
+    sources_file: str = ""
 
 
 class OutputPathsResource(dg.ConfigurableResource):
@@ -197,7 +200,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     return {
         "warehouse": WarehouseResource.from_settings(settings),
         "registry": RegistryResource(experiments_dir=str(settings.experiments_dir), metrics_file=str(settings.metrics_file)),
-        "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir)),
+        "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir), sources_file=str(sources_path(settings.experiments_dir))),
         "output_paths": OutputPathsResource(root=str(settings.output_dir)),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
         "slack": SlackResource.from_env(),

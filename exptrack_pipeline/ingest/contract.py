@@ -30,10 +30,23 @@ class SourceContract:
     timestamp_column: str
     dedup_key: str | None
     keeps_attributes: bool
+    one_of: tuple[str, ...] = ()
+    """Id columns that stand in for each other: the required one among them (user_id) is satisfied by any of them,
+    since a row names its unit by any id the identity map links (a logged-out exposure has an anonymous id only)."""
+
+    @property
+    def table(self) -> str:
+        """The warehouse table in schema raw."""
+        return self.name
 
     @property
     def core_columns(self) -> tuple[str, ...]:
-        return self.required + self.optional
+        return self.required + tuple(c for c in self.one_of if c not in self.required) + self.optional
+
+    def lacking(self, columns: set[str]) -> list[str]:
+        """Required columns a file lacks (an id of `one_of` counts as present when any of them is)."""
+        ids = bool(columns & set(self.one_of))
+        return [c for c in self.required if c not in columns and not (c in self.one_of and ids)]
 
     @property
     def text_columns(self) -> tuple[str, ...]:
@@ -45,6 +58,9 @@ class SourceContract:
         return {c: "timestamp" if c == self.timestamp_column else "double" if c == "value" else "varchar" for c in self.core_columns}
 
 
+UNIT_IDS = ("user_id", "anonymous_id", "device_id")
+"""The ids a row may carry; an experiment randomizes on one of them (its `unit`), the identity map links the rest."""
+
 EXPOSURES = SourceContract(
     name="exposures",
     required=("user_id", "experiment_id", "variant", "exposed_at"),
@@ -52,6 +68,7 @@ EXPOSURES = SourceContract(
     timestamp_column="exposed_at",
     dedup_key=None,
     keeps_attributes=True,
+    one_of=UNIT_IDS,
 )
 
 EVENTS = SourceContract(
@@ -61,9 +78,21 @@ EVENTS = SourceContract(
     timestamp_column="occurred_at",
     dedup_key="event_id",
     keeps_attributes=False,
+    one_of=UNIT_IDS,
 )
 
-CONTRACTS = {c.name: c for c in (EXPOSURES, EVENTS)}
+IDENTITIES = SourceContract(
+    name="identities",
+    required=("user_id", "anonymous_id", "identified_at"),
+    optional=(),
+    timestamp_column="identified_at",
+    dedup_key=None,
+    keeps_attributes=False,
+    one_of=("anonymous_id", "device_id"),
+)
+"""An identify / alias / merge record: `user_id` is known to be the same person as the anonymous or device id."""
+
+CONTRACTS = {c.name: c for c in (EXPOSURES, EVENTS, IDENTITIES)}
 
 
 def ident(name: str) -> str:
@@ -109,7 +138,10 @@ def rejection_reason_sql(contract: SourceContract) -> str:
     everything = " and ".join(f"{raw_name(c)} is null" for c in contract.core_columns)
     ts, raw_ts = contract.timestamp_column, raw_name(contract.timestamp_column)
     checks = [f"when {everything} then 'empty or malformed record'"]
-    checks += [f"when {c} is null then 'missing {c}'" for c in contract.required if c in contract.text_columns]
+    for c in (c for c in contract.required if c in contract.text_columns):
+        # an id of `one_of` is missing only when every one of them is ('missing user_id': the row names no unit)
+        nulls = " and ".join(f"{o} is null" for o in contract.one_of) if c in contract.one_of else f"{c} is null"
+        checks.append(f"when {nulls} then 'missing {c}'")
     checks.append(f"when _ts is null and ({raw_ts} is null or trim(cast({raw_ts} as varchar)) = '') then 'missing {ts}'")
     checks.append(f"when _ts is null then 'unparseable {ts}: ' || cast({raw_ts} as varchar)")
     if "value" in contract.optional:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +23,6 @@ import duckdb
 
 from exptrack_pipeline.ingest.contract import (
     CONTRACTS,
-    SUFFIXES,
     SourceContract,
     clean_text_sql,
     ident,
@@ -30,10 +31,12 @@ from exptrack_pipeline.ingest.contract import (
     timestamp_sql,
     value_sql,
 )
+from exptrack_pipeline.ingest.units import LoadUnit, day_folder, native_unit  # noqa: F401 (re-exported)
 
 SOURCES = tuple(CONTRACTS)
 INTERNAL = ("source_file", "source_row")
 REASON = "_reason"
+SOURCE_RECORD = "_source_record"
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -46,15 +49,28 @@ create table if not exists raw.exposure_attributes (
 create table if not exists raw.events (
     partition_date date, source_file varchar, source_row bigint,
     event_id varchar, user_id varchar, event_name varchar, occurred_at timestamp, value double precision, session_id varchar);
+create table if not exists raw.identities (
+    partition_date date, source_file varchar, source_row bigint,
+    user_id varchar, anonymous_id varchar, identified_at timestamp, device_id varchar);
 create table if not exists raw.quarantine (
     source varchar, partition_date date, source_file varchar, source_row bigint, reason varchar, record varchar);
 create table if not exists raw.ingestion_log (
     source varchar, partition_date date, files_read integer, rows_read bigint, rows_loaded bigint,
     rows_quarantined bigint, rows_deduplicated bigint);
+alter table raw.exposures add column if not exists anonymous_id varchar;
+alter table raw.exposures add column if not exists device_id varchar;
+alter table raw.exposures add column if not exists source varchar;
+alter table raw.exposure_attributes add column if not exists source varchar;
+alter table raw.events add column if not exists anonymous_id varchar;
+alter table raw.events add column if not exists device_id varchar;
+alter table raw.events add column if not exists source varchar;
+alter table raw.identities add column if not exists source varchar;
 """
 """raw.quarantine: a row-level entry has the row as JSON in `record` (source_row: the row's ordinal in its file, or
 for a CSV line that could not be parsed, its line number); a file-level entry (unreadable file, unsupported file
-type) has `record` null and counts no rows."""
+type) has `record` null and counts no rows. Rows of raw.exposures, raw.exposure_attributes, raw.events and
+raw.identities carry the `source` (load unit) that wrote them: each source's day is replaced on its own; rows written
+before that column existed belong to the native source of their table."""
 
 
 class FileProblem(Exception):
@@ -80,10 +96,6 @@ class IngestionReport:
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
-
-
-def day_folder(raw_dir: Path, source: str, day: dt.date) -> Path:
-    return raw_dir / source / f"date={day.isoformat()}"
 
 
 def _literal(text: str) -> str:
@@ -115,7 +127,7 @@ def _reader(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> tuple[s
     try:
         if suffix == ".parquet":
             reader = f"read_parquet({p}, hive_partitioning = false)"
-            return reader, {r[0]: r[1] for r in con.execute(f"describe select * from {reader}").fetchall()}
+            return f"{reader} with ordinality", {r[0]: r[1] for r in con.execute(f"describe select * from {reader}").fetchall()}
         if suffix == ".csv":
             names = _csv_header(path)
             if len(set(names)) != len(names):
@@ -124,7 +136,7 @@ def _reader(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> tuple[s
             reader = (
                 f"read_csv({p}, auto_detect = false, header = true, delim = ',', quote = '\"', escape = '\"', "
                 f"columns = {columns}, hive_partitioning = false, store_rejects = true, "
-                f"rejects_table = '{rejects}', rejects_scan = '{rejects}_scan')"
+                f"rejects_table = '{rejects}', rejects_scan = '{rejects}_scan') with ordinality"
             )
             return reader, dict.fromkeys(names, "VARCHAR")
         # JSON lines: every key of any object is a column; a line that is not an object becomes an all-null row
@@ -133,10 +145,10 @@ def _reader(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> tuple[s
         ).fetchall()
         names = sorted(k[0] for k in keys)
         if not names:
-            return f"read_ndjson_objects({p}, ignore_errors = true, hive_partitioning = false)", {}
+            return f"read_ndjson_objects({p}, ignore_errors = true, hive_partitioning = false) with ordinality", {}
         columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names) + "}"
         reader = f"read_json({p}, format = 'newline_delimited', columns = {columns}, ignore_errors = true, hive_partitioning = false)"
-        return reader, dict.fromkeys(names, "VARCHAR")
+        return f"{reader} with ordinality", dict.fromkeys(names, "VARCHAR")
     except duckdb.Error as exc:
         raise FileProblem(f"unreadable file: {_first_line(exc)}") from None
 
@@ -152,10 +164,10 @@ def _normalise(names: list[str]) -> dict[str, str]:
     return out
 
 
-def staging_sql(contract: SourceContract, relative: str, reader: str, types: dict[str, str], extras: list[str]) -> str:
+def staging_sql(contract: SourceContract, relative: str, relation: str, types: dict[str, str], extras: list[str]) -> str:
     """One pass over a file: raw text, cleaned and typed contract columns, extras, the reason and (rejected rows
-    only) the row as JSON, ready for `insert into _staged by name`."""
-    by_key = _normalise(list(types))
+    only) the row as JSON (or the record as read, `_source_record`), ready for `insert into _staged by name`."""
+    by_key = _normalise([t for t in types if t != SOURCE_RECORD])
     ts = contract.timestamp_column
     inner = [f"{_literal(relative)} as source_file", "ordinality as source_row"]
     for column in contract.core_columns:
@@ -166,8 +178,10 @@ def staging_sql(contract: SourceContract, relative: str, reader: str, types: dic
     if "value" in contract.core_columns:
         inner.append(f"{value_sql(ident(by_key['value']), types[by_key['value']])} as _value" if "value" in by_key else "null::double as _value")
     inner += [f"cast({ident(by_key[e])} as varchar) as {ident(e)}" for e in extras]
+    if SOURCE_RECORD in types:
+        inner.append(SOURCE_RECORD)
     middle = [f"{clean_text_sql(raw_name(c))} as {c}" for c in contract.text_columns]
-    missing = [c for c in contract.required if c not in by_key]
+    missing = contract.lacking(set(by_key))
     reason = f"'file lacks required column(s): {', '.join(missing)}'" if missing else rejection_reason_sql(contract)
     record = "struct_pack(" + ", ".join(f"{ident(c)} := {raw_name(c)}" for c in contract.core_columns if c in by_key)
     record += "".join(f", {ident(e)} := {ident(e)}" for e in extras) + ")"
@@ -175,20 +189,22 @@ def staging_sql(contract: SourceContract, relative: str, reader: str, types: dic
     if "value" in contract.core_columns:
         outer.append("_value as value")
     outer += [ident(e) for e in extras]
-    outer += [REASON, f"case when {REASON} is not null then to_json({record if by_key else 'null'}) end as _record"]
+    record = SOURCE_RECORD if SOURCE_RECORD in types else f"to_json({record if by_key else 'null'})"
+    outer += [REASON, f"case when {REASON} is not null then cast({record} as varchar) end as _record"]
     return (
         f"select {', '.join(outer)} from ("
         f"select *, {reason} as {REASON} from ("
         f"select *, {', '.join(middle)} from ("
-        f"select {', '.join(inner)} from {reader} with ordinality)))"
+        f"select {', '.join(inner)} from {relation})))"
     )
 
 
 class _Stage:
     """One day's files in temp table `_staged` (cleaned, typed), every row with the reason it breaks the contract."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, contract: SourceContract, source: str, day: dt.date) -> None:
-        self.con, self.contract, self.source, self.day = con, contract, source, day
+    def __init__(self, con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, scratch: Path) -> None:
+        contract = unit.contract
+        self.con, self.unit, self.contract, self.source, self.day, self.scratch = con, unit, contract, unit.name, day, scratch
         self.extras: list[str] = []
         self.rows_read = 0
         cols = ", ".join(f"{c} {t}" for c, t in contract.warehouse_types.items())
@@ -206,13 +222,17 @@ class _Stage:
     def add_file(self, path: Path, relative: str, index: int) -> str | None:
         """Stage one file; return the reason when the file as a whole could not be loaded."""
         con, contract = self.con, self.contract
-        if path.suffix.lower() not in SUFFIXES:
-            reason = f"unsupported file type {path.suffix or '(none)'}: expected one of {', '.join(SUFFIXES)}"
+        suffixes = self.unit.suffixes
+        if not self.unit.table and not path.name.lower().endswith(suffixes):
+            reason = f"unsupported file type {path.suffix or '(none)'}: expected one of {', '.join(suffixes)}"
             self._file_problem(relative, reason)
             return reason
         rejects = f"_rejects_{index}"
         try:
-            reader, types = _reader(con, path, rejects)
+            if self.unit.reader is not None:
+                reader, types = self.unit.reader(con, path, self.scratch / str(index), self.day)
+            else:
+                reader, types = _reader(con, path, rejects)
             by_key = _normalise(list(types))
         except FileProblem as problem:
             self._file_problem(relative, str(problem))
@@ -272,40 +292,61 @@ def _accepted_sql(contract: SourceContract) -> str:
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, source: str, contract: SourceContract, day: dt.date) -> None:
+    """The day's accepted rows into raw.<table>, marked with their source (load unit)."""
     columns = ", ".join(("partition_date",) + INTERNAL + contract.core_columns)
-    con.execute(f"insert into raw.{source} ({columns}) {_accepted_sql(contract)}", [day])
+    con.execute(f"insert into raw.{contract.table} ({columns}, source) select *, ? from ({_accepted_sql(contract)})", [source, day])
 
 
-def _insert_attributes(con: duckdb.DuckDBPyConnection, contract: SourceContract, day: dt.date, extras: list[str]) -> None:
+def _insert_attributes(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, extras: list[str]) -> None:
     """Every extra exposure column as (attribute, value) rows for segment analysis; nulls are dropped."""
     if not extras:
         return
     values = ", ".join(ident(e) for e in extras)
+    ts = unit.contract.timestamp_column
+    # keyed by every id the exposure carries (user, anonymous, device): the experiment's unit picks its own in dbt
+    keyed = " union all ".join(
+        f"select {key} as user_id, experiment_id, {ts}, {values} from _staged where {REASON} is null and {key} is not null"
+        for key in ("user_id", "anonymous_id", "device_id")
+    )
     con.execute(
-        f"insert into raw.exposure_attributes "
-        f"select ?, user_id, experiment_id, {contract.timestamp_column}, attribute, value from ("
-        f"unpivot (select user_id, experiment_id, {contract.timestamp_column}, {values} from _staged where {REASON} is null) "
-        f"on {values} into name attribute value value)",
-        [day],
+        f"insert into raw.exposure_attributes (partition_date, user_id, experiment_id, exposed_at, attribute, value, source) "
+        f"select ?, user_id, experiment_id, {ts}, attribute, value, ? from ("
+        f"unpivot ({keyed}) on {values} into name attribute value value)",
+        [day, unit.name],
     )
 
 
-def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str, day: dt.date) -> IngestionReport:
-    """Load every file of `<raw_dir>/<source>/date=<day>/` and replace that day in raw.<source> in one transaction."""
-    contract = CONTRACTS[source]
-    report = IngestionReport(source=source, partition_date=day)
-    folder = day_folder(raw_dir, source, day)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))) if folder.is_dir() else []
+def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str | LoadUnit, day: dt.date) -> IngestionReport:
+    """Load every file of `<raw_dir>/<folder>/date=<day>/` and replace that day of the source in one transaction."""
+    unit = native_unit(source) if isinstance(source, str) else source
+    report = IngestionReport(source=unit.name, partition_date=day)
+    files = unit.inputs(raw_dir, day)
     con.execute("set TimeZone = 'UTC'")
     ensure_raw_schema(con)
+    scratch = Path(tempfile.mkdtemp(prefix="exptrack-unpack-"))
+    try:
+        stage = _Stage(con, unit, day, scratch)
+        for index, (path, relative) in enumerate(files):
+            report.files.append(relative)
+            problem = stage.add_file(path, relative, index)
+            if problem:
+                report.file_problems[relative] = problem
+        _replace_day(con, unit, day, stage, report, len(files))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    report.quarantine_reasons = dict(
+        con.execute(
+            "select regexp_replace(reason, ': .*', '') as reason, count(*) from _quarantine group by 1 order by 1"
+        ).fetchall()
+    )
+    con.execute("drop table if exists _staged")
+    con.execute("drop table if exists _quarantine")
+    return report
 
-    stage = _Stage(con, contract, source, day)
-    for index, path in enumerate(files):
-        relative = path.relative_to(raw_dir).as_posix()
-        report.files.append(relative)
-        problem = stage.add_file(path, relative, index)
-        if problem:
-            report.file_problems[relative] = problem
+
+def _replace_day(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, stage: _Stage, report: IngestionReport, files: int) -> None:
+    """Quarantine the rejected rows and replace the unit's day in its raw tables and the log, in one transaction."""
+    contract, source = unit.contract, unit.name
     con.execute(
         f"insert into _quarantine select ?, ?, source_file, source_row, {REASON}, _record from _staged where {REASON} is not null",
         [source, day],
@@ -317,15 +358,15 @@ def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str, day: dt
 
     con.execute("begin transaction")
     try:
-        con.execute(f"delete from raw.{source} where partition_date = ?", [day])
+        con.execute(f"delete from raw.{contract.table} where {unit.slice_sql}", [day, source])
         _insert_rows(con, source, contract, day)
         if contract.keeps_attributes:
-            con.execute("delete from raw.exposure_attributes where partition_date = ?", [day])
-            _insert_attributes(con, contract, day, stage.extras)
+            con.execute(f"delete from raw.exposure_attributes where {unit.slice_sql}", [day, source])
+            _insert_attributes(con, unit, day, stage.extras)
         con.execute("delete from raw.quarantine where source = ? and partition_date = ?", [source, day])
         con.execute("insert into raw.quarantine select * from _quarantine order by source_file, source_row")
         report.rows_read = stage.rows_read
-        report.rows_loaded = con.execute(f"select count(*) from raw.{source} where partition_date = ?", [day]).fetchone()[0]
+        report.rows_loaded = con.execute(f"select count(*) from raw.{contract.table} where {unit.slice_sql}", [day, source]).fetchone()[0]
         report.rows_quarantined = con.execute(
             "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null", [source, day]
         ).fetchone()[0]
@@ -333,17 +374,9 @@ def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str, day: dt
         con.execute("delete from raw.ingestion_log where source = ? and partition_date = ?", [source, day])
         con.execute(
             "insert into raw.ingestion_log values (?, ?, ?, ?, ?, ?, ?)",
-            [source, day, len(files), report.rows_read, report.rows_loaded, report.rows_quarantined, report.rows_deduplicated],
+            [source, day, files, report.rows_read, report.rows_loaded, report.rows_quarantined, report.rows_deduplicated],
         )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    report.quarantine_reasons = dict(
-        con.execute(
-            "select regexp_replace(reason, ': .*', '') as reason, count(*) from _quarantine group by 1 order by 1"
-        ).fetchall()
-    )
-    con.execute("drop table if exists _staged")
-    con.execute("drop table if exists _quarantine")
-    return report

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from exptrack_pipeline.ingest.contract import CONTRACTS
-from exptrack_pipeline.ingest.loader import RAW_DDL, IngestionReport, load_day
+from exptrack_pipeline.ingest.loader import RAW_DDL, IngestionReport, LoadUnit, load_day, native_unit
 from exptrack_pipeline.warehouse.base import table_columns
 
 
@@ -27,13 +26,14 @@ class TransferMismatch(RuntimeError):
     """The warehouse holds a different number of rows for the day than were staged (nothing was committed)."""
 
 
-def _day_tables(source: str) -> list[tuple[str, str, list]]:
-    """(table, where clause, params) of everything one source's day owns in schema raw."""
-    tables = [(f"raw.{source}", "partition_date = ?", None)]
-    if CONTRACTS[source].keeps_attributes:
-        tables.append(("raw.exposure_attributes", "partition_date = ?", None))
-    tables += [("raw.quarantine", "source = ? and partition_date = ?", source), ("raw.ingestion_log", "source = ? and partition_date = ?", source)]
-    return [(t, where, [source] if s else []) for t, where, s in tables]
+def _day_tables(unit: LoadUnit) -> list[tuple[str, str, list]]:
+    """(table, where clause, params before the day) of everything one unit's day owns in schema raw."""
+    mine = "coalesce(source, '%s') = ? and partition_date = ?" % unit.contract.name
+    tables = [(f"raw.{unit.contract.table}", mine)]
+    if unit.contract.keeps_attributes:
+        tables.append(("raw.exposure_attributes", mine))
+    tables += [("raw.quarantine", "source = ? and partition_date = ?"), ("raw.ingestion_log", "source = ? and partition_date = ?")]
+    return [(t, where, [unit.name]) for t, where in tables]
 
 
 @contextmanager
@@ -54,11 +54,12 @@ def ensure_raw_tables(target) -> None:
             target.execute(statement)
 
 
-def publish_day(stage: duckdb.DuckDBPyConnection, target, source: str, day: dt.date, report: IngestionReport) -> None:
-    """Replace `day` of `source` in the warehouse connection `target` with the staged day, in one transaction."""
+def publish_day(stage: duckdb.DuckDBPyConnection, target, unit: LoadUnit, day: dt.date, report: IngestionReport) -> None:
+    """Replace `day` of `unit` in the warehouse connection `target` with the staged day, in one transaction."""
+    source, table_name = unit.name, unit.contract.table
     with tempfile.TemporaryDirectory(prefix="exptrack-copy-") as folder:
         plan = []
-        for table, where, extra in _day_tables(source):
+        for table, where, extra in _day_tables(unit):
             columns = table_columns(stage, table)
             path = Path(folder) / f"{table}.csv"
             stage.execute(f"copy (select {', '.join(columns)} from {table}) to '{path}' (format csv, header false)")
@@ -69,7 +70,7 @@ def publish_day(stage: duckdb.DuckDBPyConnection, target, source: str, day: dt.d
                 target.execute(f"delete from {table} where {where}", params)
                 with path.open(newline="", encoding="utf-8") as stream:
                     target.copy_csv(table, columns, stream)
-            loaded = target.execute(f"select count(*) from raw.{source} where partition_date = ?", [day]).fetchone()[0]
+            loaded = target.execute(f"select count(*) from raw.{table_name} where {_day_tables(unit)[0][1]}", [source, day]).fetchone()[0]
             quarantined = target.execute(
                 "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null", [source, day]
             ).fetchone()[0]
@@ -84,13 +85,14 @@ def publish_day(stage: duckdb.DuckDBPyConnection, target, source: str, day: dt.d
             raise
 
 
-def load_days_into_server(target, raw_dir: Path, source: str, days: list[dt.date]) -> Iterator[IngestionReport]:
+def load_days_into_server(target, raw_dir: Path, source: str | LoadUnit, days: list[dt.date]) -> Iterator[IngestionReport]:
     """Stage each day in DuckDB and publish it to `target` (an open PgConnection); yields each day's report."""
+    unit = native_unit(source) if isinstance(source, str) else source
     ensure_raw_tables(target)
     with staging_connection() as stage:
         for day in days:
-            report = load_day(stage, raw_dir, source, day)
-            publish_day(stage, target, source, day, report)
-            for table, _, _ in _day_tables(source):
+            report = load_day(stage, raw_dir, unit, day)
+            publish_day(stage, target, unit, day, report)
+            for table, _, _ in _day_tables(unit):
                 stage.execute(f"delete from {table}")
             yield report

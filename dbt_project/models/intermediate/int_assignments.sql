@@ -35,6 +35,7 @@ analysed_phases as (
 select
     first_exposures.experiment_id,
     first_exposures.user_id,
+    first_exposures.unit_type,
     first_exposures.variant,
     first_exposures.first_exposed_at,
     first_exposures.exposure_date,

@@ -1,7 +1,8 @@
--- Every exposure row with the reason it cannot be analysed (null when it can).
+-- Every exposure row with the reason it cannot be analysed (null when it can). user_id is the id of the
+-- experiment's randomization unit (unit_type: user_id, anonymous_id or device_id; int_exposure_units).
 with exposures as (
 
-    select * from {{ ref('stg_exposures') }}
+    select * from {{ ref('int_exposure_units') }}
 
 ),
 
@@ -21,7 +22,8 @@ classified as (
 
     select
         exposures.experiment_id,
-        exposures.user_id,
+        exposures.unit_id as user_id,
+        exposures.unit_type,
         exposures.variant,
         exposures.exposed_at,
         exposures.exposure_date,
@@ -29,6 +31,7 @@ classified as (
         case
             when experiments.experiment_id is null then 'unknown_experiment'
             when variants.variant is null then 'unknown_variant'
+            when exposures.unit_id is null then 'missing_unit_id'
             when exposures.exposure_date < experiments.start_date then 'before_start'
             when exposures.exposure_date > experiments.end_date then 'after_end'
         end as exclusion_reason

@@ -19,6 +19,7 @@ per_user as (
     select
         experiment_id,
         user_id,
+        min(unit_type) as unit_type,
         min(exposed_at) as first_exposed_at,
         count(*) as exposure_count,
         count(distinct variant) as variant_count,
@@ -31,6 +32,7 @@ per_user as (
 select
     per_user.experiment_id,
     per_user.user_id,
+    per_user.unit_type,
     per_user.first_exposed_at,
     cast(per_user.first_exposed_at as date) as exposure_date,
     phases.allocation_phase,

@@ -3,10 +3,11 @@
 -- int_unit_metric_covariates) join the events to the small metric catalog on the fly, which costs less than the write.
 {{ config(materialized='view') }}
 
--- Each deduplicated event that feeds a metric, with the amount it adds (1 for counts, its value for sums).
+-- Each deduplicated event that feeds a metric, with the amount it adds (1 for counts, its value for sums), once per
+-- randomization unit in use (user_id holds that unit's id; int_event_units).
 with events as (
 
-    select * from {{ ref('int_events_deduplicated') }}
+    select * from {{ ref('int_event_units') }}
 
 ),
 
@@ -19,6 +20,7 @@ metric_events as (
 select
     metric_events.metric_id,
     metric_events.metric_part,
+    events.unit_type,
     events.user_id,
     events.occurred_at,
     events.event_date,

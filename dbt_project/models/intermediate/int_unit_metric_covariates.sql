@@ -39,6 +39,7 @@ pre_period as (
     inner join assignments
         on experiment_metrics.experiment_id = assignments.experiment_id
         and amounts.user_id = assignments.user_id
+        and amounts.unit_type = assignments.unit_type
     inner join metrics
         on amounts.metric_id = metrics.metric_id
     where metrics.cuped_lookback_days > 0

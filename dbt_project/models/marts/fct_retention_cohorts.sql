@@ -9,7 +9,7 @@ with assignments as (
 
 events as (
 
-    select * from {{ ref('int_events_deduplicated') }}
+    select * from {{ ref('int_event_units') }}
 
 ),
 
@@ -56,14 +56,14 @@ retention_event_names as (
 -- (any event), and per user, day and event name for the events some experiment counts as retention.
 any_activity as (
 
-    select distinct user_id, event_date
+    select distinct unit_type, user_id, event_date
     from events
 
 ),
 
 named_activity as (
 
-    select distinct events.user_id, events.event_date, events.event_name
+    select distinct events.unit_type, events.user_id, events.event_date, events.event_name
     from events
     inner join retention_event_names
         on events.event_name = retention_event_names.event_name
@@ -82,6 +82,7 @@ active_days as (
     from assignments
     inner join named_activity
         on assignments.user_id = named_activity.user_id
+        and assignments.unit_type = named_activity.unit_type
     inner join retention_events
         on assignments.experiment_id = retention_events.experiment_id
         and named_activity.event_name = retention_events.event_name
@@ -100,6 +101,7 @@ active_days as (
     from assignments
     inner join any_activity
         on assignments.user_id = any_activity.user_id
+        and assignments.unit_type = any_activity.unit_type
     left join experiments_with_retention
         on assignments.experiment_id = experiments_with_retention.experiment_id
     where experiments_with_retention.experiment_id is null

@@ -29,7 +29,7 @@ assignments as (
 
 events as (
 
-    select * from {{ ref('int_events_deduplicated') }}
+    select * from {{ ref('int_event_units') }}
 
 ),
 
@@ -66,6 +66,7 @@ unit_events as (
     from assignments
     inner join events
         on assignments.user_id = events.user_id
+        and assignments.unit_type = events.unit_type
         and events.event_date >= assignments.exposure_date
     group by assignments.experiment_id, events.event_date
 

@@ -9,6 +9,8 @@ renamed as (
     select
         cast(event_id as {{ dbt.type_string() }}) as event_id,
         cast(user_id as {{ dbt.type_string() }}) as user_id,
+        cast(anonymous_id as {{ dbt.type_string() }}) as anonymous_id,
+        cast(device_id as {{ dbt.type_string() }}) as device_id,
         cast(event_name as {{ dbt.type_string() }}) as event_name,
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         cast(occurred_at as date) as event_date,

@@ -23,7 +23,8 @@ renamed as (
         cast(alpha as {{ exptrack_type_double() }}) as alpha,
         cast(target_power as {{ exptrack_type_double() }}) as target_power,
         cast(minimum_detectable_effect as {{ exptrack_type_double() }}) as minimum_detectable_effect,
-        mde_type
+        mde_type,
+        unit
     from source
 
 )

@@ -13,6 +13,7 @@ SOURCE_ASSETS = {
     ("raw", "exposures"): "raw_exposures",
     ("raw", "exposure_attributes"): "raw_exposures",
     ("raw", "events"): "raw_events",
+    ("raw", "identities"): "raw_events",
     ("raw", "quarantine"): "raw_events",
     ("raw", "ingestion_log"): "raw_events",
 }

@@ -10,6 +10,7 @@ import dagster as dg
 from exptrack_pipeline.defs.resources import LandingZoneResource, WarehouseResource
 from exptrack_pipeline.ingest import load_day
 from exptrack_pipeline.ingest.publish import load_days_into_server
+from exptrack_pipeline.sources import units_for_asset
 
 PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT = "EXPTRACK_START_DATE", "2026-10-01"
 daily_partitions = dg.DailyPartitionsDefinition(start_date=os.environ.get(PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT))
@@ -21,11 +22,13 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
     reasons: dict[str, int] = {}
     files = 0
     balanced = True
+    raw_dir = Path(landing_zone.raw_dir)
+    units = units_for_asset(source, raw_dir, Path(landing_zone.sources_file) if landing_zone.sources_file else None)
     with warehouse.connect() as con:
         if warehouse.kind == "duckdb":
-            reports = (load_day(con, Path(landing_zone.raw_dir), source, day) for day in days)
+            reports = (load_day(con, raw_dir, unit, day) for unit in units for day in days)
         else:  # a server warehouse: DuckDB reads and checks the files, COPY sends each day (ingest/publish.py)
-            reports = load_days_into_server(con, Path(landing_zone.raw_dir), source, days)
+            reports = (r for unit in units for r in load_days_into_server(con, raw_dir, unit, days))
         for report in reports:
             day = report.partition_date
             for key in totals:
@@ -35,10 +38,10 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
             files += len(report.files)
             balanced &= report.balanced
             for path, problem in report.file_problems.items():
-                context.log.warning(f"{source} {day}: file {path} quarantined whole: {problem}")
+                context.log.warning(f"{report.source} {day}: file {path} quarantined whole: {problem}")
             if report.rows_quarantined:
-                context.log.warning(f"{source} {day}: quarantined {report.rows_quarantined} row(s): {report.quarantine_reasons}")
-            context.log.info(f"{source} {day}: {report.rows_loaded} row(s) loaded")  # one per day: `exptrack run` counts them
+                context.log.warning(f"{report.source} {day}: quarantined {report.rows_quarantined} row(s): {report.quarantine_reasons}")
+            context.log.info(f"{report.source} {day}: {report.rows_loaded} row(s) loaded")  # one per day: `exptrack run` counts them
     yield dg.MaterializeResult(
         metadata={
             **{key: dg.MetadataValue.int(value) for key, value in totals.items()},
