@@ -8,6 +8,7 @@ import os
 import sys
 
 from exptrack_pipeline.config import RegistryError, Settings, load_registry
+from exptrack_pipeline.commands import flags as flag_commands
 from exptrack_pipeline.commands import lifecycle as lifecycle_commands
 from exptrack_pipeline.commands import monitoring as monitoring_commands
 from exptrack_pipeline.summary import format_results, format_summary, latest_results
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     results.add_argument("experiment", nargs="?")
     sub.add_parser("summary", help="print ingestion, exposure and latest results per experiment")
     sub.add_parser("validate", help="check the experiment registry and metric catalog")
-    handlers = {**monitoring_commands.register(sub), **lifecycle_commands.register(sub)}
+    handlers = {**monitoring_commands.register(sub), **lifecycle_commands.register(sub), **flag_commands.register(sub)}
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     try:

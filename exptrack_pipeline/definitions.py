@@ -11,6 +11,7 @@ from dagster_dbt import DbtCliResource
 
 from exptrack_pipeline.config.settings import Settings
 from exptrack_pipeline.defs import lifecycle, monitoring
+from exptrack_pipeline.defs.flags import assets as flag_assets
 from exptrack_pipeline.defs.assets.breakdowns import retention_results, segment_results
 from exptrack_pipeline.defs.assets.dbt import exptrack_dbt_models
 from exptrack_pipeline.defs.assets.ingestion import raw_events, raw_exposures
@@ -43,7 +44,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
         },
     )
-    return dg.Definitions.merge(core, monitoring.build(settings), lifecycle.build(settings))
+    return dg.Definitions.merge(core, monitoring.build(settings), lifecycle.build(settings), flag_assets.build(settings))
 
 
 defs = build_definitions()

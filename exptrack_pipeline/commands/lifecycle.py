@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from exptrack_pipeline.config import RegistryError, Settings, load_registry
+from exptrack_pipeline.commands.flags import sync_after
 from exptrack_pipeline.config.registry import load_experiment
 from exptrack_pipeline.lifecycle import archive, inputs, planning, portfolio, store
 from exptrack_pipeline.lifecycle.states import (
@@ -224,6 +225,7 @@ def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
             _ensure_not_frozen(settings, e.id)
         store.append_events(con, [LifecycleEvent(e.id, "transition", args.actor, args.reason, at, from_status=current, to_status=args.to)])
     print(f"{e.id}: {current} → {args.to} (by {args.actor}: {args.reason})")
+    print("\n".join(sync_after(settings, e.id, args.actor, args.reason)))
     return 0
 
 
@@ -239,6 +241,7 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
         store.append_events(con, events)
     what = f"ship {args.variant}" if args.decision == "ship" else args.decision
     print(f"{e.id}: decision {what} recorded" + (f"; {current} → concluded" if len(events) > 1 else ""))
+    print("\n".join(sync_after(settings, e.id, args.actor, args.rationale)))
     print("the next pipeline run writes the report" + (", the handoff" if args.decision == "ship" else "") + " and freezes the archive")
     return 0
 

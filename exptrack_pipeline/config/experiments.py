@@ -81,6 +81,7 @@ class Experiment(_Strict):
     prioritization: Prioritization | None = None
     allocation_phases: list[AllocationPhase] = Field(default_factory=list)
     alerting: AlertRouting = AlertRouting()
+    flag_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]+$")  # the feature flag's key (default: the id)
 
     @field_validator("guardrail_metrics", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ import pandas as pd
 
 from exptrack_pipeline.config.settings import Settings
 from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
+from exptrack_pipeline.flags.paths import flag_file_path
 from exptrack_pipeline.monitoring import CHECKS, Finding, HealthConfig
 from exptrack_pipeline.monitoring.blocks import render_run_failure
 from exptrack_pipeline.notify.env import TOKEN_VAR, MonitoringEnv
@@ -60,14 +61,15 @@ class SlackResource(dg.ConfigurableResource):
 
 
 class FeatureFlagResource(dg.ConfigurableResource):
-    """What a pause switches: `none` (record only) or `webhook` (POST JSON to webhook_url)."""
+    """What a pause switches: `none` (record only), `webhook` (POST JSON to webhook_url) or `flagd` (write flag_file)."""
 
     mode: str = "none"
     webhook_url: str | None = None
     timeout_seconds: float = 10.0
+    flag_file: str | None = None
 
-    def controller(self) -> FeatureFlagController:
-        return make_controller(self.mode, self.webhook_url, self.timeout_seconds)
+    def controller(self, connect=None) -> FeatureFlagController:
+        return make_controller(self.mode, self.webhook_url, self.timeout_seconds, connect=connect, flag_file=self.flag_file)
 
 
 class MonitoringResource(dg.ConfigurableResource):
@@ -181,7 +183,7 @@ def _alerting(warehouse: WarehouseResource, registry: RegistryResource, slack: S
               monitoring: MonitoringResource, findings: list[Finding] | None, log) -> AlertingOutcome:
     return run_alerting(
         warehouse.connect, findings, contacts_from_registry(registry.load()), monitoring.config(),
-        leadership_channel=slack.leadership_channel, controller=feature_flags.controller(), sender=slack.sender(),
+        leadership_channel=slack.leadership_channel, controller=feature_flags.controller(warehouse.connect), sender=slack.sender(),
         dagster_url=slack.dagster_url, log=log,
     )
 
@@ -290,7 +292,8 @@ def build(settings: Settings) -> dg.Definitions:
                 token=dg.EnvVar(TOKEN_VAR) if os.environ.get(TOKEN_VAR) else None, base_url=env.slack_api_url,
                 leadership_channel=env.leadership_channel, data_engineering_channel=env.data_engineering_channel, dagster_url=env.dagster_url,
             ),
-            "feature_flags": FeatureFlagResource(mode=env.flag_controller, webhook_url=env.flag_webhook_url),
+            "feature_flags": FeatureFlagResource(mode=env.flag_controller, webhook_url=env.flag_webhook_url,
+                                                 flag_file=str(flag_file_path(settings))),
             "monitoring": MonitoringResource(),
         },
     )

@@ -1,0 +1,84 @@
+"""What each experiment's flag should serve, from its design, its effective status, its decision and the date (pure).
+
+| effective status            | flag serves                                                               |
+|-----------------------------|---------------------------------------------------------------------------|
+| backlog, scheduled          | control to everyone                                                       |
+| running, before start_date  | control to everyone (the split starts on the start date)                  |
+| running                     | the split of the allocation phase in force (latest phase started ≤ today)  |
+| paused                      | control to everyone (automatic or manual pause)                           |
+| concluded/archived + ship V | V to everyone                                                             |
+| concluded/archived otherwise| control to everyone (rollback, iterate, no decision)                      |
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from exptrack_pipeline.flags.definition import FlagError, Serving, flag_entry
+
+
+@dataclass(frozen=True)
+class FlagDesign:
+    """The parts of an experiment's design the flag needs; `variants` lists the control first."""
+
+    experiment_id: str
+    flag_key: str
+    control: str
+    variants: tuple[str, ...]
+    start_date: dt.date
+    phases: tuple[tuple[dt.date, tuple[tuple[str, float], ...]], ...]
+
+    @classmethod
+    def from_experiment(cls, experiment) -> "FlagDesign":
+        """From a validated exptrack_pipeline.config.Experiment."""
+        control = experiment.control.name
+        names = (control, *[v.name for v in experiment.variants if v.name != control])
+        phases = tuple((first, tuple((n, float(weights[n])) for n in names)) for _, first, _, weights in experiment.phases)
+        return cls(experiment.id, getattr(experiment, "flag_key", None) or experiment.id, control, names, experiment.start_date, phases)
+
+    def phase_in_force(self, today: dt.date) -> tuple[int, dt.date, dict[str, float]] | None:
+        """(number, start, weights) of the latest phase started on or before `today`, else None."""
+        started = [(i + 1, start, dict(w)) for i, (start, w) in enumerate(self.phases) if start <= today]
+        return started[-1] if started else None
+
+    def entry(self, serving: Serving) -> dict:
+        return flag_entry(self.experiment_id, list(self.variants), serving)
+
+
+def desired_serving(design: FlagDesign, status: str, decision: str | None, winner: str | None, today: dt.date) -> Serving:
+    """The flag's serving for the experiment's effective status (see the module table)."""
+    everyone = lambda v, note: Serving("control" if v == design.control else "winner", {n: float(n == v) for n in design.variants}, note)  # noqa: E731
+    if status == "running":
+        phase = design.phase_in_force(today)
+        if phase is None:
+            return everyone(design.control, f"running but starts on {design.start_date}: everyone gets {design.control} until then")
+        number, start, weights = phase
+        return Serving("split", weights, f"allocation phase {number} (from {start})")
+    if status == "paused":
+        return everyone(design.control, f"paused: every unit gets {design.control}")
+    if status in ("concluded", "archived") and decision == "ship":
+        if winner not in design.variants:
+            raise FlagError(f"{design.experiment_id}: shipped variant {winner!r} is not one of its variants {list(design.variants)}")
+        return everyone(winner, f"shipped {winner}: every unit gets it")
+    if status in ("concluded", "archived"):
+        what = f"decision {decision}" if decision else "concluded without a decision"
+        return everyone(design.control, f"{what}: every unit gets {design.control}")
+    return everyone(design.control, f"{status}: not started, every unit gets {design.control}")
+
+
+def design_to_json(design: FlagDesign) -> str:
+    """The design as JSON for the registry table `registry.experiment_flags` (read back by `design_from_json`)."""
+    import json
+
+    return json.dumps({"experiment_id": design.experiment_id, "flag_key": design.flag_key, "control": design.control,
+                       "variants": list(design.variants), "start_date": design.start_date.isoformat(),
+                       "phases": [[start.isoformat(), [[v, w] for v, w in weights]] for start, weights in design.phases]})
+
+
+def design_from_json(text: str) -> FlagDesign:
+    import json
+
+    d = json.loads(text)
+    phases = tuple((dt.date.fromisoformat(s), tuple((v, float(w)) for v, w in ws)) for s, ws in d["phases"])
+    return FlagDesign(d["experiment_id"], d["flag_key"], d["control"], tuple(d["variants"]), dt.date.fromisoformat(d["start_date"]), phases)
