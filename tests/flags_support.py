@@ -41,14 +41,19 @@ def warehouse(tmp_path: Path, experiments: list[Experiment]):
     with connect() as con:
         ensure_tables(con)
         con.execute("create schema registry")
-        con.register("_e", pd.DataFrame({"experiment_id": [e.id for e in experiments], "status": [e.status for e in experiments]}))
-        con.execute("create table registry.experiments as select * from _e")
-        designs = [FlagDesign.from_experiment(e) for e in experiments]
-        con.register("_f", pd.DataFrame({"experiment_id": [d.experiment_id for d in designs], "flag_key": [d.flag_key for d in designs],
-                                         "design_json": [design_to_json(d) for d in designs]}))
-        con.execute("create table registry.experiment_flags as select * from _f")
+        replace_registry(con, experiments)
         con.execute("create table main.fct_daily_exposures as select 'checkout_x' as experiment_id, date '2026-11-20' as exposure_date")
     return connect
+
+
+def replace_registry(con, experiments: list[Experiment]) -> None:
+    """(Re)write registry.experiments and registry.experiment_flags as the experiment_registry asset does."""
+    con.register("_e", pd.DataFrame({"experiment_id": [e.id for e in experiments], "status": [e.status for e in experiments]}))
+    con.execute("create or replace table registry.experiments as select * from _e")
+    designs = [FlagDesign.from_experiment(e) for e in experiments]
+    con.register("_f", pd.DataFrame({"experiment_id": [d.experiment_id for d in designs], "flag_key": [d.flag_key for d in designs],
+                                     "design_json": [design_to_json(d) for d in designs]}))
+    con.execute("create or replace table registry.experiment_flags as select * from _f")
 
 
 def evaluate(path: Path, flag_key: str, units: int, prefix: str = "user_") -> dict[str, str]:

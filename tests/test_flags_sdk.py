@@ -67,3 +67,20 @@ def test_ramp_pause_resume_and_ship_drive_what_the_sdk_serves(tmp_path):
     shipped = sync(connect, path, today=TODAY, actor="@sam", reason="express wins", source="lifecycle", only=["checkout_x"])
     assert [c["serving"] for c in shipped.plan.changes] == ["winner"]
     assert set(evaluate(path, "checkout_x", N).values()) == {"express"}
+
+
+def test_a_units_variant_is_stable_across_reevaluation_and_unrelated_flag_changes(tmp_path):
+    other = experiment("search_ranking", variants=[{"name": "control", "weight": 0.5, "is_control": True}, {"name": "ml", "weight": 0.5}],
+                       allocation_phases=[])
+    connect = warehouse(tmp_path, [experiment(), other])
+    path = tmp_path / "flags.flagd.json"
+    sync(connect, path, today=RAMP, actor="exptrack", reason="daily run", source="schedule")
+    before = evaluate(path, "checkout_x", 20_000)
+    assert evaluate(path, "checkout_x", 20_000) == before
+    with connect() as con:  # pausing the other experiment rewrites the file
+        con.execute("begin transaction")
+        record_event(con, experiment_id="search_ranking", status="paused", reason="srm", actor="exptrack", source="automatic")
+        con.execute("commit")
+    assert sync(connect, path, today=RAMP, actor="exptrack", reason="daily run", source="schedule").write.written
+    assert set(evaluate(path, "search_ranking", 1_000).values()) == {"control"}
+    assert evaluate(path, "checkout_x", 20_000) == before
