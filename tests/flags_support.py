@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
+import shutil
 from pathlib import Path
+
+import yaml
 
 import pandas as pd
 from openfeature import api
@@ -54,6 +58,16 @@ def replace_registry(con, experiments: list[Experiment]) -> None:
     con.register("_f", pd.DataFrame({"experiment_id": [d.experiment_id for d in designs], "flag_key": [d.flag_key for d in designs],
                                      "design_json": [design_to_json(d) for d in designs]}))
     con.execute("create or replace table registry.experiment_flags as select * from _f")
+
+
+def write_registry(folder: Path, *experiments) -> Path:
+    """A registry folder with the repo's metric catalog and one YAML per experiment."""
+    folder.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "experiments" / "metrics.yaml", folder / "metrics.yaml")
+    for e in experiments:
+        data = json.loads(e.model_dump_json(exclude_none=True))
+        (folder / f"{e.id}.yaml").write_text(yaml.safe_dump(data))
+    return folder
 
 
 def evaluate(path: Path, flag_key: str, units: int, prefix: str = "user_") -> dict[str, str]:

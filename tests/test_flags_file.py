@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from flags_support import RAMP, evaluate, experiment, replace_registry, warehouse
+from flags_support import RAMP, evaluate, experiment, replace_registry, warehouse, write_registry
 
 from exptrack_pipeline.config import RegistryError, load_registry
 from exptrack_pipeline.flags import files, store, sync as flag_sync
@@ -128,27 +128,14 @@ def test_weights_the_flag_cannot_express_are_refused():
         integer_weights("e", {"a": 0.12345678, "b": 0.87654322})
 
 
-def _write_registry(folder: Path, *experiments) -> Path:
-    import shutil
-
-    import yaml
-
-    folder.mkdir()
-    shutil.copy(Path(__file__).parents[1] / "experiments" / "metrics.yaml", folder / "metrics.yaml")
-    for e in experiments:
-        data = json.loads(e.model_dump_json(exclude_none=True))
-        (folder / f"{e.id}.yaml").write_text(yaml.safe_dump(data))
-    return folder
-
-
 def test_the_registry_refuses_inexpressible_weights_and_flag_key_collisions(tmp_path):
     odd = experiment("odd_weights", variants=[{"name": "control", "weight": 0.12345678, "is_control": True},
                                               {"name": "express", "weight": 0.87654322}], allocation_phases=[])
     with pytest.raises(RegistryError, match="odd_weights.yaml.*cannot be expressed by the feature flag"):
-        load_registry(_write_registry(tmp_path / "a", odd))
+        load_registry(write_registry(tmp_path / "a", odd))
     first, second = experiment("checkout_x"), experiment("checkout_y", flag_key="checkout_x")
     with pytest.raises(RegistryError, match="checkout_y.yaml: field `flag_key`: flag key 'checkout_x' is already the flag of experiment 'checkout_x'"):
-        load_registry(_write_registry(tmp_path / "b", first, second))
+        load_registry(write_registry(tmp_path / "b", first, second))
 
 
 def test_a_flag_key_recorded_for_another_experiment_is_not_taken_over(tmp_path):

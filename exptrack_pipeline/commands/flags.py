@@ -41,6 +41,16 @@ def sync_after(settings: Settings, experiment_id: str, actor: str, reason: str, 
     return outcome.lines
 
 
+def history_lines(con, experiment_id: str) -> list[str]:
+    """One line per flag change of the experiment (none before the first flag was written)."""
+    from exptrack_pipeline.lifecycle.store import table_exists
+
+    if not table_exists(con, "state.flag_changes"):
+        return []
+    return [f"  {pd.Timestamp(r.changed_at):%Y-%m-%d %H:%M}  flag {r.flag_key} → {r.note}  by {r.actor} [{r.source}]: {r.reason}"
+            for r in store.history(con, experiment_id).itertuples()]
+
+
 def format_state(latest: pd.DataFrame) -> str:
     if latest.empty:
         return "no flags yet (run `exptrack run`)"
@@ -61,12 +71,11 @@ def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
     with connect() as con:
         store.ensure_tables(con)
         latest = store.latest_changes(con)
-        changes = store.history(con, args.experiment) if args.experiment else None
+        history = history_lines(con, args.experiment) if args.experiment else []
     print(f"flag file: {path}")
     print(format_state(latest))
-    if changes is not None:
-        for r in changes.itertuples():
-            print(f"  {pd.Timestamp(r.changed_at):%Y-%m-%d %H:%M}  {r.serving:<8} {r.note}  by {r.actor} [{r.source}]: {r.reason}")
+    if history:
+        print("\n".join(history))
     return 0
 
 

@@ -85,7 +85,7 @@ def build(settings: Settings) -> dg.Definitions:
 
     @dg.asset(key="experiment_reports", pool="duckdb", group_name=GROUP, kinds={"python", "html"},
               deps=["experiment_results", "retention_results", "segment_results", "fct_retention_cohorts", "fct_daily_exposures",
-                    "lifecycle_novelty_stats", "lifecycle_interaction_stats", "experiment_lifecycle", "experiment_health"],
+                    "lifecycle_novelty_stats", "lifecycle_interaction_stats", "experiment_lifecycle", "experiment_health", "feature_flags"],
               description=f"Decision report per experiment: {out.reports}/<id>.html and <id>.md with PNGs beside it.")
     def experiment_reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource, registry: RegistryResource) -> dg.MaterializeResult:
         reg = registry.load()
@@ -238,6 +238,7 @@ def _report_inputs(con, e: Experiment, lifecycle: pd.DataFrame, traffic: dict[st
         novelty=inputs.optional_table(con, "main.lifecycle_novelty_stats", where, params),
         interaction=inputs.optional_table(con, "main.lifecycle_interaction_stats", where, params),
         health=inputs.health_rows(con, e.id),
+        flag_changes=inputs.optional_table(con, "state.flag_changes", where + " order by changed_at, change_seq", params),
         daily_units=traffic.get(e.id),
     )
 
