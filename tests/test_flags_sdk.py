@@ -13,7 +13,8 @@ from exptrack_pipeline.flags.controller import FlagdFileController
 from exptrack_pipeline.flags.sync import sync
 from exptrack_pipeline.lifecycle import store as lifecycle_store
 from exptrack_pipeline.lifecycle.states import LifecycleEvent, transitions_for_decision
-from exptrack_pipeline.notify.state import record_event, set_status_by_person, sync_flags
+from exptrack_pipeline.notify.service import status_note
+from exptrack_pipeline.notify.state import latest_events, record_event, set_status_by_person, sync_flags
 
 N = 100_000
 
@@ -53,6 +54,9 @@ def test_ramp_pause_resume_and_ship_drive_what_the_sdk_serves(tmp_path):
     controller = FlagdFileController(connect, path)
     [(_, status, result)] = sync_flags(connect, controller)
     assert status == "paused" and result.status == "ok" and "every unit gets control" in result.detail, result
+    with connect() as con:  # what the Slack alert says about the pause
+        note = status_note("checkout_x", latest_events(con).set_index("experiment_id"), None)
+    assert "Paused automatically by exptrack* (level 3" in note and "feature flag switched: flag checkout_x → paused: every unit gets control at " in note
     assert set(evaluate(path, "checkout_x", N).values()) == {"control"}
 
     resumed = set_status_by_person(connect, controller, "checkout_x", "running", "error fixed", "@sam")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from exptrack_pipeline.flags.definition import FlagError, Serving, flag_entry
@@ -69,16 +70,12 @@ def desired_serving(design: FlagDesign, status: str, decision: str | None, winne
 
 def design_to_json(design: FlagDesign) -> str:
     """The design as JSON for the registry table `registry.experiment_flags` (read back by `design_from_json`)."""
-    import json
-
     return json.dumps({"experiment_id": design.experiment_id, "flag_key": design.flag_key, "control": design.control,
                        "variants": list(design.variants), "start_date": design.start_date.isoformat(),
                        "phases": [[start.isoformat(), [[v, w] for v, w in weights]] for start, weights in design.phases]})
 
 
 def design_from_json(text: str) -> FlagDesign:
-    import json
-
     d = json.loads(text)
     phases = tuple((dt.date.fromisoformat(s), tuple((v, float(w)) for v, w in ws)) for s, ws in d["phases"])
     return FlagDesign(d["experiment_id"], d["flag_key"], d["control"], tuple(d["variants"]), dt.date.fromisoformat(d["start_date"]), phases)
