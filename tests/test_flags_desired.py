@@ -50,3 +50,16 @@ def test_shipping_an_unknown_variant_is_an_error_and_designs_round_trip():
         desired_serving(DESIGN, "concluded", "ship", "nope", RAMP)
     assert design_from_json(design_to_json(DESIGN)) == DESIGN
     assert FlagDesign.from_experiment(experiment(flag_key="checkout-v2")).flag_key == "checkout-v2"
+
+
+def test_a_configured_ship_ramp_moves_units_to_the_winner_on_its_days():
+    ramped = FlagDesign.from_experiment(experiment(ship_ramp=[{"after_days": 0, "winner_share": 0.2}, {"after_days": 3, "winner_share": 1.0}]))
+    assert design_from_json(design_to_json(ramped)) == ramped
+    decided = RAMP
+    first = desired_serving(ramped, "concluded", "ship", "express", decided + DAY, decided_on=decided)
+    assert (first.mode, first.weights) == ("ship_ramp", {"control": 0.8, "express": 0.2})
+    assert ramped.entry(first)["targeting"]["fractional"] == [["control", 4], ["express", 1]]
+    done = desired_serving(ramped, "concluded", "ship", "express", decided + 3 * DAY, decided_on=decided)
+    assert (done.mode, done.weights) == ("winner", {"control": 0.0, "express": 1.0})
+    with pytest.raises(ValueError, match="ship_ramp must start at after_days 0"):
+        experiment(ship_ramp=[{"after_days": 1, "winner_share": 1.0}])

@@ -87,6 +87,9 @@ def check_flags(experiments: list[Experiment], files: dict[str, Path]) -> None:
         try:
             for _, first, _, weights in e.phases:
                 integer_weights(e.id, weights)
+            first = "ship_ramp"
+            for step in e.ship_ramp:
+                integer_weights(e.id, {"winner": step.winner_share, "control": 1 - step.winner_share})
         except FlagError as exc:
             raise RegistryError(f"{files[e.id]}: field `variants`/`allocation_phases` ({first}): {exc}") from None
 

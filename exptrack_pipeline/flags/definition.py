@@ -7,7 +7,9 @@ One flag per experiment, keyed by the experiment id or the YAML's `flag_key`. A 
   murmur3 (openfeature-provider-flagd 0.5 / flagd-core 1.0: ``mmh3(flagKey + targetingKey)``) and serves the
   variant whose weight range holds ``(hash * Σweights) >> 32``;
 * `control` — everyone gets the control variant (not started, paused, rolled back);
-* `winner`  — everyone gets the shipped variant.
+* `winner`  — everyone gets the shipped variant;
+* `ship_ramp` — after `decide ship V` with a `ship_ramp` in the YAML: V serves the step's share, control the rest
+  (a `fractional` rule like `split`; not an experiment any more, so the exposure hook does not log it).
 
 Schema: https://flagd.dev/reference/flag-definitions/ (`flags`, `state`, `variants`, `defaultVariant`, `targeting`,
 `metadata`). The flag's `metadata` carries `experiment_id` and `serving`, so the exposure hook knows what it saw.
@@ -25,7 +27,7 @@ FLAGD_SCHEMA = "https://flagd.dev/schema/v0/flags.json"
 MAX_DENOMINATOR = 10_000  # weights are expressible when each is a fraction k/d with d ≤ 10,000 (e.g. 1/3, 0.125, 0.0001)
 EXACT = 1e-9
 
-Mode = Literal["split", "control", "winner"]
+Mode = Literal["split", "control", "winner", "ship_ramp"]
 
 
 class FlagError(ValueError):
@@ -39,12 +41,6 @@ class Serving:
     mode: Mode
     weights: dict[str, float]
     note: str = field(default="", compare=False)
-
-    @property
-    def summary(self) -> str:
-        if self.mode != "split":
-            return f"{self.mode}: every unit gets {next(v for v, w in self.weights.items() if w > 0)}"
-        return "split " + " / ".join(f"{v} {w:.4g}" for v, w in self.weights.items())
 
 
 def integer_weights(experiment_id: str, weights: dict[str, float]) -> dict[str, int]:
@@ -75,7 +71,7 @@ def integer_weights(experiment_id: str, weights: dict[str, float]) -> dict[str, 
 def flag_entry(experiment_id: str, variants: list[str], serving: Serving) -> dict:
     """The flagd definition of one flag; variant values are the variant names (a string flag)."""
     entry: dict = {"state": "ENABLED", "variants": {v: v for v in variants}}
-    if serving.mode == "split":
+    if serving.mode in ("split", "ship_ramp"):
         ints = integer_weights(experiment_id, serving.weights)
         entry["defaultVariant"] = variants[0]
         entry["targeting"] = {"fractional": [[v, ints[v]] for v in variants]}

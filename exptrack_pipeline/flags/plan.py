@@ -9,6 +9,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from exptrack_pipeline.flags import store
 from exptrack_pipeline.flags.definition import FlagError, canonical
 from exptrack_pipeline.flags.desired import FlagDesign, design_from_json, desired_serving
@@ -55,7 +57,8 @@ def plan_changes(con, *, today: dt.date, actor: str, reason: str, source: str, o
         decided = decisions.loc[experiment_id] if experiment_id in decisions.index else None
         try:
             serving = desired_serving(design, status[experiment_id], None if decided is None else decided["decision"],
-                                      None if decided is None else decided["variant"], today)
+                                      None if decided is None else decided["variant"], today,
+                                      None if decided is None else pd.Timestamp(decided["decided_at"]).date())
             definition = canonical(design.entry(serving))
         except FlagError as exc:
             plan.problems.append(str(exc))
