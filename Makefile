@@ -33,6 +33,7 @@ demo: manifest dagster-home
 	$(BIN)/python -m exptrack_pipeline.demo.generate --out $(EXPTRACK_RAW_DIR)
 	$(BIN)/exptrack run --start $(DEMO_START) --end $(DEMO_END)
 	$(BIN)/exptrack summary
+	$(BIN)/exptrack flags
 	$(BIN)/exptrack reports
 	$(BIN)/exptrack site
 

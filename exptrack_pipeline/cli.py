@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from exptrack_pipeline.commands import lifecycle, monitoring, pipeline, results
+from exptrack_pipeline.commands import flags, lifecycle, monitoring, pipeline, results
 from exptrack_pipeline.site import commands as site_commands
 from exptrack_pipeline.commands.pipeline import run_pipeline
 from exptrack_pipeline.config import RegistryError, Settings
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="exptrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     handlers = {}
-    for group in (pipeline, results, monitoring, lifecycle, site_commands):
+    for group in (pipeline, results, monitoring, lifecycle, flags, site_commands):
         handlers.update(group.register(sub))
     args = parser.parse_args(argv)
     try:

@@ -143,12 +143,15 @@ def test_ingestion_into_postgres_replaces_a_day_on_rerun(backends, demo_run):
     from exptrack_pipeline.ingest.publish import load_days_into_server
 
     warehouse = backends["postgres"]
-    days = [dt.date(2026, 10, 20), dt.date(2026, 11, 17)]  # each has a quarantined event in the demo data
+    quarantined = demo_run.query("select partition_date, rows_quarantined from raw.ingestion_log "
+                                 "where source = 'events' and rows_quarantined > 0 order by partition_date").iloc[[0, -1]]
+    days = [pd.Timestamp(d).date() for d in quarantined["partition_date"]]  # the first and last day with a quarantined event
     with warehouse.connect() as con:
         for _ in range(2):
             reports = list(load_days_into_server(con, demo_run.settings.raw_dir, "events", days))
-    assert all(r.balanced for r in reports) and sum(r.rows_quarantined for r in reports) == 2
-    in_list = "(date '2026-10-20', date '2026-11-17')"
+    assert days[0] < days[1] and all(r.balanced for r in reports)
+    assert sum(r.rows_quarantined for r in reports) == quarantined["rows_quarantined"].sum() > 0
+    in_list = f"(date '{days[0]}', date '{days[1]}')"
     log = warehouse.read_df(f"select partition_date, rows_read, rows_loaded, rows_quarantined, rows_deduplicated from raw.ingestion_log order by 1")
     expected = demo_run.query(
         f"select partition_date, rows_read, rows_loaded, rows_quarantined, rows_deduplicated from raw.ingestion_log "

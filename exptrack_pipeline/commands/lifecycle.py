@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from exptrack_pipeline.config import RegistryError, Settings, load_registry
+from exptrack_pipeline.commands.flags import history_lines, sync_after
 from exptrack_pipeline.config.registry import load_experiment
 from exptrack_pipeline.lifecycle import archive, inputs, planning, portfolio, store
 from exptrack_pipeline.lifecycle.states import (
@@ -226,6 +227,7 @@ def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
             _ensure_not_frozen(settings, e.id)
         store.append_events(con, [LifecycleEvent(e.id, "transition", args.actor, args.reason, at, from_status=current, to_status=args.to)])
     print(f"{e.id}: {current} → {args.to} (by {args.actor}: {args.reason})")
+    print("\n".join(sync_after(settings, e.id, args.actor, args.reason)))
     return 0
 
 
@@ -244,6 +246,7 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
             learnings.record(con, learning)
     what = f"ship {args.variant}" if args.decision == "ship" else args.decision
     print(f"{e.id}: decision {what} recorded" + (f"; {current} → concluded" if len(events) > 1 else ""))
+    print("\n".join(sync_after(settings, e.id, args.actor, args.rationale)))
     print("the next pipeline run writes the report" + (", the handoff" if args.decision == "ship" else "") + " and freezes the archive")
     return 0
 
@@ -265,6 +268,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     experiments = [registry.get(args.experiment_id)] if args.experiment_id else list(registry.experiments)
     with _warehouse(settings, write=False) as con:
         events = store.all_events(con)
+        flag_lines = history_lines(con, args.experiment_id) if args.experiment_id else []
     statuses = store.effective_statuses({e.id: e.status for e in experiments}, events)
     for row in statuses.itertuples():
         since = f" since {row.status_since:%Y-%m-%d %H:%M}" if pd.notna(row.status_since) else ""
@@ -274,6 +278,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
                 what = f"{ev.from_status or '?'} → {ev.to_status}" if ev.event_type == "transition" else (
                     f"decision {ev.decision} {ev.variant or ''}".strip() if ev.event_type == "decision" else "implemented")
                 print(f"  {pd.Timestamp(ev.occurred_at):%Y-%m-%d %H:%M}  {what:<28} {ev.actor} [{ev.source}]: {ev.reason}")
+    if flag_lines:
+        print("\n".join(flag_lines))
     return 0
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from exptrack_pipeline.config import Settings
+from exptrack_pipeline.flags.paths import flag_file_path
 from exptrack_pipeline.notify.env import TOKEN_VAR, MonitoringEnv
 from exptrack_pipeline.notify.flags import make_controller
 from exptrack_pipeline.notify.outbox import list_outbox
@@ -84,8 +85,9 @@ def _set_status(args: argparse.Namespace, settings: Settings, status: str) -> in
         return 2
     env = MonitoringEnv.from_env()
     try:
-        controller = make_controller(env.flag_controller, env.flag_webhook_url)
-        change = set_status_by_person(open_warehouse(settings).connect, controller, args.experiment, status, args.reason, args.actor)
+        connect = open_warehouse(settings).connect
+        controller = make_controller(env.flag_controller, env.flag_webhook_url, connect=connect, flag_file=flag_file_path(settings))
+        change = set_status_by_person(connect, controller, args.experiment, status, args.reason, args.actor)
     except (WarehouseBusy, ValueError) as exc:
         print(f"exptrack: {exc}", file=sys.stderr)
         return 1

@@ -48,6 +48,13 @@ class AllocationPhase(_Strict):
     weights: dict[str, float]
 
 
+class ShipStep(_Strict):
+    """After `decide ship V`: from `after_days` days after the decision, V serves `winner_share` of units (control the rest)."""
+
+    after_days: int = Field(ge=0)
+    winner_share: float = Field(gt=0, le=1)
+
+
 class AlertRouting(_Strict):
     """Who hears about each escalation level: Slack channels ("#name") or user ids/handles ("@name", "U123").
 
@@ -84,6 +91,8 @@ class Experiment(_Strict):
     prioritization: Prioritization | None = None
     allocation_phases: list[AllocationPhase] = Field(default_factory=list)
     alerting: AlertRouting = AlertRouting()
+    flag_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]+$")  # the feature flag's key (default: the id)
+    ship_ramp: list[ShipStep] = Field(default_factory=list)  # default: the shipped variant serves everyone at once
 
     @field_validator("guardrail_metrics", mode="before")
     @classmethod
@@ -107,6 +116,9 @@ class Experiment(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be unique, got {names}")
         self._check_phases(names)
+        days = [s.after_days for s in self.ship_ramp]
+        if self.ship_ramp and (days != sorted(set(days)) or days[0] != 0 or self.ship_ramp[-1].winner_share != 1):
+            raise ValueError(f"ship_ramp must start at after_days 0, increase, and end with winner_share 1, got {[s.model_dump() for s in self.ship_ramp]}")
         return self
 
     def _check_phases(self, names: list[str]) -> None:

@@ -81,6 +81,27 @@ def load_experiment(path: Path) -> Experiment:
         raise _explain(path, exc) from None
 
 
+def check_flags(experiments: list[Experiment], files: dict[str, Path]) -> None:
+    """One flag per experiment (no two share a flag key) and weights the flag can express (exptrack_pipeline.flags)."""
+    from exptrack_pipeline.flags.definition import FlagError, integer_weights
+
+    owners: dict[str, str] = {}
+    for e in experiments:
+        key = e.flag_key or e.id
+        if key in owners:
+            raise RegistryError(f"{files[e.id]}: field `flag_key`: flag key {key!r} is already the flag of experiment {owners[key]!r}; "
+                                "every experiment needs its own flag: set a distinct `flag_key`")
+        owners[key] = e.id
+        try:
+            for _, first, _, weights in e.phases:
+                integer_weights(e.id, weights)
+            first = "ship_ramp"
+            for step in e.ship_ramp:
+                integer_weights(e.id, {"winner": step.winner_share, "control": 1 - step.winner_share})
+        except FlagError as exc:
+            raise RegistryError(f"{files[e.id]}: field `variants`/`allocation_phases` ({first}): {exc}") from None
+
+
 def load_registry(experiments_dir: Path, metrics_file: Path | None = None) -> Registry:
     """Read every `*.yaml`/`*.yml` in `experiments_dir` (except the catalog) and check them together."""
     metrics_file = metrics_file or experiments_dir / CATALOG_FILE_NAME
@@ -108,4 +129,5 @@ def load_registry(experiments_dir: Path, metrics_file: Path | None = None) -> Re
         if len(set(metric_ids)) != len(metric_ids):
             raise RegistryError(f"{path}: a metric is listed twice across primary/secondary/guardrail metrics: {metric_ids}")
         experiments.append(experiment)
+    check_flags(experiments, seen)
     return Registry(experiments=tuple(experiments), catalog=catalog)

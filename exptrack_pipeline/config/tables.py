@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from exptrack_pipeline.config.registry import Registry
+from exptrack_pipeline.flags.desired import FlagDesign, design_to_json
 
 
 def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
-    experiments, variants, experiment_metrics, phases = [], [], [], []
+    experiments, variants, experiment_metrics, phases, flags = [], [], [], [], []
     for e in registry.experiments:
         c = e.success_criteria
         experiments.append(
@@ -39,6 +40,8 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
             for number, first, last, weights in e.phases
             for name, weight in weights.items()
         ]
+        design = FlagDesign.from_experiment(e)
+        flags.append({"experiment_id": e.id, "flag_key": design.flag_key, "design_json": design_to_json(design)})
         harm = {g.metric: g.max_relative_harm for g in e.guardrail_metrics}
         experiment_metrics += [
             {"experiment_id": e.id, "metric_id": m, "metric_role": role, "max_relative_harm": harm.get(m) if role == "guardrail" else None}
@@ -70,6 +73,7 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
         "experiment_variants": pd.DataFrame(variants),
         "experiment_allocation_phases": pd.DataFrame(phases),
         "experiment_metrics": pd.DataFrame(experiment_metrics),
+        "experiment_flags": pd.DataFrame(flags),
         "metrics": pd.DataFrame(metrics),
         "metric_events": pd.DataFrame(metric_events),
     }

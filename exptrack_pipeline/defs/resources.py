@@ -18,6 +18,7 @@ import pandas as pd
 from dagster_dbt import DbtCliResource
 from pydantic import Field, create_model
 
+from exptrack_pipeline.flags.paths import flag_file_path
 from exptrack_pipeline.site import scorecard
 from exptrack_pipeline.sources import sources_path
 from exptrack_pipeline.config import Registry, Settings, load_registry
@@ -144,14 +145,21 @@ class SlackResource(dg.ConfigurableResource):
 
 
 class FeatureFlagResource(dg.ConfigurableResource):
-    """What a pause switches: `none` (record only) or `webhook` (POST JSON to webhook_url)."""
+    """What a pause switches: `none` (record only), `webhook` (POST JSON to webhook_url) or `flagd` (write flag_file)."""
 
     mode: str = "none"
     webhook_url: str | None = None
     timeout_seconds: float = 10.0
+    flag_file: str | None = None
 
-    def controller(self) -> FeatureFlagController:
-        return make_controller(self.mode, self.webhook_url, self.timeout_seconds)
+    def controller(self, connect=None) -> FeatureFlagController:
+        return make_controller(self.mode, self.webhook_url, self.timeout_seconds, connect=connect, flag_file=self.flag_file)
+
+
+class FlagFileResource(dg.ConfigurableResource):
+    """Where exptrack's flagd flag file lives (EXPTRACK_FLAG_FILE, default <output dir>/flags/flags.flagd.json)."""
+
+    path: str
 
 
 def _threshold_fields() -> dict[str, Any]:
@@ -204,7 +212,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "output_paths": OutputPathsResource(root=str(settings.output_dir)),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
         "slack": SlackResource.from_env(),
-        "feature_flags": FeatureFlagResource(mode=env.flag_controller, webhook_url=env.flag_webhook_url),
+        "feature_flags": FeatureFlagResource(mode=env.flag_controller, webhook_url=env.flag_webhook_url,
+                                             flag_file=str(flag_file_path(settings))),
+        "flag_file": FlagFileResource(path=str(flag_file_path(settings))),
         "monitoring": MonitoringResource(),
         "site": SiteResource.from_settings(settings),
     }

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from exptrack_pipeline.demo.assignment import FlagAssigner
+
 DAY = 86_400
 DATA_START = dt.date(2026, 10, 18)
 DATA_END = dt.date(2026, 11, 24)  # inclusive
@@ -168,6 +170,8 @@ def simulate(rng: np.random.Generator, scale: float) -> World:
     n_new = max(8, round(N_NEW * scale))
     n = n_ret + n_new
     is_new = np.arange(n) >= n_ret
+    # user ids first (from a child generator: the world's own stream is untouched), because assignment evaluates the flags
+    user_id = np.char.add("u", (rng.spawn(1)[0].permutation(n) + 1_000_000).astype(str))
     platform = rng.choice(3, n, p=PLATFORM_P)
     country = rng.choice(5, n, p=COUNTRY_P)
     z = rng.standard_normal(n)  # engagement propensity: drives pre- and post-exposure behaviour
@@ -212,7 +216,8 @@ def simulate(rng: np.random.Generator, scale: float) -> World:
         return day_index(design.start) * DAY, (day_index(design.exposure_end) + 1) * DAY
 
     def assign(design: ExperimentDesign, users: np.ndarray, t_first: np.ndarray) -> Arm:
-        variant = rng.choice(len(design.variants), users.size, p=design.weights)
+        with FlagAssigner([design]) as flags:  # what the OpenFeature SDK serves from exptrack's flag (demo/assignment.py)
+            variant = flags.variants(design.id, user_id[users])
         logged = np.ones(users.size, dtype=bool)
         for name, loss in LOGGING_LOSS.get(design.id, {}).items():
             hit = variant == design.variants.index(name)
@@ -309,7 +314,6 @@ def simulate(rng: np.random.Generator, scale: float) -> World:
     ev_t, ev_sess, ev_name, ev_value = (a[inside][order] for a in (ev_t, ev_sess, ev_name, ev_value))
 
     ex = _exposure_rows(rng, arms, s_user, s_start, window)
-    user_id = np.char.add("u", (rng.permutation(n) + 1_000_000).astype(str))
     return World(
         n_returning=n_ret,
         n_new=n_new,

@@ -5,7 +5,7 @@ EXPTRACK_SLACK_API_URL       Slack Web API base URL (default https://slack.com/a
 EXPTRACK_LEADERSHIP_CHANNEL  channel of level-3 alerts (default #exp-leadership)
 EXPTRACK_DATA_ENG_CHANNEL    channel of pipeline run failures (default #data-eng)
 EXPTRACK_DAGSTER_URL         Dagster UI base URL for links in messages (default http://localhost:3000)
-EXPTRACK_FLAG_CONTROLLER     none | webhook (default none)
+EXPTRACK_FLAG_CONTROLLER     flagd | webhook | none (default flagd: exptrack's flag file, EXPTRACK_FLAG_FILE)
 EXPTRACK_FLAG_WEBHOOK_URL    URL the webhook controller POSTs pauses and resumes to
 """
 
@@ -25,7 +25,7 @@ class MonitoringEnv:
     leadership_channel: str = "#exp-leadership"
     data_engineering_channel: str = "#data-eng"
     dagster_url: str = "http://localhost:3000"
-    flag_controller: str = "none"
+    flag_controller: str = "flagd"
     flag_webhook_url: str | None = None
 
     @property
@@ -40,6 +40,6 @@ class MonitoringEnv:
             leadership_channel=get("EXPTRACK_LEADERSHIP_CHANNEL") or "#exp-leadership",
             data_engineering_channel=get("EXPTRACK_DATA_ENG_CHANNEL") or "#data-eng",
             dagster_url=get("EXPTRACK_DAGSTER_URL") or "http://localhost:3000",
-            flag_controller=get("EXPTRACK_FLAG_CONTROLLER") or "none",
+            flag_controller=get("EXPTRACK_FLAG_CONTROLLER") or "flagd",
             flag_webhook_url=get("EXPTRACK_FLAG_WEBHOOK_URL") or None,
         )

@@ -4,6 +4,7 @@
 * `webhook` — POST a JSON body to a configured URL:
   {"action": "pause"|"resume", "experiment_id", "status", "reason", "actor", "at", "source": "exptrack"};
   any 2xx answer is success. Point it at your flag service or a small adapter.
+* `flagd` — write exptrack's flagd flag-definition file (exptrack_pipeline.flags; served by flagd to any OpenFeature SDK).
 """
 
 from __future__ import annotations
@@ -76,12 +77,19 @@ class WebhookFlagController:
             return FlagResult("failed", f"webhook unreachable ({reason_text}); exptrack retries on the next run")
 
 
-def make_controller(mode: str, webhook_url: str | None = None, timeout_seconds: float = 10.0) -> FeatureFlagController:
-    """`none` or `webhook` (needs `webhook_url`)."""
+def make_controller(mode: str, webhook_url: str | None = None, timeout_seconds: float = 10.0, *,
+                    connect=None, flag_file=None) -> FeatureFlagController:
+    """`none`, `webhook` (needs `webhook_url`) or `flagd` (exptrack's flag file; needs `connect` and `flag_file`)."""
+    if mode == "flagd":
+        if connect is None or flag_file is None:
+            raise ValueError("feature_flags mode 'flagd' needs the warehouse connection and the flag file (EXPTRACK_FLAG_FILE)")
+        from exptrack_pipeline.flags.controller import FlagdFileController
+
+        return FlagdFileController(connect, flag_file)
     if mode == "none":
         return NoFlagController()
     if mode == "webhook":
         if not webhook_url:
             raise ValueError("feature_flags mode 'webhook' needs webhook_url (or EXPTRACK_FLAG_WEBHOOK_URL)")
         return WebhookFlagController(webhook_url, timeout_seconds)
-    raise ValueError(f"feature_flags mode must be 'none' or 'webhook', got {mode!r}")
+    raise ValueError(f"feature_flags mode must be 'none' or 'webhook', or 'flagd' (exptrack's flag file), got {mode!r}")

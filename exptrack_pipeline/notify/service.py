@@ -120,6 +120,8 @@ def status_note(experiment_id: str, latest: pd.DataFrame, stored_note: str | Non
         return None
     flag = {"ok": "switched off", "skipped": "NOT switched (no controller): switch it off by hand", "failed": "switch FAILED, exptrack retries: switch it off by hand now",
             "pending": "being switched off"}.get(ev["flag_status"], str(ev["flag_status"]))
+    if ev["flag_status"] == "ok" and isinstance(ev.get("flag_detail"), str):
+        flag = f"switched: {ev['flag_detail']}"
     who = "automatically by exptrack" if ev["source"] == "automatic" else f"by {ev['actor']}"
     level = f" ({LEVEL_NAMES.get(int(ev['level']), '')})" if pd.notna(ev["level"]) else ""
     return (f":double_vertical_bar: *Paused {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from exptrack_pipeline.lifecycle import store
+from exptrack_pipeline.flags.plan import plan_changes
 from exptrack_pipeline.notify.flags import FeatureFlagController, FlagResult
 from exptrack_pipeline.warehouse import Connect
 from exptrack_pipeline.warehouse.schema import ensure_tables
@@ -89,7 +90,12 @@ def record_event(
     flag_controller: str | None = None,
     flag_status: str = "pending",
 ) -> int:
-    """Append one status event (inside the caller's transaction); returns its event_seq."""
+    """Append one status event (inside the caller's transaction); returns its event_seq.
+
+    Every pause or resume, whatever its reason, also records the flag change it calls for (every unit to control,
+    or the allocation phase in force) in state.flag_changes in the same transaction (exptrack_pipeline.flags).
+    """
+    changed_at = now_utc()
     row = con.execute(
         """
         insert into state.experiment_status_events
@@ -97,8 +103,10 @@ def record_event(
         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         returning event_seq
         """,
-        [experiment_id, status, reason, actor, now_utc(), source, trigger, level, alert_key, data_date, flag_controller, flag_status],
+        [experiment_id, status, reason, actor, changed_at, source, trigger, level, alert_key, data_date, flag_controller, flag_status],
     ).fetchone()
+    plan_changes(con, today=changed_at.date(), actor=actor, reason=reason, source="monitoring" if source == "automatic" else source,
+                 only=[experiment_id], at=changed_at)
     return int(row[0])
 
 

@@ -28,6 +28,7 @@ class ReportInputs:
     novelty: pd.DataFrame = field(default_factory=pd.DataFrame)  # lifecycle_novelty_stats rows
     interaction: pd.DataFrame = field(default_factory=pd.DataFrame)  # lifecycle_interaction_stats rows
     health: pd.DataFrame | None = None  # None: no health data available
+    flag_changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # state.flag_changes rows (exptrack_pipeline.flags)
     daily_units: float | None = None
 
 
@@ -178,6 +179,14 @@ def render(inputs: ReportInputs) -> Rendered:
         doc.para("no health data")
     else:
         doc.table(inputs.health.astype(str), "tbl-health")
+
+    doc.heading("Feature flag")
+    if inputs.flag_changes.empty:
+        doc.para("no flag changes recorded")
+    else:
+        f = inputs.flag_changes
+        doc.table(pd.DataFrame({"when (UTC)": pd.to_datetime(f["changed_at"]).dt.strftime("%Y-%m-%d %H:%M"), "flag": f["flag_key"],
+                                "serves": f["note"], "by": f["actor"], "source": f["source"], "why": f["reason"].str.slice(0, 120)}), "tbl-flags")
 
     doc.heading("Novelty check")
     k = int(inputs.novelty["period_days"].iloc[0]) if not inputs.novelty.empty else 7

@@ -73,7 +73,7 @@ def experiment_backlog(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 @dg.asset(key="experiment_reports", pool="duckdb", group_name=GROUP, kinds={"python", "html"},
           deps=["experiment_results", "retention_results", "segment_results", "fct_retention_cohorts", "fct_daily_exposures",
-                "lifecycle_novelty_stats", "lifecycle_interaction_stats", "experiment_lifecycle", "experiment_health"],
+                "lifecycle_novelty_stats", "lifecycle_interaction_stats", "experiment_lifecycle", "experiment_health", "feature_flags"],
           description="Decision report per experiment: <output dir>/reports/<id>.html and <id>.md with PNGs beside it.")
 def experiment_reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource, registry: RegistryResource,
                        output_paths: OutputPathsResource) -> dg.MaterializeResult:

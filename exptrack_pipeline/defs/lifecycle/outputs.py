@@ -41,6 +41,7 @@ def report_inputs(con, e: Experiment, lifecycle: pd.DataFrame, traffic: dict[str
         novelty=inputs.optional_table(con, "main.lifecycle_novelty_stats", where, params),
         interaction=inputs.optional_table(con, "main.lifecycle_interaction_stats"),  # the whole portfolio: one correction
         health=inputs.health_rows(con, e.id),
+        flag_changes=inputs.optional_table(con, "state.flag_changes", where + " order by changed_at, change_seq", params),
         daily_units=traffic.get(e.id),
     )
 

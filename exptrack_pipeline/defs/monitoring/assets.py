@@ -103,7 +103,7 @@ def alerting(warehouse: WarehouseResource, registry: RegistryResource, slack: Sl
     """Raise alerts from `findings` (None: only deliver what is pending), pause, switch flags, deliver to Slack."""
     return run_alerting(
         warehouse.connect, findings, contacts_from_registry(registry.load()), monitoring.config(),
-        leadership_channel=slack.leadership_channel, controller=feature_flags.controller(), sender=slack.sender(),
+        leadership_channel=slack.leadership_channel, controller=feature_flags.controller(warehouse.connect), sender=slack.sender(),
         dagster_url=slack.dagster_url, log=log,
     )
 

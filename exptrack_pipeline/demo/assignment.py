@@ -1,0 +1,73 @@
+"""The demo world assigns its users the way an application would: by evaluating exptrack's flagd flags through the
+OpenFeature Python SDK with the flagd provider (in-process FILE resolver, offline).
+
+The flags are built by exptrack's own flag code (exptrack_pipeline.flags) from the demo designs — one flag per
+experiment serving its split as on its start date — and written to a temporary flag file; each user's variant is what
+the SDK returns for `targetingKey = user_id`. So the demo's assignment is flagd's deterministic bucketing (murmur3 of
+flag key + user id), the same the pipeline's flag file gives the same users.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from openfeature import api
+from openfeature.contrib.provider.flagd import FlagdProvider
+from openfeature.contrib.provider.flagd.config import ResolverType
+from openfeature.evaluation_context import EvaluationContext
+
+from exptrack_pipeline.flags.definition import render_file
+from exptrack_pipeline.flags.desired import FlagDesign, desired_serving
+from exptrack_pipeline.flags.files import atomic_write
+
+DOMAIN = "exptrack-demo"
+
+
+def flag_design(design) -> FlagDesign:
+    """The flag design of a demo ExperimentDesign (one allocation phase from its start date)."""
+    names = (design.control, *[v for v in design.variants if v != design.control])
+    weights = dict(zip(design.variants, design.weights))
+    return FlagDesign(design.id, design.id, design.control, names, design.start, ((design.start, tuple((n, float(weights[n])) for n in names)),))
+
+
+class FlagAssigner:
+    """Evaluate the demo experiments' flags for many users (one provider for the whole world)."""
+
+    def __init__(self, designs) -> None:
+        self.designs = {d.id: d for d in designs}
+        flags = {}
+        for d in designs:
+            fd = flag_design(d)
+            flags[fd.flag_key] = fd.entry(desired_serving(fd, "running", None, None, d.start))
+        self._tmp = tempfile.TemporaryDirectory(prefix="exptrack-demo-flags-")
+        self.path = Path(self._tmp.name) / "flags.flagd.json"
+        atomic_write(self.path, render_file(flags))
+
+    def __enter__(self) -> "FlagAssigner":
+        self.provider = FlagdProvider(resolver_type=ResolverType.FILE, offline_flag_source_path=str(self.path), deadline_ms=50)
+        api.set_provider_and_wait(self.provider, domain=DOMAIN)
+        self.client = api.get_client(domain=DOMAIN)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.provider.shutdown()
+        # the provider's file watcher polls once more after shutdown (every deadline_ms): let it finish before the file goes
+        watcher = getattr(getattr(getattr(self.provider, "resolver", None), "connector", None), "thread", None)
+        if watcher is not None:
+            watcher.join(timeout=5)
+        self._tmp.cleanup()
+
+    def variants(self, experiment_id: str, user_ids: np.ndarray) -> np.ndarray:
+        """Variant index (in the design's `variants` order) of each user id, as the SDK serves it."""
+        design = self.designs[experiment_id]
+        index = {v: i for i, v in enumerate(design.variants)}
+        get = self.client.get_string_details
+        out = np.empty(user_ids.size, dtype=np.int64)
+        for k, uid in enumerate(user_ids.tolist()):
+            details = get(experiment_id, design.control, EvaluationContext(targeting_key=uid))
+            if details.error_code is not None:
+                raise RuntimeError(f"demo flag {experiment_id} for {uid}: {details.error_code} {details.error_message}")
+            out[k] = index[details.value]
+        return out
