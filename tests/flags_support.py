@@ -19,8 +19,8 @@ from openfeature.evaluation_context import EvaluationContext
 
 from exptrack_pipeline.config.experiments import Experiment
 from exptrack_pipeline.flags.desired import FlagDesign, design_to_json
-from exptrack_pipeline.notify.schema import ensure_tables
-from exptrack_pipeline.notify.warehouse import connector
+from exptrack_pipeline.warehouse.schema import ensure_tables
+from exptrack_pipeline.notify.health_data import connector
 
 TODAY = dt.datetime.now(dt.UTC).date()  # pauses and resumes use the wall clock: the ramp has started by today
 START = TODAY - dt.timedelta(days=20)

@@ -56,7 +56,7 @@ def test_a_decision_on_a_running_experiment_concludes_it():
 
 
 def _monitoring_table(con) -> None:
-    """The monitoring feature's table, as exptrack_pipeline/notify/schema.py declares its main columns."""
+    """The monitoring feature's table, as exptrack_pipeline/warehouse/schema.py declares its main columns."""
     con.execute("create schema if not exists state")
     con.execute(
         "create table state.experiment_status_events (event_seq bigint, experiment_id varchar, status varchar, reason varchar, "

@@ -161,7 +161,7 @@ def test_results_are_cumulative_daily_and_n_never_shrinks(demo_run):
 def test_exposures_that_match_nothing_are_findings_and_summary_lines(demo_run):
     """Issue 12: rows for an unknown variant were only a count, rows for an unregistered experiment appeared nowhere."""
     from exptrack_pipeline.demo.landing import UNKNOWN_EXPERIMENT, UNKNOWN_VARIANT
-    from exptrack_pipeline.summary import format_summary
+    from exptrack_pipeline.commands.tables import format_summary
 
     bad = demo_run.truth["counts"]["bad_rows"]
     unmatched = demo_run.query("select exclusion_reason, sum(exposure_rows) n from main.fct_unmatched_exposures group by 1")
