@@ -133,7 +133,8 @@ def format_unmatched(warehouse: Any) -> str:
     for r in rows.itertuples():
         what = (f"unregistered experiment '{r.experiment_id}' (variant '{r.variant}')" if r.exclusion_reason == "unknown_experiment"
                 else f"{r.experiment_id}: variant '{r.variant}' is not in its YAML")
-        lines.append(f"  {what}: {int(r.exposure_rows):,} rows, {pd.Timestamp(r.first_seen):%Y-%m-%d} .. {pd.Timestamp(r.last_seen):%Y-%m-%d}")
+        rows = int(r.exposure_rows)
+        lines.append(f"  {what}: {rows:,} row{'' if rows == 1 else 's'}, {pd.Timestamp(r.first_seen):%Y-%m-%d} .. {pd.Timestamp(r.last_seen):%Y-%m-%d}")
     return "\n".join(lines)
 
 

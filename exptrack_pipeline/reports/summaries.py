@@ -86,6 +86,7 @@ def weekly_status(
             "primary lift": pct(best["rel_lift"].iloc[0]) if not best.empty else "n/a",
             "always-valid CI": ci(best["seq_rel_lift_ci_low"].iloc[0], best["seq_rel_lift_ci_high"].iloc[0]) if not best.empty else "n/a",
             "recommendation": rec.headline.replace("Recommendation: ", "").replace("**", ""),
+            "trade-offs and risks": "; ".join(rec.trade_offs) or "none",
         })
     doc.heading("Active experiments")
     doc.table(pd.DataFrame(rows), "tbl-active")
