@@ -102,3 +102,27 @@ def test_every_option_has_its_expected_loss_and_risks():
 def test_significant_primary_harm_rolls_back():
     rec = recommend(CHECKOUT, pd.DataFrame([_row("purchase_conversion", "primary", -0.10, True, date="2026-11-20", p_better=0.001)]))
     assert rec.action == "rollback" and any("significantly worse" in r for r in rec.reasons)
+
+
+def test_the_monthly_report_carries_the_learnings_synthesis():
+    """Issue 17: the monthly report gains a learnings synthesis (themes by surface and metric, win rates, ideas)."""
+    import datetime as dt
+
+    from exptrack_pipeline.reports.summaries import monthly_impact
+    from exptrack_pipeline.site.learnings import synthesis
+
+    library = pd.DataFrame([
+        {"experiment_id": "a", "surface": "signup_page", "primary_metric": "signup_conversion", "decision": "ship", "follow_up": "try on mobile; shorter copy"},
+        {"experiment_id": "b", "surface": "signup_page", "primary_metric": "signup_conversion", "decision": "rollback", "follow_up": ""},
+        {"experiment_id": "c", "surface": "checkout", "primary_metric": "purchase_conversion", "decision": "ship", "follow_up": ""},
+    ])
+    backlog = pd.DataFrame([{"experiment_id": "d", "surface": "signup_page"}])
+    metrics = {"experiments_per_quarter": {}, "experiments_decided": 3, "median_days_to_decision": None,
+               "share_decided_within_target": None, "win_rate": None, "implementation_rate": None}
+    doc = monthly_impact(dt.date(2026, 11, 30), pd.DataFrame(), metrics, synthesis(library, {"a": True, "c": False}, backlog))
+    md = doc.markdown()
+    assert "Learnings synthesis" in md
+    surface = next(b.frame for kind, b in doc.blocks if kind == "table" and b.table_id == "tbl-themes-surface")
+    row = surface.set_index("surface").loc["signup_page"]
+    assert (row["decided"], row["shipped"], row["wins"], row["win rate"]) == (2, 1, 1, "50%")
+    assert "try on mobile (a, signup_page; queued there: d)" in md and "shorter copy" in md

@@ -142,8 +142,11 @@ def combine(effects: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def monthly_impact(report_date: dt.date, effects: pd.DataFrame, metrics: dict[str, object]) -> Document:
-    """Shipped effects this month and cumulatively (see the module docstring), with the winner's-curse caution."""
+def monthly_impact(
+    report_date: dt.date, effects: pd.DataFrame, metrics: dict[str, object], synthesis: dict[str, object] | None = None
+) -> Document:
+    """Shipped effects this month and cumulatively (see the module docstring), with the winner's-curse caution, and
+    the learnings synthesis (site.learnings.synthesis: themes and win rates by surface and metric, follow-up ideas)."""
     month = report_date.strftime("%Y-%m")
     doc = Document(f"Monthly cumulative impact — {month}")
     this_month = effects[pd.to_datetime(effects["decided_on"]).dt.strftime("%Y-%m") == month] if not effects.empty else effects
@@ -166,9 +169,30 @@ def monthly_impact(report_date: dt.date, effects: pd.DataFrame, metrics: dict[st
             "projected / year": combined["projected_per_year"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}"),
         }), f"{table_id}-combined")
     doc.summary(WINNERS_CURSE)
+    if synthesis is not None:
+        learnings_section(doc, synthesis)
     doc.heading("Operational metrics")
     metrics_section(doc, metrics)
     return doc
+
+
+def learnings_section(doc: Document, synthesis: dict[str, object]) -> None:
+    """Themes by surface and by primary metric (decided, shipped, wins, win rate) and the follow-up ideas."""
+    doc.heading("Learnings synthesis")
+    for key, label, table_id in (("by_surface", "surface", "tbl-themes-surface"), ("by_metric", "primary_metric", "tbl-themes-metric")):
+        frame = synthesis.get(key)
+        if not isinstance(frame, pd.DataFrame) or frame.empty:
+            doc.para(f"no decided experiments by {label.replace('_', ' ')} yet")
+            continue
+        doc.table(pd.DataFrame({
+            label.replace("_", " "): frame[label], "decided": frame["decided"], "shipped": frame["shipped"], "wins": frame["wins"],
+            "win rate": frame["win_rate"].map(lambda v: f"{v:.0%}"), "experiments": frame["experiments"],
+        }), table_id)
+    ideas = synthesis.get("ideas") or []
+    doc.para("Follow-up ideas from the learnings:" if ideas else "Follow-up ideas: none recorded yet (`exptrack decide ... --follow-up`).")
+    if ideas:
+        doc.bullets([f"{i['idea']} ({i['experiment_id']}, {i['surface']}" + (f"; queued there: {i['queued']})" if i["queued"] else ")")
+                     for i in ideas])
 
 
 def slack_message(doc: Document, table_id: str, columns: list[str], path: str) -> tuple[str, list[dict]]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from exptrack_pipeline.lifecycle import portfolio
-from exptrack_pipeline.reports import analysis, summaries
+from exptrack_pipeline.reports import summaries
 from exptrack_pipeline.site import learnings, pages, scorecard
 from exptrack_pipeline.site.data import SiteData
 from exptrack_pipeline.site.templating import environment
@@ -55,6 +55,12 @@ def _wins(data: SiteData) -> dict[str, bool]:
             for o in decided.itertuples() if o.experiment_id in by_id and not data.results.empty}
 
 
+def learnings_synthesis(data: SiteData) -> dict[str, object]:
+    """The monthly learnings synthesis (learnings.synthesis) of the decided experiments in `data`."""
+    backlog = portfolio.backlog(data.frame) if not data.frame.empty else pd.DataFrame()
+    return learnings.synthesis(pages.library(data), _wins(data), backlog)
+
+
 def _review(data: SiteData, rows: dict[str, dict]) -> list[dict]:
     """Experiments needing a decision: active or concluded without one, past their planned end or with a ship/rollback
     recommendation; with the recommendation, its reasons and trade-offs (when reports/analysis provides them)."""
@@ -64,11 +70,10 @@ def _review(data: SiteData, rows: dict[str, dict]) -> list[dict]:
         row = rows[e.id]
         if e.id in decided or row["status"] not in (*ACTIVE, "concluded"):
             continue
-        rec = analysis.recommend(e, pages.latest_results(data, e.id))
+        rec = pages.recommendation(data, e, pages.latest_results(data, e.id))
         past_end = data.data_through is not None and data.data_through >= e.end_date
         if past_end or rec.action in ("ship", "rollback") or row["status"] == "concluded":
-            tradeoffs = getattr(rec, "tradeoffs", None) or getattr(rec, "trade_offs", None) or []
-            out.append({"row": row, "rec": rec, "reasons": list(rec.reasons), "tradeoffs": list(tradeoffs), "past_end": past_end})
+            out.append({"row": row, "rec": rec, "reasons": list(rec.reasons), "tradeoffs": list(rec.trade_offs), "past_end": past_end})
     return out
 
 

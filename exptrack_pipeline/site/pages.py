@@ -79,11 +79,16 @@ def day_of(e: Experiment, through) -> tuple[int, int]:
     return day, planned
 
 
+def recommendation(data: SiteData, e: Experiment, latest: pd.DataFrame) -> analysis.Recommendation:
+    """The report's recommendation: the same rule with the same health verdicts (integrity failures lower the confidence)."""
+    return analysis.recommend(e, latest, latest_findings(data, e.id))
+
+
 def portfolio_row(data: SiteData, e: Experiment) -> dict:
     findings = latest_findings(data, e.id)
     latest = latest_results(data, e.id)
     best = best_primary(e, latest)
-    rec = analysis.recommend(e, latest)
+    rec = recommendation(data, e, latest)
     day, planned = day_of(e, data.data_through)
     alerts = open_alerts(data, e.id, findings)
     prog = progress(findings)
@@ -140,7 +145,7 @@ def experiment_context(data: SiteData, e: Experiment, library_row: dict | None) 
     colors = {v.name: charts.PALETTE[i % len(charts.PALETTE)] for i, v in enumerate(e.variants)}
     return {
         "row": portfolio_row(data, e), "e": e, "as_of": latest["analysis_date"].max() if not latest.empty else None,
-        "recommendation": analysis.recommend(e, latest),
+        "recommendation": recommendation(data, e, latest),
         "results": {role: result_rows(latest[latest["metric_role"] == role], e) if not latest.empty else [] for role in ("primary", "secondary", "guardrail")},
         "forest": charts.forest(latest) if not latest.empty else None,
         "cumulative": charts.lines(primary_history, "analysis_date", "rel_lift", ("seq_rel_lift_ci_low", "seq_rel_lift_ci_high"),

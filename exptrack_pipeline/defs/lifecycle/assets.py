@@ -28,6 +28,8 @@ from exptrack_pipeline.defs.lifecycle.outputs import (
 )
 from exptrack_pipeline.defs.resources import OutputPathsResource, RegistryResource, WarehouseResource
 from exptrack_pipeline.lifecycle import archive, inputs, portfolio, store
+from exptrack_pipeline.site import data as site_data
+from exptrack_pipeline.site.build import learnings_synthesis
 from exptrack_pipeline.lifecycle.handoff import handoff_markdown
 from exptrack_pipeline.reports import summaries
 from exptrack_pipeline.reports.document import Document, data_uri_markdown
@@ -176,15 +178,16 @@ def weekly_status_report(context: dg.AssetExecutionContext, warehouse: Warehouse
           group_name=GROUP, kinds={"python", "markdown", "slack"},
           description="Cumulative impact of shipped experiments with a winner's-curse caution: <output dir>/summaries/monthly_impact.md/.html, "
           "posted to Slack like the weekly status.")
-def monthly_impact_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource, slack: dg.ResourceParam[Any],
-                          output_paths: OutputPathsResource) -> dg.MaterializeResult:
+def monthly_impact_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource, registry: RegistryResource,
+                          slack: dg.ResourceParam[Any], output_paths: OutputPathsResource) -> dg.MaterializeResult:
     out = output_paths.paths()
     today = dt.datetime.now(dt.UTC).date()
     with warehouse.connect(read_only=True) as con:
         lifecycle = inputs.optional_table(con, "main.experiment_lifecycle")
         outcomes = portfolio.launch_and_decision(lifecycle, store.all_events(con))
         effects = summaries.shipped_effects(outcomes, inputs.optional_table(con, "main.experiment_results"), inputs.daily_units(con))
-        doc = summaries.monthly_impact(today, effects, portfolio.operational_metrics(outcomes))
+        synthesis = learnings_synthesis(site_data.load(con, registry.load(), today))
+        doc = summaries.monthly_impact(today, effects, portfolio.operational_metrics(outcomes), synthesis)
     path = write_summary(out, "monthly_impact", today.strftime("%Y-%m"), doc)
     columns = ["metric", "shipped", "combined lift Π(1+lift)−1", "conservative (lower bounds)"]
     posted = post_summary(context, slack, summaries.slack_message(doc, "tbl-cumulative-combined", columns, str(path)))
