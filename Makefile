@@ -12,7 +12,7 @@ export EXPTRACK_EXPERIMENTS_DIR ?= $(CURDIR)/experiments
 export EXPTRACK_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export EXPTRACK_OUTPUT_DIR ?= $(CURDIR)/data/output
 
-.PHONY: install manifest dagster-home demo demo-segment demo-postgres test dev bench clean
+.PHONY: install manifest dagster-home demo demo-segment demo-postgres test lint dev bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,16 @@ demo-postgres: manifest dagster-home
 
 test: manifest
 	$(BIN)/pytest -q
+
+# ruff (format check + rules in pyproject.toml) and sqlfluff on the dbt models (dbt templater, .sqlfluff).
+$(VENV)/.lint-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,lint]'
+	touch $@
+
+lint: manifest $(VENV)/.lint-installed
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	mkdir -p data && EXPTRACK_WAREHOUSE=$(CURDIR)/data/sqlfluff.duckdb $(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
 
 bench: manifest
 	$(BIN)/python bench/bench_stats.py

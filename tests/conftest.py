@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,9 @@ os.environ.pop("SLACK_BOT_TOKEN", None)
 
 
 def _dbt() -> str:
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else "dbt"
+    from exptrack_pipeline.defs.project import dbt_executable  # the one lookup: the venv's dbt, else PATH's
+
+    return dbt_executable()
 
 
 _parsed: list[Path] = []

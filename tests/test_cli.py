@@ -74,3 +74,15 @@ def test_cli_module_only_dispatches():
     source = (REPO / "exptrack_pipeline" / "cli.py").read_text()
     assert len(source.splitlines()) < 60 and "execute_in_process" not in source and "read_df" not in source
 
+
+
+def test_progress_on_a_terminal_draws_with_rich():
+    @dg.asset
+    def only() -> int:
+        return 1
+
+    out = io.StringIO()
+    with RunProgress(out=out, plain=False) as progress:
+        defs = dg.Definitions(assets=[only], loggers={"progress": progress_logger(progress)})
+        assert defs.get_implicit_global_asset_job_def().execute_in_process(run_config={"loggers": {"progress": {}}}).success
+    assert "only" in out.getvalue() and "✓" in out.getvalue() and not progress.failures

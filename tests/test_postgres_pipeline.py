@@ -235,7 +235,6 @@ def test_lifecycle_and_summary_identical_on_postgres(demo_run, pg_run):
 def test_sources_can_read_event_tables_already_in_the_warehouse(pg_run, tmp_path):
     """EXPTRACK_RAW_SCHEMA points the `raw` source at another schema (a team's own event tables; here views)."""
     import subprocess
-    import sys
 
     tables = ["exposures", "exposure_attributes", "events", "quarantine", "ingestion_log"]
     statements = ["create schema if not exists product_events"] + [
@@ -248,9 +247,10 @@ def test_sources_can_read_event_tables_already_in_the_warehouse(pg_run, tmp_path
     pg = pg_run.settings.postgres
     env.update(EXPTRACK_PG_HOST=pg.host, EXPTRACK_PG_PORT=str(pg.port), EXPTRACK_PG_USER=pg.user, EXPTRACK_PG_DATABASE=pg.database,
                EXPTRACK_PG_SCHEMA="from_product_events", EXPTRACK_PG_SSLMODE=pg.sslmode)
-    dbt = Path(sys.executable).parent / "dbt"
+    from exptrack_pipeline.defs.project import dbt_executable
+
     done = subprocess.run(
-        [str(dbt) if dbt.exists() else "dbt", "run", "--select", "stg_events", "--profiles-dir", ".",
+        [dbt_executable(), "run", "--select", "stg_events", "--profiles-dir", ".",
          "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
         cwd=Path(__file__).resolve().parents[1] / "dbt_project", env=env, capture_output=True, text=True, timeout=300,
     )

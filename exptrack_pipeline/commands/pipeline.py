@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from exptrack_pipeline.commands.progress import DBT_STEP, RunProgress, dbt_node_count, run_loggers
@@ -89,6 +90,7 @@ def run_pipeline(start: dt.date, end: dt.date, settings: Settings | None = None,
     from exptrack_pipeline.definitions import build_definitions
     from exptrack_pipeline.defs.project import dbt_project
 
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)  # Dagster's notes on its own API, not the user's business
     settings = settings or Settings.from_env()
     load_registry(settings.experiments_dir, settings.metrics_file)  # fail fast, before any run starts
     all_units(settings.raw_dir, sources_path(settings.experiments_dir))  # the sources YAML too

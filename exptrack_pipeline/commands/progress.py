@@ -72,6 +72,9 @@ class RunProgress:
             self._tasks[step] = self._rich.add_task(self._label(step), total=self.totals.get(step))
 
     def advance(self, step: str) -> None:
+        # a few dbt tests report twice (an observation and a check); never count past the manifest's nodes
+        if self.totals.get(step) and self.counts.get(step, 0) >= self.totals[step]:
+            return
         self.counts[step] = self.counts.get(step, 0) + 1
         if self._rich is not None and step in self._tasks:
             self._rich.update(self._tasks[step], advance=1)
@@ -88,7 +91,7 @@ class RunProgress:
             self._rich.stop_task(task)
             return
         count = f" {self.counts[step]}/{self.totals[step]}" if self.totals.get(step) else ""
-        print(f"  {'ok    ' if ok else 'FAILED'} {self._label(step):<28}{count} {seconds:6.1f} s", file=self.out, flush=True)
+        print(f"  {'ok    ' if ok else 'FAILED'} {self._label(step):<30}{count} {seconds:6.1f} s", file=self.out, flush=True)
 
     def _label(self, step: str) -> str:
         return "dbt build (models, tests)" if step == DBT_STEP else step

@@ -21,9 +21,7 @@ metrics as (
 
 last_dates as (
 
-    select experiment_id, max(analysis_date) as last_analysis_date
-    from {{ ref('int_experiment_analysis_dates') }}
-    group by experiment_id
+    select * from {{ ref('int_experiment_last_analysis_dates') }}
 
 ),
 

@@ -66,12 +66,7 @@ select
     other_arms.other_arm,
     primary_values.variant,
     primary_values.is_control,
-    cast(count(*) as {{ dbt.type_bigint() }}) as n,
-    cast(sum(primary_values.y) as {{ exptrack_type_double() }}) as sum,
-    cast(sum(primary_values.y * primary_values.y) as {{ exptrack_type_double() }}) as sum_sq,
-    cast(sum(primary_values.d) as {{ exptrack_type_double() }}) as sum_den,
-    cast(sum(primary_values.d * primary_values.d) as {{ exptrack_type_double() }}) as sum_den_sq,
-    cast(sum(primary_values.y * primary_values.d) as {{ exptrack_type_double() }}) as sum_num_den
+    {{ exptrack_sufficient_statistics('primary_values.y', 'primary_values.d') }}
 from primary_values
 inner join other_arms
     on primary_values.user_id = other_arms.user_id

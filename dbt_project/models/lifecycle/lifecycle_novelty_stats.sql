@@ -39,9 +39,7 @@ caps as (
 
 last_dates as (
 
-    select experiment_id, max(analysis_date) as last_analysis_date
-    from {{ ref('int_experiment_analysis_dates') }}
-    group by experiment_id
+    select * from {{ ref('int_experiment_last_analysis_dates') }}
 
 ),
 
@@ -178,12 +176,7 @@ period_sums as (
         is_control,
         period,
         period_days,
-        cast(count(*) as {{ dbt.type_bigint() }}) as n,
-        cast(sum(y) as {{ exptrack_type_double() }}) as sum,
-        cast(sum(y * y) as {{ exptrack_type_double() }}) as sum_sq,
-        cast(sum(d) as {{ exptrack_type_double() }}) as sum_den,
-        cast(sum(d * d) as {{ exptrack_type_double() }}) as sum_den_sq,
-        cast(sum(y * d) as {{ exptrack_type_double() }}) as sum_num_den
+        {{ exptrack_sufficient_statistics('y', 'd') }}
     from unit_values
     group by experiment_id, metric_id, stat_kind, variant, is_control, period, period_days
 

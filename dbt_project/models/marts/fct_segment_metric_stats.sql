@@ -31,9 +31,7 @@ experiments as (
 
 last_dates as (
 
-    select experiment_id, max(analysis_date) as analysis_date
-    from {{ ref('int_experiment_analysis_dates') }}
-    group by experiment_id
+    select * from {{ ref('int_experiment_last_analysis_dates') }}
 
 ),
 
@@ -45,15 +43,7 @@ segment_stats as (
         unit_values.variant,
         unit_attributes.attribute,
         unit_attributes.attribute_value,
-        count(*) as n,
-        sum(unit_values.metric_value) as sum,
-        sum(unit_values.metric_value * unit_values.metric_value) as sum_sq,
-        sum(unit_values.denominator_value) as sum_den,
-        sum(unit_values.denominator_value * unit_values.denominator_value) as sum_den_sq,
-        sum(unit_values.metric_value * unit_values.denominator_value) as sum_num_den,
-        sum(unit_values.covariate) as sum_x,
-        sum(unit_values.covariate * unit_values.covariate) as sum_x_sq,
-        sum(unit_values.covariate * unit_values.metric_value) as sum_xy
+        {{ exptrack_sufficient_statistics('unit_values.metric_value', 'unit_values.denominator_value', 'unit_values.covariate') }}
     from unit_values
     inner join unit_attributes
         on unit_values.experiment_id = unit_attributes.experiment_id
@@ -79,10 +69,9 @@ select
     experiments.control_variant,
     segment_stats.attribute,
     segment_stats.attribute_value,
-    last_dates.analysis_date,
-    cast(segment_stats.n as {{ dbt.type_bigint() }}) as n,
-    {% for stat in ['sum', 'sum_sq', 'sum_den', 'sum_den_sq', 'sum_num_den', 'sum_x', 'sum_x_sq', 'sum_xy'] %}
-    cast(segment_stats.{{ stat }} as {{ exptrack_type_double() }}) as {{ stat }}{{ "," if not loop.last }}
+    last_dates.last_analysis_date as analysis_date,
+    {% for stat in exptrack_sufficient_statistic_names() %}
+    segment_stats.{{ stat }}{{ "," if not loop.last }}
     {% endfor %}
 from segment_stats
 inner join experiment_metrics

@@ -62,7 +62,7 @@ cumulated as (
         grid.variant,
         grid.is_control,
         grid.analysis_date,
-        {% for stat in ['n', 'sum', 'sum_sq', 'sum_den', 'sum_den_sq', 'sum_num_den', 'sum_x', 'sum_x_sq', 'sum_xy'] %}
+        {% for stat in exptrack_sufficient_statistic_names() %}
         sum(coalesce(deltas.delta_{{ stat }}, 0)) over (
             partition by grid.experiment_id, grid.metric_id, grid.variant
             order by grid.analysis_date
@@ -89,15 +89,9 @@ select
     cumulated.is_control,
     experiments.control_variant,
     cumulated.analysis_date,
-    cast(cumulated.n as {{ dbt.type_bigint() }}) as n,
-    cast(cumulated.sum as {{ exptrack_type_double() }}) as sum,
-    cast(cumulated.sum_sq as {{ exptrack_type_double() }}) as sum_sq,
-    cast(cumulated.sum_den as {{ exptrack_type_double() }}) as sum_den,
-    cast(cumulated.sum_den_sq as {{ exptrack_type_double() }}) as sum_den_sq,
-    cast(cumulated.sum_num_den as {{ exptrack_type_double() }}) as sum_num_den,
-    cast(cumulated.sum_x as {{ exptrack_type_double() }}) as sum_x,
-    cast(cumulated.sum_x_sq as {{ exptrack_type_double() }}) as sum_x_sq,
-    cast(cumulated.sum_xy as {{ exptrack_type_double() }}) as sum_xy
+    {% for stat in exptrack_sufficient_statistic_names() %}
+    cast(cumulated.{{ stat }} as {{ exptrack_sufficient_statistic_type(stat) }}) as {{ stat }}{{ "," if not loop.last }}
+    {% endfor %}
 from cumulated
 inner join experiments
     on cumulated.experiment_id = experiments.experiment_id

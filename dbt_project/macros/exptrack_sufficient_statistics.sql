@@ -1,0 +1,23 @@
+{#- The sufficient statistics the statistics library reads (exptrack_pipeline/schemas.py, VariantMetricStats), named
+    once: n; sum, sum_sq of the metric value y; sum_den, sum_den_sq, sum_num_den of a ratio metric's denominator d;
+    with a CUPED covariate x also sum_x, sum_x_sq, sum_xy. -#}
+{% macro exptrack_sufficient_statistic_names(covariate=true) %}
+    {{ return(['n', 'sum', 'sum_sq', 'sum_den', 'sum_den_sq', 'sum_num_den'] + (['sum_x', 'sum_x_sq', 'sum_xy'] if covariate else [])) }}
+{% endmacro %}
+
+{#- The SQL type of a sufficient statistic: a count is bigint, every sum a 64-bit float. -#}
+{% macro exptrack_sufficient_statistic_type(name) %}
+    {{ return(dbt.type_bigint() if name == 'n' else exptrack_type_double()) }}
+{% endmacro %}
+
+{#- The aggregates of a group of units: y the metric value, d the denominator, x the covariate (optional). -#}
+{% macro exptrack_sufficient_statistics(y, d, x=none) %}
+    {%- set sums = {'sum': y, 'sum_sq': y ~ ' * ' ~ y, 'sum_den': d, 'sum_den_sq': d ~ ' * ' ~ d, 'sum_num_den': y ~ ' * ' ~ d} -%}
+    {%- if x is not none -%}
+        {%- do sums.update({'sum_x': x, 'sum_x_sq': x ~ ' * ' ~ x, 'sum_xy': x ~ ' * ' ~ y}) -%}
+    {%- endif -%}
+    cast(count(*) as {{ dbt.type_bigint() }}) as n
+    {%- for name in exptrack_sufficient_statistic_names(covariate=x is not none)[1:] %},
+    cast(sum({{ sums[name] }}) as {{ exptrack_type_double() }}) as {{ name }}
+    {%- endfor %}
+{% endmacro %}
