@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from exptrack_pipeline.monitoring import effects, integrity, outcomes
+import exptrack_pipeline.monitoring.effects as effects
+import exptrack_pipeline.monitoring.integrity as integrity
+import exptrack_pipeline.monitoring.outcomes as outcomes
 from exptrack_pipeline.monitoring.inputs import HealthInputs
 from exptrack_pipeline.monitoring.model import CHECKS, Finding, HealthConfig
 
