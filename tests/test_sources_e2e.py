@@ -20,7 +20,7 @@ import yaml
 from dagster import DagsterInstance
 
 from sources_tools import send_amplitude, send_mixpanel, send_segment, send_snowplow, write_ga4
-from sources_world import END, START, Record, experiment_yaml, native_rows, simulate
+from sources_world import END, SEGMENT_VALUES_VIEW, START, Record, experiment_yaml, native_rows, segment_warehouse_frames, simulate
 from tool_capture_server import ToolCaptureServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,26 +112,15 @@ def _write_tools(raw: Path) -> dict[str, int]:
 
 
 def _write_segment_warehouse(warehouse: Path) -> int:
-    """Segment's warehouse schema (https://segment.com/docs/connections/storage/warehouses/schema/): `tracks` (every
-    track call), a table per event with its properties as columns (`experiment_viewed`, `session_end`) and
-    `identifies`, in schema segment_prod of the DuckDB warehouse. Returns the rows the source reads."""
-    world = simulate("segwh")
-    tracks = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id,
-               "event": "Experiment Viewed" if r.kind == "exposure" else r.event_name, "timestamp": r.at}
-              for r in world.records if r.kind != "identify"]
-    viewed = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "experiment_id": r.experiment_id,
-               "variation_id": r.variant, "timestamp": r.at} for r in world.records if r.kind == "exposure"]
-    ended = [{"id": r.record_id, "value": r.value, "timestamp": r.at} for r in world.records if r.event_name == "session_end"]
-    identifies = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "timestamp": r.at}
-                  for r in world.records if r.kind == "identify"]
+    """Segment's warehouse sync of the `segwh` copy in schema segment_prod of the DuckDB warehouse (sources_world.py).
+    Returns the rows the source reads."""
+    frames = segment_warehouse_frames(simulate("segwh"))
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema segment_prod")
-        for name, rows in (("tracks", tracks), ("experiment_viewed", viewed), ("session_end", ended), ("identifies", identifies)):
-            frame = pd.DataFrame(rows)  # noqa: F841 (read by DuckDB below)
+        for name, frame in frames.items():  # noqa: B007 (frame is read by DuckDB below)
             con.execute(f"create table segment_prod.{name} as select * from frame")
-        con.execute("create view segment_prod.tracks_with_values as select tracks.*, session_end.value from segment_prod.tracks "
-                    "left join segment_prod.session_end using (id)")
-    return len(tracks) + len(viewed) + len(identifies)
+        con.execute(SEGMENT_VALUES_VIEW)
+    return sum(len(frames[name]) for name in ("tracks", "experiment_viewed", "identifies"))
 
 
 @pytest.fixture(scope="module")
