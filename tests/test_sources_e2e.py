@@ -65,12 +65,13 @@ def _write_native(raw: Path) -> None:
 
 
 def _segment_world():
-    """The segment copy plus dirt that must not change its results: an exposure to an unknown variant (a new
-    visitor, excluded and counted), a shared device (another user identified later on an exposed anonymous id) and
+    """The segment copy plus dirt that must not change its results: exposures to an unknown variant and to an
+    experiment the registry does not have (new visitors, excluded and counted), a shared device (another user identified later on an exposed anonymous id) and
     a second device of a converted user (linked after the first): both counted, neither re-routes an event."""
     world = simulate("segment")
     late = dt.datetime.combine(END, dt.time(23, 0))
     world.add(Record("exposure", late, anonymous_id="segment_stray", experiment_id="logout_segment", variant="treatment_b"))
+    world.add(Record("exposure", late, anonymous_id="segment_lost", experiment_id="retired_segment", variant="control"))
     first_identify = next(r for r in world.records if r.kind == "identify")
     world.add(Record("identify", late, user_id="segment_someone_else", anonymous_id=first_identify.anonymous_id))
     world.add(Record("identify", late, user_id=first_identify.user_id, anonymous_id="segment_second_phone"))
@@ -228,3 +229,7 @@ def test_unknown_variants_and_identity_conflicts_are_surfaced(sources_run):
     assert quality.loc["logout_segment", "units_linked_to_several_users"] == 1
     assert quality.loc["logout_segment", "units_whose_user_has_several_ids"] == 1
     assert quality.loc["logout_native", ["unknown_variant_rows", "units_linked_to_several_users", "units_whose_user_has_several_ids"]].sum() == 0
+    unmatched = _query(settings, "select experiment_id, variant, exclusion_reason, exposure_rows from main.fct_unmatched_exposures "
+                                 "order by experiment_id")
+    assert unmatched.values.tolist() == [["logout_segment", "treatment_b", "unknown_variant", 1],
+                                         ["retired_segment", "control", "unknown_experiment", 1]]

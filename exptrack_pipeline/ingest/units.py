@@ -27,10 +27,9 @@ class LoadUnit:
     record to exactly one of its units, so the conservation equation holds per unit and for the whole folder.
     `reader(con, path, scratch, day)` returns (relation with an `ordinality` column, {column: type}); a column
     `_source_record` is the record as read, kept in the quarantine instead of the mapped columns. A unit with a
-    `table` reads that warehouse relation instead of files (its reader selects the day's rows; the DuckDB warehouse
-    only): the table stands in for the day's one file. `in_place` is the same table's mapping as data (field specs of
-    the sources YAML), from which a server warehouse (PostgreSQL) runs the whole load in its own SQL
-    (exptrack_pipeline/sources/in_place.py).
+    `table` reads that warehouse relation instead of files (on DuckDB its reader selects the day's rows): the table
+    stands in for the day's one file. `in_place` is the same table's mapping as data (field specs of the sources
+    YAML), from which a server warehouse (PostgreSQL) runs the whole load in its own SQL (sources/in_place.py).
     """
 
     name: str

@@ -156,7 +156,14 @@ def ensure_functions(con) -> None:
     """The raw schema, its tables and the try-cast functions (created once; later loads find them)."""
     ensure_raw_tables(con)
     if con.execute("select to_regprocedure('raw.exptrack_try_double(text)') is null").fetchone()[0]:
-        con.execute(FUNCTIONS)
+        con.execute("begin transaction")
+        try:  # two ingestion assets starting at once create them one after the other
+            con.execute("select pg_advisory_xact_lock(hashtext('exptrack raw functions'))")
+            con.execute(FUNCTIONS)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
 
 
 def load_table_days(con, unit: LoadUnit, days: list[dt.date]) -> Iterator[IngestionReport]:
