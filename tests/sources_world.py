@@ -19,6 +19,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 START = dt.date(2026, 11, 2)
 DAYS = 4
 END = START + dt.timedelta(days=DAYS - 1)
@@ -122,3 +124,33 @@ def native_rows(world: World) -> tuple[list[dict], list[dict]]:
             value = "" if r.value is None else repr(r.value)
             events.append({"event_id": r.record_id, "user_id": unit, "event_name": r.event_name, "occurred_at": stamp, "value": value})
     return exposures, events
+
+
+SEGMENT_VALUES_VIEW = ("create view segment_prod.tracks_with_values as select tracks.*, session_end.value from segment_prod.tracks "
+                       "left join segment_prod.session_end using (id)")
+"""A view adding the session_end table's `value` to tracks (the sources YAML reads events from it)."""
+
+
+def segment_warehouse_frames(world: World) -> dict[str, pd.DataFrame]:
+    """Segment's warehouse schema (https://segment.com/docs/connections/storage/warehouses/schema/): `tracks` (every
+    track call), a table per event with its properties as columns (`experiment_viewed`, `session_end`) and
+    `identifies`; each a frame to create in schema segment_prod."""
+    tracks = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id,
+               "event": "Experiment Viewed" if r.kind == "exposure" else r.event_name, "timestamp": r.at}
+              for r in world.records if r.kind != "identify"]
+    viewed = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "experiment_id": r.experiment_id,
+               "variation_id": r.variant, "timestamp": r.at} for r in world.records if r.kind == "exposure"]
+    ended = [{"id": r.record_id, "value": r.value, "timestamp": r.at} for r in world.records if r.event_name == "session_end"]
+    identifies = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "timestamp": r.at}
+                  for r in world.records if r.kind == "identify"]
+    return {name: pd.DataFrame(rows) for name, rows in
+            (("tracks", tracks), ("experiment_viewed", viewed), ("session_end", ended), ("identifies", identifies))}
+
+
+def native_frames(world: World) -> dict[str, pd.DataFrame]:
+    """The native contract's `exposures` and `events` as warehouse tables (typed timestamps and values)."""
+    exposures, events = (pd.DataFrame(rows) for rows in native_rows(world))
+    exposures["exposed_at"] = pd.to_datetime(exposures["exposed_at"]).dt.tz_localize(None)
+    events["occurred_at"] = pd.to_datetime(events["occurred_at"]).dt.tz_localize(None)
+    events["value"] = pd.to_numeric(events["value"].replace("", None))
+    return {"exposures": exposures, "events": events}

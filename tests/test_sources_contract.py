@@ -193,9 +193,11 @@ def test_the_readme_example_is_a_valid_sources_file(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text(block)
     config = load_sources(path)
-    assert [s.preset for s in config.sources] == ["exptrack", "segment", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4", "segment_warehouse", "custom"]
-    units = {u.name for u in all_units(tmp_path / "raw", path)}
-    assert {"web:identities", "app:identities", "flags:exposures", "flags:events", "analytics:exposures", "warehouse:identities"} <= units
+    assert [s.preset for s in config.sources] == ["exptrack", "segment", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4",
+                                                  "segment_warehouse", "exptrack", "custom"]
+    units = {u.name: u for u in all_units(tmp_path / "raw", path)}
+    assert {"web:identities", "app:identities", "flags:exposures", "flags:events", "analytics:exposures", "warehouse:identities"} <= set(units)
+    assert (units["product_db:events"].table, units["product_db:events"].in_place.day_column) == ("product_events.events", "occurred_at")
     assert "flags:identities" not in units and "product:identities" not in units
 
 

@@ -20,7 +20,7 @@ import yaml
 from dagster import DagsterInstance
 
 from sources_tools import send_amplitude, send_mixpanel, send_segment, send_snowplow, write_ga4
-from sources_world import END, START, Record, experiment_yaml, native_rows, simulate
+from sources_world import END, SEGMENT_VALUES_VIEW, START, Record, experiment_yaml, native_rows, segment_warehouse_frames, simulate
 from tool_capture_server import ToolCaptureServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,12 +65,13 @@ def _write_native(raw: Path) -> None:
 
 
 def _segment_world():
-    """The segment copy plus dirt that must not change its results: an exposure to an unknown variant (a new
-    visitor, excluded and counted), a shared device (another user identified later on an exposed anonymous id) and
+    """The segment copy plus dirt that must not change its results: exposures to an unknown variant and to an
+    experiment the registry does not have (new visitors, excluded and counted), a shared device (another user identified later on an exposed anonymous id) and
     a second device of a converted user (linked after the first): both counted, neither re-routes an event."""
     world = simulate("segment")
     late = dt.datetime.combine(END, dt.time(23, 0))
     world.add(Record("exposure", late, anonymous_id="segment_stray", experiment_id="logout_segment", variant="treatment_b"))
+    world.add(Record("exposure", late, anonymous_id="segment_lost", experiment_id="retired_segment", variant="control"))
     first_identify = next(r for r in world.records if r.kind == "identify")
     world.add(Record("identify", late, user_id="segment_someone_else", anonymous_id=first_identify.anonymous_id))
     world.add(Record("identify", late, user_id=first_identify.user_id, anonymous_id="segment_second_phone"))
@@ -112,26 +113,15 @@ def _write_tools(raw: Path) -> dict[str, int]:
 
 
 def _write_segment_warehouse(warehouse: Path) -> int:
-    """Segment's warehouse schema (https://segment.com/docs/connections/storage/warehouses/schema/): `tracks` (every
-    track call), a table per event with its properties as columns (`experiment_viewed`, `session_end`) and
-    `identifies`, in schema segment_prod of the DuckDB warehouse. Returns the rows the source reads."""
-    world = simulate("segwh")
-    tracks = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id,
-               "event": "Experiment Viewed" if r.kind == "exposure" else r.event_name, "timestamp": r.at}
-              for r in world.records if r.kind != "identify"]
-    viewed = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "experiment_id": r.experiment_id,
-               "variation_id": r.variant, "timestamp": r.at} for r in world.records if r.kind == "exposure"]
-    ended = [{"id": r.record_id, "value": r.value, "timestamp": r.at} for r in world.records if r.event_name == "session_end"]
-    identifies = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "timestamp": r.at}
-                  for r in world.records if r.kind == "identify"]
+    """Segment's warehouse sync of the `segwh` copy in schema segment_prod of the DuckDB warehouse (sources_world.py).
+    Returns the rows the source reads."""
+    frames = segment_warehouse_frames(simulate("segwh"))
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema segment_prod")
-        for name, rows in (("tracks", tracks), ("experiment_viewed", viewed), ("session_end", ended), ("identifies", identifies)):
-            frame = pd.DataFrame(rows)  # noqa: F841 (read by DuckDB below)
+        for name, frame in frames.items():  # noqa: B007 (frame is read by DuckDB below)
             con.execute(f"create table segment_prod.{name} as select * from frame")
-        con.execute("create view segment_prod.tracks_with_values as select tracks.*, session_end.value from segment_prod.tracks "
-                    "left join segment_prod.session_end using (id)")
-    return len(tracks) + len(viewed) + len(identifies)
+        con.execute(SEGMENT_VALUES_VIEW)
+    return sum(len(frames[name]) for name in ("tracks", "experiment_viewed", "identifies"))
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +229,7 @@ def test_unknown_variants_and_identity_conflicts_are_surfaced(sources_run):
     assert quality.loc["logout_segment", "units_linked_to_several_users"] == 1
     assert quality.loc["logout_segment", "units_whose_user_has_several_ids"] == 1
     assert quality.loc["logout_native", ["unknown_variant_rows", "units_linked_to_several_users", "units_whose_user_has_several_ids"]].sum() == 0
+    unmatched = _query(settings, "select experiment_id, variant, exclusion_reason, exposure_rows from main.fct_unmatched_exposures "
+                                 "order by experiment_id")
+    assert unmatched.values.tolist() == [["logout_segment", "treatment_b", "unknown_variant", 1],
+                                         ["retired_segment", "control", "unknown_experiment", 1]]

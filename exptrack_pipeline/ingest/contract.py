@@ -128,12 +128,13 @@ def value_sql(column: str, source_type: str) -> str:
     return f"try_cast(nullif(trim(cast({column} as varchar)), '') as double)"
 
 
-def rejection_reason_sql(contract: SourceContract) -> str:
+def rejection_reason_sql(contract: SourceContract, not_finite: str = "not isfinite(_value)") -> str:
     """A SQL CASE giving the first reason a staged row breaks the contract, or null when it holds.
 
     It reads the columns as read (`_raw_<column>`, text or a parquet type), the cleaned text columns, `_ts` (the
     parsed timestamp) and `_value`. Conditions test the cheap typed value first: DuckDB evaluates the text
-    fallbacks and messages only for the rows that reach them.
+    fallbacks and messages only for the rows that reach them. `not_finite` is the engine's test of a non-finite
+    `_value` (PostgreSQL has no isfinite for numbers).
     """
     everything = " and ".join(f"{raw_name(c)} is null" for c in contract.core_columns)
     ts, raw_ts = contract.timestamp_column, raw_name(contract.timestamp_column)
@@ -150,5 +151,5 @@ def rejection_reason_sql(contract: SourceContract) -> str:
             f"when _value is null and {raw_value} is not null and trim(cast({raw_value} as varchar)) <> '' "
             f"then 'non-numeric value: ' || cast({raw_value} as varchar)"
         )
-        checks.append(f"when not isfinite(_value) then 'non-finite value: ' || cast({raw_value} as varchar)")
+        checks.append(f"when {not_finite} then 'non-finite value: ' || cast({raw_value} as varchar)")
     return "case " + " ".join(checks) + " end"

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -26,8 +27,9 @@ class LoadUnit:
     record to exactly one of its units, so the conservation equation holds per unit and for the whole folder.
     `reader(con, path, scratch, day)` returns (relation with an `ordinality` column, {column: type}); a column
     `_source_record` is the record as read, kept in the quarantine instead of the mapped columns. A unit with a
-    `table` reads that warehouse relation instead of files (its reader selects the day's rows; the DuckDB warehouse
-    only): the table stands in for the day's one file.
+    `table` reads that warehouse relation instead of files (on DuckDB its reader selects the day's rows): the table
+    stands in for the day's one file. `in_place` is the same table's mapping as data (field specs of the sources
+    YAML), from which a server warehouse (PostgreSQL) runs the whole load in its own SQL (sources/in_place.py).
     """
 
     name: str
@@ -36,6 +38,7 @@ class LoadUnit:
     reader: Callable[[duckdb.DuckDBPyConnection, Path, Path, dt.date], tuple[str, dict[str, str]]] | None = None
     suffixes: tuple[str, ...] = SUFFIXES
     table: str | None = None
+    in_place: "TableMapping | None" = None
 
     def inputs(self, raw_dir: Path, day: dt.date) -> list[tuple[Path, str]]:
         """(path, name recorded as source_file) of everything the unit reads for the day."""
@@ -49,6 +52,16 @@ class LoadUnit:
     def slice_sql(self) -> str:
         """The where clause of this unit's rows of one day in its raw tables (params: day, name)."""
         return f"partition_date = ? and coalesce(source, '{self.contract.name}') = ?"
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """A warehouse table's mapping onto one contract: field specs (sources/mapping.py) per contract column and
+    per exposure attribute, and the timestamp column that puts each row on a day."""
+
+    fields: dict[str, Any]
+    attributes: dict[str, Any]
+    day_column: str
 
 
 def native_unit(source: str) -> LoadUnit:

@@ -110,8 +110,9 @@ class Source(BaseModel):
         for contract, table in self.tables.items():
             if not re.fullmatch(TABLE_NAME, table):
                 raise ValueError(f"tables.{contract}: {table!r} is not a table name (schema.table)")
-        if (self.format == "table" or self.tables) and self.preset not in ("segment_warehouse", "custom"):
-            raise ValueError("warehouse tables are read by the segment_warehouse preset or a custom source with format: table")
+        if (self.format == "table" or self.tables or self.warehouse_schema) and self.preset not in ("exptrack", "segment_warehouse", "custom"):
+            raise ValueError("warehouse tables are read by the exptrack or segment_warehouse preset (with warehouse_schema) "
+                             "or a custom source with format: table")
         if self.format == "table" and not self.day_column:
             raise ValueError("a custom table source needs `day_column`: the timestamp column that puts each row on a day")
         if self.preset == "custom":

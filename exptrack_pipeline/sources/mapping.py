@@ -20,6 +20,8 @@ as `unparseable <timestamp>: <explanation>` with the record, never loaded with a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 RECORD = "j"
@@ -89,12 +91,26 @@ def _param_sql(key: str, within: str, record: str) -> str:
     return f"(select {value} from (select unnest({items}) as p) where p->>'$.key' = {literal(key)} limit 1)"
 
 
-def field_sql(spec: Any, record: str = RECORD) -> str:
+@dataclass(frozen=True)
+class Dialect:
+    """How one engine writes the parts of a field: a path's text, an epoch, a strptime format, a key/value param."""
+
+    path: Callable[[str, str], str]
+    epoch: Callable[[str, str], str]
+    format: Callable[[str, str], str]
+    param: Callable[[str, str, str], str]
+    text: str = "varchar"
+
+
+DUCKDB = Dialect(path=text_at, epoch=_epoch_sql, format=_format_sql, param=_param_sql)
+
+
+def field_sql(spec: Any, record: str = RECORD, dialect: Dialect = DUCKDB) -> str:
     """The SQL text expression of one field spec (see the module docstring); raises ValueError on a bad spec."""
     if spec is None:
-        return "null::varchar"
+        return f"null::{dialect.text}"
     if isinstance(spec, str):
-        return text_at(spec, record)
+        return dialect.path(spec, record)
     if not isinstance(spec, dict):
         raise ValueError(f"a field is a path or a mapping, got {spec!r}")
     form = next((f for f in _FORMS if f[0] in spec), None)
@@ -105,21 +121,21 @@ def field_sql(spec: Any, record: str = RECORD) -> str:
             "{field, epoch | format}, {value}, {sql}, {first_of: [...]}, {param, in}"
         )
     if "value" in spec:
-        return f"{literal(spec['value'])}::varchar"
+        return f"{literal(spec['value'])}::{dialect.text}"
     if "sql" in spec:
-        return f"cast(({spec['sql']}) as varchar)"
+        return f"cast(({spec['sql']}) as {dialect.text})"
     if "first_of" in spec:
-        return "coalesce(" + ", ".join(field_sql(s, record) for s in spec["first_of"]) + ")"
+        return "coalesce(" + ", ".join(field_sql(s, record, dialect) for s in spec["first_of"]) + ")"
     if "param" in spec:
-        return _param_sql(spec["param"], spec.get("in", "event_params"), record)
-    text = field_sql(spec["field"], record)
+        return dialect.param(spec["param"], spec.get("in", "event_params"), record)
+    text = field_sql(spec["field"], record, dialect)
     if spec.get("epoch"):
         unit = "auto" if spec["epoch"] is True else spec["epoch"]
         if unit not in (*EPOCH_FACTORS, "auto"):
             raise ValueError(f"epoch unit {unit!r} is not one of s, ms, us, auto")
-        return _epoch_sql(text, unit)
+        return dialect.epoch(text, unit)
     if spec.get("format"):
-        return _format_sql(text, spec["format"])
+        return dialect.format(text, spec["format"])
     return text
 
 

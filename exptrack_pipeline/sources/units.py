@@ -13,6 +13,7 @@ from pathlib import Path
 
 from exptrack_pipeline.ingest.contract import CONTRACTS
 from exptrack_pipeline.ingest.loader import LoadUnit
+from exptrack_pipeline.ingest.units import TableMapping
 from exptrack_pipeline.sources.config import Source, SourcesError, SourcesFile, load_sources
 from exptrack_pipeline.sources.presets import resolve
 from exptrack_pipeline.sources.readers import SUFFIXES, mapped_reader
@@ -37,10 +38,13 @@ def _native_units(source: Source, raw_dir: Path) -> list[LoadUnit]:
 def source_units(source: Source, raw_dir: Path) -> list[LoadUnit]:
     """Every load unit of one source."""
     if source.preset == "exptrack":
-        return _native_units(source, raw_dir)
+        return _native_table_units(source) if source.warehouse_schema or source.tables else _native_units(source, raw_dir)
     mapping = resolve(source)
     if mapping.format == "table":
-        return _table_units(source, mapping)
+        missing = [c for c in CONTRACTS if mapping.fields[c] and c not in mapping.tables and c != "identities"]
+        if missing:
+            raise SourcesError(f"source {source.name!r}: no table for {', '.join(missing)}; add `tables: {{{missing[0]}: <schema.table>}}`")
+        return _table_units(source, mapping.tables, mapping.fields, mapping.attributes, lambda _: mapping.day_column)
     fed = [c for c in CONTRACTS if mapping.fields[c]]
     unrouted = [c for c in fed if c != "events" and c not in mapping.routes]
     if len(fed) > 1 and unrouted:
@@ -61,19 +65,27 @@ def source_units(source: Source, raw_dir: Path) -> list[LoadUnit]:
     ]
 
 
-def _table_units(source: Source, mapping) -> list[LoadUnit]:
-    """One unit per contract that has a table: the table is read in place (the DuckDB warehouse), day by day."""
-    missing = [c for c in CONTRACTS if mapping.fields[c] and c not in mapping.tables and c != "identities"]
-    if missing:
-        raise SourcesError(f"source {source.name!r}: no table for {', '.join(missing)}; add `tables: {{{missing[0]}: <schema.table>}}`")
-    return [
-        LoadUnit(
+def _native_table_units(source: Source) -> list[LoadUnit]:
+    """The native contract in warehouse tables (what EXPTRACK_RAW_SCHEMA pointed at): `<warehouse_schema>.exposures`
+    and `.events` (and `identities` when listed in `tables`), columns named as in the contract, each table's rows put
+    on a day by its own timestamp (exposed_at, occurred_at, identified_at) unless `day_column` says otherwise."""
+    schema = f"{source.warehouse_schema}." if source.warehouse_schema else ""
+    tables = {**({"exposures": f"{schema}exposures", "events": f"{schema}events"} if schema else {}), **source.tables}
+    fields = {c: {column: column for column in CONTRACTS[c].core_columns} for c in CONTRACTS}
+    return _table_units(source, tables, fields, dict(source.attributes),
+                        lambda contract: source.day_column or CONTRACTS[contract].timestamp_column)
+
+
+def _table_units(source: Source, tables: dict[str, str], fields: dict, attributes: dict, day_column) -> list[LoadUnit]:
+    """One unit per contract that has a table: the table is read in place, day by day (`day_column(contract)`)."""
+    units = []
+    for contract, table in tables.items():
+        mapped = TableMapping(fields[contract], attributes if contract == "exposures" else {}, day_column(contract))
+        units.append(LoadUnit(
             name=f"{source.name}:{contract}", contract=CONTRACTS[contract], folder=source.root, table=table,
-            reader=mapped_reader("table", contract, mapping.fields[contract], {},
-                                 mapping.attributes if contract == "exposures" else {}, mapping.day_column),
-        )
-        for contract, table in mapping.tables.items()
-    ]
+            reader=mapped_reader("table", contract, mapped.fields, {}, mapped.attributes, mapped.day_column), in_place=mapped,
+        ))
+    return units
 
 
 def all_units(raw_dir: Path, sources_file: Path | None) -> list[LoadUnit]:

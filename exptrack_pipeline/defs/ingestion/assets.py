@@ -11,6 +11,7 @@ from exptrack_pipeline.defs.resources import LandingZoneResource, WarehouseResou
 from exptrack_pipeline.ingest import load_day
 from exptrack_pipeline.ingest.publish import load_days_into_server
 from exptrack_pipeline.sources import units_for_asset
+from exptrack_pipeline.sources.in_place import load_table_days
 
 PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT = "EXPTRACK_START_DATE", "2026-10-01"
 daily_partitions = dg.DailyPartitionsDefinition(start_date=os.environ.get(PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT))
@@ -27,8 +28,10 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
     with warehouse.connect() as con:
         if warehouse.kind == "duckdb":
             reports = (load_day(con, raw_dir, unit, day) for unit in units for day in days)
-        else:  # a server warehouse: DuckDB reads and checks the files, COPY sends each day (ingest/publish.py)
-            reports = (r for unit in units for r in load_days_into_server(con, raw_dir, unit, days))
+        else:  # a server warehouse: DuckDB reads and checks the files, COPY sends each day (ingest/publish.py);
+            # a warehouse table is read in place by the server's own SQL (sources/in_place.py)
+            reports = (r for unit in units for r in (
+                load_table_days(con, unit, days) if unit.in_place else load_days_into_server(con, raw_dir, unit, days)))
         for report in reports:
             day = report.partition_date
             for key in totals:
