@@ -54,7 +54,7 @@ demo-postgres: manifest dagster-home
 	test -f $(EXPTRACK_RAW_DIR)/demo_truth.json || $(BIN)/python -m exptrack_pipeline.demo.generate --out $(EXPTRACK_RAW_DIR)
 	EXPTRACK_OUTPUT_DIR=$(CURDIR)/data/output-postgres $(BIN)/python tests/postgres_server.py exec -- sh -c '$(BIN)/exptrack run --start $(DEMO_START) --end $(DEMO_END) && $(BIN)/exptrack summary'
 
-test: manifest
+test: manifest dagster-home
 	$(BIN)/pytest -q
 
 # ruff (format check + rules in pyproject.toml) and sqlfluff on the dbt models (dbt templater, .sqlfluff).
