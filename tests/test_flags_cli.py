@@ -30,11 +30,9 @@ def test_move_decide_and_rollback_switch_the_flag_and_are_in_the_history(cli_env
     split = shares(evaluate(path, "checkout_x", 4_000))
     assert set(split) == {"control", "express"} and abs(split["express"] - 0.5) < 0.05
 
-    assert main(["decide", "checkout_x", "ship", "express", "--rationale", "express wins", "--actor", "@ann",
-                 "--learned", "a one-page checkout converts as well"]) == 0
+    assert main(["decide", "checkout_x", "ship", "express", "--rationale", "express wins", "--actor", "@ann", "--learned", "express checkout lifts purchases"]) == 0
     assert set(evaluate(path, "checkout_x", 2_000).values()) == {"express"}
-    assert main(["decide", "search_x", "rollback", "--rationale", "no lift", "--actor", "@bo",
-                 "--learned", "search tweaks did not move saves"]) == 0
+    assert main(["decide", "search_x", "rollback", "--rationale", "no lift", "--actor", "@bo", "--learned", "ranking change did not move search"]) == 0
     assert set(evaluate(path, "search-ranking-v2", 2_000).values()) == {"control"}  # the YAML's flag_key
 
     capsys.readouterr()

@@ -45,3 +45,27 @@ def test_the_pipeline_flag_file_matches_the_demo_assignment_and_the_pause(demo_r
     paused = demo_run.query("select flag_controller, flag_status, flag_detail from state.experiment_status_events where experiment_id = 'checkout_redesign'")
     assert paused.iloc[-1]["flag_controller"] == "flagd" and paused.iloc[-1]["flag_status"] == "ok"
     assert "every unit gets control" in paused.iloc[-1]["flag_detail"]
+
+
+def test_the_demo_worlds_exposure_rows_are_the_hooks_rows():
+    """First and repeat exposures are rows exptrack's ExposureHook logged as the SDK served the flags; only the planted
+    other-variant rows (a client bug) are not, and the planted logging loss drops some of the hook's first exposures."""
+    import datetime as dt
+
+    import numpy as np
+
+    from exptrack_pipeline.demo.assignment import FlagAssigner
+    from exptrack_pipeline.demo.world import DATA_START, EXPERIMENTS, LOGGING_LOSS, _simulate
+
+    with FlagAssigner(list(EXPERIMENTS)) as flags:
+        world = _simulate(np.random.default_rng(7), 0.05, flags)
+    hooked = {(r["user_id"], r["experiment_id"], r["variant"], r["exposed_at"]) for r in flags.rows}
+    epoch = dt.datetime(DATA_START.year, DATA_START.month, DATA_START.day, tzinfo=dt.UTC)
+    rows = [(world.user_id[u], EXPERIMENTS[e].id, str(v), (epoch + dt.timedelta(seconds=int(t))).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), k)
+            for u, e, v, t, k in zip(world.ex_user, world.ex_exp, world.ex_variant, world.ex_t, world.ex_kind)]
+    assert all(r[:4] in hooked for r in rows if r[4] in (0, 1))
+    assert not any(r[:4] in hooked for r in rows if r[4] == 2)
+    first = [r for r in rows if r[4] == 0]
+    hook_first = {(r["user_id"], r["experiment_id"]) for r in flags.rows}
+    lost = len(hook_first) - len(first)
+    assert LOGGING_LOSS and lost == sum(int((~arm.logged).sum()) for arm in world.arms) and lost > 0

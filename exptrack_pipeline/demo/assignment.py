@@ -5,10 +5,17 @@ The flags are built by exptrack's own flag code (exptrack_pipeline.flags) from t
 experiment serving its split as on its start date — and written to a temporary flag file; each user's variant is what
 the SDK returns for `targetingKey = user_id`. So the demo's assignment is flagd's deterministic bucketing (murmur3 of
 flag key + user id), the same the pipeline's flag file gives the same users.
+
+Exposure rows come from exptrack's OpenFeature exposure hook (exptrack_pipeline.flags.hook.ExposureHook) attached to
+that client, as an application would log them: every evaluation while the flag splits traffic yields one row
+(user_id, experiment_id, variant, exposed_at). The demo's clock is simulated: the hook's clock returns the simulated
+time of the evaluation. The world then applies its planted faults to the hook's rows (lost logging in some variants,
+other-variant rows from a buggy client), demo/world.py.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -21,6 +28,7 @@ from openfeature.evaluation_context import EvaluationContext
 from exptrack_pipeline.flags.definition import render_file
 from exptrack_pipeline.flags.desired import FlagDesign, desired_serving
 from exptrack_pipeline.flags.files import atomic_write
+from exptrack_pipeline.flags.hook import ExposureHook, Row
 
 DOMAIN = "exptrack-demo"
 
@@ -33,10 +41,14 @@ def flag_design(design) -> FlagDesign:
 
 
 class FlagAssigner:
-    """Evaluate the demo experiments' flags for many users (one provider for the whole world)."""
+    """Evaluate the demo experiments' flags for many users (one provider for the whole world); `epoch` is the
+    simulated time 0 (seconds in `expose` count from it)."""
 
-    def __init__(self, designs) -> None:
+    def __init__(self, designs, epoch: dt.datetime = dt.datetime(2026, 10, 18, tzinfo=dt.UTC)) -> None:
         self.designs = {d.id: d for d in designs}
+        self.epoch = epoch
+        self.rows: list[Row] = []
+        self._now = epoch
         flags = {}
         for d in designs:
             fd = flag_design(d)
@@ -49,6 +61,7 @@ class FlagAssigner:
         self.provider = FlagdProvider(resolver_type=ResolverType.FILE, offline_flag_source_path=str(self.path), deadline_ms=50)
         api.set_provider_and_wait(self.provider, domain=DOMAIN)
         self.client = api.get_client(domain=DOMAIN)
+        self.client.add_hooks([ExposureHook(self.rows.append, clock=lambda: self._now)])
         return self
 
     def __exit__(self, *exc) -> None:
@@ -59,15 +72,22 @@ class FlagAssigner:
             watcher.join(timeout=5)
         self._tmp.cleanup()
 
-    def variants(self, experiment_id: str, user_ids: np.ndarray) -> np.ndarray:
-        """Variant index (in the design's `variants` order) of each user id, as the SDK serves it."""
+    def expose(self, experiment_id: str, user_ids: np.ndarray, seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluate the flag for each user at its simulated time; (variant index, time in seconds) of the exposure rows
+        the hook logged, one per user in order (an error names the experiment and the user)."""
         design = self.designs[experiment_id]
         index = {v: i for i, v in enumerate(design.variants)}
         get = self.client.get_string_details
-        out = np.empty(user_ids.size, dtype=np.int64)
-        for k, uid in enumerate(user_ids.tolist()):
+        start = len(self.rows)
+        for uid, t in zip(user_ids.tolist(), seconds.tolist()):
+            self._now = self.epoch + dt.timedelta(seconds=t)
             details = get(experiment_id, design.control, EvaluationContext(targeting_key=uid))
             if details.error_code is not None:
                 raise RuntimeError(f"demo flag {experiment_id} for {uid}: {details.error_code} {details.error_message}")
-            out[k] = index[details.value]
-        return out
+        rows = self.rows[start:]
+        if len(rows) != user_ids.size or [r["user_id"] for r in rows] != user_ids.tolist():
+            raise RuntimeError(f"demo flag {experiment_id}: the exposure hook logged {len(rows)} rows for {user_ids.size} evaluations "
+                               "(does the flag serve its split?)")
+        variant = np.array([index[str(r["variant"])] for r in rows], dtype=np.int64)
+        at = np.array([int((dt.datetime.fromisoformat(str(r["exposed_at"])) - self.epoch).total_seconds()) for r in rows], dtype=np.int64)
+        return variant, at

@@ -166,6 +166,12 @@ class World:
 
 
 def simulate(rng: np.random.Generator, scale: float) -> World:
+    """The world; its exposure rows are logged by exptrack's OpenFeature hook as the SDK serves the flags (demo/assignment.py)."""
+    with FlagAssigner(list(EXPERIMENTS)) as flags:
+        return _simulate(rng, scale, flags)
+
+
+def _simulate(rng: np.random.Generator, scale: float, flags: FlagAssigner) -> World:
     n_ret = max(8, round(N_RETURNING * scale))
     n_new = max(8, round(N_NEW * scale))
     n = n_ret + n_new
@@ -216,8 +222,8 @@ def simulate(rng: np.random.Generator, scale: float) -> World:
         return day_index(design.start) * DAY, (day_index(design.exposure_end) + 1) * DAY
 
     def assign(design: ExperimentDesign, users: np.ndarray, t_first: np.ndarray) -> Arm:
-        with FlagAssigner([design]) as flags:  # what the OpenFeature SDK serves from exptrack's flag (demo/assignment.py)
-            variant = flags.variants(design.id, user_id[users])
+        # what the OpenFeature SDK serves from exptrack's flag, as the exposure hook logged it (demo/assignment.py)
+        variant, t_first = flags.expose(design.id, user_id[users], t_first)
         logged = np.ones(users.size, dtype=bool)
         for name, loss in LOGGING_LOSS.get(design.id, {}).items():
             hit = variant == design.variants.index(name)
@@ -313,7 +319,7 @@ def simulate(rng: np.random.Generator, scale: float) -> World:
     order = np.argsort(ev_t[inside], kind="stable")
     ev_t, ev_sess, ev_name, ev_value = (a[inside][order] for a in (ev_t, ev_sess, ev_name, ev_value))
 
-    ex = _exposure_rows(rng, arms, s_user, s_start, window)
+    ex = _exposure_rows(rng, arms, s_user, s_start, window, lambda arm, users, t: flags.expose(arm.design.id, user_id[users], t)[0])
     return World(
         n_returning=n_ret,
         n_new=n_new,
@@ -332,8 +338,9 @@ def simulate(rng: np.random.Generator, scale: float) -> World:
     )
 
 
-def _exposure_rows(rng, arms, s_user, s_start, window) -> dict:
-    """First exposures, repeat visits (same variant, a later session) and a few other-variant rows."""
+def _exposure_rows(rng, arms, s_user, s_start, window, expose) -> dict:
+    """First exposures, repeat visits (the flag evaluated again in a later session, logged by the hook through `expose`:
+    the same variant) and a few other-variant rows (a planted client bug: a variant the flag did not serve)."""
     users, exps, variants, times, kinds = [], [], [], [], []
     multi, repeats = {}, {}
     key = s_user.astype(np.int64) * (END_SEC + 1) + s_start
@@ -356,6 +363,7 @@ def _exposure_rows(rng, arms, s_user, s_start, window) -> dict:
         rep_t = later_session_time(rep_rows)
         rep_rows, rep_t = np.unique(np.stack([rep_rows, rep_t]), axis=1)  # a session counts once
         repeats[arm.design.id] = int(np.unique(rep_rows).size)
+        rep_variant = expose(arm, u[rep_rows], rep_t)
 
         n_multi = min(u.size, max(1, round(MULTI_VARIANT_SHARE * u.size)))
         mv = rng.choice(u.size, n_multi, replace=False)
@@ -368,7 +376,7 @@ def _exposure_rows(rng, arms, s_user, s_start, window) -> dict:
         multi[arm.design.id] = int(n_multi)
 
         users += [u, u[rep_rows], u[mv]]
-        variants += [names[v], names[v[rep_rows]], names[mv_variant]]
+        variants += [names[v], names[rep_variant], names[mv_variant]]
         times += [t, rep_t, mv_t]
         kinds += [np.zeros(u.size, np.int8), np.ones(rep_rows.size, np.int8), np.full(n_multi, 2, np.int8)]
         exps += [np.full(u.size + rep_rows.size + n_multi, e, np.int8)]

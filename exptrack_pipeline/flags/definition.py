@@ -9,7 +9,8 @@ One flag per experiment, keyed by the experiment id or the YAML's `flag_key`. A 
 * `control` — everyone gets the control variant (not started, paused, rolled back);
 * `winner`  — everyone gets the shipped variant;
 * `ship_ramp` — after `decide ship V` with a `ship_ramp` in the YAML: V serves the step's share, control the rest
-  (a `fractional` rule like `split`; not an experiment any more, so the exposure hook does not log it).
+  (a `fractional` rule like `split`; the exposure hook logs it, so monitoring watches the guardrails during the ramp;
+  a breach stops the ramp: everyone back to control).
 
 Schema: https://flagd.dev/reference/flag-definitions/ (`flags`, `state`, `variants`, `defaultVariant`, `targeting`,
 `metadata`). The flag's `metadata` carries `experiment_id` and `serving`, so the exposure hook knows what it saw.

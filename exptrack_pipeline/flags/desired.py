@@ -7,6 +7,7 @@
 | running                     | the split of the allocation phase in force (latest phase started ≤ today)  |
 | paused                      | control to everyone (automatic or manual pause)                           |
 | concluded/archived + ship V | V to everyone, or V to the `ship_ramp` share in force since the decision  |
+| ... ship ramp stopped       | control to everyone (a guardrail breach during the ramp; until a new decision) |
 | concluded/archived otherwise| control to everyone (rollback, iterate, no decision)                      |
 """
 
@@ -63,8 +64,13 @@ def _shipping(design: FlagDesign, winner: str, decided_on: dt.date | None, today
 
 
 def desired_serving(design: FlagDesign, status: str, decision: str | None, winner: str | None, today: dt.date,
-                    decided_on: dt.date | None = None) -> Serving:
-    """The flag's serving for the experiment's effective status (see the module table)."""
+                    decided_on: dt.date | None = None, ramp_stopped: bool = False) -> Serving:
+    """The flag's serving for the experiment's effective status (see the module table).
+
+    `ramp_stopped`: monitoring stopped the ship ramp after the latest decision (a guardrail harmed during the ramp).
+    The flag then goes back to control, not to the last ramp step: the step in force is the one that harmed, and
+    an earlier step's data may be too thin to call safe. A new `exptrack decide` restarts the ramp from its first step.
+    """
     everyone = lambda v, note: Serving("control" if v == design.control else "winner", {n: float(n == v) for n in design.variants}, note)  # noqa: E731
     if status == "running":
         phase = design.phase_in_force(today)
@@ -77,6 +83,8 @@ def desired_serving(design: FlagDesign, status: str, decision: str | None, winne
     if status in ("concluded", "archived") and decision == "ship":
         if winner not in design.variants:
             raise FlagError(f"{design.experiment_id}: shipped variant {winner!r} is not one of its variants {list(design.variants)}")
+        if ramp_stopped:
+            return everyone(design.control, f"ship ramp of {winner} stopped by monitoring: every unit gets {design.control}")
         return _shipping(design, winner, decided_on, today)
     if status in ("concluded", "archived"):
         what = f"decision {decision}" if decision else "concluded without a decision"

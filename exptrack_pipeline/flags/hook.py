@@ -8,9 +8,10 @@
     variant = client.get_string_value("checkout_redesign", "control", EvaluationContext(targeting_key=user_id, attributes={"platform": "ios"}))
 
 The hook runs at the `after` stage of every successful evaluation. It writes a row only for flags exptrack manages
-(flag metadata `managed_by: exptrack`) while they split traffic (`serving: split`): an evaluation while the
-experiment is paused, not started or shipped is not an exposure to the experiment (everyone gets the same variant),
-so it is not logged and cannot distort the comparison. The row follows the exposure contract (README: input
+(flag metadata `managed_by: exptrack`) while they split traffic (`serving: split`, or `ship_ramp` while a shipped
+variant ramps up, so monitoring keeps judging its guardrails against control): an evaluation while the experiment is
+paused, not started or fully shipped is not an exposure to the experiment (everyone gets the same variant), so it is
+not logged and cannot distort the comparison. The row follows the exposure contract (README: input
 contract): `user_id` (the evaluation context's targeting key, the experiment's unit), `experiment_id` (from the flag
 metadata), `variant` (the variant flagd served), `exposed_at` (UTC, ISO-8601), and the context's attributes as extra
 columns (segments). Assignment and analysis so use the same flag definitions.
@@ -30,13 +31,14 @@ from openfeature.hook import Hook, HookContext, HookHints
 
 Row = dict[str, object]
 CONTRACT_COLUMNS = ("user_id", "experiment_id", "variant", "exposed_at")
+SPLITTING = ("split", "ship_ramp")  # servings that compare variants (flags.definition.Mode)
 
 
 def exposure_row(hook_context: HookContext, details: FlagEvaluationDetails, at: dt.datetime) -> Row | None:
     """The exposure row of one evaluation, or None when it is not an exposure to a running split of exptrack's."""
     meta = details.flag_metadata or {}
     unit = hook_context.evaluation_context.targeting_key if hook_context.evaluation_context else None
-    if details.error_code is not None or meta.get("managed_by") != "exptrack" or meta.get("serving") != "split" or not unit:
+    if details.error_code is not None or meta.get("managed_by") != "exptrack" or meta.get("serving") not in SPLITTING or not unit:
         return None
     row: Row = {"user_id": unit, "experiment_id": meta["experiment_id"], "variant": details.variant or details.value,
                 "exposed_at": at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}

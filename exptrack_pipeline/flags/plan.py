@@ -19,6 +19,15 @@ from exptrack_pipeline.lifecycle import store as lifecycle_store
 DESIGNS_TABLE = "registry.experiment_flags"
 
 
+def _ramp_stopped(events: pd.DataFrame, experiment_id: str, decided_at) -> bool:
+    """Whether monitoring paused the experiment after its latest decision (which stops a ship ramp)."""
+    if events.empty:
+        return False
+    mine = events[(events["experiment_id"] == experiment_id) & (events["source"] == "monitoring")
+                  & (pd.to_datetime(events["occurred_at"]) > pd.Timestamp(decided_at))]
+    return not mine.empty and mine.iloc[-1]["to_status"] == "paused"
+
+
 @dataclass
 class Plan:
     changes: list[dict] = field(default_factory=list)
@@ -56,9 +65,12 @@ def plan_changes(con, *, today: dt.date, actor: str, reason: str, source: str, o
             continue
         decided = decisions.loc[experiment_id] if experiment_id in decisions.index else None
         try:
-            serving = desired_serving(design, status[experiment_id], None if decided is None else decided["decision"],
-                                      None if decided is None else decided["variant"], today,
-                                      None if decided is None else pd.Timestamp(decided["decided_at"]).date())
+            if decided is None:
+                serving = desired_serving(design, status[experiment_id], None, None, today)
+            else:
+                serving = desired_serving(design, status[experiment_id], decided["decision"], decided["variant"], today,
+                                          pd.Timestamp(decided["decided_at"]).date(),
+                                          _ramp_stopped(events, experiment_id, decided["decided_at"]))
             definition = canonical(design.entry(serving))
         except FlagError as exc:
             plan.problems.append(str(exc))

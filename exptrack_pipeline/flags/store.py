@@ -69,6 +69,18 @@ def latest_changes(con) -> pd.DataFrame:
     ).df()
 
 
+def ship_ramps_in_progress(con) -> set[str]:
+    """Experiments whose flag's latest recorded change serves a ship ramp (the winner to part of the units)."""
+    rows = con.execute(
+        """
+        select experiment_id from state.flag_changes c
+        where serving = 'ship_ramp' and not exists (
+            select 1 from state.flag_changes later where later.flag_key = c.flag_key and later.change_seq > c.change_seq)
+        """
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def history(con, experiment_id: str | None = None) -> pd.DataFrame:
     where, params = ("where experiment_id = ?", [experiment_id]) if experiment_id else ("", [])
     return con.execute(f"select * from state.flag_changes {where} order by changed_at, change_seq", params).df()

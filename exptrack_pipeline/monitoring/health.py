@@ -9,7 +9,7 @@ import exptrack_pipeline.monitoring.effects as effects
 import exptrack_pipeline.monitoring.integrity as integrity
 import exptrack_pipeline.monitoring.outcomes as outcomes
 from exptrack_pipeline.monitoring.inputs import HealthInputs
-from exptrack_pipeline.monitoring.model import CHECKS, Finding, HealthConfig
+from exptrack_pipeline.monitoring.model import CHECKS, SHIP_RAMP_CHECKS, Finding, HealthConfig
 
 Rule = Callable[[HealthInputs, HealthConfig, str, dt.date], Finding]
 
@@ -39,13 +39,17 @@ assert set(RULES) | set(PORTFOLIO_RULES) == set(CHECKS), "every check needs a ru
 def evaluate(inp: HealthInputs, cfg: HealthConfig | None = None) -> list[Finding]:
     """Every rule × every experiment in `inp.experiments` (each on its own as-of date).
 
-    A rule that raises gives a `skip` finding naming the error, so one broken rule never hides the others.
+    A rule that raises gives a `skip` finding naming the error, so one broken rule never hides the others. An
+    experiment whose shipped variant is ramping up (effective status `ship_ramp`) is judged by SHIP_RAMP_CHECKS only.
     """
     cfg = cfg or HealthConfig()
     findings: list[Finding] = []
     for exp in inp.experiments.itertuples():
         as_of = exp.as_of
+        ramping = getattr(exp, "effective_status", None) == "ship_ramp"
         for name, rule in RULES.items():
+            if ramping and name not in SHIP_RAMP_CHECKS:
+                continue
             if as_of is None or as_of != as_of:  # no data yet (None or NaT)
                 findings.append(Finding(exp.experiment_id, name, "skip", exp.start_date, "No data for this experiment yet."))
                 continue

@@ -206,6 +206,9 @@ TITLES: dict[str, str] = {
 }
 
 TRIGGER_LEVELS: dict[str, int] = {spec.trigger: spec.level for spec in CHECKS.values()}
+SHIP_RAMP_CHECKS = ("guardrail_harm",)
+"""The only checks judged (and alerted) while a shipped variant ramps up (effective status `ship_ramp`): the split
+no longer follows the design, so integrity and milestone checks do not apply; a guardrail breach stops the ramp."""
 LEVEL_NAMES = {0: "info", 1: "level 1 · anomaly", 2: "level 2 · integrity risk", 3: "level 3 · user harm"}
 
 

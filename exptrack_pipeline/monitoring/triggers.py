@@ -2,7 +2,9 @@
 
 Rules (docs/monitoring.md):
 
-* Only experiments whose *effective* status is running get alerts (a paused experiment was already escalated).
+* Only experiments whose *effective* status is running get alerts (a paused experiment was already escalated),
+  and a shipped variant still ramping up (status `ship_ramp`) for its guardrails (model.SHIP_RAMP_CHECKS): an
+  auto-pausing level stops the ramp (the flag goes back to control).
 * One alert per experiment × trigger × event date; its key `experiment:trigger:date` is unique in the outbox,
   so evaluating the same day again never sends twice. Problems use the as-of date (re-alerted daily while they
   last and the experiment runs); milestones use the date they were first reached (announced once).
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exptrack_pipeline.config.experiments import AlertRouting
-from exptrack_pipeline.monitoring.model import CHECKS, LEVEL_NAMES, TITLES, Finding, HealthConfig
+from exptrack_pipeline.monitoring.model import CHECKS, LEVEL_NAMES, SHIP_RAMP_CHECKS, TITLES, Finding, HealthConfig
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,9 @@ def plan_alerts(
     alerts: list[Alert] = []
     failing = {(f.experiment_id, f.check) for f in findings if f.triggered}
     for f in findings:
-        if not f.triggered or effective_status.get(f.experiment_id) != "running" or f.experiment_id not in contacts:
+        status = effective_status.get(f.experiment_id)
+        watched = status == "running" or (status == "ship_ramp" and f.check in SHIP_RAMP_CHECKS)
+        if not f.triggered or not watched or f.experiment_id not in contacts:
             continue
         if f.check == "srm_segments" and (f.experiment_id, "srm") in failing:
             continue

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from exptrack_pipeline.monitoring.inputs import FRAME_COLUMNS, HealthInputs
-from exptrack_pipeline.notify.state import effective_statuses
+from exptrack_pipeline.notify.state import monitored_statuses
 from exptrack_pipeline.warehouse import Connect, DuckDBWarehouse, table_exists
 from exptrack_pipeline.warehouse.schema import ensure_tables
 
@@ -35,20 +35,22 @@ MONITORED = ("running", "paused")
 
 
 def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
-    """Read every input of the health rules (experiments whose registry status is running or paused)."""
+    """Read every input of the health rules: experiments whose registry status is running or paused, and concluded
+    experiments whose ship ramp is in progress (effective status `ship_ramp`, notify.state.monitored_statuses)."""
     with connect() as con:
         ensure_tables(con)
-        status = effective_statuses(con)
+        status = monitored_statuses(con)
+        ramping = sorted(e for e, s in status.items() if s == "ship_ramp")
         experiments = con.execute(
             """
             select e.experiment_id, e.status as registry_status, e.start_date, e.end_date, e.control_variant,
                    e.primary_metric_id, e.alpha, e.target_power, e.minimum_detectable_effect, e.mde_type,
                    (select max(d.exposure_date) from main.fct_daily_exposures d where d.experiment_id = e.experiment_id) as as_of
             from registry.experiments e
-            where e.status in ('running', 'paused')
             order by e.experiment_id
             """
         ).df()
+        experiments = experiments[experiments["registry_status"].isin(MONITORED) | experiments["experiment_id"].isin(ramping)].reset_index(drop=True)
         experiments["effective_status"] = experiments["experiment_id"].map(status).fillna(experiments["registry_status"])
         frames = {
             "variants": con.execute("select experiment_id, variant, weight, is_control from registry.experiment_variants").df(),

@@ -25,7 +25,8 @@ from exptrack_pipeline.monitoring.model import LEVEL_NAMES
 from exptrack_pipeline.notify import outbox
 from exptrack_pipeline.warehouse.schema import ensure_tables
 from exptrack_pipeline.notify.slack import DeliveryError, SlackSender
-from exptrack_pipeline.notify.state import effective_statuses, last_resume_data_dates, latest_events, now_utc, record_event, sync_flags
+from exptrack_pipeline.notify.state import (RAMP_STOP_PREFIX, last_resume_data_dates, latest_events, monitored_statuses, now_utc, record_event,
+                                           sync_flags)
 from exptrack_pipeline.notify.health_data import load_inputs
 from exptrack_pipeline.warehouse import Connect
 
@@ -97,12 +98,13 @@ def raise_alerts(
     with connect() as con:
         ensure_tables(con)
         con.execute("begin transaction")
-        status = effective_statuses(con)
+        status = monitored_statuses(con)
         announced = {(e, t) for e, t in con.execute("select distinct experiment_id, trigger from alerts.outbox").fetchall()}
         alerts = plan_alerts(findings, contacts, status, cfg, leadership_channel, announced)
         pauses, not_paused = plan_pauses(alerts, last_resume_data_dates(con), cfg)
-        for p in pauses:
-            record_event(con, experiment_id=p.experiment_id, status="paused", reason=p.reason, actor=AUTOMATIC_ACTOR, source="automatic",
+        for p in pauses:  # a pause of a ship ramp stops it: the flag goes back to control (flags.desired)
+            reason = f"{RAMP_STOP_PREFIX}{p.reason}"[:2000] if status.get(p.experiment_id) == "ship_ramp" else p.reason
+            record_event(con, experiment_id=p.experiment_id, status="paused", reason=reason, actor=AUTOMATIC_ACTOR, source="automatic",
                          trigger=p.trigger, level=p.level, alert_key=p.alert_key, data_date=p.data_date, flag_controller=flag_controller)
         new = outbox.enqueue(con, alerts, not_paused)
         con.execute("commit")
@@ -124,6 +126,9 @@ def status_note(experiment_id: str, latest: pd.DataFrame, stored_note: str | Non
         flag = f"switched: {ev['flag_detail']}"
     who = "automatically by exptrack" if ev["source"] == "automatic" else f"by {ev['actor']}"
     level = f" ({LEVEL_NAMES.get(int(ev['level']), '')})" if pd.notna(ev["level"]) else ""
+    if str(ev["reason"]).startswith(RAMP_STOP_PREFIX):
+        return (f":double_vertical_bar: *Ship ramp stopped {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "
+                f"Every unit gets control until a person decides again (`exptrack decide {experiment_id} ship VARIANT` restarts the ramp).")
     return (f":double_vertical_bar: *Paused {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "
             f"Resume after a fix with `exptrack resume {experiment_id} --reason \"…\" --actor @you`.")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from exptrack_pipeline.lifecycle import store
+from exptrack_pipeline.flags import store as flag_store
 from exptrack_pipeline.flags.plan import plan_changes
 from exptrack_pipeline.notify.flags import FeatureFlagController, FlagResult
 from exptrack_pipeline.warehouse import Connect
@@ -58,6 +59,24 @@ def effective_statuses(con) -> dict[str, str]:
     registry = dict(con.execute("select experiment_id, status from registry.experiments").fetchall())
     frame = store.effective_statuses(registry, store.all_events(con))
     return dict(zip(frame["experiment_id"], frame["status"]))
+
+
+SHIP_RAMP = "ship_ramp"
+RAMP_STOP_PREFIX = "ship ramp stopped: "
+
+
+def monitored_statuses(con) -> dict[str, str]:
+    """`effective_statuses`, with `ship_ramp` for a concluded experiment whose flag is ramping its shipped variant.
+
+    Monitoring still judges such an experiment's guardrails (monitoring.model.SHIP_RAMP_CHECKS); a breach stops the
+    ramp: an automatic `paused` event after the decision sends the flag back to control (flags.desired).
+    """
+    status = effective_statuses(con)
+    flag_store.ensure_tables(con)
+    for experiment_id in flag_store.ship_ramps_in_progress(con):
+        if status.get(experiment_id) in ("concluded", "archived"):
+            status[experiment_id] = SHIP_RAMP
+    return status
 
 
 def last_resume_data_dates(con) -> dict[str, dt.date | None]:
