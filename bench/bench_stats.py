@@ -35,9 +35,15 @@ def make_arm(rng: np.random.Generator, rows: int, lift: float) -> ArmStats:
     d_sum = n * 2.0
     x_sum = n * mean
     return ArmStats(
-        n=n, sum=y_sum, sum_sq=y_sq,
-        sum_den=d_sum, sum_den_sq=n * 5.0, sum_num_den=y_sum * 2.1,
-        sum_x=x_sum, sum_x_sq=n * (sd**2 + mean**2), sum_xy=n * (0.6 * sd**2 + mean * mean * (1 + lift)),
+        n=n,
+        sum=y_sum,
+        sum_sq=y_sq,
+        sum_den=d_sum,
+        sum_den_sq=n * 5.0,
+        sum_num_den=y_sum * 2.1,
+        sum_x=x_sum,
+        sum_x_sq=n * (sd**2 + mean**2),
+        sum_xy=n * (0.6 * sd**2 + mean * mean * (1 + lift)),
     )
 
 

@@ -68,7 +68,9 @@ def experiment_designs() -> list[dict]:
                 "surface": "bench",
                 "start_date": start,
                 "end_date": start + dt.timedelta(days=13),
-                "variants": [{"name": n, "weight": 1.0 / n_variants, "is_control": i == 0} for i, n in enumerate(names)],
+                "variants": [
+                    {"name": n, "weight": 1.0 / n_variants, "is_control": i == 0} for i, n in enumerate(names)
+                ],
                 "primary_metric": primary,
                 "secondary_metrics": secondary,
                 "guardrail_metrics": [{"metric": g, "max_relative_harm": 0.1} for g in guardrails],
@@ -102,9 +104,9 @@ def write_exposures(con: duckdb.DuckDBPyConnection, raw: Path, designs: list[dic
         days = (d["end_date"] - d["start_date"]).days + 1
         rows.append(
             f"""
-            select '{d['id']}' as experiment_id, u, {k} as k,
+            select '{d["id"]}' as experiment_id, u, {k} as k,
                    hash(u, {k}, {seed}, 1) % {n_variants} as v, {n_variants} as nv,
-                   timestamp '{start}' + to_microseconds(cast({_uniform(f'hash(u, {k}, {seed}, 2)')} * {days} * 86400e6 as bigint)) as t
+                   timestamp '{start}' + to_microseconds(cast({_uniform(f"hash(u, {k}, {seed}, 2)")} * {days} * 86400e6 as bigint)) as t
             from range({N_USERS}) as r(u)
             where hash(u, {k}, {seed}) % 1000 < {int(EXPOSED_SHARE * 1000)}
             """
@@ -136,7 +138,7 @@ def write_exposures(con: duckdb.DuckDBPyConnection, raw: Path, designs: list[dic
                        [{", ".join(names)}][cast(1 + hash(u, 9) % 3 as bigint)] as platform
                 from bench_exposures where cast(t as date) = date '{date.isoformat()}'
                 order by t
-            ) to '{folder / 'part-0.parquet'}' (format parquet)
+            ) to '{folder / "part-0.parquet"}' (format parquet)
             """
         )
     return con.execute("select count(*) from bench_exposures").fetchone()[0]
@@ -167,9 +169,13 @@ def write_events(con: duckdb.DuckDBPyConnection, raw: Path, n_events: int, seed:
         folder.mkdir(parents=True, exist_ok=True)
         # 0.2% same-day duplicates; 0.1% of the previous day's rows re-sent today
         previous = max(first - per_day, 0)
-        resend = "" if day == 0 else f"""
+        resend = (
+            ""
+            if day == 0
+            else f"""
             union all
             select * from base_rows(({previous}), ({per_day}), {day - 1}) where hash(i, {seed}, 6) % 1000 < 1"""
+        )
         sql = f"""
             with base as (select * from base_rows({first}, {count}, {day}))
             select event_id, user_id, event_name, occurred_at, value, session_id from (
@@ -187,10 +193,10 @@ def write_events(con: duckdb.DuckDBPyConnection, raw: Path, n_events: int, seed:
                    'e' || cast(i as varchar) as event_id,
                    'u' || lpad(cast(hash(i, {seed}, 1) % {N_USERS} as varchar), 7, '0') as user_id,
                    {name_sql} as event_name,
-                   timestamp '{DATA_START.isoformat()}' + to_microseconds(cast((day_index + {_uniform(f'hash(i, {seed}, 3)')}) * 86400e6 as bigint)) as occurred_at,
+                   timestamp '{DATA_START.isoformat()}' + to_microseconds(cast((day_index + {_uniform(f"hash(i, {seed}, 3)")}) * 86400e6 as bigint)) as occurred_at,
                    cast({value_sql} as double) as value,
                    's' || cast(hash(i, {seed}, 1) % {N_USERS} as varchar) || '-' || cast(day_index as varchar) as session_id
-            from (select i, {_uniform(f'hash(i, {seed}, 2)')} as p, hash(i, {seed}, 4) as h2 from range(first_row, first_row + n) as r(i))
+            from (select i, {_uniform(f"hash(i, {seed}, 2)")} as p, hash(i, {seed}, 4) as h2 from range(first_row, first_row + n) as r(i))
             """
         )
         con.execute(f"copy ({sql}) to '{folder / 'part-0.parquet'}' (format parquet)")

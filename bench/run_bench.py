@@ -94,8 +94,8 @@ def child(phase: str, root: Path) -> None:
     import dagster as dg
 
     from exptrack_pipeline.config import Settings
-    from exptrack_pipeline.defs.dbt.assets import exptrack_dbt_models
     from exptrack_pipeline.definitions import build_definitions
+    from exptrack_pipeline.defs.dbt.assets import exptrack_dbt_models
 
     settings = Settings.from_env()
     core = dg.AssetSelection.assets(*exptrack_dbt_models.keys) | dg.AssetSelection.assets(*CORE_ASSETS)
@@ -111,7 +111,10 @@ def child(phase: str, root: Path) -> None:
         ingest = defs.resolve_job_def("ingest_job").execute_in_process(
             run_config=quiet,
             instance=instance,
-            tags={"dagster/asset_partition_range_start": start.isoformat(), "dagster/asset_partition_range_end": last.isoformat()},
+            tags={
+                "dagster/asset_partition_range_start": start.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            },
         )
         out["ingest_s"] = round(time.perf_counter() - began, 2)
         began = time.perf_counter()
@@ -238,7 +241,15 @@ def bench_size(n_events: int, data_dir: Path) -> dict:
     backfill = run_child("backfill", root)
     print(f"[{label(n_events)}] increment ...", flush=True)
     increment = run_child("increment", root)
-    result = {"events": n_events, "memory_limit": MEMORY_LIMIT, "data": info, "floor_s": floor, "floor_cpu_s": floor_cpu, "backfill": backfill, "increment": increment}
+    result = {
+        "events": n_events,
+        "memory_limit": MEMORY_LIMIT,
+        "data": info,
+        "floor_s": floor,
+        "floor_cpu_s": floor_cpu,
+        "backfill": backfill,
+        "increment": increment,
+    }
     (root / profile_name()).write_text(json.dumps(result, indent=2) + "\n")
     print(f"[{label(n_events)}] {summary_line(result)}", flush=True)
     return result
@@ -283,7 +294,10 @@ def table(results: list[dict]) -> str:
             f"| {b['steps'].get('experiment_results', float('nan')):.1f} s "
             f"| {max(b['peak_rss_mb'], i['peak_rss_mb']):,} MB | {b.get('load_avg', float('nan'))} / {i.get('load_avg', float('nan'))} |"
         )
-    slowest = "\n".join(f"- {label(r['events'])} ({r.get('memory_limit', DEFAULT_MEMORY_LIMIT)}): slowest dbt models in the backfill (s): {_top_models(r)}" for r in results)
+    slowest = "\n".join(
+        f"- {label(r['events'])} ({r.get('memory_limit', DEFAULT_MEMORY_LIMIT)}): slowest dbt models in the backfill (s): {_top_models(r)}"
+        for r in results
+    )
     return head + "\n".join(rows) + "\n\n" + slowest + "\n"
 
 
@@ -303,10 +317,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark the exptrack pipeline.")
     parser.add_argument("--events", nargs="+", type=parse_count, default=[1_000_000, 10_000_000])
     parser.add_argument("--data-dir", type=Path, default=REPO / "data" / "bench")
-    parser.add_argument("--write", type=Path, help="replace the generated table in this markdown file (e.g. BENCHMARKS.md)")
-    parser.add_argument("--from-profiles", action="store_true", help="rebuild the table from the saved profile*.json files only")
     parser.add_argument(
-        "--memory-limit", default=DEFAULT_MEMORY_LIMIT,
+        "--write", type=Path, help="replace the generated table in this markdown file (e.g. BENCHMARKS.md)"
+    )
+    parser.add_argument(
+        "--from-profiles", action="store_true", help="rebuild the table from the saved profile*.json files only"
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=DEFAULT_MEMORY_LIMIT,
         help="DuckDB memory_limit for dbt (EXPTRACK_DUCKDB_MEMORY_LIMIT) and the floor query; ingestion keeps WarehouseResource's",
     )
     parser.add_argument("--child", choices=("backfill", "increment"), help=argparse.SUPPRESS)
@@ -322,7 +341,10 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.events:
             for path in sorted((args.data_dir / label(n)).glob("profile*.json")):
                 result = json.loads(path.read_text())
-                result.setdefault("memory_limit", path.stem.removeprefix("profile-mem") if "-mem" in path.stem else DEFAULT_MEMORY_LIMIT)
+                result.setdefault(
+                    "memory_limit",
+                    path.stem.removeprefix("profile-mem") if "-mem" in path.stem else DEFAULT_MEMORY_LIMIT,
+                )
                 results.append(result)
     else:
         results = [bench_size(n, args.data_dir) for n in args.events]

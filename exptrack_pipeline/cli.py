@@ -9,9 +9,9 @@ import argparse
 import sys
 
 from exptrack_pipeline.commands import flags, lifecycle, monitoring, pipeline, results
-from exptrack_pipeline.site import commands as site_commands
 from exptrack_pipeline.commands.pipeline import run_pipeline
 from exptrack_pipeline.config import RegistryError, Settings
+from exptrack_pipeline.site import commands as site_commands
 from exptrack_pipeline.sources import SourcesError
 
 __all__ = ["main", "run_pipeline"]  # run_pipeline: what `exptrack run` does, for tests and scripts

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from pipeline_support import PipelineRun, make_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,8 +31,12 @@ _parsed: list[Path] = []
 def _parse_manifest() -> Path:
     """dagster-dbt reads target/manifest.json when the definitions import: parse the project once per session."""
     if not _parsed:
-        subprocess.run([_dbt(), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_DIR, check=True,
-                       env={**os.environ, "EXPTRACK_DBT_TARGET": "duckdb"})
+        subprocess.run(
+            [_dbt(), "parse", "--quiet", "--profiles-dir", "."],
+            cwd=DBT_DIR,
+            check=True,
+            env={**os.environ, "EXPTRACK_DBT_TARGET": "duckdb"},
+        )
         _parsed.append(DBT_DIR / "target" / "manifest.json")
     return _parsed[0]
 

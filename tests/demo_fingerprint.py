@@ -31,9 +31,11 @@ def experiment_results_csv(warehouse: Path) -> str:
 
 
 def cli_output(warehouse: Path, *args: str) -> str:
-    """stdout of `exptrack ARGS` against the warehouse file, as a user sees it."""
+    """Stdout of `exptrack ARGS` against the warehouse file, as a user sees it."""
     env = {**os.environ, "EXPTRACK_WAREHOUSE": str(warehouse), "EXPTRACK_DBT_TARGET": "duckdb"}
-    proc = subprocess.run([sys.executable, "-m", "exptrack_pipeline.cli", *args], env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "exptrack_pipeline.cli", *args], env=env, capture_output=True, text=True, check=True
+    )
     return proc.stdout
 
 

@@ -55,12 +55,20 @@ class BackgroundPipeline:
             f"{python} -m exptrack_pipeline.demo.generate --out {shlex.quote(str(self.raw_dir))} --seed 7 --scale {scale} && "
             f"{python} -m exptrack_pipeline.cli run --start {start} --end {end}"
         )
-        full_env = {**os.environ, **env, "EXPTRACK_RAW_DIR": str(self.raw_dir), "EXPTRACK_OUTPUT_DIR": str(self.output_dir),
-                    "EXPTRACK_WAREHOUSE": str(root / "unused.duckdb"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        full_env = {
+            **os.environ,
+            **env,
+            "EXPTRACK_RAW_DIR": str(self.raw_dir),
+            "EXPTRACK_OUTPUT_DIR": str(self.output_dir),
+            "EXPTRACK_WAREHOUSE": str(root / "unused.duckdb"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
         full_env.pop("DAGSTER_HOME", None)  # an ephemeral Dagster instance, as in the in-process runs
         self.started = time.perf_counter()
         self._log_file = self.log.open("w")
-        self.process = subprocess.Popen(["sh", "-c", script], cwd=REPO, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            ["sh", "-c", script], cwd=REPO, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT
+        )
         self.seconds: float | None = None
 
     def wait(self, timeout: float = 1200) -> int:

@@ -67,7 +67,9 @@ def find_bindir() -> Path | None:
     pg_config = shutil.which("pg_config")
     if pg_config:
         try:
-            candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
+            candidates.append(
+                subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+            )
         except (OSError, subprocess.CalledProcessError):
             pass
 
@@ -75,7 +77,11 @@ def find_bindir() -> Path | None:
         digits = "".join(c if c.isdigit() else " " for c in path).split()
         return tuple(int(d) for d in digits)
 
-    for pattern in ("/usr/lib/postgresql/*/bin", "/opt/homebrew/opt/postgresql@*/bin", "/usr/local/opt/postgresql@*/bin"):
+    for pattern in (
+        "/usr/lib/postgresql/*/bin",
+        "/opt/homebrew/opt/postgresql@*/bin",
+        "/usr/local/opt/postgresql@*/bin",
+    ):
         candidates += sorted(glob.glob(pattern), key=version, reverse=True)
     candidates += ["/usr/local/pgsql/bin", "/opt/homebrew/bin", "/usr/pgsql-15/bin", "/usr/pgsql-16/bin"]
     for candidate in candidates:
@@ -144,7 +150,7 @@ class PostgresServer:
             return "(no server log)"
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
-    def start(self, attempts: int = 3) -> "PostgresServer":
+    def start(self, attempts: int = 3) -> PostgresServer:
         # Not under pytest's basetemp: that is mode 0700 and owned by root, which the server account cannot enter.
         self.root = Path(tempfile.mkdtemp(prefix="exptrack-pg-"))
         self._chown(self.root)
@@ -154,12 +160,18 @@ class PostgresServer:
         initdb = self._run(
             [
                 str(self.bindir / "initdb"),
-                "-D", str(self.data_dir),
-                "--username", self.user,
-                "--pwfile", str(pwfile),
-                "--auth-local", "trust",
-                "--auth-host", "scram-sha-256",
-                "--encoding", "UTF8",
+                "-D",
+                str(self.data_dir),
+                "--username",
+                self.user,
+                "--pwfile",
+                str(pwfile),
+                "--auth-local",
+                "trust",
+                "--auth-host",
+                "scram-sha-256",
+                "--encoding",
+                "UTF8",
                 "--no-locale",  # C collation: byte order, as DuckDB compares strings
                 "--no-sync",
             ]
@@ -174,10 +186,15 @@ class PostgresServer:
             started = self._run(
                 [
                     str(self.bindir / "pg_ctl"),
-                    "-D", str(self.data_dir),
-                    "-l", str(self.log_file),
-                    "-o", f"-p {self.port} -k {self.root} {options}",
-                    "-w", "-t", "60",
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    f"-p {self.port} -k {self.root} {options}",
+                    "-w",
+                    "-t",
+                    "60",
                     "start",
                 ],
                 timeout=90,
@@ -193,12 +210,25 @@ class PostgresServer:
             return
         try:
             if (self.data_dir / "postmaster.pid").exists():
-                self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "-t", "60", "stop"], timeout=90)
+                self._run(
+                    [
+                        str(self.bindir / "pg_ctl"),
+                        "-D",
+                        str(self.data_dir),
+                        "-m",
+                        "immediate",
+                        "-w",
+                        "-t",
+                        "60",
+                        "stop",
+                    ],
+                    timeout=90,
+                )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
 
-    def __enter__(self) -> "PostgresServer":
+    def __enter__(self) -> PostgresServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -238,7 +268,10 @@ def install() -> int:
         print(f"PostgreSQL server already available in {find_bindir()}")
         return 0
     if shutil.which("apt-get") is None:
-        print("no apt-get here: install the PostgreSQL server with your package manager, or set EXPTRACK_PG_BINDIR", file=sys.stderr)
+        print(
+            "no apt-get here: install the PostgreSQL server with your package manager, or set EXPTRACK_PG_BINDIR",
+            file=sys.stderr,
+        )
         return 1
     prefix = [] if os.geteuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -260,7 +293,9 @@ def main(argv: list[str]) -> int:
     if command == "run":
         bindir = find_bindir()
         if bindir is None:
-            print("no PostgreSQL server binaries found (try: python3 tests/postgres_server.py install)", file=sys.stderr)
+            print(
+                "no PostgreSQL server binaries found (try: python3 tests/postgres_server.py install)", file=sys.stderr
+            )
             return 1
         with PostgresServer(bindir) as server:
             server.create_database("exptrack")
@@ -277,12 +312,18 @@ def main(argv: list[str]) -> int:
         cmd = argv[3:] if len(argv) > 2 and argv[2] == "--" else argv[2:]
         bindir = find_bindir()
         if bindir is None or not cmd:
-            print("usage: postgres_server.py exec -- CMD ... (needs PostgreSQL server binaries: postgres_server.py install)", file=sys.stderr)
+            print(
+                "usage: postgres_server.py exec -- CMD ... (needs PostgreSQL server binaries: postgres_server.py install)",
+                file=sys.stderr,
+            )
             return 1
         with PostgresServer(bindir) as server:
             server.create_database("exptrack")
             env = dict(os.environ, EXPTRACK_DBT_TARGET="postgres", **server.env())
-            print(f"PostgreSQL {bindir} on {server.host}:{server.port}, database exptrack (deleted when the command ends)", flush=True)
+            print(
+                f"PostgreSQL {bindir} on {server.host}:{server.port}, database exptrack (deleted when the command ends)",
+                flush=True,
+            )
             return subprocess.run(cmd, env=env).returncode
     print(__doc__)
     return 2

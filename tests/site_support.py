@@ -67,9 +67,13 @@ def same(a: float, b: float) -> bool:
 
 def settings_env(settings) -> dict[str, str]:
     """The EXPTRACK_* variables that make the CLI use `settings`."""
-    return {"EXPTRACK_RAW_DIR": str(settings.raw_dir), "EXPTRACK_EXPERIMENTS_DIR": str(settings.experiments_dir),
-            "EXPTRACK_METRICS_FILE": str(settings.metrics_file), "EXPTRACK_WAREHOUSE": str(settings.warehouse),
-            "EXPTRACK_OUTPUT_DIR": str(settings.output_dir)}
+    return {
+        "EXPTRACK_RAW_DIR": str(settings.raw_dir),
+        "EXPTRACK_EXPERIMENTS_DIR": str(settings.experiments_dir),
+        "EXPTRACK_METRICS_FILE": str(settings.metrics_file),
+        "EXPTRACK_WAREHOUSE": str(settings.warehouse),
+        "EXPTRACK_OUTPUT_DIR": str(settings.output_dir),
+    }
 
 
 SHIP_LEARNING = "Counting other sign-ups builds trust with new visitors"
@@ -82,9 +86,9 @@ def decided_copy(demo_run, root):
     import shutil
 
     import pytest
+    from pipeline_support import make_settings
 
     from exptrack_pipeline.cli import main
-    from pipeline_support import make_settings
 
     settings = make_settings(root)
     settings.output_dir.mkdir(parents=True)
@@ -92,10 +96,46 @@ def decided_copy(demo_run, root):
     with pytest.MonkeyPatch.context() as mp:
         for name, v in settings_env(settings).items():
             mp.setenv(name, v)
-        assert main(["decide", "signup_social_proof", "ship", "social_proof", "--rationale", "signups up, guardrail flat", "--actor", "@maria",
-                     "--at", "2026-11-16T10:00", "--learned", SHIP_LEARNING, "--evidence", "primary +30%, error_rate within tolerance",
-                     "--follow-up", "social proof on checkout; test the wording"]) == 0
-        assert main(["decide", "checkout_redesign", "rollback", "--rationale", "error rate up", "--actor", "@sam", "--at", "2026-11-25T09:00",
-                     "--learned", ROLLBACK_LEARNING]) == 0
+        assert (
+            main(
+                [
+                    "decide",
+                    "signup_social_proof",
+                    "ship",
+                    "social_proof",
+                    "--rationale",
+                    "signups up, guardrail flat",
+                    "--actor",
+                    "@maria",
+                    "--at",
+                    "2026-11-16T10:00",
+                    "--learned",
+                    SHIP_LEARNING,
+                    "--evidence",
+                    "primary +30%, error_rate within tolerance",
+                    "--follow-up",
+                    "social proof on checkout; test the wording",
+                ]
+            )
+            == 0
+        )
+        assert (
+            main(
+                [
+                    "decide",
+                    "checkout_redesign",
+                    "rollback",
+                    "--rationale",
+                    "error rate up",
+                    "--actor",
+                    "@sam",
+                    "--at",
+                    "2026-11-25T09:00",
+                    "--learned",
+                    ROLLBACK_LEARNING,
+                ]
+            )
+            == 0
+        )
         assert main(["site", "--today", "2026-11-29"]) == 0
     return settings

@@ -54,7 +54,7 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
             pass
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
             if "json" in (self.headers.get("Content-Type") or ""):
@@ -92,8 +92,16 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
             state.seq += 1
             ts = f"{int(time.time())}.{state.seq:06d}"
             channel_id = "C" + format(abs(hash(channel)) % 10**8, "08d")
-            state.messages.append({"channel": channel, "channel_id": channel_id, "ts": ts, "text": body.get("text"),
-                                   "blocks": body.get("blocks"), "metadata": body.get("metadata")})
+            state.messages.append(
+                {
+                    "channel": channel,
+                    "channel_id": channel_id,
+                    "ts": ts,
+                    "text": body.get("text"),
+                    "blocks": body.get("blocks"),
+                    "metadata": body.get("metadata"),
+                }
+            )
             return 200, {"ok": True, "channel": channel_id, "ts": ts, "message": {"text": body.get("text")}}, {}
 
     return Handler
@@ -109,7 +117,7 @@ class SlackApiServer:
         self.port = 0
 
     # life cycle ---------------------------------------------------------------------------------
-    def start(self) -> "SlackApiServer":
+    def start(self) -> SlackApiServer:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self._state))
         server.daemon_threads = True
         self.port = server.server_address[1]
@@ -133,7 +141,7 @@ class SlackApiServer:
         if self._server is None:
             self.start()
 
-    def __enter__(self) -> "SlackApiServer":
+    def __enter__(self) -> SlackApiServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -148,7 +156,9 @@ class SlackApiServer:
     def token(self) -> str:
         return self._state.token
 
-    def fail_next(self, status: int, *, retry_after: int | None = None, times: int = 1, body: dict[str, Any] | None = None) -> None:
+    def fail_next(
+        self, status: int, *, retry_after: int | None = None, times: int = 1, body: dict[str, Any] | None = None
+    ) -> None:
         """Answer the next `times` requests with HTTP `status` (429 with `retry_after` seconds, 500, 503, …)."""
         with self._state.lock:
             for _ in range(times):

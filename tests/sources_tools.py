@@ -25,11 +25,20 @@ def send_segment(world: World, base_url: str, module: str = "segment") -> None:
         from rudderstack.analytics import Client
     client = Client("write-key", host=base_url, sync_mode=True, max_retries=1)
     for r in world.records:
-        common = {"user_id": r.user_id, "anonymous_id": r.anonymous_id, "timestamp": _utc(r.at), "message_id": r.record_id}
+        common = {
+            "user_id": r.user_id,
+            "anonymous_id": r.anonymous_id,
+            "timestamp": _utc(r.at),
+            "message_id": r.record_id,
+        }
         if r.kind == "identify":
             client.identify(traits={}, **common)
         elif r.kind == "exposure":
-            client.track(event="Experiment Viewed", properties={"experiment_id": r.experiment_id, "variation_id": r.variant}, **common)
+            client.track(
+                event="Experiment Viewed",
+                properties={"experiment_id": r.experiment_id, "variation_id": r.variant},
+                **common,
+            )
         else:
             properties = {} if r.value is None else {"value": r.value}
             client.track(event=r.event_name, properties=properties, **common)
@@ -52,7 +61,7 @@ def _mixpanel_event(r: Record) -> tuple[str, str, dict]:
 
 
 def send_mixpanel(world: World, base_url: str) -> None:
-    """mixpanel (mixpanel-python) with a BufferedConsumer → POST /track (form field `data`)."""
+    """Mixpanel (mixpanel-python) with a BufferedConsumer → POST /track (form field `data`)."""
     from mixpanel import BufferedConsumer, Mixpanel
 
     consumer = BufferedConsumer(max_size=50, events_url=f"{base_url}/track")
@@ -73,7 +82,9 @@ def send_amplitude(world: World, base_url: str) -> None:
         if r.kind == "identify":
             client.identify(Identify().set("signed_up", True), EventOptions(**ids))
         elif r.kind == "exposure":
-            client.track(BaseEvent("$exposure", event_properties={"flag_key": r.experiment_id, "variant": r.variant}, **ids))
+            client.track(
+                BaseEvent("$exposure", event_properties={"flag_key": r.experiment_id, "variant": r.variant}, **ids)
+            )
         else:
             properties = {} if r.value is None else {"value": r.value}
             client.track(BaseEvent(r.event_name, event_properties=properties, **ids))
@@ -96,11 +107,15 @@ def send_snowplow(world: World, base_url: str) -> None:
             subject.set_domain_user_id(r.anonymous_id)
         millis = int(_utc(r.at).timestamp() * 1000)
         if r.kind == "exposure":
-            event = StructuredEvent("experiment", r.experiment_id, label=r.variant, true_timestamp=millis, event_subject=subject)
+            event = StructuredEvent(
+                "experiment", r.experiment_id, label=r.variant, true_timestamp=millis, event_subject=subject
+            )
         elif r.kind == "identify":
             event = StructuredEvent("identity", "identify", true_timestamp=millis, event_subject=subject)
         else:
-            event = StructuredEvent("product", r.event_name, value=r.value, true_timestamp=millis, event_subject=subject)
+            event = StructuredEvent(
+                "product", r.event_name, value=r.value, true_timestamp=millis, event_subject=subject
+            )
         tracker.track(event)
     tracker.flush()
 
@@ -118,15 +133,23 @@ def write_ga4(world: World, root) -> int:
         params = []
         if r.kind == "exposure":
             name = "experiment_exposure"
-            params = [{"key": "experiment_id", "value": {"string_value": r.experiment_id}}, {"key": "variant_id", "value": {"string_value": r.variant}}]
+            params = [
+                {"key": "experiment_id", "value": {"string_value": r.experiment_id}},
+                {"key": "variant_id", "value": {"string_value": r.variant}},
+            ]
         else:
             name = "login" if r.kind == "identify" else r.event_name
             if r.value is not None:
                 params = [{"key": "value", "value": {"double_value": r.value}}]
         row = {
-            "event_date": r.at.strftime("%Y%m%d"), "event_timestamp": str(int(_utc(r.at).timestamp() * 1_000_000)),
-            "event_name": name, "event_params": params, "user_id": r.user_id, "user_pseudo_id": r.anonymous_id,
-            "event_bundle_sequence_id": str(number), "platform": "WEB",
+            "event_date": r.at.strftime("%Y%m%d"),
+            "event_timestamp": str(int(_utc(r.at).timestamp() * 1_000_000)),
+            "event_name": name,
+            "event_params": params,
+            "user_id": r.user_id,
+            "user_pseudo_id": r.anonymous_id,
+            "event_bundle_sequence_id": str(number),
+            "platform": "WEB",
         }
         by_day.setdefault(r.at.date().isoformat(), []).append(json.dumps(row) + "\n")
     for day, lines in by_day.items():

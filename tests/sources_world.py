@@ -75,7 +75,9 @@ def experiment_yaml(experiment_id: str, unit: str) -> dict:
 def _at(rng: random.Random, day: int, after: dt.datetime | None = None) -> dt.datetime:
     if after is not None:
         return after + dt.timedelta(seconds=rng.randint(30, 3600))
-    return dt.datetime.combine(START + dt.timedelta(days=day), dt.time()) + dt.timedelta(seconds=rng.randint(0, 20 * 3600))
+    return dt.datetime.combine(START + dt.timedelta(days=day), dt.time()) + dt.timedelta(
+        seconds=rng.randint(0, 20 * 3600)
+    )
 
 
 def _visit(world: World, rng: random.Random, copy: str, logged_out: bool, i: int) -> None:
@@ -119,15 +121,27 @@ def native_rows(world: World) -> tuple[list[dict], list[dict]]:
         unit = r.anonymous_id or unit_of_user.get(r.user_id, r.user_id)
         stamp = r.at.isoformat() + "Z"
         if r.kind == "exposure":
-            exposures.append({"user_id": unit, "experiment_id": r.experiment_id, "variant": r.variant, "exposed_at": stamp})
+            exposures.append(
+                {"user_id": unit, "experiment_id": r.experiment_id, "variant": r.variant, "exposed_at": stamp}
+            )
         elif r.kind == "event":
             value = "" if r.value is None else repr(r.value)
-            events.append({"event_id": r.record_id, "user_id": unit, "event_name": r.event_name, "occurred_at": stamp, "value": value})
+            events.append(
+                {
+                    "event_id": r.record_id,
+                    "user_id": unit,
+                    "event_name": r.event_name,
+                    "occurred_at": stamp,
+                    "value": value,
+                }
+            )
     return exposures, events
 
 
-SEGMENT_VALUES_VIEW = ("create view segment_prod.tracks_with_values as select tracks.*, session_end.value from segment_prod.tracks "
-                       "left join segment_prod.session_end using (id)")
+SEGMENT_VALUES_VIEW = (
+    "create view segment_prod.tracks_with_values as select tracks.*, session_end.value from segment_prod.tracks "
+    "left join segment_prod.session_end using (id)"
+)
 """A view adding the session_end table's `value` to tracks (the sources YAML reads events from it)."""
 
 
@@ -135,16 +149,46 @@ def segment_warehouse_frames(world: World) -> dict[str, pd.DataFrame]:
     """Segment's warehouse schema (https://segment.com/docs/connections/storage/warehouses/schema/): `tracks` (every
     track call), a table per event with its properties as columns (`experiment_viewed`, `session_end`) and
     `identifies`; each a frame to create in schema segment_prod."""
-    tracks = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id,
-               "event": "Experiment Viewed" if r.kind == "exposure" else r.event_name, "timestamp": r.at}
-              for r in world.records if r.kind != "identify"]
-    viewed = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "experiment_id": r.experiment_id,
-               "variation_id": r.variant, "timestamp": r.at} for r in world.records if r.kind == "exposure"]
-    ended = [{"id": r.record_id, "value": r.value, "timestamp": r.at} for r in world.records if r.event_name == "session_end"]
-    identifies = [{"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "timestamp": r.at}
-                  for r in world.records if r.kind == "identify"]
-    return {name: pd.DataFrame(rows) for name, rows in
-            (("tracks", tracks), ("experiment_viewed", viewed), ("session_end", ended), ("identifies", identifies))}
+    tracks = [
+        {
+            "id": r.record_id,
+            "anonymous_id": r.anonymous_id,
+            "user_id": r.user_id,
+            "event": "Experiment Viewed" if r.kind == "exposure" else r.event_name,
+            "timestamp": r.at,
+        }
+        for r in world.records
+        if r.kind != "identify"
+    ]
+    viewed = [
+        {
+            "id": r.record_id,
+            "anonymous_id": r.anonymous_id,
+            "user_id": r.user_id,
+            "experiment_id": r.experiment_id,
+            "variation_id": r.variant,
+            "timestamp": r.at,
+        }
+        for r in world.records
+        if r.kind == "exposure"
+    ]
+    ended = [
+        {"id": r.record_id, "value": r.value, "timestamp": r.at} for r in world.records if r.event_name == "session_end"
+    ]
+    identifies = [
+        {"id": r.record_id, "anonymous_id": r.anonymous_id, "user_id": r.user_id, "timestamp": r.at}
+        for r in world.records
+        if r.kind == "identify"
+    ]
+    return {
+        name: pd.DataFrame(rows)
+        for name, rows in (
+            ("tracks", tracks),
+            ("experiment_viewed", viewed),
+            ("session_end", ended),
+            ("identifies", identifies),
+        )
+    }
 
 
 def native_frames(world: World) -> dict[str, pd.DataFrame]:

@@ -13,9 +13,14 @@ from exptrack_pipeline.commands.progress import RunProgress, progress_logger
 
 
 def _env(monkeypatch, settings) -> None:
-    for name, value in [("EXPTRACK_RAW_DIR", settings.raw_dir), ("EXPTRACK_EXPERIMENTS_DIR", settings.experiments_dir),
-                        ("EXPTRACK_METRICS_FILE", settings.metrics_file), ("EXPTRACK_WAREHOUSE", settings.warehouse),
-                        ("EXPTRACK_OUTPUT_DIR", settings.output_dir), ("EXPTRACK_DBT_TARGET", "duckdb")]:
+    for name, value in [
+        ("EXPTRACK_RAW_DIR", settings.raw_dir),
+        ("EXPTRACK_EXPERIMENTS_DIR", settings.experiments_dir),
+        ("EXPTRACK_METRICS_FILE", settings.metrics_file),
+        ("EXPTRACK_WAREHOUSE", settings.warehouse),
+        ("EXPTRACK_OUTPUT_DIR", settings.output_dir),
+        ("EXPTRACK_DBT_TARGET", "duckdb"),
+    ]:
         monkeypatch.setenv(name, str(value))
 
 
@@ -50,7 +55,9 @@ def test_progress_is_plain_without_a_terminal_and_names_the_failed_step():
     out = io.StringIO()
     with RunProgress(out=out) as progress:
         defs = dg.Definitions(assets=[fine, broken], loggers={"progress": progress_logger(progress)})
-        result = defs.get_implicit_global_asset_job_def().execute_in_process(run_config={"loggers": {"progress": {}}}, raise_on_error=False)
+        result = defs.get_implicit_global_asset_job_def().execute_in_process(
+            run_config={"loggers": {"progress": {}}}, raise_on_error=False
+        )
     assert not result.success
     lines = out.getvalue().splitlines()
     assert [line.split()[:2] for line in lines] == [["ok", "fine"], ["FAILED", "broken"]]
@@ -66,14 +73,15 @@ def test_a_failed_dbt_step_prints_its_log_file(tmp_path, monkeypatch, capsys):
     assert "failed at step exptrack_dbt_models" in captured.err
     log_file = next((settings.output_dir / "logs").glob("run-*.log"))
     assert str(log_file) in captured.err
-    assert "START sql" in log_file.read_text() and "START sql" not in captured.out  # dbt's per-node lines: the file only
+    assert (
+        "START sql" in log_file.read_text() and "START sql" not in captured.out
+    )  # dbt's per-node lines: the file only
     assert "ok     experiment_registry" in captured.out
 
 
 def test_cli_module_only_dispatches():
     source = (REPO / "exptrack_pipeline" / "cli.py").read_text()
     assert len(source.splitlines()) < 60 and "execute_in_process" not in source and "read_df" not in source
-
 
 
 def test_progress_on_a_terminal_draws_with_rich():
@@ -84,5 +92,9 @@ def test_progress_on_a_terminal_draws_with_rich():
     out = io.StringIO()
     with RunProgress(out=out, plain=False) as progress:
         defs = dg.Definitions(assets=[only], loggers={"progress": progress_logger(progress)})
-        assert defs.get_implicit_global_asset_job_def().execute_in_process(run_config={"loggers": {"progress": {}}}).success
+        assert (
+            defs.get_implicit_global_asset_job_def()
+            .execute_in_process(run_config={"loggers": {"progress": {}}})
+            .success
+        )
     assert "only" in out.getvalue() and "✓" in out.getvalue() and not progress.failures

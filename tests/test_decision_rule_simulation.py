@@ -18,20 +18,37 @@ ALPHA = 0.05
 CFG = HealthConfig()
 
 
-def aa_stats(rng: np.random.Generator, sims: int, days: int, per_day: int, rate: float, metric: str, role: str, direction: str) -> pd.DataFrame:
+def aa_stats(
+    rng: np.random.Generator, sims: int, days: int, per_day: int, rate: float, metric: str, role: str, direction: str
+) -> pd.DataFrame:
     """Cumulative sufficient statistics of `sims` A/A experiments (two arms, one 0/1 metric), one row per arm and day."""
     conversions = rng.binomial(per_day, rate, size=(2, sims, days)).cumsum(axis=2).astype(float)
     n = per_day * np.arange(1, days + 1, dtype=float)
     arm, sim, day = np.meshgrid(np.arange(2), np.arange(sims), np.arange(days), indexing="ij")
     y = conversions.ravel()
-    frame = pd.DataFrame({
-        "experiment_id": np.char.add("sim", sim.ravel().astype(str)), "metric_id": metric, "metric_role": role,
-        "metric_kind": "conversion", "stat_kind": "proportion", "direction": direction,
-        "variant": np.where(arm.ravel() == 0, "control", "treatment"), "is_control": arm.ravel() == 0,
-        "control_variant": "control", "analysis_date": pd.Timestamp("2026-10-01") + pd.to_timedelta(day.ravel(), unit="D"),
-        "n": n[day.ravel()].astype(np.int64), "sum": y, "sum_sq": y, "sum_den": 0.0, "sum_den_sq": 0.0, "sum_num_den": 0.0,
-        "sum_x": np.nan, "sum_x_sq": np.nan, "sum_xy": np.nan,
-    })
+    frame = pd.DataFrame(
+        {
+            "experiment_id": np.char.add("sim", sim.ravel().astype(str)),
+            "metric_id": metric,
+            "metric_role": role,
+            "metric_kind": "conversion",
+            "stat_kind": "proportion",
+            "direction": direction,
+            "variant": np.where(arm.ravel() == 0, "control", "treatment"),
+            "is_control": arm.ravel() == 0,
+            "control_variant": "control",
+            "analysis_date": pd.Timestamp("2026-10-01") + pd.to_timedelta(day.ravel(), unit="D"),
+            "n": n[day.ravel()].astype(np.int64),
+            "sum": y,
+            "sum_sq": y,
+            "sum_den": 0.0,
+            "sum_den_sq": 0.0,
+            "sum_num_den": 0.0,
+            "sum_x": np.nan,
+            "sum_x_sq": np.nan,
+            "sum_xy": np.nan,
+        }
+    )
     return frame
 
 
@@ -43,21 +60,30 @@ def ever_flagged(results: pd.DataFrame, flags: pd.Series) -> float:
 def test_aa_experiments_are_rarely_ever_significant_or_paused(per_day: int, rate: float) -> None:
     rng = np.random.default_rng(per_day)
     sims, days = 1500, 30
-    stats = pd.concat([
-        aa_stats(rng, sims, days, per_day, rate, "conv", "primary", "increase"),
-        aa_stats(rng, sims, days, per_day, rate, "errors", "guardrail", "decrease"),
-    ])
-    margins = pd.DataFrame({"experiment_id": [f"sim{i}" for i in range(sims)], "metric_id": "errors", "max_relative_harm": 0.0})
+    stats = pd.concat(
+        [
+            aa_stats(rng, sims, days, per_day, rate, "conv", "primary", "increase"),
+            aa_stats(rng, sims, days, per_day, rate, "errors", "guardrail", "decrease"),
+        ]
+    )
+    margins = pd.DataFrame(
+        {"experiment_id": [f"sim{i}" for i in range(sims)], "metric_id": "errors", "max_relative_harm": 0.0}
+    )
     results = compute_results(stats, pd.Series(ALPHA, index=[f"sim{i}" for i in range(sims)]), margins)
     day_number = (results["analysis_date"] - pd.Timestamp("2026-10-01")).dt.days + 1
     primary = results[results["metric_role"] == "primary"]
     # monitoring's significance announcement: the shared significance flag after its day and unit gates
-    announced = decisions.significant(primary, complete=False) & (day_number[primary.index] >= CFG.significance_min_days) & (
-        primary[["n_control", "n_variant"]].min(axis=1) >= CFG.significance_min_units_per_arm)
+    announced = (
+        decisions.significant(primary, complete=False)
+        & (day_number[primary.index] >= CFG.significance_min_days)
+        & (primary[["n_control", "n_variant"]].min(axis=1) >= CFG.significance_min_units_per_arm)
+    )
     noise = 3 * np.sqrt(ALPHA * (1 - ALPHA) / sims)
     assert ever_flagged(primary, announced) <= ALPHA + noise
     # automatic pauses: primary harm and guardrail breach, the same functions monitoring and the report call
-    paused_primary = results.index.isin(decisions.primary_harms(results, CFG.guardrail_min_units_per_arm).index) & (day_number >= CFG.significance_min_days)
+    paused_primary = results.index.isin(decisions.primary_harms(results, CFG.guardrail_min_units_per_arm).index) & (
+        day_number >= CFG.significance_min_days
+    )
     paused_guard = results.index.isin(decisions.guardrail_breaches(results, CFG.guardrail_min_units_per_arm).index)
     assert ever_flagged(results, pd.Series(paused_primary, index=results.index)) <= ALPHA / 2 + noise
     assert ever_flagged(results, pd.Series(paused_guard, index=results.index)) <= ALPHA / 2 + noise

@@ -45,9 +45,13 @@ def _read(raw: Path, source: str, columns: set[str]) -> pd.DataFrame:
     base = raw / source
     parts = []
     if list(base.glob("*/*.parquet")):
-        parts.append(f"select {cols}, filename as file from read_parquet('{base}/*/*.parquet', filename = true, union_by_name = true)")
+        parts.append(
+            f"select {cols}, filename as file from read_parquet('{base}/*/*.parquet', filename = true, union_by_name = true)"
+        )
     if list(base.glob("*/*.csv")):
-        parts.append(f"select {cols}, filename as file from read_csv('{base}/*/*.csv', all_varchar = true, header = true, filename = true, union_by_name = true)")
+        parts.append(
+            f"select {cols}, filename as file from read_csv('{base}/*/*.csv', all_varchar = true, header = true, filename = true, union_by_name = true)"
+        )
     if list(base.glob("*/*.jsonl")):
         parts.append(
             f"select {cols}, filename as file from read_json('{base}/*/*.jsonl', format = 'newline_delimited', "
@@ -92,7 +96,9 @@ def catalog() -> dict[str, dict]:
 def _valid_exposures(exposures: pd.DataFrame, registry: dict) -> pd.DataFrame:
     known = {(e, v["name"]) for e, spec in registry.items() for v in spec["variants"]}
     ok = exposures["user_id"].fillna("").str.len().gt(0) & exposures["ts"].notna()
-    ok &= pd.Series([(e, v) in known for e, v in zip(exposures["experiment_id"], exposures["variant"])], index=exposures.index)
+    ok &= pd.Series(
+        [(e, v) in known for e, v in zip(exposures["experiment_id"], exposures["variant"])], index=exposures.index
+    )
     return exposures[ok]
 
 
@@ -148,10 +154,18 @@ def test_folder_layout_and_format_mix(demo):
 def test_columns_and_types_follow_the_contract(demo):
     raw, _ = demo
     con = duckdb.connect()
-    for source, columns, ts in (("exposures", EXPOSURE_COLUMNS, "exposed_at"), ("events", EVENT_COLUMNS, "occurred_at")):
+    for source, columns, ts in (
+        ("exposures", EXPOSURE_COLUMNS, "exposed_at"),
+        ("events", EVENT_COLUMNS, "occurred_at"),
+    ):
         for path in (raw / source).rglob("*.*"):
             if path.suffix == ".parquet":
-                desc = {r[0]: r[1] for r in con.execute(f"describe select * from read_parquet('{path}', hive_partitioning = false)").fetchall()}
+                desc = {
+                    r[0]: r[1]
+                    for r in con.execute(
+                        f"describe select * from read_parquet('{path}', hive_partitioning = false)"
+                    ).fetchall()
+                }
                 assert set(desc) == columns, path
                 assert desc[ts] == "TIMESTAMP WITH TIME ZONE", (path, desc[ts])
                 if source == "exposures":
@@ -207,7 +221,10 @@ def test_duplicates_and_bad_rows_equal_the_truth(exposures, events, demo):
     assert c["duplicate_event_rows_same_day"] > 0 and c["duplicate_event_rows_next_day"] > 0
     dups = with_id[with_id["event_id"].duplicated(keep=False)]
     same = dups.groupby("event_id").agg(
-        users=("user_id", "nunique"), names=("event_name", "nunique"), ts=("ts", "nunique"), sessions=("session_id", "nunique")
+        users=("user_id", "nunique"),
+        names=("event_name", "nunique"),
+        ts=("ts", "nunique"),
+        sessions=("session_id", "nunique"),
     )
     assert (same == 1).all().all(), "a duplicate repeats the whole row"
     assert c["unique_events"] == len(_clean_events(events))
@@ -216,9 +233,22 @@ def test_duplicates_and_bad_rows_equal_the_truth(exposures, events, demo):
 def test_events_are_plausible(events, catalog):
     clean = _clean_events(events)
     names = set(clean["event_name"])
-    used = {e for m in catalog.values() for part in (m, m.get("numerator") or {}, m.get("denominator") or {}) for e in part.get("events", [])}
-    assert {"session_start", "session_end", "card_impression", "card_click", "purchase", "app_error", "signup_completed",
-            "saved_search_created"} <= names
+    used = {
+        e
+        for m in catalog.values()
+        for part in (m, m.get("numerator") or {}, m.get("denominator") or {})
+        for e in part.get("events", [])
+    }
+    assert {
+        "session_start",
+        "session_end",
+        "card_impression",
+        "card_click",
+        "purchase",
+        "app_error",
+        "signup_completed",
+        "saved_search_created",
+    } <= names
     assert names - used, "there are noise events no metric uses"
     values = pd.to_numeric(clean["value"], errors="coerce")
     seconds = values[clean["event_name"] == "session_end"]
@@ -238,7 +268,9 @@ def test_events_are_plausible(events, catalog):
 def test_exposures_fit_the_registry(exposures, registry, demo):
     _, truth = demo
     valid = _valid_exposures(exposures, registry)
-    assert len(exposures) - len(valid) == sum(v for k, v in truth.counts["bad_rows"].items() if k.startswith("exposure"))
+    assert len(exposures) - len(valid) == sum(
+        v for k, v in truth.counts["bad_rows"].items() if k.startswith("exposure")
+    )
     assert set(valid["platform"]) == {"ios", "android", "web"}
     assert set(valid["country"]) == {"US", "DE", "IN", "BR", "GB"}
     assert set(valid["is_new_user"].str.lower()) == {"true", "false"}
@@ -268,7 +300,11 @@ def test_truth_matches_the_registry_and_stated_effects(demo, registry, catalog):
     _, truth = demo
     assert set(truth.true_lift) == set(registry)
     for exp_id, spec in registry.items():
-        metrics = [spec["primary_metric"], *spec.get("secondary_metrics", []), *[g["metric"] for g in spec.get("guardrail_metrics", [])]]
+        metrics = [
+            spec["primary_metric"],
+            *spec.get("secondary_metrics", []),
+            *[g["metric"] for g in spec.get("guardrail_metrics", [])],
+        ]
         assert set(truth.true_lift[exp_id]) == set(metrics)
         assert set(metrics) <= set(catalog)
         treatments = {v["name"] for v in spec["variants"] if not v.get("is_control")}
@@ -306,7 +342,9 @@ def test_signup_conversion_near_truth(exposures, events, registry):
 def test_card_ctr_near_truth(exposures, events, registry):
     first = _first_exposures(exposures, registry, "homepage_cards")
     cards = _within(_clean_events(events), first, {"card_impression", "card_click"}, 21)
-    counts = cards.assign(variant=cards["user_id"].map(first["variant"])).groupby(["variant", "event_name"]).size().unstack()
+    counts = (
+        cards.assign(variant=cards["user_id"].map(first["variant"])).groupby(["variant", "event_name"]).size().unstack()
+    )
     ctr = counts["card_click"] / counts["card_impression"]
     for variant in ("control", "compact", "carousel"):
         assert ctr[variant] == pytest.approx(0.05, abs=0.008), variant
@@ -348,13 +386,19 @@ def test_returning_users_have_a_correlated_pre_period(exposures, events, registr
     attrs = _valid_exposures(exposures, registry).groupby("user_id")["is_new_user"].first().str.lower()
     sessions = clean[clean["event_name"] == "session_start"].merge(first[["t0"]], left_on="user_id", right_index=True)
     pre = sessions[sessions["ts"] < sessions["t0"]].groupby("user_id").size()
-    post = sessions[(sessions["ts"] >= sessions["t0"]) & (sessions["ts"] < sessions["t0"] + pd.Timedelta(days=14))].groupby("user_id").size()
+    post = (
+        sessions[(sessions["ts"] >= sessions["t0"]) & (sessions["ts"] < sessions["t0"] + pd.Timedelta(days=14))]
+        .groupby("user_id")
+        .size()
+    )
     returning = first.index[attrs.reindex(first.index).eq("false")]
     both = pd.DataFrame({"pre": pre, "post": post}).reindex(returning).fillna(0)
     assert (both["pre"] > 0).mean() > 0.9
     assert both["pre"].corr(both["post"]) > 0.3
     new = first.index[attrs.reindex(first.index).eq("true")]
-    before = sessions[sessions["ts"] < sessions["t0"] - pd.Timedelta(minutes=1)]  # the exposure session starts just before
+    before = sessions[
+        sessions["ts"] < sessions["t0"] - pd.Timedelta(minutes=1)
+    ]  # the exposure session starts just before
     assert not before["user_id"].isin(new).any(), "new users have no activity before their first exposure"
 
 

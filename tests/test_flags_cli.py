@@ -11,13 +11,20 @@ from exptrack_pipeline.cli import main
 
 @pytest.fixture()
 def cli_env(tmp_path, monkeypatch):
-    scheduled = [experiment("checkout_x", status="scheduled"), experiment("search_x", status="running", flag_key="search-ranking-v2")]
+    scheduled = [
+        experiment("checkout_x", status="scheduled"),
+        experiment("search_x", status="running", flag_key="search-ranking-v2"),
+    ]
     registry = write_registry(tmp_path / "experiments", *scheduled)
     connect = warehouse(tmp_path, scheduled)
     with connect() as con:
         replace_registry(con, scheduled)
-    for name, value in {"EXPTRACK_EXPERIMENTS_DIR": registry, "EXPTRACK_WAREHOUSE": tmp_path / "w.duckdb",
-                        "EXPTRACK_OUTPUT_DIR": tmp_path / "out", "EXPTRACK_FLAG_FILE": tmp_path / "flags.flagd.json"}.items():
+    for name, value in {
+        "EXPTRACK_EXPERIMENTS_DIR": registry,
+        "EXPTRACK_WAREHOUSE": tmp_path / "w.duckdb",
+        "EXPTRACK_OUTPUT_DIR": tmp_path / "out",
+        "EXPTRACK_FLAG_FILE": tmp_path / "flags.flagd.json",
+    }.items():
         monkeypatch.setenv(name, str(value))
     monkeypatch.delenv("EXPTRACK_METRICS_FILE", raising=False)
     return tmp_path / "flags.flagd.json"
@@ -30,9 +37,40 @@ def test_move_decide_and_rollback_switch_the_flag_and_are_in_the_history(cli_env
     split = shares(evaluate(path, "checkout_x", 4_000))
     assert set(split) == {"control", "express"} and abs(split["express"] - 0.5) < 0.05
 
-    assert main(["decide", "checkout_x", "ship", "express", "--rationale", "express wins", "--actor", "@ann", "--learned", "express checkout lifts purchases"]) == 0
+    assert (
+        main(
+            [
+                "decide",
+                "checkout_x",
+                "ship",
+                "express",
+                "--rationale",
+                "express wins",
+                "--actor",
+                "@ann",
+                "--learned",
+                "express checkout lifts purchases",
+            ]
+        )
+        == 0
+    )
     assert set(evaluate(path, "checkout_x", 2_000).values()) == {"express"}
-    assert main(["decide", "search_x", "rollback", "--rationale", "no lift", "--actor", "@bo", "--learned", "ranking change did not move search"]) == 0
+    assert (
+        main(
+            [
+                "decide",
+                "search_x",
+                "rollback",
+                "--rationale",
+                "no lift",
+                "--actor",
+                "@bo",
+                "--learned",
+                "ranking change did not move search",
+            ]
+        )
+        == 0
+    )
     assert set(evaluate(path, "search-ranking-v2", 2_000).values()) == {"control"}  # the YAML's flag_key
 
     capsys.readouterr()
@@ -41,4 +79,8 @@ def test_move_decide_and_rollback_switch_the_flag_and_are_in_the_history(cli_env
     assert "flag checkout_x → shipped express: every unit gets it  by @ann [lifecycle]: express wins" in history
     assert main(["flags"]) == 0
     state = capsys.readouterr().out
-    assert "search-ranking-v2" in state and "decision rollback: every unit gets control" in state and "NOT in the file" not in state
+    assert (
+        "search-ranking-v2" in state
+        and "decision rollback: every unit gets control" in state
+        and "NOT in the file" not in state
+    )

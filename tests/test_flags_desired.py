@@ -19,7 +19,14 @@ DAY = dt.timedelta(days=1)
     ("status", "decision", "winner", "today", "mode", "weights"),
     [
         ("scheduled", None, None, RAMP, "control", {"control": 1.0, "express": 0.0}),
-        ("running", None, None, START - DAY, "control", {"control": 1.0, "express": 0.0}),  # moved early: split from the start date
+        (
+            "running",
+            None,
+            None,
+            START - DAY,
+            "control",
+            {"control": 1.0, "express": 0.0},
+        ),  # moved early: split from the start date
         ("running", None, None, START, "split", {"control": 0.9, "express": 0.1}),
         ("running", None, None, RAMP - DAY, "split", {"control": 0.9, "express": 0.1}),
         ("running", None, None, RAMP, "split", {"control": 0.5, "express": 0.5}),
@@ -39,8 +46,13 @@ def test_what_the_flag_serves(status, decision, winner, today, mode, weights):
     if mode == "split":
         fractional = entry["targeting"]["fractional"]
         total = sum(w for _, w in fractional)
-        assert entry["defaultVariant"] == "control" and [v for v, _ in fractional] == ["control", "express"]  # control first
-        assert all(isinstance(w, int) for _, w in fractional) and {v: w / total for v, w in fractional} == pytest.approx(weights, abs=1e-12)
+        assert entry["defaultVariant"] == "control" and [v for v, _ in fractional] == [
+            "control",
+            "express",
+        ]  # control first
+        assert all(isinstance(w, int) for _, w in fractional) and {
+            v: w / total for v, w in fractional
+        } == pytest.approx(weights, abs=1e-12)
     else:
         assert "targeting" not in entry and entry["defaultVariant"] == max(weights, key=weights.get)
 
@@ -53,7 +65,9 @@ def test_shipping_an_unknown_variant_is_an_error_and_designs_round_trip():
 
 
 def test_a_configured_ship_ramp_moves_units_to_the_winner_on_its_days():
-    ramped = FlagDesign.from_experiment(experiment(ship_ramp=[{"after_days": 0, "winner_share": 0.2}, {"after_days": 3, "winner_share": 1.0}]))
+    ramped = FlagDesign.from_experiment(
+        experiment(ship_ramp=[{"after_days": 0, "winner_share": 0.2}, {"after_days": 3, "winner_share": 1.0}])
+    )
     assert design_from_json(design_to_json(ramped)) == ramped
     decided = RAMP
     first = desired_serving(ramped, "concluded", "ship", "express", decided + DAY, decided_on=decided)

@@ -12,7 +12,8 @@ import pytest
 from flags_support import RAMP, evaluate, experiment, replace_registry, warehouse, write_registry
 
 from exptrack_pipeline.config import RegistryError, load_registry
-from exptrack_pipeline.flags import files, store, sync as flag_sync
+from exptrack_pipeline.flags import files, store
+from exptrack_pipeline.flags import sync as flag_sync
 from exptrack_pipeline.flags.controller import FlagdFileController
 from exptrack_pipeline.flags.definition import FlagError, integer_weights, render_file
 from exptrack_pipeline.flags.sync import FlagDriftError, sync, write_file
@@ -24,7 +25,15 @@ N = 2_000
 def _pause(connect) -> None:
     with connect() as con:
         con.execute("begin transaction")
-        record_event(con, experiment_id="checkout_x", status="paused", reason="srm", actor="exptrack", source="automatic", flag_controller="flagd")
+        record_event(
+            con,
+            experiment_id="checkout_x",
+            status="paused",
+            reason="srm",
+            actor="exptrack",
+            source="automatic",
+            flag_controller="flagd",
+        )
         con.execute("commit")
 
 
@@ -56,7 +65,9 @@ def test_a_crash_before_the_file_write_is_repaired_by_the_next_run(running, monk
     assert first.status == "failed" and "disk full" in first.detail
     assert _served(path) == {"control", "express"}  # the pause is recorded, the file not yet switched
     monkeypatch.undo()
-    [(_, _, retry)] = sync_flags(connect, FlagdFileController(connect, path))  # the next run retries the pending flag call
+    [(_, _, retry)] = sync_flags(
+        connect, FlagdFileController(connect, path)
+    )  # the next run retries the pending flag call
     assert retry.status == "ok" and _served(path) == {"control"}
     with connect() as con:
         assert latest_events(con)["flag_status"].iloc[0] == "ok"
@@ -71,13 +82,18 @@ def test_a_crash_after_the_rename_is_recognised_as_exptracks_own_file(running, m
         write_file(connect, path)
     monkeypatch.undo()
     assert _served(path) == {"control"}
-    outcome = sync(connect, path, today=RAMP, actor="exptrack", reason="daily run", source="schedule")  # no false drift alarm
+    outcome = sync(
+        connect, path, today=RAMP, actor="exptrack", reason="daily run", source="schedule"
+    )  # no false drift alarm
     assert outcome.error is None and outcome.write.changes_applied == 1
 
 
 def test_a_concurrent_reader_never_sees_a_partial_file(tmp_path):
     path = tmp_path / "flags.flagd.json"
-    big = {f"flag_{i}": {"state": "ENABLED", "variants": {"a": "a" * 200, "b": "b"}, "defaultVariant": "a"} for i in range(400)}
+    big = {
+        f"flag_{i}": {"state": "ENABLED", "variants": {"a": "a" * 200, "b": "b"}, "defaultVariant": "a"}
+        for i in range(400)
+    }
     versions = [render_file(big), render_file({**big, "flag_0": {**big["flag_0"], "defaultVariant": "b"}})]
     files.atomic_write(path, versions[0])
     seen, bad, stop = [], [], threading.Event()
@@ -112,12 +128,16 @@ def test_a_hand_edited_file_is_not_overwritten_and_is_reported(running):
         write_file(connect, path)
     assert "changed outside exptrack" in str(err.value) and "--overwrite" in str(err.value)
     [(_, _, result)] = sync_flags(connect, FlagdFileController(connect, path))
-    assert result.status == "failed" and "changed outside exptrack" in result.detail  # the alert says the flag was NOT switched
+    assert (
+        result.status == "failed" and "changed outside exptrack" in result.detail
+    )  # the alert says the flag was NOT switched
     assert path.read_bytes() == before
     forced = write_file(connect, path, actor="@sam", overwrite=True)
     assert forced.written and _served(path) == {"control"}
     with connect() as con:
-        assert con.execute("select actor from state.flag_file_writes where forced order by write_seq desc limit 1").fetchone() == ("@sam",)
+        assert con.execute(
+            "select actor from state.flag_file_writes where forced order by write_seq desc limit 1"
+        ).fetchone() == ("@sam",)
 
 
 def test_weights_the_flag_cannot_express_are_refused():
@@ -129,12 +149,21 @@ def test_weights_the_flag_cannot_express_are_refused():
 
 
 def test_the_registry_refuses_inexpressible_weights_and_flag_key_collisions(tmp_path):
-    odd = experiment("odd_weights", variants=[{"name": "control", "weight": 0.12345678, "is_control": True},
-                                              {"name": "express", "weight": 0.87654322}], allocation_phases=[])
+    odd = experiment(
+        "odd_weights",
+        variants=[
+            {"name": "control", "weight": 0.12345678, "is_control": True},
+            {"name": "express", "weight": 0.87654322},
+        ],
+        allocation_phases=[],
+    )
     with pytest.raises(RegistryError, match="odd_weights.yaml.*cannot be expressed by the feature flag"):
         load_registry(write_registry(tmp_path / "a", odd))
     first, second = experiment("checkout_x"), experiment("checkout_y", flag_key="checkout_x")
-    with pytest.raises(RegistryError, match="checkout_y.yaml: field `flag_key`: flag key 'checkout_x' is already the flag of experiment 'checkout_x'"):
+    with pytest.raises(
+        RegistryError,
+        match="checkout_y.yaml: field `flag_key`: flag key 'checkout_x' is already the flag of experiment 'checkout_x'",
+    ):
         load_registry(write_registry(tmp_path / "b", first, second))
 
 

@@ -25,8 +25,12 @@ def _evaluate_with_hook(path, raw, units: range) -> dict[str, str]:
     try:
         client = api.get_client()
         client.add_hooks([ExposureHook(LandingZoneExposures(raw), clock=lambda: DAY)])
-        return {f"u{i}": client.get_string_value("checkout_x", "control", EvaluationContext(targeting_key=f"u{i}", attributes={"platform": "ios"}))
-                for i in units}
+        return {
+            f"u{i}": client.get_string_value(
+                "checkout_x", "control", EvaluationContext(targeting_key=f"u{i}", attributes={"platform": "ios"})
+            )
+            for i in units
+        }
     finally:
         api.shutdown()
 
@@ -38,7 +42,9 @@ def test_the_hook_logs_exposures_in_exptracks_contract_while_the_flag_splits(tmp
     served = _evaluate_with_hook(path, raw, range(500))
     with connect() as con:
         con.execute("begin transaction")
-        record_event(con, experiment_id="checkout_x", status="paused", reason="harm", actor="exptrack", source="automatic")
+        record_event(
+            con, experiment_id="checkout_x", status="paused", reason="harm", actor="exptrack", source="automatic"
+        )
         con.execute("commit")
     sync(connect, path, today=RAMP, actor="exptrack", reason="daily run", source="schedule")
     assert set(_evaluate_with_hook(path, raw, range(500, 700)).values()) == {"control"}  # paused: served, not logged
@@ -46,6 +52,8 @@ def test_the_hook_logs_exposures_in_exptracks_contract_while_the_flag_splits(tmp
     con = duckdb.connect(str(tmp_path / "landing.duckdb"))
     report = load_day(con, raw, "exposures", DAY.date())
     assert report.rows_loaded == 500 and report.rows_quarantined == 0 and report.balanced, report
-    loaded = dict(con.execute("select user_id, variant from raw.exposures where experiment_id = 'checkout_x'").fetchall())
+    loaded = dict(
+        con.execute("select user_id, variant from raw.exposures where experiment_id = 'checkout_x'").fetchall()
+    )
     assert loaded == served
     assert con.execute("select count(distinct user_id) from raw.exposure_attributes").fetchone()[0] == 500

@@ -24,7 +24,11 @@ def assert_split(assignment: dict[str, str], weights: dict[str, float]) -> None:
     observed = shares(assignment)
     assert set(observed) == {v for v, w in weights.items() if w > 0}, observed
     for variant, p in weights.items():
-        assert abs(observed.get(variant, 0.0) - p) <= 4.5 * math.sqrt(p * (1 - p) / len(assignment)), (variant, observed, weights)
+        assert abs(observed.get(variant, 0.0) - p) <= 4.5 * math.sqrt(p * (1 - p) / len(assignment)), (
+            variant,
+            observed,
+            weights,
+        )
 
 
 def test_ramp_pause_resume_and_ship_drive_what_the_sdk_serves(tmp_path):
@@ -46,17 +50,33 @@ def test_ramp_pause_resume_and_ship_drive_what_the_sdk_serves(tmp_path):
 
     with connect() as con:  # the automatic pause as notify.service.raise_alerts records it: one transaction
         con.execute("begin transaction")
-        record_event(con, experiment_id="checkout_x", status="paused", reason="guardrail error_rate harmed", actor="exptrack",
-                     source="automatic", trigger="guardrail_harm", level=3, flag_controller="flagd")
+        record_event(
+            con,
+            experiment_id="checkout_x",
+            status="paused",
+            reason="guardrail error_rate harmed",
+            actor="exptrack",
+            source="automatic",
+            trigger="guardrail_harm",
+            level=3,
+            flag_controller="flagd",
+        )
         con.execute("commit")
-        pending = con.execute("select serving, source, written_at from state.flag_changes order by change_seq desc limit 1").fetchone()
-    assert pending[:2] == ("control", "monitoring") and pending[2] is None  # recorded with the pause, not yet in the file
+        pending = con.execute(
+            "select serving, source, written_at from state.flag_changes order by change_seq desc limit 1"
+        ).fetchone()
+    assert (
+        pending[:2] == ("control", "monitoring") and pending[2] is None
+    )  # recorded with the pause, not yet in the file
     controller = FlagdFileController(connect, path)
     [(_, status, result)] = sync_flags(connect, controller)
     assert status == "paused" and result.status == "ok" and "every unit gets control" in result.detail, result
     with connect() as con:  # what the Slack alert says about the pause
         note = status_note("checkout_x", latest_events(con).set_index("experiment_id"), None)
-    assert "Paused automatically by exptrack* (level 3" in note and "feature flag switched: flag checkout_x → paused: every unit gets control at " in note
+    assert (
+        "Paused automatically by exptrack* (level 3" in note
+        and "feature flag switched: flag checkout_x → paused: every unit gets control at " in note
+    )
     assert set(evaluate(path, "checkout_x", N).values()) == {"control"}
 
     resumed = set_status_by_person(connect, controller, "checkout_x", "running", "error fixed", "@sam")
@@ -67,15 +87,28 @@ def test_ramp_pause_resume_and_ship_drive_what_the_sdk_serves(tmp_path):
     with connect() as con:  # `exptrack decide checkout_x ship express`
         current = lifecycle_store.current_status(con, "checkout_x", "running")
         events = transitions_for_decision("checkout_x", current, "@sam", "express wins", at)
-        lifecycle_store.append_events(con, [*events, LifecycleEvent("checkout_x", "decision", "@sam", "express wins", at, decision="ship", variant="express")])
-    shipped = sync(connect, path, today=TODAY, actor="@sam", reason="express wins", source="lifecycle", only=["checkout_x"])
+        lifecycle_store.append_events(
+            con,
+            [
+                *events,
+                LifecycleEvent(
+                    "checkout_x", "decision", "@sam", "express wins", at, decision="ship", variant="express"
+                ),
+            ],
+        )
+    shipped = sync(
+        connect, path, today=TODAY, actor="@sam", reason="express wins", source="lifecycle", only=["checkout_x"]
+    )
     assert [c["serving"] for c in shipped.plan.changes] == ["winner"]
     assert set(evaluate(path, "checkout_x", N).values()) == {"express"}
 
 
 def test_a_units_variant_is_stable_across_reevaluation_and_unrelated_flag_changes(tmp_path):
-    other = experiment("search_ranking", variants=[{"name": "control", "weight": 0.5, "is_control": True}, {"name": "ml", "weight": 0.5}],
-                       allocation_phases=[])
+    other = experiment(
+        "search_ranking",
+        variants=[{"name": "control", "weight": 0.5, "is_control": True}, {"name": "ml", "weight": 0.5}],
+        allocation_phases=[],
+    )
     connect = warehouse(tmp_path, [experiment(), other])
     path = tmp_path / "flags.flagd.json"
     sync(connect, path, today=RAMP, actor="exptrack", reason="daily run", source="schedule")
@@ -83,7 +116,9 @@ def test_a_units_variant_is_stable_across_reevaluation_and_unrelated_flag_change
     assert evaluate(path, "checkout_x", 20_000) == before
     with connect() as con:  # pausing the other experiment rewrites the file
         con.execute("begin transaction")
-        record_event(con, experiment_id="search_ranking", status="paused", reason="srm", actor="exptrack", source="automatic")
+        record_event(
+            con, experiment_id="search_ranking", status="paused", reason="srm", actor="exptrack", source="automatic"
+        )
         con.execute("commit")
     assert sync(connect, path, today=RAMP, actor="exptrack", reason="daily run", source="schedule").write.written
     assert set(evaluate(path, "search_ranking", 1_000).values()) == {"control"}

@@ -22,9 +22,23 @@ def portfolio(rng: np.random.Generator, rate: float = 0.1, n: int = 1500, plante
         for other_arm, variant in itertools.product(["control", "treatment"], ["control", "treat"]):
             lift = planted if (exp, other, other_arm, variant) == ("a", "b", "treatment", "treat") else 0.0
             y = float(rng.binomial(n, rate * (1 + lift)))
-            rows.append({"experiment_id": exp, "metric_id": "conv", "stat_kind": "proportion", "other_experiment_id": other,
-                         "other_arm": other_arm, "variant": variant, "is_control": variant == "control", "n": n, "sum": y,
-                         "sum_sq": y, "sum_den": 0.0, "sum_den_sq": 0.0, "sum_num_den": 0.0})
+            rows.append(
+                {
+                    "experiment_id": exp,
+                    "metric_id": "conv",
+                    "stat_kind": "proportion",
+                    "other_experiment_id": other,
+                    "other_arm": other_arm,
+                    "variant": variant,
+                    "is_control": variant == "control",
+                    "n": n,
+                    "sum": y,
+                    "sum_sq": y,
+                    "sum_den": 0.0,
+                    "sum_den_sq": 0.0,
+                    "sum_num_den": 0.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -40,7 +54,9 @@ def test_an_aa_portfolio_rarely_flags_any_interaction():
     rate = np.mean([f["flag"].any() for f in frames])
     assert rate <= ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / reps)
     # correcting each experiment's pairs on its own (as the report did) flags more A/A portfolios: the family is the portfolio
-    per_experiment = np.mean([(f.groupby("experiment_id")["p_value"].transform(lambda p: p * len(p)) < ALPHA).any() for f in frames])
+    per_experiment = np.mean(
+        [(f.groupby("experiment_id")["p_value"].transform(lambda p: p * len(p)) < ALPHA).any() for f in frames]
+    )
     assert per_experiment > rate
 
 
@@ -57,14 +73,32 @@ def _novelty(rng: np.random.Generator, early_lift: float, late_lift: float, n: i
     rows = []
     for variant in ("control", "treat"):
         u = rng.gamma(0.5, 2.0, n)
-        y = {p: rng.binomial(1, np.clip(0.25 * u * (1 + (lift if variant == "treat" else 0.0)), 0, 1)).astype(float)
-             for p, lift in (("early", early_lift), ("late", late_lift))}
+        y = {
+            p: rng.binomial(1, np.clip(0.25 * u * (1 + (lift if variant == "treat" else 0.0)), 0, 1)).astype(float)
+            for p, lift in (("early", early_lift), ("late", late_lift))
+        }
         for period in ("early", "late"):
-            rows.append({"experiment_id": "a", "metric_id": "conv", "stat_kind": "proportion", "variant": variant,
-                         "is_control": variant == "control", "period": period, "period_days": 7, "n": n,
-                         "sum": y[period].sum(), "sum_sq": y[period].sum(), "sum_den": 0.0, "sum_den_sq": 0.0, "sum_num_den": 0.0,
-                         "sum_cross": float((y["early"] * y["late"]).sum()), "sum_cross_num_den": 0.0,
-                         "sum_cross_den_num": 0.0, "sum_cross_den": 0.0})
+            rows.append(
+                {
+                    "experiment_id": "a",
+                    "metric_id": "conv",
+                    "stat_kind": "proportion",
+                    "variant": variant,
+                    "is_control": variant == "control",
+                    "period": period,
+                    "period_days": 7,
+                    "n": n,
+                    "sum": y[period].sum(),
+                    "sum_sq": y[period].sum(),
+                    "sum_den": 0.0,
+                    "sum_den_sq": 0.0,
+                    "sum_num_den": 0.0,
+                    "sum_cross": float((y["early"] * y["late"]).sum()),
+                    "sum_cross_num_den": 0.0,
+                    "sum_cross_den_num": 0.0,
+                    "sum_cross_den": 0.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -69,7 +69,12 @@ def assert_conserved(report, con, source: str = "events") -> None:
     log = log_row(con, source, report.partition_date)
     assert report.balanced
     assert log["read"] == log["loaded"] + log["quarantined"] + log["deduplicated"]
-    assert log["loaded"] == con.execute(f"select count(*) from raw.{source} where partition_date = ?", [report.partition_date]).fetchone()[0]
+    assert (
+        log["loaded"]
+        == con.execute(
+            f"select count(*) from raw.{source} where partition_date = ?", [report.partition_date]
+        ).fetchone()[0]
+    )
 
 
 def test_unreadable_and_unsupported_files_are_recorded_and_the_rest_of_the_day_loads(raw, con):
@@ -89,8 +94,18 @@ def test_unreadable_and_unsupported_files_are_recorded_and_the_rest_of_the_day_l
 
 
 def test_file_missing_a_required_column_is_quarantined_row_by_row(raw, con):
-    write(raw, "events", "no_name.csv", "event_id,user_id,occurred_at\ne1,u1,2026-10-05T10:00:00Z\ne2,u2,2026-10-05T11:00:00Z\n")
-    write(raw, "events", "wrong.jsonl", '{"id": "e3", "user": "u3", "event_name": "x", "occurred_at": "2026-10-05T10:00:00Z"}\n')
+    write(
+        raw,
+        "events",
+        "no_name.csv",
+        "event_id,user_id,occurred_at\ne1,u1,2026-10-05T10:00:00Z\ne2,u2,2026-10-05T11:00:00Z\n",
+    )
+    write(
+        raw,
+        "events",
+        "wrong.jsonl",
+        '{"id": "e3", "user": "u3", "event_name": "x", "occurred_at": "2026-10-05T10:00:00Z"}\n',
+    )
     # different case and stray spaces in a header are the same column
     write(raw, "events", "ok.csv", " Event_ID ,USER_ID,event_name,Occurred_At\ne4,u4,click,2026-10-05T12:00:00Z\n")
     report = load_day(con, raw, "events", DAY)
@@ -100,7 +115,11 @@ def test_file_missing_a_required_column_is_quarantined_row_by_row(raw, con):
         ("no_name.csv", 2, "file lacks required column(s): event_name"),
         ("wrong.jsonl", 1, "file lacks required column(s): event_id, user_id"),
     ]
-    assert json.loads(quarantine(con)[0][3]) == {"event_id": "e1", "user_id": "u1", "occurred_at": "2026-10-05T10:00:00Z"}
+    assert json.loads(quarantine(con)[0][3]) == {
+        "event_id": "e1",
+        "user_id": "u1",
+        "occurred_at": "2026-10-05T10:00:00Z",
+    }
     assert con.execute("select event_id, user_id, event_name from raw.events").fetchall() == [("e4", "u4", "click")]
     assert log_row(con) == {"files": 3, "read": 4, "loaded": 1, "quarantined": 3, "deduplicated": 0}
     assert_conserved(report, con)
@@ -144,7 +163,15 @@ def test_mixed_time_zones_in_every_format_load_as_the_same_utc_instant(raw, con)
         "2026-10-05T10:00:00.000Z",
     ]
     write(raw, "events", "a.csv", EVENT_HEADER + "".join(f"c{i},u1,click,{t},,\n" for i, t in enumerate(texts)))
-    write(raw, "events", "b.jsonl", "".join(json.dumps({"event_id": f"j{i}", "user_id": "u1", "event_name": "click", "occurred_at": t}) + "\n" for i, t in enumerate(texts)))
+    write(
+        raw,
+        "events",
+        "b.jsonl",
+        "".join(
+            json.dumps({"event_id": f"j{i}", "user_id": "u1", "event_name": "click", "occurred_at": t}) + "\n"
+            for i, t in enumerate(texts)
+        ),
+    )
     instant = dt.datetime(2026, 10, 5, 10, 0)
     write_parquet(
         raw,
@@ -168,7 +195,9 @@ def test_mixed_time_zones_in_every_format_load_as_the_same_utc_instant(raw, con)
                 "event_id": ["p_berlin"],
                 "user_id": ["u1"],
                 "event_name": ["click"],
-                "occurred_at": pa.array([dt.datetime(2026, 10, 5, 10, 0, tzinfo=dt.timezone.utc)], pa.timestamp("us", tz="Europe/Berlin")),
+                "occurred_at": pa.array(
+                    [dt.datetime(2026, 10, 5, 10, 0, tzinfo=dt.UTC)], pa.timestamp("us", tz="Europe/Berlin")
+                ),
             }
         ),
     )
@@ -192,24 +221,51 @@ def test_blank_null_and_padded_ids(raw, con):
         + "u2,exp,NaN,2026-10-05T10:00:00Z,ios\n"
         + " u3 ,exp , control,2026-10-05T10:00:00Z,\n",
     )
-    write(raw, "exposures", "b.jsonl", '{"user_id": null, "experiment_id": "exp", "variant": "control", "exposed_at": "2026-10-05T10:00:00Z"}\n'
-          '{"user_id": 42, "experiment_id": "exp", "variant": "control", "exposed_at": "2026-10-05T10:00:00Z", "platform": "web"}\n')
+    write(
+        raw,
+        "exposures",
+        "b.jsonl",
+        '{"user_id": null, "experiment_id": "exp", "variant": "control", "exposed_at": "2026-10-05T10:00:00Z"}\n'
+        '{"user_id": 42, "experiment_id": "exp", "variant": "control", "exposed_at": "2026-10-05T10:00:00Z", "platform": "web"}\n',
+    )
     report = load_day(con, raw, "exposures", DAY)
     assert [r[2] for r in quarantine(con, "exposures")] == [
-        "missing user_id", "missing user_id", "missing user_id", "missing experiment_id", "missing variant", "missing user_id",
+        "missing user_id",
+        "missing user_id",
+        "missing user_id",
+        "missing experiment_id",
+        "missing variant",
+        "missing user_id",
     ]
     # ids are trimmed; a JSON number is its text, not a quoted JSON literal
     loaded = con.execute("select user_id, experiment_id, variant from raw.exposures order by user_id").fetchall()
     assert loaded == [("42", "exp", "control"), ("u3", "exp", "control")]
-    attributes = con.execute("select user_id, attribute, value from raw.exposure_attributes order by user_id").fetchall()
+    attributes = con.execute(
+        "select user_id, attribute, value from raw.exposure_attributes order by user_id"
+    ).fetchall()
     assert attributes == [("42", "platform", "web")]  # u3's empty CSV field is null: no attribute row
     assert_conserved(report, con, "exposures")
 
 
 def test_duplicate_event_ids_within_a_day_keep_the_first_copy(raw, con):
-    write(raw, "events", "a.csv", EVENT_HEADER + "e1,u1,click,2026-10-05T10:00:00Z,1,\ne2,u1,click,2026-10-05T10:00:00Z,2,\ne1,u1,click,2026-10-05T10:00:00Z,3,\n")
-    write(raw, "events", "b.jsonl", json.dumps({"event_id": "e1", "user_id": "u9", "event_name": "x", "occurred_at": "2026-10-05T10:00:00Z", "value": 4}) + "\n"
-          + json.dumps({"event_id": "e3", "user_id": "u1", "event_name": "x", "occurred_at": "2026-10-05T10:00:00Z"}) + "\n")
+    write(
+        raw,
+        "events",
+        "a.csv",
+        EVENT_HEADER
+        + "e1,u1,click,2026-10-05T10:00:00Z,1,\ne2,u1,click,2026-10-05T10:00:00Z,2,\ne1,u1,click,2026-10-05T10:00:00Z,3,\n",
+    )
+    write(
+        raw,
+        "events",
+        "b.jsonl",
+        json.dumps(
+            {"event_id": "e1", "user_id": "u9", "event_name": "x", "occurred_at": "2026-10-05T10:00:00Z", "value": 4}
+        )
+        + "\n"
+        + json.dumps({"event_id": "e3", "user_id": "u1", "event_name": "x", "occurred_at": "2026-10-05T10:00:00Z"})
+        + "\n",
+    )
     # a bad copy does not shadow a good one
     write(raw, "events", "c.csv", EVENT_HEADER + "e4,u1,click,garbage,,\ne4,u1,click,2026-10-05T10:00:00Z,5,\n")
     report = load_day(con, raw, "events", DAY)
@@ -221,15 +277,46 @@ def test_duplicate_event_ids_within_a_day_keep_the_first_copy(raw, con):
 
 def test_type_drift_and_malformed_lines_quarantine_rows_not_files(raw, con):
     # numeric `value` for thousands of rows, then text: DuckDB's sampled type detection would reject the whole file
-    lines = [json.dumps({"event_id": f"e{i}", "user_id": "u1", "event_name": "purchase", "occurred_at": "2026-10-05T10:00:00Z", "value": i}) for i in range(25_000)]
-    lines.append(json.dumps({"event_id": "late", "user_id": "u1", "event_name": "purchase", "occurred_at": "2026-10-05T10:00:00Z", "value": "abc"}))
+    lines = [
+        json.dumps(
+            {
+                "event_id": f"e{i}",
+                "user_id": "u1",
+                "event_name": "purchase",
+                "occurred_at": "2026-10-05T10:00:00Z",
+                "value": i,
+            }
+        )
+        for i in range(25_000)
+    ]
+    lines.append(
+        json.dumps(
+            {
+                "event_id": "late",
+                "user_id": "u1",
+                "event_name": "purchase",
+                "occurred_at": "2026-10-05T10:00:00Z",
+                "value": "abc",
+            }
+        )
+    )
     lines.append("{this is not json")
     lines.append("[1, 2, 3]")
     write(raw, "events", "a.jsonl", "\n".join(lines) + "\n")
-    write(raw, "events", "b.csv", EVENT_HEADER + "c1,u1,click,2026-10-05T10:00:00Z,,\nc2,u1,click,2026-10-05T10:00:00Z,,,too,many\nc3,u1,click,2026-10-05T10:00:00Z,,\n")
+    write(
+        raw,
+        "events",
+        "b.csv",
+        EVENT_HEADER
+        + "c1,u1,click,2026-10-05T10:00:00Z,,\nc2,u1,click,2026-10-05T10:00:00Z,,,too,many\nc3,u1,click,2026-10-05T10:00:00Z,,\n",
+    )
     report = load_day(con, raw, "events", DAY)
     reasons = [(r[0].rsplit("/", 1)[1], r[2]) for r in quarantine(con)]
-    assert reasons[:3] == [("a.jsonl", "non-numeric value: abc"), ("a.jsonl", "empty or malformed record"), ("a.jsonl", "empty or malformed record")]
+    assert reasons[:3] == [
+        ("a.jsonl", "non-numeric value: abc"),
+        ("a.jsonl", "empty or malformed record"),
+        ("a.jsonl", "empty or malformed record"),
+    ]
     assert reasons[3][0] == "b.csv" and reasons[3][1].startswith("malformed CSV line: too many columns")
     assert report.rows_loaded == 25_000 + 2
     assert log_row(con) == {"files": 2, "read": 25_000 + 3 + 3, "loaded": 25_002, "quarantined": 4, "deduplicated": 0}
@@ -251,7 +338,13 @@ def test_rerunning_a_day_replaces_it_and_picks_up_a_late_file(raw, con):
     first = snapshot()
     load_day(con, raw, "events", DAY)
     assert snapshot() == first  # same files: same tables, nothing doubled
-    write(raw, "events", "late.jsonl", json.dumps({"event_id": "e2", "user_id": "u2", "event_name": "click", "occurred_at": "2026-10-05T23:59:59Z"}) + "\n")
+    write(
+        raw,
+        "events",
+        "late.jsonl",
+        json.dumps({"event_id": "e2", "user_id": "u2", "event_name": "click", "occurred_at": "2026-10-05T23:59:59Z"})
+        + "\n",
+    )
     report = load_day(con, raw, "events", DAY)
     assert report.rows_loaded == 2
     assert sorted(con.execute("select event_id from raw.events").fetchall()) == [("e1",), ("e2",), ("x1",)]

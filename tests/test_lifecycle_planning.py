@@ -27,7 +27,9 @@ def _statsmodels_n(p: float, rel_mde: float, alpha: float, power: float) -> int:
 @pytest.mark.parametrize(("arms", "alpha_per_test"), [(2, 0.05), (3, 0.025)])
 def test_plan_matches_statsmodels_and_duration_follows_traffic(arms, alpha_per_test):
     baseline = planning.Baseline(0.10, "proportion", None, "test")
-    plan = planning.make_plan("m", baseline, 0.10, alpha=0.05, power=0.8, weights=tuple([1.0] * arms), daily_units=1200.0)
+    plan = planning.make_plan(
+        "m", baseline, 0.10, alpha=0.05, power=0.8, weights=tuple([1.0] * arms), daily_units=1200.0
+    )
     expected = _statsmodels_n(0.10, 0.10, alpha_per_test, 0.8)
     assert abs(plan.n_smallest_arm - expected) <= 1
     assert plan.n_per_arm == (plan.n_smallest_arm,) * arms
@@ -46,10 +48,34 @@ def test_new_scaffolds_a_yaml_that_loads(tmp_path, monkeypatch, capsys):
     experiments.mkdir()
     shutil.copy(REPO / "experiments" / "metrics.yaml", experiments)
     _env(monkeypatch, experiments, tmp_path / "none.duckdb", tmp_path / "out")
-    args = ["new", "checkout_express", "--name", "Express checkout", "--hypothesis", "Fewer fields, more purchases",
-            "--owner", "@sam", "--slack-channel", "#exp-checkout", "--metric", "purchase_conversion", "--mde", "0.1",
-            "--baseline", "0.1", "--daily-units", "1200", "--surface", "checkout", "--start", "2027-01-04",
-            "--guardrails", "error_rate", "--ice", "8,5,2"]
+    args = [
+        "new",
+        "checkout_express",
+        "--name",
+        "Express checkout",
+        "--hypothesis",
+        "Fewer fields, more purchases",
+        "--owner",
+        "@sam",
+        "--slack-channel",
+        "#exp-checkout",
+        "--metric",
+        "purchase_conversion",
+        "--mde",
+        "0.1",
+        "--baseline",
+        "0.1",
+        "--daily-units",
+        "1200",
+        "--surface",
+        "checkout",
+        "--start",
+        "2027-01-04",
+        "--guardrails",
+        "error_rate",
+        "--ice",
+        "8,5,2",
+    ]
     assert main(args) == 0
     registry = load_registry(experiments)
     e = registry.get("checkout_express")
@@ -58,7 +84,9 @@ def test_new_scaffolds_a_yaml_that_loads(tmp_path, monkeypatch, capsys):
     weeks = math.ceil(days / 7)
     assert e.status == "backlog" and e.surface == "checkout" and e.primary_metric == "purchase_conversion"
     assert e.start_date == dt.date(2027, 1, 4) and (e.end_date - e.start_date).days + 1 == 7 * weeks
-    assert e.success_criteria.minimum_detectable_effect == 0.1 and [g.metric for g in e.guardrail_metrics] == ["error_rate"]
+    assert e.success_criteria.minimum_detectable_effect == 0.1 and [g.metric for g in e.guardrail_metrics] == [
+        "error_rate"
+    ]
     assert e.prioritization.expected_impact == 8 and e.prioritization.effort == 2
     printed = capsys.readouterr().out
     assert f"control {n:,}" in printed or f"control {n + 1:,}" in printed

@@ -21,8 +21,16 @@ T0 = dt.datetime(2026, 11, 1, 9, 0)
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [("backlog", "scheduled"), ("scheduled", "running"), ("scheduled", "backlog"), ("running", "paused"),
-     ("paused", "running"), ("running", "concluded"), ("paused", "concluded"), ("concluded", "archived")],
+    [
+        ("backlog", "scheduled"),
+        ("scheduled", "running"),
+        ("scheduled", "backlog"),
+        ("running", "paused"),
+        ("paused", "running"),
+        ("running", "concluded"),
+        ("paused", "concluded"),
+        ("concluded", "archived"),
+    ],
 )
 def test_allowed_transitions(current, target):
     validate_transition("exp_a", current, target)
@@ -30,7 +38,13 @@ def test_allowed_transitions(current, target):
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [("backlog", "running"), ("running", "archived"), ("concluded", "running"), ("archived", "backlog"), ("running", "running")],
+    [
+        ("backlog", "running"),
+        ("running", "archived"),
+        ("concluded", "running"),
+        ("archived", "backlog"),
+        ("running", "running"),
+    ],
 )
 def test_forbidden_transitions_name_the_experiment_and_the_options(current, target):
     with pytest.raises(LifecycleError) as exc:
@@ -43,8 +57,14 @@ def test_decisions_need_a_ran_experiment_and_ship_needs_a_treatment():
     variants = ["control", "b"]
     validate_decision("exp_a", "running", "ship", "b", variants, "control")
     validate_decision("exp_a", "concluded", "rollback", None, variants, "control")
-    for current, decision, variant in [("backlog", "ship", "b"), ("archived", "iterate", None), ("running", "ship", "control"),
-                                       ("running", "ship", None), ("running", "rollback", "b"), ("running", "keep", None)]:
+    for current, decision, variant in [
+        ("backlog", "ship", "b"),
+        ("archived", "iterate", None),
+        ("running", "ship", "control"),
+        ("running", "ship", None),
+        ("running", "rollback", "b"),
+        ("running", "keep", None),
+    ]:
         with pytest.raises(LifecycleError, match="exp_a"):
             validate_decision("exp_a", current, decision, variant, variants, "control")
 
@@ -67,17 +87,43 @@ def _monitoring_table(con) -> None:
 def test_effective_status_is_the_latest_event_across_both_tables():
     con = duckdb.connect()
     yaml_status = {"exp_a": "running", "exp_b": "running", "exp_c": "scheduled", "exp_d": "running"}
-    assert store.effective_statuses(yaml_status, store.all_events(con))["status"].tolist() == ["running", "running", "scheduled", "running"]
+    assert store.effective_statuses(yaml_status, store.all_events(con))["status"].tolist() == [
+        "running",
+        "running",
+        "scheduled",
+        "running",
+    ]
     _monitoring_table(con)
-    con.execute("insert into state.experiment_status_events values "
-                "(1, 'exp_a', 'paused', 'SRM', 'exptrack', ?, 'automatic', 'srm'), "
-                "(2, 'exp_b', 'paused', 'guardrail harm', 'exptrack', ?, 'automatic', 'guardrail'), "
-                "(3, 'exp_d', 'paused', 'SRM', 'exptrack', ?, 'automatic', 'srm')",
-                [T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=5), T0 + dt.timedelta(hours=1)])
-    store.append_events(con, [
-        LifecycleEvent("exp_a", "transition", "@ann", "fixed logging", T0 + dt.timedelta(hours=2), from_status="paused", to_status="running"),
-        LifecycleEvent("exp_b", "transition", "@bob", "done", T0 + dt.timedelta(hours=3), from_status="running", to_status="concluded"),
-    ])
+    con.execute(
+        "insert into state.experiment_status_events values "
+        "(1, 'exp_a', 'paused', 'SRM', 'exptrack', ?, 'automatic', 'srm'), "
+        "(2, 'exp_b', 'paused', 'guardrail harm', 'exptrack', ?, 'automatic', 'guardrail'), "
+        "(3, 'exp_d', 'paused', 'SRM', 'exptrack', ?, 'automatic', 'srm')",
+        [T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=5), T0 + dt.timedelta(hours=1)],
+    )
+    store.append_events(
+        con,
+        [
+            LifecycleEvent(
+                "exp_a",
+                "transition",
+                "@ann",
+                "fixed logging",
+                T0 + dt.timedelta(hours=2),
+                from_status="paused",
+                to_status="running",
+            ),
+            LifecycleEvent(
+                "exp_b",
+                "transition",
+                "@bob",
+                "done",
+                T0 + dt.timedelta(hours=3),
+                from_status="running",
+                to_status="concluded",
+            ),
+        ],
+    )
     frame = store.effective_statuses(yaml_status, store.all_events(con)).set_index("experiment_id")
     # exp_a: automatic pause at +1h, manual resume at +2h -> running (ours is later)
     assert frame.loc["exp_a", "status"] == "running" and frame.loc["exp_a", "status_source"] == "cli"
@@ -92,10 +138,18 @@ def test_effective_status_is_the_latest_event_across_both_tables():
 
 def test_events_round_trip_with_who_what_when_why():
     con = duckdb.connect()
-    store.append_events(con, [LifecycleEvent("exp_a", "decision", "@ann", "clear win", T0, decision="ship", variant="b")])
+    store.append_events(
+        con, [LifecycleEvent("exp_a", "decision", "@ann", "clear win", T0, decision="ship", variant="b")]
+    )
     events = store.read_events(con)
     row = events.iloc[0]
-    assert (row["actor"], row["reason"], row["decision"], row["variant"], row["source"]) == ("@ann", "clear win", "ship", "b", "cli")
+    assert (row["actor"], row["reason"], row["decision"], row["variant"], row["source"]) == (
+        "@ann",
+        "clear win",
+        "ship",
+        "b",
+        "cli",
+    )
     assert row["occurred_at"] == T0
     decisions = store.latest_decisions(events)
     assert decisions.iloc[0]["decided_by"] == "@ann" and decisions.iloc[0]["rationale"] == "clear win"

@@ -40,7 +40,7 @@ def _parse_one(value) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -54,14 +54,21 @@ def reference(demo_run):
     raw = demo_run.settings.raw_dir
     exposures = _read_folder(raw / "exposures")
     exposures["exposed_at"] = _utc(exposures["exposed_at"])
-    exposures = exposures[exposures["user_id"].fillna("").astype(str).str.strip().ne("") & exposures["exposed_at"].notna()]
+    exposures = exposures[
+        exposures["user_id"].fillna("").astype(str).str.strip().ne("") & exposures["exposed_at"].notna()
+    ]
     frames = []
     for experiment in registry.experiments:
-        part = exposures[(exposures["experiment_id"] == experiment.id) & exposures["variant"].isin([v.name for v in experiment.variants])]
+        part = exposures[
+            (exposures["experiment_id"] == experiment.id)
+            & exposures["variant"].isin([v.name for v in experiment.variants])
+        ]
         day = part["exposed_at"].dt.date
         frames.append(part[(day >= experiment.start_date) & (day <= experiment.end_date)])
     valid = pd.concat(frames)
-    per_user = valid.groupby(["experiment_id", "user_id"]).agg(first=("exposed_at", "min"), variants=("variant", "nunique"), variant=("variant", "first"))
+    per_user = valid.groupby(["experiment_id", "user_id"]).agg(
+        first=("exposed_at", "min"), variants=("variant", "nunique"), variant=("variant", "first")
+    )
     units = per_user[per_user["variants"] == 1].reset_index()
     units["exposure_date"] = units["first"].dt.normalize()
 
@@ -74,7 +81,9 @@ def reference(demo_run):
     return registry, units, events
 
 
-def _unit_values(units, events, experiment_id, names, *, aggregation="count", window_days=None, retention_day=None, through=None):
+def _unit_values(
+    units, events, experiment_id, names, *, aggregation="count", window_days=None, retention_day=None, through=None
+):
     """Per analysed unit: count or value sum of `names` events in the window (or on day n), seen by `through`."""
     u = units[units["experiment_id"] == experiment_id][["user_id", "variant", "first", "exposure_date"]]
     e = events[events["event_name"].isin(names)][["user_id", "occurred_at", "event_date", "value"]]
@@ -82,7 +91,9 @@ def _unit_values(units, events, experiment_id, names, *, aggregation="count", wi
     if retention_day is not None:
         keep = joined["event_date"] == joined["exposure_date"] + pd.Timedelta(days=retention_day)
     else:
-        keep = (joined["occurred_at"] >= joined["first"]) & (joined["occurred_at"] < joined["first"] + pd.Timedelta(days=window_days))
+        keep = (joined["occurred_at"] >= joined["first"]) & (
+            joined["occurred_at"] < joined["first"] + pd.Timedelta(days=window_days)
+        )
     keep &= joined["event_date"] <= through
     joined = joined[keep]
     amounts = joined.groupby("user_id")["value"].sum() if aggregation == "sum" else joined.groupby("user_id").size()
@@ -120,9 +131,14 @@ def test_unit_metrics_match_pandas_exactly(demo_run, reference, experiment_id, m
     metric = registry.catalog.get(metric_id)
     through = pd.Timestamp(through)
     u = _unit_values(
-        units, events, experiment_id, metric.events,
+        units,
+        events,
+        experiment_id,
+        metric.events,
         aggregation=metric.aggregation if metric.kind == "mean" else "count",
-        window_days=metric.window_days, retention_day=metric.retention_day, through=through,
+        window_days=metric.window_days,
+        retention_day=metric.retention_day,
+        through=through,
     )
     if metric.kind in ("conversion", "adoption", "retention"):
         u["y"] = (u["y"] > 0).astype(float)
@@ -137,13 +153,23 @@ def test_ratio_metric_matches_pandas_exactly(demo_run, reference):
     registry, units, events = reference
     through = pd.Timestamp("2026-11-18")
     metric = registry.catalog.get("card_ctr")
-    clicks = _unit_values(units, events, "homepage_cards", metric.numerator.events, window_days=metric.window_days, through=through)
-    views = _unit_values(units, events, "homepage_cards", metric.denominator.events, window_days=metric.window_days, through=through)
+    clicks = _unit_values(
+        units, events, "homepage_cards", metric.numerator.events, window_days=metric.window_days, through=through
+    )
+    views = _unit_values(
+        units, events, "homepage_cards", metric.denominator.events, window_days=metric.window_days, through=through
+    )
     u = clicks.rename(columns={"y": "num"}).merge(views[["user_id", "y"]].rename(columns={"y": "den"}), on="user_id")
     expected = u.groupby("variant").apply(
         lambda g: pd.Series(
-            {"n": len(g), "sum": g["num"].sum(), "sum_sq": (g["num"] ** 2).sum(), "sum_den": g["den"].sum(),
-             "sum_den_sq": (g["den"] ** 2).sum(), "sum_num_den": (g["num"] * g["den"]).sum()}
+            {
+                "n": len(g),
+                "sum": g["num"].sum(),
+                "sum_sq": (g["num"] ** 2).sum(),
+                "sum_den": g["den"].sum(),
+                "sum_den_sq": (g["den"] ** 2).sum(),
+                "sum_num_den": (g["num"] * g["den"]).sum(),
+            }
         ),
         include_groups=False,
     )
@@ -198,18 +224,41 @@ def test_small_segments_get_a_warning_instead_of_a_verdict():
     from exptrack_pipeline.analysis.segments import compute_segment_results
 
     base = {
-        "experiment_id": "e", "metric_id": "m", "metric_role": "primary", "metric_kind": "conversion", "stat_kind": "proportion",
-        "direction": "increase", "control_variant": "control", "attribute": "country", "analysis_date": pd.Timestamp("2026-11-10"),
-        "sum_den": 0.0, "sum_den_sq": 0.0, "sum_num_den": 0.0, "sum_x": 0.0, "sum_x_sq": 0.0, "sum_xy": 0.0,
+        "experiment_id": "e",
+        "metric_id": "m",
+        "metric_role": "primary",
+        "metric_kind": "conversion",
+        "stat_kind": "proportion",
+        "direction": "increase",
+        "control_variant": "control",
+        "attribute": "country",
+        "analysis_date": pd.Timestamp("2026-11-10"),
+        "sum_den": 0.0,
+        "sum_den_sq": 0.0,
+        "sum_num_den": 0.0,
+        "sum_x": 0.0,
+        "sum_x_sq": 0.0,
+        "sum_xy": 0.0,
     }
     rows = []
     for value, n in (("DE", 50), ("US", 5000)):
         for variant, rate in (("control", 0.10), ("treatment", 0.12)):
             conversions = float(round(n * rate))
-            rows.append({**base, "attribute_value": value, "variant": variant, "is_control": variant == "control",
-                         "n": n, "sum": conversions, "sum_sq": conversions})
+            rows.append(
+                {
+                    **base,
+                    "attribute_value": value,
+                    "variant": variant,
+                    "is_control": variant == "control",
+                    "n": n,
+                    "sum": conversions,
+                    "sum_sq": conversions,
+                }
+            )
     stats = pd.DataFrame(rows)
-    exposures = stats[["experiment_id", "variant", "attribute", "attribute_value"]].assign(design_weight=0.5, units=stats["n"])
+    exposures = stats[["experiment_id", "variant", "attribute", "attribute_value"]].assign(
+        design_weight=0.5, units=stats["n"]
+    )
     results = compute_segment_results(stats, exposures, pd.Series({"e": 0.05})).set_index("attribute_value")
     assert "too small" in results.loc["DE", "warning"]
     assert results.loc["US", "warning"] == ""

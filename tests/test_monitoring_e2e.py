@@ -11,12 +11,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
-import pytest
 from slack_api_server import SlackApiServer
 
 from exptrack_pipeline.defs.monitoring import assets as mon
 from exptrack_pipeline.defs.monitoring.sensors import health_alert_sensor
-from exptrack_pipeline.defs.resources import FeatureFlagResource, MonitoringResource, RegistryResource, SlackResource, WarehouseResource
+from exptrack_pipeline.defs.resources import (
+    FeatureFlagResource,
+    MonitoringResource,
+    RegistryResource,
+    SlackResource,
+    WarehouseResource,
+)
 from exptrack_pipeline.monitoring import CHECKS
 from exptrack_pipeline.notify.slack import DEFAULT_BASE_URL
 
@@ -40,9 +45,14 @@ def _copy(demo_run, tmp_path: Path, fresh: bool = False) -> Path:
 def _resources(path: Path, slack: SlackApiServer | None = None, webhook: str | None = None) -> dict:
     return {
         "warehouse": WarehouseResource(path=str(path)),
-        "registry": RegistryResource(experiments_dir=str(REPO / "experiments"), metrics_file=str(REPO / "experiments" / "metrics.yaml")),
-        "slack": SlackResource(token=slack.token if slack else None, base_url=slack.base_url if slack else DEFAULT_BASE_URL,
-                                   retry_backoff_seconds=0.01),
+        "registry": RegistryResource(
+            experiments_dir=str(REPO / "experiments"), metrics_file=str(REPO / "experiments" / "metrics.yaml")
+        ),
+        "slack": SlackResource(
+            token=slack.token if slack else None,
+            base_url=slack.base_url if slack else DEFAULT_BASE_URL,
+            retry_backoff_seconds=0.01,
+        ),
         "feature_flags": FeatureFlagResource(mode="webhook", webhook_url=webhook) if webhook else FeatureFlagResource(),
         "monitoring": MonitoringResource(),
     }
@@ -77,7 +87,11 @@ def test_demo_run_raises_srm_level_2_and_pauses_checkout_on_guardrail_harm_level
         assert set(alerts["status"]) == {"dry_run"}  # no token in tests: every alert stays in the outbox, logged once
     pauses = demo_run.query("select * from state.experiment_status_events where experiment_id = 'checkout_redesign'")
     assert len(pauses) == 1 and pauses["status"].iloc[0] == "paused" and pauses["trigger"].iloc[0] == "guardrail_harm"
-    assert pauses["actor"].iloc[0] == "exptrack" and "error_rate" in pauses["reason"].iloc[0] and "level 2" in pauses["reason"].iloc[0]
+    assert (
+        pauses["actor"].iloc[0] == "exptrack"
+        and "error_rate" in pauses["reason"].iloc[0]
+        and "level 2" in pauses["reason"].iloc[0]
+    )
     status = demo_run.query("select * from dim_experiment_status").set_index("experiment_id")["effective_status"]
     assert status["checkout_redesign"] == "paused" and status["homepage_cards"] == "running"
     homepage = alerts[alerts["experiment_id"] == "homepage_cards"]
@@ -90,7 +104,9 @@ def test_demo_run_reports_significance_reached_for_signup(demo_run):
         "select * from experiment_results where experiment_id = 'signup_social_proof' and metric_role = 'primary' "
         "and analysis_date = (select max(analysis_date) from experiment_results)"
     )
-    alerts = demo_run.query("select * from alerts.outbox where experiment_id = 'signup_social_proof' and trigger = 'significance_reached'")
+    alerts = demo_run.query(
+        "select * from alerts.outbox where experiment_id = 'signup_social_proof' and trigger = 'significance_reached'"
+    )
     assert results["seq_is_significant"].all(), "the demo's signup lift (+22.5% true) is significant at scale 1.0"
     assert len(alerts) == 1 and alerts["destination"].iloc[0] == "#exp-signup"
 
@@ -106,14 +122,21 @@ def test_asset_checks_and_the_sensor_on_a_real_instance(demo_run, tmp_path):
         assert not checks["srm"].passed and not checks["guardrail_harm"].passed
         assert checks["srm"].metadata["failing_experiments"].value == ["checkout_redesign"]
         assert "checkout_redesign" in checks["guardrail_harm"].metadata["verdicts"].value
-        assert checks["significance"].passed and "homepage_cards" in checks["significance"].metadata["reached_experiments"].value
+        assert (
+            checks["significance"].passed
+            and "homepage_cards" in checks["significance"].metadata["reached_experiments"].value
+        )
         assert checks["multiple_exposure"].passed and checks["freshness"].passed
 
         slack.down()  # Slack is down when the sensor first raises the alerts
         tick = health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         state = json.loads(tick.cursor)
         assert "new alert(s)" in tick.skip_reason.skip_message and state["undelivered"] > 0
-        assert slack.messages == [] and webhook.calls[0]["action"] == "pause" and webhook.calls[0]["experiment_id"] == "checkout_redesign"
+        assert (
+            slack.messages == []
+            and webhook.calls[0]["action"] == "pause"
+            and webhook.calls[0]["experiment_id"] == "checkout_redesign"
+        )
         slack.up()
         tick = health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=tick.cursor))
         assert json.loads(tick.cursor)["undelivered"] == 0
@@ -125,7 +148,9 @@ def test_asset_checks_and_the_sensor_on_a_real_instance(demo_run, tmp_path):
 
         dg.materialize([mon.experiment_health], instance=instance, resources=resources)  # the same day evaluated again
         again = health_alert_sensor(dg.build_sensor_context(instance=instance, resources=resources, cursor=idle.cursor))
-        assert again.skip_reason.skip_message.startswith("0 new alert(s)") and len(slack.messages) == len(outbox)  # exactly once
+        assert again.skip_reason.skip_message.startswith("0 new alert(s)") and len(slack.messages) == len(
+            outbox
+        )  # exactly once
         assert len(webhook.calls) == 1
 
 
@@ -141,7 +166,9 @@ def test_alerts_asset_reads_the_token_from_the_environment_and_never_records_it(
         assert result.success and slack.messages
         assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in slack.requests)
         logs = instance.all_logs(result.run_id)
-        recorded = "\n".join(json.dumps(e.to_json() if hasattr(e, "to_json") else str(e)) for e in logs) + str(result.dagster_run)
+        recorded = "\n".join(json.dumps(e.to_json() if hasattr(e, "to_json") else str(e)) for e in logs) + str(
+            result.dagster_run
+        )
         assert "experiment_alerts" in recorded and TOKEN not in recorded
         meta = result.asset_materializations_for_node("experiment_alerts")[0].metadata
         assert meta["sent"].value == len(slack.messages) and TOKEN not in str(meta)
@@ -164,6 +191,15 @@ def test_cli_lists_alerts_and_pauses_and_resumes_with_a_record(demo_run, tmp_pat
     assert "checkout_redesign resumed by @sam" in out.out and "unknown experiment 'no_such_experiment'" in out.err
     status = WarehouseResource(path=str(path)).read_df("select * from dim_experiment_status").set_index("experiment_id")
     assert status.loc["checkout_redesign", "effective_status"] == "running"
-    assert status.loc["homepage_cards", "effective_status"] == "paused" and status.loc["homepage_cards", "status_reason"] == "layout bug on Android"
-    events = WarehouseResource(path=str(path)).read_df("select * from state.experiment_status_events order by event_seq")
-    assert list(events["status"]) == ["paused", "running", "paused"] and list(events["source"]) == ["automatic", "person", "person"]
+    assert (
+        status.loc["homepage_cards", "effective_status"] == "paused"
+        and status.loc["homepage_cards", "status_reason"] == "layout bug on Android"
+    )
+    events = WarehouseResource(path=str(path)).read_df(
+        "select * from state.experiment_status_events order by event_seq"
+    )
+    assert list(events["status"]) == ["paused", "running", "paused"] and list(events["source"]) == [
+        "automatic",
+        "person",
+        "person",
+    ]

@@ -25,56 +25,168 @@ def day(i: int) -> dt.date:
 def world(days: int = 14, per_day: tuple[int, int] = (500, 500), end_offset: int = 20, **over) -> dict:
     """Frames of one running two-arm experiment with `days` days of data (override any frame by keyword)."""
     as_of = day(days - 1)
-    variants = pd.DataFrame({"experiment_id": EXP, "variant": ["control", "treat"], "weight": [0.5, 0.5], "is_control": [True, False]})
+    variants = pd.DataFrame(
+        {"experiment_id": EXP, "variant": ["control", "treat"], "weight": [0.5, 0.5], "is_control": [True, False]}
+    )
     daily = pd.DataFrame(
-        [{"experiment_id": EXP, "variant": v, "exposure_date": day(i), "design_weight": 0.5, "new_units": n}
-         for i in range(days) for v, n in zip(["control", "treat"], per_day)]
+        [
+            {"experiment_id": EXP, "variant": v, "exposure_date": day(i), "design_weight": 0.5, "new_units": n}
+            for i in range(days)
+            for v, n in zip(["control", "treat"], per_day)
+        ]
     )
     daily["cumulative_units"] = daily.groupby("variant")["new_units"].cumsum()
     rng = np.random.default_rng(1)
     metric_daily = pd.DataFrame(
-        [{"experiment_id": EXP, "metric_id": "conv", "variant": v, "activity_date": day(i), "units_in_window": 1000,
-          "active_units": 50, "numerator": 50.0, "denominator": 0.0, "daily_value": 0.05 * (1 + 0.03 * rng.standard_normal())}
-         for i in range(days) for v in ["control", "treat"]]
+        [
+            {
+                "experiment_id": EXP,
+                "metric_id": "conv",
+                "variant": v,
+                "activity_date": day(i),
+                "units_in_window": 1000,
+                "active_units": 50,
+                "numerator": 50.0,
+                "denominator": 0.0,
+                "daily_value": 0.05 * (1 + 0.03 * rng.standard_normal()),
+            }
+            for i in range(days)
+            for v in ["control", "treat"]
+        ]
     )
     results = []
     for i in range(days):
         n = per_day[0] * (i + 1), per_day[1] * (i + 1)
         for metric, role, direction in [("conv", "primary", "increase"), ("guard", "guardrail", "decrease")]:
-            results.append({"experiment_id": EXP, "metric_id": metric, "metric_role": role, "direction": direction, "variant": "treat",
-                            "control_variant": "control", "analysis_date": day(i), "n_control": n[0], "n_variant": n[1],
-                            "mean_control": 0.1, "mean_variant": 0.1, "rel_lift": 0.0, "seq_rel_lift_ci_low": -0.1,
-                            "seq_rel_lift_ci_high": 0.1, "seq_p_value": 1.0, "seq_p_value_adjusted": 1.0, "seq_is_significant": False,
-                            "seq_is_harmful": False, "harm_margin": 0.0, "alpha": 0.05, "comparisons": 1})
+            results.append(
+                {
+                    "experiment_id": EXP,
+                    "metric_id": metric,
+                    "metric_role": role,
+                    "direction": direction,
+                    "variant": "treat",
+                    "control_variant": "control",
+                    "analysis_date": day(i),
+                    "n_control": n[0],
+                    "n_variant": n[1],
+                    "mean_control": 0.1,
+                    "mean_variant": 0.1,
+                    "rel_lift": 0.0,
+                    "seq_rel_lift_ci_low": -0.1,
+                    "seq_rel_lift_ci_high": 0.1,
+                    "seq_p_value": 1.0,
+                    "seq_p_value_adjusted": 1.0,
+                    "seq_is_significant": False,
+                    "seq_is_harmful": False,
+                    "harm_margin": 0.0,
+                    "alpha": 0.05,
+                    "comparisons": 1,
+                }
+            )
     n_c, n_v = per_day[0] * days, per_day[1] * days
     stats = pd.DataFrame(
-        [{"experiment_id": EXP, "metric_id": "conv", "stat_kind": "proportion", "variant": v, "is_control": c, "analysis_date": as_of,
-          "n": n, "sum": 0.1 * n, "sum_sq": 0.1 * n, "sum_den": 0.0, "sum_den_sq": 0.0, "sum_num_den": 0.0,
-          "sum_x": 2.0 * n, "sum_x_sq": 5.0 * n, "sum_xy": 0.0} for v, c, n in [("control", True, n_c), ("treat", False, n_v)]]
+        [
+            {
+                "experiment_id": EXP,
+                "metric_id": "conv",
+                "stat_kind": "proportion",
+                "variant": v,
+                "is_control": c,
+                "analysis_date": as_of,
+                "n": n,
+                "sum": 0.1 * n,
+                "sum_sq": 0.1 * n,
+                "sum_den": 0.0,
+                "sum_den_sq": 0.0,
+                "sum_num_den": 0.0,
+                "sum_x": 2.0 * n,
+                "sum_x_sq": 5.0 * n,
+                "sum_xy": 0.0,
+            }
+            for v, c, n in [("control", True, n_c), ("treat", False, n_v)]
+        ]
     )
     frames = {
-        "experiments": pd.DataFrame([{
-            "experiment_id": EXP, "registry_status": "running", "effective_status": "running", "start_date": START,
-            "end_date": day(end_offset), "control_variant": "control", "primary_metric_id": "conv", "alpha": 0.05, "target_power": 0.8,
-            "minimum_detectable_effect": 0.1, "mde_type": "relative", "as_of": as_of}]),
+        "experiments": pd.DataFrame(
+            [
+                {
+                    "experiment_id": EXP,
+                    "registry_status": "running",
+                    "effective_status": "running",
+                    "start_date": START,
+                    "end_date": day(end_offset),
+                    "control_variant": "control",
+                    "primary_metric_id": "conv",
+                    "alpha": 0.05,
+                    "target_power": 0.8,
+                    "minimum_detectable_effect": 0.1,
+                    "mde_type": "relative",
+                    "as_of": as_of,
+                }
+            ]
+        ),
         "variants": variants,
         "daily_exposures": daily,
         "segment_exposures": pd.DataFrame(
-            [{"experiment_id": EXP, "variant": v, "design_weight": 0.5, "attribute": "platform", "attribute_value": p, "units": n // 2}
-             for p in ["ios", "web"] for v, n in [("control", n_c), ("treat", n_v)]]
+            [
+                {
+                    "experiment_id": EXP,
+                    "variant": v,
+                    "design_weight": 0.5,
+                    "attribute": "platform",
+                    "attribute_value": p,
+                    "units": n // 2,
+                }
+                for p in ["ios", "web"]
+                for v, n in [("control", n_c), ("treat", n_v)]
+            ]
         ),
-        "exposure_quality": pd.DataFrame([{"experiment_id": EXP, "exposed_units": n_c + n_v, "multi_exposed_units": 0, "multi_exposure_rate": 0.0}]),
-        "activity": pd.DataFrame([{"experiment_id": EXP, "activity_date": day(i), "exposure_rows": sum(per_day), "first_exposed_units": sum(per_day),
-                                   "multi_exposed_units": 0, "events": 1000, "active_units": 300} for i in range(days)]),
+        "exposure_quality": pd.DataFrame(
+            [{"experiment_id": EXP, "exposed_units": n_c + n_v, "multi_exposed_units": 0, "multi_exposure_rate": 0.0}]
+        ),
+        "activity": pd.DataFrame(
+            [
+                {
+                    "experiment_id": EXP,
+                    "activity_date": day(i),
+                    "exposure_rows": sum(per_day),
+                    "first_exposed_units": sum(per_day),
+                    "multi_exposed_units": 0,
+                    "events": 1000,
+                    "active_units": 300,
+                }
+                for i in range(days)
+            ]
+        ),
         "metric_daily": metric_daily,
         "results": pd.DataFrame(results),
         "stats": stats,
-        "metrics": pd.DataFrame([
-            {"experiment_id": EXP, "metric_id": "conv", "metric_role": "primary", "max_relative_harm": None, "stat_kind": "proportion",
-             "metric_kind": "conversion", "direction": "increase", "window_days": 14, "retention_day": None},
-            {"experiment_id": EXP, "metric_id": "guard", "metric_role": "guardrail", "max_relative_harm": 0.05, "stat_kind": "proportion",
-             "metric_kind": "conversion", "direction": "decrease", "window_days": 14, "retention_day": None},
-        ]),
+        "metrics": pd.DataFrame(
+            [
+                {
+                    "experiment_id": EXP,
+                    "metric_id": "conv",
+                    "metric_role": "primary",
+                    "max_relative_harm": None,
+                    "stat_kind": "proportion",
+                    "metric_kind": "conversion",
+                    "direction": "increase",
+                    "window_days": 14,
+                    "retention_day": None,
+                },
+                {
+                    "experiment_id": EXP,
+                    "metric_id": "guard",
+                    "metric_role": "guardrail",
+                    "max_relative_harm": 0.05,
+                    "stat_kind": "proportion",
+                    "metric_kind": "conversion",
+                    "direction": "decrease",
+                    "window_days": 14,
+                    "retention_day": None,
+                },
+            ]
+        ),
     }
     frames.update(over)
     return frames
@@ -159,13 +271,17 @@ def test_metric_anomaly_is_robust_to_an_earlier_outlier():
 
 
 def test_sample_size_uses_the_power_analysis_and_reports_the_first_day_reached():
-    needed = float(sample_size_per_arm(0.1, 0.1, kind="proportion", alpha=0.05, power=0.8, n_arms=2, weights=[0.5, 0.5]))
+    needed = float(
+        sample_size_per_arm(0.1, 0.1, kind="proportion", alpha=0.05, power=0.8, n_arms=2, weights=[0.5, 0.5])
+    )
     per_day = int(np.ceil(needed / 10))  # reached on day index 9
     f = run(oc.check_sample_size, world(per_day=(per_day, per_day)))
     assert f.status == "reached" and f.triggered and f.level == 0
     assert f.event_date == day(9) and f.details["required_per_arm"]["control"] == np.ceil(needed)
     short = run(oc.check_sample_size, world(days=3, per_day=(per_day, per_day)))
-    assert short.status == "pass" and short.details["progress"] == pytest.approx(3 * per_day / np.ceil(needed), abs=1e-3)
+    assert short.status == "pass" and short.details["progress"] == pytest.approx(
+        3 * per_day / np.ceil(needed), abs=1e-3
+    )
 
 
 def test_duration_reached_once_on_the_end_date():
@@ -177,7 +293,9 @@ def test_duration_reached_once_on_the_end_date():
 def _significant_from(frames: dict, first: int) -> dict:
     r = frames["results"]
     sig = (r["metric_id"] == "conv") & (r["analysis_date"] >= day(first))
-    r.loc[sig, ["rel_lift", "seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "seq_is_significant", "seq_p_value_adjusted"]] = [0.2, 0.05, 0.35, True, 0.001]
+    r.loc[
+        sig, ["rel_lift", "seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "seq_is_significant", "seq_p_value_adjusted"]
+    ] = [0.2, 0.05, 0.35, True, 0.001]
     return frames
 
 
@@ -201,8 +319,9 @@ def _guardrail(frames: dict, low: float, high: float, direction: str = "decrease
     last = (r["metric_id"] == "guard") & (r["analysis_date"] == as_of(frames))
     # results.py's margin test agrees with its Fieller interval: harmful ⇔ the whole CI is beyond the 5 % margin
     harmful = low > 0.05 if direction == "decrease" else high < -0.05
-    r.loc[last, ["seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "rel_lift", "direction", "seq_is_harmful", "harm_margin"]] = [
-        low, high, (low + high) / 2, direction, harmful, 0.05]
+    r.loc[
+        last, ["seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "rel_lift", "direction", "seq_is_harmful", "harm_margin"]
+    ] = [low, high, (low + high) / 2, direction, harmful, 0.05]
     return frames
 
 
@@ -223,8 +342,17 @@ def test_guardrail_harm_waits_for_the_minimum_units():
 def _primary_worse(frames: dict, harmful: bool = True) -> dict:
     r = frames["results"]
     last = (r["metric_id"] == "conv") & (r["analysis_date"] == as_of(frames))
-    r.loc[last, ["rel_lift", "seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "seq_is_significant", "seq_is_harmful", "seq_p_value_adjusted"]] = [
-        -0.2, -0.35, -0.05, harmful, harmful, 0.001 if harmful else 0.2]
+    r.loc[
+        last,
+        [
+            "rel_lift",
+            "seq_rel_lift_ci_low",
+            "seq_rel_lift_ci_high",
+            "seq_is_significant",
+            "seq_is_harmful",
+            "seq_p_value_adjusted",
+        ],
+    ] = [-0.2, -0.35, -0.05, harmful, harmful, 0.001 if harmful else 0.2]
     return frames
 
 
@@ -267,7 +395,9 @@ def test_pre_exposure_bias_compares_covariate_means_with_welch():
     treat = s["variant"] == "treat"
     mean_x = s.loc[treat, "sum_x"] / s.loc[treat, "n"]
     shift = 2.5 - mean_x  # move every treated unit's covariate so its mean is 2.5 (Σx² moves with it: consistent sums)
-    s.loc[treat, "sum_x_sq"] = s.loc[treat, "sum_x_sq"] + 2 * shift * s.loc[treat, "sum_x"] + shift**2 * s.loc[treat, "n"]
+    s.loc[treat, "sum_x_sq"] = (
+        s.loc[treat, "sum_x_sq"] + 2 * shift * s.loc[treat, "sum_x"] + shift**2 * s.loc[treat, "n"]
+    )
     s.loc[treat, "sum_x"] = 2.5 * s.loc[treat, "n"]
     f = run(ig.check_pre_exposure_bias, frames)
     assert f.status == "fail" and f.details["imbalanced"][0]["metric"] == "conv"
@@ -287,8 +417,18 @@ def test_evaluate_runs_every_rule_and_turns_a_broken_rule_into_a_skip(monkeypatc
 
 
 def _unmatched(frames: dict, experiment_id: str, variant: str, reason: str, units: int) -> dict:
-    frames["unmatched"] = pd.DataFrame([{"experiment_id": experiment_id, "variant": variant, "exclusion_reason": reason,
-                                         "exposure_date": day(1), "exposure_rows": units + 2, "units": units}])
+    frames["unmatched"] = pd.DataFrame(
+        [
+            {
+                "experiment_id": experiment_id,
+                "variant": variant,
+                "exclusion_reason": reason,
+                "exposure_date": day(1),
+                "exposure_rows": units + 2,
+                "units": units,
+            }
+        ]
+    )
     return frames
 
 

@@ -10,15 +10,15 @@ import threading
 import time
 
 import pytest
+from slack_api_server import SlackApiServer
 
 from exptrack_pipeline.monitoring import Contacts, Finding, HealthConfig, plan_alerts
 from exptrack_pipeline.monitoring.blocks import render
 from exptrack_pipeline.notify import outbox
-from exptrack_pipeline.warehouse.schema import ensure_tables
+from exptrack_pipeline.notify.health_data import connector
 from exptrack_pipeline.notify.service import deliver_pending
 from exptrack_pipeline.notify.slack import DeliveryError, SlackSender
-from exptrack_pipeline.notify.health_data import connector
-from slack_api_server import SlackApiServer
+from exptrack_pipeline.warehouse.schema import ensure_tables
 
 TOKEN = "xoxb-1111-2222-SECRETtokenVALUE"
 DAY = dt.date(2026, 11, 24)
@@ -52,7 +52,7 @@ def enqueue(connect) -> list[str]:
         Finding("checkout_redesign", "guardrail_harm", "fail", DAY, "error_rate +62.5%", DAY, {"p_value": 1e-9}),
         Finding("signup_social_proof", "significance", "reached", DAY, "signup_conversion +19%", dt.date(2026, 11, 7)),
     ]
-    alerts = plan_alerts(findings, CONTACTS, {e: "running" for e in CONTACTS}, HealthConfig(), "#exp-leadership")
+    alerts = plan_alerts(findings, CONTACTS, dict.fromkeys(CONTACTS, "running"), HealthConfig(), "#exp-leadership")
     with connect() as con:
         return outbox.enqueue(con, alerts, {})
 
@@ -74,9 +74,13 @@ def test_delivery_posts_block_kit_and_records_each_ts(connect, slack):
     for alert_id, row in table.iterrows():
         message = by_channel[(row["destination"], alert_id)]
         assert row["slack_ts"] == message["ts"]
-        expected_text, expected_blocks = render(outbox.row_to_alert(next(table.loc[[alert_id]].reset_index().itertuples())), "http://localhost:3000")
+        expected_text, expected_blocks = render(
+            outbox.row_to_alert(next(table.loc[[alert_id]].reset_index().itertuples())), "http://localhost:3000"
+        )
         assert message["blocks"] == expected_blocks and message["text"] == expected_text
-    header = by_channel[("#exp-leadership", "checkout_redesign:guardrail_harm:2026-11-24→#exp-leadership")]["blocks"][0]["text"]["text"]
+    header = by_channel[("#exp-leadership", "checkout_redesign:guardrail_harm:2026-11-24→#exp-leadership")]["blocks"][
+        0
+    ]["text"]["text"]
     assert "Guardrail harmed" in header
     deliver_pending(connect, sender(slack), "http://localhost:3000", log=lambda m: None)
     assert len(slack.messages) == 3  # a second tick sends nothing
@@ -84,8 +88,13 @@ def test_delivery_posts_block_kit_and_records_each_ts(connect, slack):
 
 def test_rate_limit_with_retry_after_then_success_delivers_exactly_one_message(connect, slack):
     with connect() as con:
-        alerts = plan_alerts([Finding("signup_social_proof", "duration", "reached", DAY, "ended", DAY)], CONTACTS,
-                             {"signup_social_proof": "running"}, HealthConfig(), "#lead")
+        alerts = plan_alerts(
+            [Finding("signup_social_proof", "duration", "reached", DAY, "ended", DAY)],
+            CONTACTS,
+            {"signup_social_proof": "running"},
+            HealthConfig(),
+            "#lead",
+        )
         outbox.enqueue(con, alerts, {})
     slack.fail_next(429, retry_after=1)
     started = time.monotonic()
@@ -128,7 +137,7 @@ def test_concurrent_deliverers_send_each_alert_once(connect, slack):
     def tick() -> None:
         try:
             deliver_pending(connect, sender(slack), "http://x", log=lambda m: None)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=tick) for _ in range(3)]
@@ -184,7 +193,9 @@ def test_the_token_never_appears_in_logs_errors_or_the_outbox(connect, slack, ca
     everything = "\n".join([caplog.text, captured.out, captured.err, *texts, rows(connect).to_json()])
     assert "invalid_auth" in everything and "Sending a request" in caplog.text  # the logs were really captured
     assert TOKEN not in everything
-    assert any(r.headers.get("Authorization") == f"Bearer {TOKEN}" for r in slack.requests)  # it was used, only in the header
+    assert any(
+        r.headers.get("Authorization") == f"Bearer {TOKEN}" for r in slack.requests
+    )  # it was used, only in the header
 
 
 def test_metadata_ids_are_json_safe(connect):
@@ -210,9 +221,13 @@ def test_run_failure_sensor_posts_to_the_data_engineering_channel(slack):
     with dg.DagsterInstance.ephemeral() as instance:
         result = nightly.execute_in_process(instance=instance, raise_on_error=False)
         context = dg.build_run_status_sensor_context(
-            sensor_name="pipeline_failure_sensor", dagster_event=result.get_run_failure_event(), dagster_instance=instance,
+            sensor_name="pipeline_failure_sensor",
+            dagster_event=result.get_run_failure_event(),
+            dagster_instance=instance,
             dagster_run=result.dagster_run,
-            resources={"slack": SlackResource(token=TOKEN, base_url=slack.base_url, data_engineering_channel="#data-eng")},
+            resources={
+                "slack": SlackResource(token=TOKEN, base_url=slack.base_url, data_engineering_channel="#data-eng")
+            },
         ).for_run_failure()
         pipeline_failure_sensor(context)
     [message] = slack.messages

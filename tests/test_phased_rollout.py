@@ -50,7 +50,11 @@ def _write_landing_zone(raw: Path, rng: np.random.Generator) -> pd.DataFrame:
         converted = rng.random(n) < rate
         ids = [f"u{offset:02d}_{i:04d}" for i in range(n)]
         exposed_at = [dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=int(s)) for s in seconds]
-        users.append(pd.DataFrame({"user_id": ids, "variant": variant, "exposed_at": exposed_at, "converted": converted, "day": day}))
+        users.append(
+            pd.DataFrame(
+                {"user_id": ids, "variant": variant, "exposed_at": exposed_at, "converted": converted, "day": day}
+            )
+        )
     frame = pd.concat(users, ignore_index=True)
     for day, part in frame.groupby("day"):
         folder = raw / "exposures" / f"date={day.isoformat()}"

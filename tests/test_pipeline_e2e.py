@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
 from exptrack_pipeline.config import load_registry
-
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,11 @@ def latest(demo_run):
 def test_results_cover_every_experiment_metric_and_variant(demo_run, latest):
     registry = load_registry(REPO / "experiments")
     expected = {
-        (e.id, metric, v.name) for e in registry.experiments for metric, _ in e.metric_roles for v in e.variants if not v.is_control
+        (e.id, metric, v.name)
+        for e in registry.experiments
+        for metric, _ in e.metric_roles
+        for v in e.variants
+        if not v.is_control
     }
     assert set(latest.index) == expected
     kinds = set(latest["metric_kind"])
@@ -53,7 +57,7 @@ def test_four_variant_test_finds_its_one_winner_with_bonferroni(demo_run, latest
 
 
 def test_secondary_metrics_are_corrected_as_one_family_guardrails_alone(demo_run, latest):
-    """m counted from the registry by hand: signup has 3 secondary metrics × 1 variant, homepage 2 × 3; every
+    """M counted from the registry by hand: signup has 3 secondary metrics × 1 variant, homepage 2 × 3; every
     guardrail is its own family (1 variant for signup, 3 for homepage)."""
     secondary = latest[latest["metric_role"] == "secondary"]
     m = secondary.groupby(level="experiment_id")["comparisons"].unique().map(list).to_dict()
@@ -63,7 +67,13 @@ def test_secondary_metrics_are_corrected_as_one_family_guardrails_alone(demo_run
         np.testing.assert_allclose(
             family.loc[tested, "p_value_adjusted"], multipletests(family.loc[tested, "p_value"], method="bonferroni")[1]
         )
-    guard = latest[latest["metric_role"] == "guardrail"].groupby(level="experiment_id")["comparisons"].unique().map(list).to_dict()
+    guard = (
+        latest[latest["metric_role"] == "guardrail"]
+        .groupby(level="experiment_id")["comparisons"]
+        .unique()
+        .map(list)
+        .to_dict()
+    )
     assert guard == {"checkout_redesign": [1], "homepage_cards": [3], "signup_social_proof": [1]}
     # the demo's d7 retention has no true effect; uncorrected it read "WORSE" (p = 0.028; × 3 secondary metrics = 0.085)
     assert demo_run.truth["true_lift"]["signup_social_proof"]["d7_retention"]["social_proof"] == 0
@@ -78,7 +88,16 @@ def test_true_effects_lie_inside_the_reported_intervals(demo_run, latest):
             for variant, lift in variants.items():
                 row = latest.loc[(experiment_id, metric_id, variant)]
                 if not row["seq_rel_lift_ci_low"] <= lift <= row["seq_rel_lift_ci_high"]:
-                    misses.append((experiment_id, metric_id, variant, lift, row["seq_rel_lift_ci_low"], row["seq_rel_lift_ci_high"]))
+                    misses.append(
+                        (
+                            experiment_id,
+                            metric_id,
+                            variant,
+                            lift,
+                            row["seq_rel_lift_ci_low"],
+                            row["seq_rel_lift_ci_high"],
+                        )
+                    )
     assert not misses
 
 
@@ -87,7 +106,11 @@ def test_harmed_guardrail_is_significantly_worse(demo_run, latest):
     assert row["direction"] == "decrease"
     assert row["is_significant"] and row["rel_lift"] > 0
     assert row["seq_is_significant"]
-    assert row["rel_lift_ci_low"] <= demo_run.truth["true_lift"]["checkout_redesign"]["error_rate"]["one_page"] <= row["rel_lift_ci_high"]
+    assert (
+        row["rel_lift_ci_low"]
+        <= demo_run.truth["true_lift"]["checkout_redesign"]["error_rate"]["one_page"]
+        <= row["rel_lift_ci_high"]
+    )
 
 
 def test_every_row_reads_the_same_from_its_p_value_and_its_intervals(demo_run):
@@ -102,7 +125,9 @@ def test_every_row_reads_the_same_from_its_p_value_and_its_intervals(demo_run):
     assert (res.loc[fixed, "is_significant"] == excludes_zero("rel_lift_ci_low", "rel_lift_ci_high")[fixed]).all()
     seq = res["seq_p_value_adjusted"].notna() & res["seq_rel_lift_ci_low"].notna()
     assert (res.loc[seq, "seq_is_significant"] == excludes_zero("seq_abs_ci_low", "seq_abs_ci_high")[seq]).all()
-    assert (res.loc[seq, "seq_is_significant"] == excludes_zero("seq_rel_lift_ci_low", "seq_rel_lift_ci_high")[seq]).all()
+    assert (
+        res.loc[seq, "seq_is_significant"] == excludes_zero("seq_rel_lift_ci_low", "seq_rel_lift_ci_high")[seq]
+    ).all()
     assert fixed.mean() > 0.9 and res["is_significant"].any() and not res["is_significant"].all()
 
 
@@ -114,7 +139,9 @@ def test_expected_loss_of_the_harmful_checkout_is_its_rise(demo_run, latest):
 
 
 def test_ingestion_conserves_rows_and_quarantines_bad_ones(demo_run):
-    log = demo_run.query("select source, sum(rows_read) r, sum(rows_loaded) l, sum(rows_quarantined) q, sum(rows_deduplicated) d from raw.ingestion_log group by source")
+    log = demo_run.query(
+        "select source, sum(rows_read) r, sum(rows_loaded) l, sum(rows_quarantined) q, sum(rows_deduplicated) d from raw.ingestion_log group by source"
+    )
     counts = demo_run.truth["counts"]
     by_source = log.set_index("source")
     assert (by_source["r"] == by_source["l"] + by_source["q"] + by_source["d"]).all()
@@ -125,7 +152,10 @@ def test_ingestion_conserves_rows_and_quarantines_bad_ones(demo_run):
     reasons = demo_run.query("select reason, count(*) n from raw.quarantine group by reason").set_index("reason")["n"]
     assert reasons.get("missing event_id", 0) == bad["event_null_event_id"]
     assert reasons.get("missing user_id", 0) == bad["exposure_empty_user_id"]
-    assert sum(n for r, n in reasons.items() if r.startswith("unparseable occurred_at")) == bad["event_unparseable_timestamp"]
+    assert (
+        sum(n for r, n in reasons.items() if r.startswith("unparseable occurred_at"))
+        == bad["event_unparseable_timestamp"]
+    )
     # duplicates re-sent in the next day's file are removed across days in dbt
     unique = demo_run.query("select count(*) n from main.int_events_deduplicated")["n"].iloc[0]
     assert unique == counts["unique_events"]
@@ -160,28 +190,46 @@ def test_results_are_cumulative_daily_and_n_never_shrinks(demo_run):
 
 def test_exposures_that_match_nothing_are_findings_and_summary_lines(demo_run):
     """Issue 12: rows for an unknown variant were only a count, rows for an unregistered experiment appeared nowhere."""
-    from exptrack_pipeline.demo.landing import UNKNOWN_EXPERIMENT, UNKNOWN_VARIANT
     from exptrack_pipeline.commands.tables import format_summary
+    from exptrack_pipeline.demo.landing import UNKNOWN_EXPERIMENT, UNKNOWN_VARIANT
 
     bad = demo_run.truth["counts"]["bad_rows"]
-    unmatched = demo_run.query("select exclusion_reason, sum(exposure_rows) n from main.fct_unmatched_exposures group by 1")
+    unmatched = demo_run.query(
+        "select exclusion_reason, sum(exposure_rows) n from main.fct_unmatched_exposures group by 1"
+    )
     assert unmatched.set_index("exclusion_reason")["n"].to_dict() == {
-        "unknown_experiment": bad["exposure_unknown_experiment"], "unknown_variant": bad["exposure_unknown_variant"]}
+        "unknown_experiment": bad["exposure_unknown_experiment"],
+        "unknown_variant": bad["exposure_unknown_variant"],
+    }
     text = format_summary(demo_run.warehouse)
-    assert f"unregistered experiment '{UNKNOWN_EXPERIMENT}'" in text and f"variant '{UNKNOWN_VARIANT}' is not in its YAML" in text
-    findings = demo_run.query("select experiment_id, check_name, status from monitoring.health_findings "
-                              "where check_name in ('unknown_experiment', 'unknown_variants') and status = 'fail'")
+    assert (
+        f"unregistered experiment '{UNKNOWN_EXPERIMENT}'" in text
+        and f"variant '{UNKNOWN_VARIANT}' is not in its YAML" in text
+    )
+    findings = demo_run.query(
+        "select experiment_id, check_name, status from monitoring.health_findings "
+        "where check_name in ('unknown_experiment', 'unknown_variants') and status = 'fail'"
+    )
     assert (UNKNOWN_EXPERIMENT, "unknown_experiment") in set(zip(findings["experiment_id"], findings["check_name"]))
-    with_unknown = set(demo_run.query("select distinct experiment_id from main.fct_unmatched_exposures "
-                                      "where exclusion_reason = 'unknown_variant'")["experiment_id"])
-    monitored = set(demo_run.query("select experiment_id from registry.experiments where status in ('running', 'paused')")["experiment_id"])
+    with_unknown = set(
+        demo_run.query(
+            "select distinct experiment_id from main.fct_unmatched_exposures where exclusion_reason = 'unknown_variant'"
+        )["experiment_id"]
+    )
+    monitored = set(
+        demo_run.query("select experiment_id from registry.experiments where status in ('running', 'paused')")[
+            "experiment_id"
+        ]
+    )
     assert with_unknown & monitored <= set(findings.loc[findings["check_name"] == "unknown_variants", "experiment_id"])
 
 
 def test_the_demo_flags_no_interaction_its_truth_does_not_contain(demo_run):
     """Interactions are corrected over every pair in the portfolio: the demo's chance p = 0.0067 (checkout × signup) is
     not a finding; novelty and interaction verdicts are recorded for every monitored experiment."""
-    verdicts = demo_run.query("select experiment_id, check_name, status from monitoring.health_findings "
-                              "where check_name in ('novelty', 'interaction')")
+    verdicts = demo_run.query(
+        "select experiment_id, check_name, status from monitoring.health_findings "
+        "where check_name in ('novelty', 'interaction')"
+    )
     assert not (verdicts["status"] == "fail").any(), verdicts
     assert set(verdicts["check_name"]) == {"novelty", "interaction"}

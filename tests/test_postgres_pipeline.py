@@ -12,16 +12,13 @@ Skipped only when no PostgreSQL server binaries can be found (`python3 tests/pos
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from pipeline_support import make_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +46,7 @@ MODEL_KEYS = {
 RUN_TIME_COLUMNS = {"dim_experiment_status": ["status_changed_at"], "experiment_lifecycle": ["status_since"]}
 RESULT_KEYS = ["experiment_id", "metric_id", "variant", "analysis_date"]
 
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Reading and comparing
 # ---------------------------------------------------------------------------------------------------------------------
@@ -66,7 +64,11 @@ def assert_same_table(duck_frame: pd.DataFrame, pg_frame: pd.DataFrame, keys: li
         d, p = duck_sorted[column], pg_sorted[column]
         if _is_number(d) or _is_number(p):
             np.testing.assert_allclose(
-                p.to_numpy(dtype=float), d.to_numpy(dtype=float), rtol=RTOL, atol=0, equal_nan=True,
+                p.to_numpy(dtype=float),
+                d.to_numpy(dtype=float),
+                rtol=RTOL,
+                atol=0,
+                equal_nan=True,
                 err_msg=f"{name}.{column} differs between PostgreSQL and DuckDB",
             )
             continue
@@ -124,22 +126,31 @@ def pg_run(statistics_hook_configured, demo_run, pg_server, postgres_background_
     Started at collection time in a subprocess (conftest.py, pipeline_support.BackgroundPipeline) when this module
     is selected; otherwise (e.g. `pytest -k` chosen later) started here and waited for.
     """
+    from pipeline_support import BackgroundPipeline
+
     from exptrack_pipeline.config.settings import PostgresSettings
     from exptrack_pipeline.warehouse import PostgresWarehouse
-    from pipeline_support import BackgroundPipeline
 
     if postgres_background_run is not None:
         run = postgres_background_run[1]
     else:
         pg_server.create_database("exptrack")
         env = {"EXPTRACK_DBT_TARGET": "postgres", **pg_server.env("exptrack"), "EXPTRACK_PG_SSLMODE": "disable"}
-        run = BackgroundPipeline(tmp_path_factory.mktemp("postgres_run"), env, DEMO_START, DEMO_END, demo_run.truth.get("scale", 1.0))
+        run = BackgroundPipeline(
+            tmp_path_factory.mktemp("postgres_run"), env, DEMO_START, DEMO_END, demo_run.truth.get("scale", 1.0)
+        )
     code = run.wait()
     assert code == 0, f"`exptrack run` on PostgreSQL failed (exit {code}):\n{run.log_tail()}"
     print(f"\nthe demo pipeline on PostgreSQL (generate + exptrack run): {run.seconds:.1f}s")
-    pg = PostgresSettings(host=pg_server.host, port=pg_server.port, user=pg_server.user, database="exptrack", sslmode="disable")
-    settings = make_settings(run.root).model_copy(update={"raw_dir": run.raw_dir, "output_dir": run.output_dir, "target": "postgres", "postgres": pg})
-    warehouse = PostgresWarehouse(host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode, password=pg_server.password)
+    pg = PostgresSettings(
+        host=pg_server.host, port=pg_server.port, user=pg_server.user, database="exptrack", sslmode="disable"
+    )
+    settings = make_settings(run.root).model_copy(
+        update={"raw_dir": run.raw_dir, "output_dir": run.output_dir, "target": "postgres", "postgres": pg}
+    )
+    warehouse = PostgresWarehouse(
+        host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode, password=pg_server.password
+    )
     return PostgresRun(settings, warehouse, run.seconds)
 
 
@@ -151,11 +162,20 @@ def test_ingestion_into_postgres_conserves_every_row(demo_run, pg_run):
     keys = ["source", "partition_date"]
     pg_log = pg_run.query("select * from raw.ingestion_log")
     assert len(pg_log) == 2 * 38, f"expected 38 days of 2 sources, got {len(pg_log)} rows"
-    assert (pg_log["rows_read"] == pg_log["rows_loaded"] + pg_log["rows_quarantined"] + pg_log["rows_deduplicated"]).all()
-    assert pg_log["rows_quarantined"].sum() > 0 and pg_log["rows_deduplicated"].sum() > 0, "the demo's bad rows did not arrive"
+    assert (
+        pg_log["rows_read"] == pg_log["rows_loaded"] + pg_log["rows_quarantined"] + pg_log["rows_deduplicated"]
+    ).all()
+    assert pg_log["rows_quarantined"].sum() > 0 and pg_log["rows_deduplicated"].sum() > 0, (
+        "the demo's bad rows did not arrive"
+    )
     assert_same_table(demo_run.query("select * from raw.ingestion_log"), pg_log, keys, "raw.ingestion_log")
     quarantine_key = ["source", "partition_date", "source_file", "source_row", "reason"]
-    assert_same_table(demo_run.query("select * from raw.quarantine"), pg_run.query("select * from raw.quarantine"), quarantine_key, "raw.quarantine")
+    assert_same_table(
+        demo_run.query("select * from raw.quarantine"),
+        pg_run.query("select * from raw.quarantine"),
+        quarantine_key,
+        "raw.quarantine",
+    )
     # 1.35M event rows: compared per file and event name (counts, distinct ids and users, value sums, time range)
     # rather than row by row, which would spend a minute in Python
     fingerprint = (
@@ -164,7 +184,12 @@ def test_ingestion_into_postgres_conserves_every_row(demo_run, pg_run):
         "min(occurred_at) as first_at, max(occurred_at) as last_at, count(distinct session_id) as n_sessions "
         "from raw.events group by partition_date, source_file, event_name"
     )
-    assert_same_table(demo_run.query(fingerprint), pg_run.query(fingerprint), ["partition_date", "source_file", "event_name"], "raw.events")
+    assert_same_table(
+        demo_run.query(fingerprint),
+        pg_run.query(fingerprint),
+        ["partition_date", "source_file", "event_name"],
+        "raw.events",
+    )
     types = pg_run.query(
         "select table_schema || '.' || table_name || '.' || column_name as col, data_type from information_schema.columns "
         "where table_schema in ('raw', 'registry', 'state')"
@@ -181,7 +206,9 @@ def test_model_identical_on_postgres(demo_run, pg_run, model):
     ignored = RUN_TIME_COLUMNS.get(model, [])
     duck_frame = demo_run.query(f"select * from main.{model}").drop(columns=ignored)
     assert len(duck_frame) > 0, f"{model} is empty on DuckDB: nothing would be compared"
-    assert_same_table(duck_frame, pg_run.query(f'select * from main."{model}"').drop(columns=ignored), MODEL_KEYS[model], model)
+    assert_same_table(
+        duck_frame, pg_run.query(f'select * from main."{model}"').drop(columns=ignored), MODEL_KEYS[model], model
+    )
 
 
 def test_experiment_results_identical_between_duckdb_and_postgres(demo_run, pg_run):
@@ -208,15 +235,21 @@ def test_breakdowns_identical_on_postgres(demo_run, pg_run, table, keys):
 def test_monitoring_on_postgres_raises_the_same_alerts_and_pause(demo_run, pg_run):
     """Health verdicts, the outbox (alert ids are the exactly-once keys) and the automatic pause match DuckDB's."""
     verdicts = "select experiment_id, check_name, as_of, status, level, trigger, triggered, event_date, summary from monitoring.health_findings"
-    assert_same_table(demo_run.query(verdicts), pg_run.query(verdicts), ["experiment_id", "check_name", "as_of"], "health_findings")
+    assert_same_table(
+        demo_run.query(verdicts), pg_run.query(verdicts), ["experiment_id", "check_name", "as_of"], "health_findings"
+    )
     alerts = "select alert_id, experiment_id, trigger, level, destination, status from alerts.outbox"
     pg_alerts = pg_run.query(alerts)
     assert len(pg_alerts) > 0
     assert_same_table(demo_run.query(alerts), pg_alerts, ["alert_id"], "alerts.outbox")
     pauses = "select experiment_id, status, source, trigger, level from state.experiment_status_events"
     pg_pauses = pg_run.query(pauses)
-    assert ("checkout_redesign", "paused", "automatic") in set(zip(pg_pauses.experiment_id, pg_pauses.status, pg_pauses.source))
-    assert_same_table(demo_run.query(pauses), pg_pauses, ["experiment_id", "status", "trigger"], "experiment_status_events")
+    assert ("checkout_redesign", "paused", "automatic") in set(
+        zip(pg_pauses.experiment_id, pg_pauses.status, pg_pauses.source)
+    )
+    assert_same_table(
+        demo_run.query(pauses), pg_pauses, ["experiment_id", "status", "trigger"], "experiment_status_events"
+    )
 
 
 def test_lifecycle_and_summary_identical_on_postgres(demo_run, pg_run):
@@ -225,8 +258,12 @@ def test_lifecycle_and_summary_identical_on_postgres(demo_run, pg_run):
 
     for table, keys in (("experiment_lifecycle", ["experiment_id"]), ("portfolio_metrics", ["metric"])):
         ignored = RUN_TIME_COLUMNS.get(table, [])
-        assert_same_table(demo_run.query(f"select * from main.{table}").drop(columns=ignored),
-                          pg_run.query(f"select * from main.{table}").drop(columns=ignored), keys, table)
+        assert_same_table(
+            demo_run.query(f"select * from main.{table}").drop(columns=ignored),
+            pg_run.query(f"select * from main.{table}").drop(columns=ignored),
+            keys,
+            table,
+        )
     assert format_summary(pg_run.warehouse) == format_summary(demo_run.warehouse)
     reports = sorted(p.name for p in Path(pg_run.settings.output_dir).rglob("*.html"))
     assert reports == sorted(p.name for p in Path(demo_run.settings.output_dir).rglob("*.html")) and reports
@@ -238,27 +275,57 @@ def test_sources_can_read_event_tables_already_in_the_warehouse(pg_run, tmp_path
 
     tables = ["exposures", "exposure_attributes", "events", "quarantine", "ingestion_log"]
     statements = ["create schema if not exists product_events"] + [
-        f"create or replace view product_events.{t} as select * from raw.{t} where partition_date <= date '2026-11-01'" for t in tables
+        f"create or replace view product_events.{t} as select * from raw.{t} where partition_date <= date '2026-11-01'"
+        for t in tables
     ]
     for statement in statements:
         pg_run.warehouse.execute(statement)
-    env = {**os.environ, "EXPTRACK_DBT_TARGET": "postgres", "EXPTRACK_RAW_SCHEMA": "product_events",
-           "EXPTRACK_PG_PASSWORD": pg_run.warehouse.password, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "EXPTRACK_DBT_TARGET": "postgres",
+        "EXPTRACK_RAW_SCHEMA": "product_events",
+        "EXPTRACK_PG_PASSWORD": pg_run.warehouse.password,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     pg = pg_run.settings.postgres
-    env.update(EXPTRACK_PG_HOST=pg.host, EXPTRACK_PG_PORT=str(pg.port), EXPTRACK_PG_USER=pg.user, EXPTRACK_PG_DATABASE=pg.database,
-               EXPTRACK_PG_SCHEMA="from_product_events", EXPTRACK_PG_SSLMODE=pg.sslmode)
+    env.update(
+        EXPTRACK_PG_HOST=pg.host,
+        EXPTRACK_PG_PORT=str(pg.port),
+        EXPTRACK_PG_USER=pg.user,
+        EXPTRACK_PG_DATABASE=pg.database,
+        EXPTRACK_PG_SCHEMA="from_product_events",
+        EXPTRACK_PG_SSLMODE=pg.sslmode,
+    )
     from exptrack_pipeline.defs.project import dbt_executable
 
     done = subprocess.run(
-        [dbt_executable(), "run", "--select", "stg_events", "--profiles-dir", ".",
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        cwd=Path(__file__).resolve().parents[1] / "dbt_project", env=env, capture_output=True, text=True, timeout=300,
+        [
+            dbt_executable(),
+            "run",
+            "--select",
+            "stg_events",
+            "--profiles-dir",
+            ".",
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        cwd=Path(__file__).resolve().parents[1] / "dbt_project",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:]
     count = "select count(*) as n, max(partition_date) as last_day from {}"
     got = pg_run.query(count.format("from_product_events.stg_events"))
     assert got["last_day"].iloc[0] == pd.Timestamp("2026-11-01")
-    assert got["n"].iloc[0] == pg_run.query(count.format("raw.events where partition_date <= date '2026-11-01'"))["n"].iloc[0] > 0
+    assert (
+        got["n"].iloc[0]
+        == pg_run.query(count.format("raw.events where partition_date <= date '2026-11-01'"))["n"].iloc[0]
+        > 0
+    )
 
 
 def test_cli_commands_work_against_postgres(pg_run, monkeypatch, tmp_path, capsys):
@@ -267,10 +334,17 @@ def test_cli_commands_work_against_postgres(pg_run, monkeypatch, tmp_path, capsy
 
     pg = pg_run.settings.postgres
     for name, value in {
-        "EXPTRACK_DBT_TARGET": "postgres", "EXPTRACK_PG_HOST": pg.host, "EXPTRACK_PG_PORT": str(pg.port), "EXPTRACK_PG_USER": pg.user,
-        "EXPTRACK_PG_DATABASE": pg.database, "EXPTRACK_PG_SSLMODE": pg.sslmode, "EXPTRACK_PG_PASSWORD": pg_run.warehouse.password,
-        "EXPTRACK_EXPERIMENTS_DIR": str(pg_run.settings.experiments_dir), "EXPTRACK_METRICS_FILE": str(pg_run.settings.metrics_file),
-        "EXPTRACK_RAW_DIR": str(pg_run.settings.raw_dir), "EXPTRACK_OUTPUT_DIR": str(tmp_path / "out"),
+        "EXPTRACK_DBT_TARGET": "postgres",
+        "EXPTRACK_PG_HOST": pg.host,
+        "EXPTRACK_PG_PORT": str(pg.port),
+        "EXPTRACK_PG_USER": pg.user,
+        "EXPTRACK_PG_DATABASE": pg.database,
+        "EXPTRACK_PG_SSLMODE": pg.sslmode,
+        "EXPTRACK_PG_PASSWORD": pg_run.warehouse.password,
+        "EXPTRACK_EXPERIMENTS_DIR": str(pg_run.settings.experiments_dir),
+        "EXPTRACK_METRICS_FILE": str(pg_run.settings.metrics_file),
+        "EXPTRACK_RAW_DIR": str(pg_run.settings.raw_dir),
+        "EXPTRACK_OUTPUT_DIR": str(tmp_path / "out"),
         "EXPTRACK_WAREHOUSE": str(tmp_path / "must-not-be-created.duckdb"),
     }.items():
         monkeypatch.setenv(name, value)
@@ -286,6 +360,8 @@ def test_cli_commands_work_against_postgres(pg_run, monkeypatch, tmp_path, capsy
         out = capsys.readouterr()
         assert code == 0, f"exptrack {' '.join(argv)} exited {code}:\n{out.out}\n{out.err}"
         assert expected in out.out, f"exptrack {' '.join(argv)} printed:\n{out.out}"
-    events = pg_run.query("select status, source, actor from state.experiment_status_events where experiment_id = 'homepage_cards' order by event_seq")
+    events = pg_run.query(
+        "select status, source, actor from state.experiment_status_events where experiment_id = 'homepage_cards' order by event_seq"
+    )
     assert events.values.tolist() == [["paused", "person", "@li"], ["running", "person", "@li"]]
     assert not (tmp_path / "must-not-be-created.duckdb").exists()

@@ -34,7 +34,11 @@ def test_demo_registry_loads_every_experiment_and_metric():
     assert [v.name for v in cards.variants] == ["control", "compact", "carousel", "grid"]
     assert cards.control.name == "control"
     tables = registry_tables(registry)
-    roles = tables["experiment_metrics"].query("experiment_id == 'signup_social_proof'").set_index("metric_id")["metric_role"]
+    roles = (
+        tables["experiment_metrics"]
+        .query("experiment_id == 'signup_social_proof'")
+        .set_index("metric_id")["metric_role"]
+    )
     assert roles.to_dict() == {
         "signup_conversion": "primary",
         "d1_retention": "secondary",
@@ -43,7 +47,10 @@ def test_demo_registry_loads_every_experiment_and_metric():
         "error_rate": "guardrail",
     }
     ctr_events = tables["metric_events"].query("metric_id == 'card_ctr'")
-    assert set(zip(ctr_events["metric_part"], ctr_events["event_name"])) == {("numerator", "card_click"), ("denominator", "card_impression")}
+    assert set(zip(ctr_events["metric_part"], ctr_events["event_name"])) == {
+        ("numerator", "card_click"),
+        ("denominator", "card_impression"),
+    }
 
 
 def test_missing_field_names_file_and_field(registry_dir: Path):

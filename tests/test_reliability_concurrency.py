@@ -19,7 +19,6 @@ at the same moment (a file barrier), so without serialisation their writing step
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -83,7 +82,11 @@ def _landing(raw: Path) -> None:
     for day in range(1, 7):
         date = f"2026-10-{day:02d}"
         for source, header, line in (
-            ("exposures", "user_id,experiment_id,variant,exposed_at", "u{i},signup_social_proof,control,{date}T10:00:00Z"),
+            (
+                "exposures",
+                "user_id,experiment_id,variant,exposed_at",
+                "u{i},signup_social_proof,control,{date}T10:00:00Z",
+            ),
             ("events", "event_id,user_id,event_name,occurred_at", "e{day}_{i},u{i},session_start,{date}T11:00:00Z"),
         ):
             folder = raw / source / f"date={date}"
@@ -119,7 +122,11 @@ def _two_runs_at_once(root: Path, dagster_yaml: dict) -> tuple[list[dict], list[
     procs = [
         subprocess.Popen(
             [sys.executable, str(script), tag, start, end, str(barrier), str(log), str(HOLD_SECONDS)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
         )
         for tag, (start, end) in RANGES.items()
     ]
@@ -137,7 +144,7 @@ def _overlaps(steps: list[dict]) -> list[tuple]:
     return [
         (a["run"], a["step"], b["run"], b["step"])
         for i, a in enumerate(steps)
-        for b in steps[i + 1:]
+        for b in steps[i + 1 :]
         if a["start"] < b["end"] and b["start"] < a["end"]
     ]
 

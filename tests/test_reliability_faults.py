@@ -4,7 +4,6 @@ the day, and the `rows_conserved` asset check really fails when the numbers do n
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 import sys
 import textwrap
@@ -14,8 +13,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from exptrack_pipeline.ingest import load_day
-from exptrack_pipeline.ingest import loader
+from exptrack_pipeline.ingest import load_day, loader
 from exptrack_pipeline.ingest.loader import day_folder
 
 DAY = dt.date(2026, 10, 5)
@@ -27,15 +25,21 @@ def write_day(raw: Path, ids: list[str], name: str = "a.csv", day: dt.date = DAY
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
         old.unlink()
-    (folder / name).write_text(HEADER + "".join(f"{i},u1,click,{day}T10:00:00Z,1,\n" for i in ids) + "bad,u1,click,never,,\n")
+    (folder / name).write_text(
+        HEADER + "".join(f"{i},u1,click,{day}T10:00:00Z,1,\n" for i in ids) + "bad,u1,click,never,,\n"
+    )
 
 
 def day_state(path: Path, day: dt.date = DAY) -> dict:
     with duckdb.connect(str(path), read_only=True) as con:
         return {
             "events": sorted(con.execute("select event_id from raw.events where partition_date = ?", [day]).fetchall()),
-            "quarantine": con.execute("select count(*) from raw.quarantine where partition_date = ?", [day]).fetchone()[0],
-            "log": con.execute("select rows_read, rows_loaded from raw.ingestion_log where partition_date = ?", [day]).fetchall(),
+            "quarantine": con.execute("select count(*) from raw.quarantine where partition_date = ?", [day]).fetchone()[
+                0
+            ],
+            "log": con.execute(
+                "select rows_read, rows_loaded from raw.ingestion_log where partition_date = ?", [day]
+            ).fetchall(),
             "other_days": con.execute("select count(*) from raw.events where partition_date <> ?", [day]).fetchone()[0],
         }
 
@@ -110,7 +114,12 @@ def test_a_run_killed_in_the_middle_of_loading_a_day_leaves_no_partial_day(loade
     raw, warehouse = loaded
     script = tmp_path / "killer.py"
     script.write_text(KILLER)
-    proc = subprocess.run([sys.executable, str(script), str(raw), str(warehouse), DAY.isoformat()], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(raw), str(warehouse), DAY.isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -9, proc.stderr  # SIGKILL: no cleanup, no rollback handler ran
     assert "rows of the day inside the transaction: 5000" in proc.stdout
     assert "not killed" not in proc.stdout
@@ -156,8 +165,12 @@ def test_rows_conserved_check_passes_on_honest_numbers_and_fails_when_a_row_is_l
     monkeypatch.setattr(loader, "_accepted_sql", loses_a_row)
     broken = _materialize_raw_events(tmp_path, raw)
     assert not broken.passed
-    read, loaded, quarantined, deduplicated = (broken.metadata[k].value for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_deduplicated"))
+    read, loaded, quarantined, deduplicated = (
+        broken.metadata[k].value for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_deduplicated")
+    )
     assert (read, loaded, quarantined, deduplicated) == (5, 2, 1, 1)
     with duckdb.connect(str(tmp_path / "check.duckdb"), read_only=True) as con:
-        log = con.execute("select rows_read, rows_loaded, rows_quarantined, rows_deduplicated from raw.ingestion_log").fetchone()
+        log = con.execute(
+            "select rows_read, rows_loaded, rows_quarantined, rows_deduplicated from raw.ingestion_log"
+        ).fetchone()
     assert log == (5, 2, 1, 1) and log[0] != sum(log[1:])  # the log shows the mismatch too

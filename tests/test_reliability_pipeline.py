@@ -23,7 +23,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-
 from pipeline_support import make_settings
 
 START, END = dt.date(2026, 10, 1), dt.date(2026, 10, 7)
@@ -32,10 +31,36 @@ LATE_DAY = dt.date(2026, 10, 3)
 
 METRICS = {
     "metrics": [
-        {"id": "purchase_conversion", "name": "Purchase conversion", "kind": "conversion", "events": ["purchase"], "window_days": 7},
-        {"id": "purchases_per_user", "name": "Purchases per user", "kind": "mean", "events": ["purchase"], "aggregation": "count", "window_days": 7},
-        {"id": "never_conversion", "name": "Never happens", "kind": "conversion", "events": ["never_happens"], "window_days": 7},
-        {"id": "ping_value", "name": "Constant ping value", "kind": "mean", "events": ["ping"], "aggregation": "sum", "window_days": 7},
+        {
+            "id": "purchase_conversion",
+            "name": "Purchase conversion",
+            "kind": "conversion",
+            "events": ["purchase"],
+            "window_days": 7,
+        },
+        {
+            "id": "purchases_per_user",
+            "name": "Purchases per user",
+            "kind": "mean",
+            "events": ["purchase"],
+            "aggregation": "count",
+            "window_days": 7,
+        },
+        {
+            "id": "never_conversion",
+            "name": "Never happens",
+            "kind": "conversion",
+            "events": ["never_happens"],
+            "window_days": 7,
+        },
+        {
+            "id": "ping_value",
+            "name": "Constant ping value",
+            "kind": "mean",
+            "events": ["ping"],
+            "aggregation": "sum",
+            "window_days": 7,
+        },
     ]
 }
 
@@ -82,17 +107,76 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 def exposure_rows() -> list[dict]:
-    rows = [{"user_id": u, "experiment_id": "exp_main", "variant": VARIANT[u], "exposed_at": at(EXPOSED_ON[u], 12)} for u in MAIN_USERS]
-    rows.append({"user_id": "m000", "experiment_id": "exp_main", "variant": "control", "exposed_at": at(dt.date(2026, 10, 3), 9)})  # repeat
-    rows += [
-        {"user_id": "m_multi", "experiment_id": "exp_main", "variant": "control", "exposed_at": at(dt.date(2026, 10, 2), 8)},
-        {"user_id": "m_multi", "experiment_id": "exp_main", "variant": "treatment", "exposed_at": at(dt.date(2026, 10, 3), 8)},
+    rows = [
+        {"user_id": u, "experiment_id": "exp_main", "variant": VARIANT[u], "exposed_at": at(EXPOSED_ON[u], 12)}
+        for u in MAIN_USERS
     ]
-    rows += [{"user_id": f"g{i}", "experiment_id": "ghost_exp", "variant": "control", "exposed_at": at(dt.date(2026, 10, 2), 10)} for i in range(2)]
-    rows += [{"user_id": f"uv{i}", "experiment_id": "exp_main", "variant": "treatment_b", "exposed_at": at(dt.date(2026, 10, 3), 10)} for i in range(3)]
-    rows += [{"user_id": f"late{i}", "experiment_id": "exp_main", "variant": "control", "exposed_at": at(dt.date(2026, 10, 6), 10)} for i in range(2)]
-    rows += [{"user_id": "early", "experiment_id": "exp_main", "variant": "control", "exposed_at": at(dt.date(2026, 10, 1), 10)}]
-    rows += [{"user_id": u, "experiment_id": "exp_lopsided", "variant": "control", "exposed_at": at(dt.date(2026, 10, 3), 14)} for u in LOPSIDED_USERS]
+    rows.append(
+        {
+            "user_id": "m000",
+            "experiment_id": "exp_main",
+            "variant": "control",
+            "exposed_at": at(dt.date(2026, 10, 3), 9),
+        }
+    )  # repeat
+    rows += [
+        {
+            "user_id": "m_multi",
+            "experiment_id": "exp_main",
+            "variant": "control",
+            "exposed_at": at(dt.date(2026, 10, 2), 8),
+        },
+        {
+            "user_id": "m_multi",
+            "experiment_id": "exp_main",
+            "variant": "treatment",
+            "exposed_at": at(dt.date(2026, 10, 3), 8),
+        },
+    ]
+    rows += [
+        {
+            "user_id": f"g{i}",
+            "experiment_id": "ghost_exp",
+            "variant": "control",
+            "exposed_at": at(dt.date(2026, 10, 2), 10),
+        }
+        for i in range(2)
+    ]
+    rows += [
+        {
+            "user_id": f"uv{i}",
+            "experiment_id": "exp_main",
+            "variant": "treatment_b",
+            "exposed_at": at(dt.date(2026, 10, 3), 10),
+        }
+        for i in range(3)
+    ]
+    rows += [
+        {
+            "user_id": f"late{i}",
+            "experiment_id": "exp_main",
+            "variant": "control",
+            "exposed_at": at(dt.date(2026, 10, 6), 10),
+        }
+        for i in range(2)
+    ]
+    rows += [
+        {
+            "user_id": "early",
+            "experiment_id": "exp_main",
+            "variant": "control",
+            "exposed_at": at(dt.date(2026, 10, 1), 10),
+        }
+    ]
+    rows += [
+        {
+            "user_id": u,
+            "experiment_id": "exp_lopsided",
+            "variant": "control",
+            "exposed_at": at(dt.date(2026, 10, 3), 14),
+        }
+        for u in LOPSIDED_USERS
+    ]
     return rows
 
 
@@ -100,18 +184,51 @@ def event_rows() -> list[dict]:
     rows = []
     for variant, users in CONVERTERS.items():
         for u in users:
-            rows.append({"event_id": f"p_{u}", "user_id": u, "event_name": "purchase", "occurred_at": at(EXPOSED_ON[u] + dt.timedelta(days=1), 13)})
+            rows.append(
+                {
+                    "event_id": f"p_{u}",
+                    "user_id": u,
+                    "event_name": "purchase",
+                    "occurred_at": at(EXPOSED_ON[u] + dt.timedelta(days=1), 13),
+                }
+            )
     rows.append(dict(rows[0]))  # m000's purchase twice in the same day: removed at load
     resent = dict(rows[1])  # m002's purchase re-sent the next day: removed in int_events_deduplicated
     resent["occurred_at"] += dt.timedelta(days=1)
     resent["_folder"] = resent["occurred_at"].date()
     rows.append(resent)
     # purchases before the user's exposure never count (m010 the day before, m012 an hour before)
-    rows.append({"event_id": "pre_m010", "user_id": "m010", "event_name": "purchase", "occurred_at": at(dt.date(2026, 10, 1), 9)})
-    rows.append({"event_id": "pre_m012", "user_id": "m012", "event_name": "purchase", "occurred_at": at(dt.date(2026, 10, 2), 11)})
+    rows.append(
+        {
+            "event_id": "pre_m010",
+            "user_id": "m010",
+            "event_name": "purchase",
+            "occurred_at": at(dt.date(2026, 10, 1), 9),
+        }
+    )
+    rows.append(
+        {
+            "event_id": "pre_m012",
+            "user_id": "m012",
+            "event_name": "purchase",
+            "occurred_at": at(dt.date(2026, 10, 2), 11),
+        }
+    )
     # every analysed exp_main user pings once after exposure with the same value
-    rows += [{"event_id": f"ping_{u}", "user_id": u, "event_name": "ping", "occurred_at": at(EXPOSED_ON[u], 18), "value": 5.0} for u in MAIN_USERS]
-    rows += [{"event_id": f"p_{u}", "user_id": u, "event_name": "purchase", "occurred_at": at(dt.date(2026, 10, 4), 9)} for u in LOPSIDED_USERS[:2]]
+    rows += [
+        {
+            "event_id": f"ping_{u}",
+            "user_id": u,
+            "event_name": "ping",
+            "occurred_at": at(EXPOSED_ON[u], 18),
+            "value": 5.0,
+        }
+        for u in MAIN_USERS
+    ]
+    rows += [
+        {"event_id": f"p_{u}", "user_id": u, "event_name": "purchase", "occurred_at": at(dt.date(2026, 10, 4), 9)}
+        for u in LOPSIDED_USERS[:2]
+    ]
     return rows
 
 
@@ -131,7 +248,11 @@ def write_landing(raw: Path) -> None:
         elif source == "exposures":
             lines = ["user_id,experiment_id,variant,exposed_at,platform"]
             for i, r in enumerate(rows):  # the same instants written with an offset on every other row
-                ts = (r["exposed_at"] + dt.timedelta(hours=2)).isoformat() + "+02:00" if i % 2 else r["exposed_at"].isoformat() + "Z"
+                ts = (
+                    (r["exposed_at"] + dt.timedelta(hours=2)).isoformat() + "+02:00"
+                    if i % 2
+                    else r["exposed_at"].isoformat() + "Z"
+                )
                 lines.append(f"{r['user_id']},{r['experiment_id']},{r['variant']},{ts},web")
             (folder / "part-0.csv").write_text("\n".join(lines) + "\n")
         else:
@@ -144,7 +265,9 @@ def write_late_file(raw: Path) -> None:
         {"event_id": f"late_{u}", "user_id": u, "event_name": "purchase", "occurred_at": at(LATE_DAY, 20).isoformat()}
         for u in LATE_CONVERTERS
     ]
-    (raw / "events" / f"date={LATE_DAY.isoformat()}" / "late-delivery.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (raw / "events" / f"date={LATE_DAY.isoformat()}" / "late-delivery.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows)
+    )
 
 
 # -------------------------------------------------------------------------------------------- checksums
@@ -176,7 +299,9 @@ def table_checksums(warehouse: Path) -> dict[str, tuple]:
                     col = f"case when {col} = 0 or not isfinite({col}) then {col} else round({col}, 8 - cast(floor(log10(abs({col}))) as integer)) end"
                 exprs.append(col)
             row_hash = f"hash({', '.join(exprs)})" if exprs else "0"
-            n, digest = con.execute(f'select count(*), coalesce(sum({row_hash}::hugeint), 0) from "{schema}"."{table}"').fetchone()
+            n, digest = con.execute(
+                f'select count(*), coalesce(sum({row_hash}::hugeint), 0) from "{schema}"."{table}"'
+            ).fetchone()
             out[f"{schema}.{table}"] = (n, int(digest))
     return out
 
@@ -231,7 +356,9 @@ def runs(tmp_path_factory, dbt_manifest) -> Runs:
         out.stages[name] = Stage(checksums=table_checksums(settings.warehouse), results=_results(settings.warehouse))
 
     stage("first", START, END)
-    out.first_exclusions = out.query("select exclusion_reason, count(*) from main.int_exposures_classified where exclusion_reason is not null group by 1")
+    out.first_exclusions = out.query(
+        "select exclusion_reason, count(*) from main.int_exposures_classified where exclusion_reason is not null group by 1"
+    )
     stage("rerun_day", RERUN_DAY, RERUN_DAY)
     stage("rerun_range", START, END)
     write_late_file(settings.raw_dir)
@@ -249,10 +376,13 @@ def result(stage: Stage, experiment_id: str, metric_id: str) -> dict:
 
 def test_bad_exposures_are_excluded_in_dbt_and_counted(runs):
     assert dict(runs.first_exclusions) == DESIGN["excluded_rows"]
-    quality = {r[0]: r[1:] for r in runs.query(
-        "select experiment_id, exposed_units, multi_exposed_units, analysed_units, unknown_variant_rows, before_start_rows, "
-        "after_end_rows from main.dim_experiment_exposure_quality"
-    )}
+    quality = {
+        r[0]: r[1:]
+        for r in runs.query(
+            "select experiment_id, exposed_units, multi_exposed_units, analysed_units, unknown_variant_rows, before_start_rows, "
+            "after_end_rows from main.dim_experiment_exposure_quality"
+        )
+    }
     valid_main_users = len(MAIN_USERS) + DESIGN["multi_variant_users"]
     assert quality["exp_main"] == (valid_main_users, 1, len(MAIN_USERS), 3, 1, 2)
     assert quality["exp_idle"] == (0, 0, 0, 0, 0, 0)
@@ -292,13 +422,23 @@ def test_an_experiment_without_traffic_and_a_variant_without_users(runs):
     lopsided = result(first, "exp_lopsided", "purchase_conversion")
     assert lopsided["n_control"] == len(LOPSIDED_USERS) and lopsided["n_variant"] == 0
     assert "variant has fewer than 2 units" in lopsided["reason"] and not lopsided["is_significant"]
-    units = dict(runs.query("select variant, max(cumulative_units) from main.fct_daily_exposures where experiment_id = 'exp_lopsided' group by 1"))
+    units = dict(
+        runs.query(
+            "select variant, max(cumulative_units) from main.fct_daily_exposures where experiment_id = 'exp_lopsided' group by 1"
+        )
+    )
     assert units == {"control": len(LOPSIDED_USERS), "treatment": 0}
 
 
 def test_rerunning_one_partition_leaves_every_table_identical(runs):
     first, again = runs.stages["first"].checksums, runs.stages["rerun_day"].checksums
-    assert {"raw.events", "raw.quarantine", "main.int_events_deduplicated", "main.fct_variant_metric_stats", "main.experiment_results"} <= set(first)
+    assert {
+        "raw.events",
+        "raw.quarantine",
+        "main.int_events_deduplicated",
+        "main.fct_variant_metric_stats",
+        "main.experiment_results",
+    } <= set(first)
     changed = {t: (first.get(t), again.get(t)) for t in set(first) | set(again) if first.get(t) != again.get(t)}
     assert not changed
 
@@ -314,8 +454,13 @@ def test_a_late_file_for_an_old_day_is_picked_up_by_rerunning_that_day(runs):
     per_arm = len(MAIN_USERS) // 2
     conversion = result(after, "exp_main", "purchase_conversion")
     assert conversion["mean_variant"] == pytest.approx((len(CONVERTERS["treatment"]) + len(LATE_CONVERTERS)) / per_arm)
-    assert conversion["mean_control"] == pytest.approx(result(before, "exp_main", "purchase_conversion")["mean_control"])
-    log = runs.query("select files_read, rows_loaded from raw.ingestion_log where source = 'events' and partition_date = ?", [LATE_DAY])
+    assert conversion["mean_control"] == pytest.approx(
+        result(before, "exp_main", "purchase_conversion")["mean_control"]
+    )
+    log = runs.query(
+        "select files_read, rows_loaded from raw.ingestion_log where source = 'events' and partition_date = ?",
+        [LATE_DAY],
+    )
     assert log[0][0] == 2
     changed = {t for t in before.checksums if before.checksums[t] != after.checksums.get(t)}
     assert {"raw.events", "raw.ingestion_log", "main.int_events_deduplicated", "main.experiment_results"} <= changed

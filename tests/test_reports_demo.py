@@ -78,8 +78,20 @@ def test_every_demo_experiment_has_html_markdown_and_plots(demo_run, experiment_
             assert (reports / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
             assert f"]({name})" in md
         assert html.count("src='data:image/png;base64,") >= 2
-        for section in ("Executive summary", "Recommendation:", "Primary metric", "Guardrail metrics", "Forest plot",
-                        "Cumulative lift over time", "Retention", "Segments", "Health", "Novelty", "Interaction", "Long-term projection"):
+        for section in (
+            "Executive summary",
+            "Recommendation:",
+            "Primary metric",
+            "Guardrail metrics",
+            "Forest plot",
+            "Cumulative lift over time",
+            "Retention",
+            "Segments",
+            "Health",
+            "Novelty",
+            "Interaction",
+            "Long-term projection",
+        ):
             assert section in md and section in html, (eid, section)
     summaries = demo_run.settings.output_dir / "summaries"
     assert (summaries / "weekly_status.md").is_file() and (summaries / "monthly_impact.md").is_file()
@@ -94,7 +106,8 @@ def test_html_tables_match_experiment_results(demo_run, experiment_ids):
         parser.feed(_html(demo_run, eid))
         latest = demo_run.query(
             "select * from main.experiment_results where experiment_id = ? and analysis_date = "
-            "(select max(analysis_date) from main.experiment_results where experiment_id = ?)", [eid, eid]
+            "(select max(analysis_date) from main.experiment_results where experiment_id = ?)",
+            [eid, eid],
         ).set_index(["metric_id", "variant"])
         for role in ROLES:
             rows = parser.tables[f"tbl-{role}"]
@@ -106,7 +119,10 @@ def test_html_tables_match_experiment_results(demo_run, experiment_ids):
                 assert int(row["n variant"].replace(",", "")) == truth["n_variant"]
                 assert abs(_pct(row["lift"]) - truth["rel_lift"]) <= 0.0005 + 1e-12
                 low, high = _interval(row["CI (adjusted)"])
-                assert abs(low - truth["rel_lift_ci_low"]) <= 0.0005 + 1e-12 and abs(high - truth["rel_lift_ci_high"]) <= 0.0005 + 1e-12
+                assert (
+                    abs(low - truth["rel_lift_ci_low"]) <= 0.0005 + 1e-12
+                    and abs(high - truth["rel_lift_ci_high"]) <= 0.0005 + 1e-12
+                )
                 checked += 1
     assert checked >= 15
 
@@ -114,12 +130,18 @@ def test_html_tables_match_experiment_results(demo_run, experiment_ids):
 def test_recommendations_recover_the_designed_truth(demo_run, experiment_ids):
     """The demo's designed effects: signup and home-page winners, and a checkout variant that harms a guardrail."""
     truth = demo_run.truth["true_lift"]
-    primary = dict(demo_run.query("select experiment_id, primary_metric_id from registry.experiments").itertuples(index=False))
-    harm = demo_run.query("select experiment_id, metric_id, max_relative_harm from registry.experiment_metrics where metric_role = 'guardrail'")
+    primary = dict(
+        demo_run.query("select experiment_id, primary_metric_id from registry.experiments").itertuples(index=False)
+    )
+    harm = demo_run.query(
+        "select experiment_id, metric_id, max_relative_harm from registry.experiment_metrics where metric_role = 'guardrail'"
+    )
     for eid in experiment_ids:
         text = _html(demo_run, eid)
         guardrail_harmed = any(
-            truth[eid][g.metric_id][v] > g.max_relative_harm for g in harm[harm["experiment_id"] == eid].itertuples() for v in truth[eid][g.metric_id]
+            truth[eid][g.metric_id][v] > g.max_relative_harm
+            for g in harm[harm["experiment_id"] == eid].itertuples()
+            for v in truth[eid][g.metric_id]
         )
         best_variant, best_lift = max(truth[eid][primary[eid]].items(), key=lambda kv: kv[1])
         if guardrail_harmed:
@@ -134,7 +156,8 @@ def test_segment_table_lists_every_primary_segment(demo_run, experiment_ids):
         parser.feed(_html(demo_run, eid))
         expected = demo_run.query(
             "select count(*) as n from main.segment_results s join registry.experiments e on s.experiment_id = e.experiment_id "
-            "and s.metric_id = e.primary_metric_id where s.experiment_id = ?", [eid]
+            "and s.metric_id = e.primary_metric_id where s.experiment_id = ?",
+            [eid],
         )["n"].iloc[0]
         assert len(parser.tables["tbl-segments"]) == expected
 
@@ -188,7 +211,9 @@ def test_weekly_status_recommends_what_each_report_recommends(demo_run, experime
     """Issue 12: the weekly status used recommend() without the monitoring integrity verdicts, so the same experiment
     could read 'confidence high' there and 'low' in its report. Both now call recommend() with the health verdicts."""
     weekly = (demo_run.settings.output_dir / "summaries" / "weekly_status.md").read_text()
-    status = dict(demo_run.query("select experiment_id, status from main.experiment_lifecycle").itertuples(index=False, name=None))
+    status = dict(
+        demo_run.query("select experiment_id, status from main.experiment_lifecycle").itertuples(index=False, name=None)
+    )
     compared = 0
     for eid in experiment_ids:
         if status.get(eid) not in ("scheduled", "running", "paused"):

@@ -14,8 +14,13 @@ from exptrack_pipeline.defs.resources import OutputPathsResource, RegistryResour
 def make_settings(root: Path, experiments_dir: Path | None = None) -> Settings:
     """Settings under `root` (the session conftest's helper is not importable by name when tests/stats/conftest.py loads first)."""
     experiments_dir = experiments_dir or Path(__file__).resolve().parents[1] / "experiments"
-    return Settings(raw_dir=root / "raw", experiments_dir=experiments_dir, metrics_file=experiments_dir / "metrics.yaml",
-                    warehouse=root / "warehouse.duckdb", output_dir=root / "output")
+    return Settings(
+        raw_dir=root / "raw",
+        experiments_dir=experiments_dir,
+        metrics_file=experiments_dir / "metrics.yaml",
+        warehouse=root / "warehouse.duckdb",
+        output_dir=root / "output",
+    )
 
 
 class _Sender:
@@ -40,12 +45,15 @@ def _materialize(demo_run, tmp_path, slack):
     s = demo_run.settings
     settings = make_settings(tmp_path)  # fresh output folder; the demo warehouse is only read
     settings = settings.model_copy(update={"warehouse": s.warehouse})
-    return dg.materialize([weekly_status_report, monthly_impact_report], resources={
-        "warehouse": WarehouseResource(path=str(s.warehouse)),
-        "registry": RegistryResource(experiments_dir=str(s.experiments_dir), metrics_file=str(s.metrics_file)),
-        "output_paths": OutputPathsResource(root=str(settings.output_dir)),
-        "slack": slack,
-    }), settings
+    return dg.materialize(
+        [weekly_status_report, monthly_impact_report],
+        resources={
+            "warehouse": WarehouseResource(path=str(s.warehouse)),
+            "registry": RegistryResource(experiments_dir=str(s.experiments_dir), metrics_file=str(s.metrics_file)),
+            "output_paths": OutputPathsResource(root=str(settings.output_dir)),
+            "slack": slack,
+        },
+    ), settings
 
 
 def test_summaries_post_to_the_portfolio_channel(demo_run, tmp_path, monkeypatch):

@@ -15,11 +15,25 @@ from exptrack_pipeline.analysis.results import compute_results
 
 def arm_rows(experiment, metric, role, variant, is_control, n, conversions, direction="increase", day="2026-11-01"):
     return {
-        "experiment_id": experiment, "metric_id": metric, "metric_role": role, "metric_kind": "conversion",
-        "stat_kind": "proportion", "direction": direction, "variant": variant, "is_control": is_control,
-        "control_variant": "control", "analysis_date": pd.Timestamp(day), "n": n, "sum": float(conversions),
-        "sum_sq": float(conversions), "sum_den": 0.0, "sum_den_sq": 0.0, "sum_num_den": 0.0,
-        "sum_x": np.nan, "sum_x_sq": np.nan, "sum_xy": np.nan,
+        "experiment_id": experiment,
+        "metric_id": metric,
+        "metric_role": role,
+        "metric_kind": "conversion",
+        "stat_kind": "proportion",
+        "direction": direction,
+        "variant": variant,
+        "is_control": is_control,
+        "control_variant": "control",
+        "analysis_date": pd.Timestamp(day),
+        "n": n,
+        "sum": float(conversions),
+        "sum_sq": float(conversions),
+        "sum_den": 0.0,
+        "sum_den_sq": 0.0,
+        "sum_num_den": 0.0,
+        "sum_x": np.nan,
+        "sum_x_sq": np.nan,
+        "sum_xy": np.nan,
     }
 
 
@@ -33,7 +47,10 @@ def test_one_m_for_p_values_and_intervals_when_a_family_member_has_no_test():
     Before: intervals used m = 3 while adjust_pvalues used m = 2, so p_adj < alpha with a CI crossing zero."""
     rows = []
     for metric, (c, v) in {"s1": (200, 245), "s2": (0, 0), "s3": (150, 150)}.items():
-        rows += [arm_rows("e", metric, "secondary", "control", True, 4000, c), arm_rows("e", metric, "secondary", "b", False, 4000, v)]
+        rows += [
+            arm_rows("e", metric, "secondary", "control", True, 4000, c),
+            arm_rows("e", metric, "secondary", "b", False, 4000, v),
+        ]
     res = compute_results(stats_frame(rows), pd.Series({"e": 0.05})).set_index("metric_id")
     assert np.isnan(res.loc["s2", "p_value"])
     assert list(res["comparisons"]) == [2, 2, 2]
@@ -45,8 +62,14 @@ def test_one_m_for_p_values_and_intervals_when_a_family_member_has_no_test():
     se = np.sqrt(pc * (1 - pc) / 4000 + pv * (1 - pv) / 4000)
     assert row["abs_ci_low"] == pytest.approx(pv - pc - z * se, rel=1e-9)
     for r in res.drop(index="s2").itertuples():
-        assert (r.p_value_adjusted < 0.05) == (r.abs_ci_low > 0 or r.abs_ci_high < 0) == (r.rel_lift_ci_low > 0 or r.rel_lift_ci_high < 0)
-        assert (r.seq_p_value_adjusted < 0.05) == (r.seq_abs_ci_low > 0 or r.seq_abs_ci_high < 0) == r.seq_is_significant
+        assert (
+            (r.p_value_adjusted < 0.05)
+            == (r.abs_ci_low > 0 or r.abs_ci_high < 0)
+            == (r.rel_lift_ci_low > 0 or r.rel_lift_ci_high < 0)
+        )
+        assert (
+            (r.seq_p_value_adjusted < 0.05) == (r.seq_abs_ci_low > 0 or r.seq_abs_ci_high < 0) == r.seq_is_significant
+        )
 
 
 def test_expected_loss_is_the_risk_in_the_metrics_good_direction():
@@ -64,7 +87,9 @@ def test_expected_loss_is_the_risk_in_the_metrics_good_direction():
         lift = pv / pc - 1
         se = np.sqrt(pv * (1 - pv) / n / pc**2 + pv**2 * pc * (1 - pc) / n / pc**4)
         # loss of shipping = E[max(0, bad-direction change)]; for 'decrease' a rise is bad
-        ref = integrate.quad(lambda x: max(0.0, sign * x) * st.norm.pdf(x, lift, se), lift - 12 * se, lift + 12 * se, points=[0.0])[0]
+        ref = integrate.quad(
+            lambda x: max(0.0, sign * x) * st.norm.pdf(x, lift, se), lift - 12 * se, lift + 12 * se, points=[0.0]
+        )[0]
         assert row["expected_loss"] == pytest.approx(ref, rel=1e-6, abs=1e-12)
     assert res.loc["error_rate", "expected_loss"] == pytest.approx(0.62, abs=0.02)
     assert res.loc["error_rate", "prob_beat_control"] < 1e-4
@@ -75,8 +100,10 @@ def test_guardrail_margin_test_matches_the_contrast_and_not_the_lopsided_interva
     rows = []
     for day, (c, v) in enumerate([(100, 135), (200, 290), (400, 640)]):
         d = f"2026-11-0{day + 1}"
-        rows += [arm_rows("g", "err", "guardrail", "control", True, 10000 * (day + 1), c, direction="decrease", day=d),
-                 arm_rows("g", "err", "guardrail", "b", False, 10000 * (day + 1), v, direction="decrease", day=d)]
+        rows += [
+            arm_rows("g", "err", "guardrail", "control", True, 10000 * (day + 1), c, direction="decrease", day=d),
+            arm_rows("g", "err", "guardrail", "b", False, 10000 * (day + 1), v, direction="decrease", day=d),
+        ]
     margins = pd.DataFrame({"experiment_id": ["g"], "metric_id": ["err"], "max_relative_harm": [0.2]})
     res = compute_results(stats_frame(rows), pd.Series({"g": 0.05}), margins)
     assert set(res["harm_margin"]) == {0.2}

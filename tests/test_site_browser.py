@@ -11,21 +11,31 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from pipeline_support import REPO
 from site_support import SHIP_LEARNING, decided_copy
 
 CHROMIUM = os.environ.get("EXPTRACK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"SKIPPED LOUDLY: no Chromium at {CHROMIUM}: install it with `apt-get install chromium` (.ci/run does) "
-                    "or point EXPTRACK_CHROMIUM at one; the dashboard's browser test did not run")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
+        pytest.skip(
+            f"SKIPPED LOUDLY: no Chromium at {CHROMIUM}: install it with `apt-get install chromium` (.ci/run does) "
+            "or point EXPTRACK_CHROMIUM at one; the dashboard's browser test did not run"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'"
+    )
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -78,7 +88,9 @@ def test_portfolio_renders_filters_and_links_to_the_experiment_page(page, served
     ids = demo_run.query("select experiment_id from registry.experiments order by 1")["experiment_id"].tolist()
     assert sorted(el.get_attribute("data-experiment") for el in page.query_selector_all("#portfolio tbody tr")) == ids
     assert _visible(page, "#portfolio .badge[data-check]") == 4 * len(ids)
-    assert page.inner_text("tr[data-experiment=checkout_redesign] .badge[data-check=guardrail_harm]") == "guardrails: fail"
+    assert (
+        page.inner_text("tr[data-experiment=checkout_redesign] .badge[data-check=guardrail_harm]") == "guardrails: fail"
+    )
     page.screenshot(path=str(artifacts / "portfolio.png"), full_page=True)
     page.select_option("select[data-filter=owner]", "@sam")
     assert _visible(page, "#portfolio tbody tr") == 1 and page.inner_text("#shown") == f"1 of {len(ids)} shown"
@@ -92,8 +104,10 @@ def test_portfolio_renders_filters_and_links_to_the_experiment_page(page, served
 def test_experiment_page_draws_the_charts_and_toggles_a_variant(page, served, artifacts):
     base, demo_run = served
     page.goto(base + "experiments/homepage_cards.html")
-    history = demo_run.query("select variant, count(*) as n from main.experiment_results where experiment_id = 'homepage_cards' "
-                             "and metric_role = 'primary' group by variant order by variant")
+    history = demo_run.query(
+        "select variant, count(*) as n from main.experiment_results where experiment_id = 'homepage_cards' "
+        "and metric_role = 'primary' group by variant order by variant"
+    )
     points = page.query_selector_all("figure[data-chart=cumulative] circle.point")
     assert len(points) == int(history["n"].sum())
     box = points[0].bounding_box()
@@ -106,7 +120,9 @@ def test_experiment_page_draws_the_charts_and_toggles_a_variant(page, served, ar
     page.uncheck(f"figure[data-chart=cumulative] input[data-toggle={variant}]")
     hidden = int(history.set_index("variant").loc[variant, "n"])
     assert _visible(page, "figure[data-chart=cumulative] circle.point") == before - hidden
-    assert page.get_attribute("figure[data-chart=cumulative] circle.point", "data-value")  # the exact number stays in the markup
+    assert page.get_attribute(
+        "figure[data-chart=cumulative] circle.point", "data-value"
+    )  # the exact number stays in the markup
 
 
 def test_learnings_search_finds_a_learning(page, served, artifacts):
@@ -119,7 +135,9 @@ def test_learnings_search_finds_a_learning(page, served, artifacts):
     page.screenshot(path=str(artifacts / "learnings_search.png"), full_page=True)
     page.fill("#q", "")
     page.select_option("select[data-filter=surface]", "checkout")
-    assert _visible(page, ".learning-card") == 1 and page.is_visible(".learning-card[data-experiment=checkout_redesign]")
+    assert _visible(page, ".learning-card") == 1 and page.is_visible(
+        ".learning-card[data-experiment=checkout_redesign]"
+    )
     page.fill("#q", "no such words")
     assert _visible(page, ".learning-card") == 0 and page.is_visible("#no-match")
     for name in ("weekly", "monthly", "review"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from site_support import ROLLBACK_LEARNING, SHIP_LEARNING, Elements, decided_copy, settings_env, value
 
 from exptrack_pipeline.cli import main
-from site_support import ROLLBACK_LEARNING, SHIP_LEARNING, Elements, decided_copy, settings_env, value
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,9 @@ def _env(decided, monkeypatch):
 def test_a_ship_without_a_learning_is_refused_and_nothing_is_recorded(decided, capsys):
     def rows():
         with duckdb.connect(str(decided.warehouse), read_only=True) as con:
-            return con.execute("select count(*) from state.lifecycle_events where experiment_id = 'homepage_cards'").fetchone()[0]
+            return con.execute(
+                "select count(*) from state.lifecycle_events where experiment_id = 'homepage_cards'"
+            ).fetchone()[0]
 
     before = rows()
     assert main(["decide", "homepage_cards", "ship", "grid", "--rationale", "ctr up", "--actor", "@li"]) == 2
@@ -35,22 +37,34 @@ def test_a_ship_without_a_learning_is_refused_and_nothing_is_recorded(decided, c
 
 def test_decide_records_the_learning_next_to_the_decision(decided):
     with duckdb.connect(str(decided.warehouse), read_only=True) as con:
-        got = con.execute("select experiment_id, decision, variant, learned, evidence, follow_up, actor from state.learnings order by 1").fetchall()
+        got = con.execute(
+            "select experiment_id, decision, variant, learned, evidence, follow_up, actor from state.learnings order by 1"
+        ).fetchall()
     assert got == [
         ("checkout_redesign", "rollback", None, ROLLBACK_LEARNING, "", "", "@sam"),
-        ("signup_social_proof", "ship", "social_proof", SHIP_LEARNING, "primary +30%, error_rate within tolerance",
-         "social proof on checkout; test the wording", "@maria"),
+        (
+            "signup_social_proof",
+            "ship",
+            "social_proof",
+            SHIP_LEARNING,
+            "primary +30%, error_rate within tolerance",
+            "social proof on checkout; test the wording",
+            "@maria",
+        ),
     ]
 
 
-@pytest.mark.parametrize("options, found", [
-    (["--search", "TRUST WITH NEW"], ["signup_social_proof"]),       # the learning, case-insensitive
-    (["--search", "one-page"], ["checkout_redesign"]),               # the name and the learning
-    (["--surface", "checkout"], ["checkout_redesign"]),
-    (["--metric", "error_rate"], ["checkout_redesign", "signup_social_proof"]),  # a guardrail of both
-    (["--metric", "d7_retention"], ["signup_social_proof"]),        # a secondary metric
-    (["--search", "trust", "--surface", "checkout"], []),
-])
+@pytest.mark.parametrize(
+    "options, found",
+    [
+        (["--search", "TRUST WITH NEW"], ["signup_social_proof"]),  # the learning, case-insensitive
+        (["--search", "one-page"], ["checkout_redesign"]),  # the name and the learning
+        (["--surface", "checkout"], ["checkout_redesign"]),
+        (["--metric", "error_rate"], ["checkout_redesign", "signup_social_proof"]),  # a guardrail of both
+        (["--metric", "d7_retention"], ["signup_social_proof"]),  # a secondary metric
+        (["--search", "trust", "--surface", "checkout"], []),
+    ],
+)
 def test_learnings_command_searches_by_text_surface_and_metric(decided, capsys, options, found):
     assert main(["learnings", *options]) == 0
     out = capsys.readouterr().out
@@ -70,8 +84,13 @@ def test_site_pages_show_learnings_decisions_and_targets(decided):
     page = (site / "experiments" / "signup_social_proof.html").read_text()
     assert "Decision <strong>ship social_proof</strong>" in page and SHIP_LEARNING in page
     monthly = Elements((site / "monthly.html").read_text())
-    status = {a["data-metric"]: a["data-status"] for a, _ in monthly.find("tr", id="tbl-scorecard") if "data-metric" in a}
-    card = {ctx["data-metric"]: (value(a), status[ctx["data-metric"]]) for a, ctx in monthly.find("td", id="tbl-scorecard", data_col="value")}
+    status = {
+        a["data-metric"]: a["data-status"] for a, _ in monthly.find("tr", id="tbl-scorecard") if "data-metric" in a
+    }
+    card = {
+        ctx["data-metric"]: (value(a), status[ctx["data-metric"]])
+        for a, ctx in monthly.find("td", id="tbl-scorecard", data_col="value")
+    }
     # 2026Q4: two decided, below the target of 12; launch = YAML start (11-01 and 11-08): 15 and 17 days, median 16 > 14
     assert card["completed"] == (2.0, "missed")
     assert card["time_to_decision_days"] == (16.0, "missed")

@@ -10,13 +10,24 @@ import re
 import duckdb
 import pandas as pd
 import pytest
+from site_support import Elements, same, value
 
 from exptrack_pipeline.config import load_registry
 from exptrack_pipeline.site import generate
-from site_support import Elements, same, value
 
-RESULT_COLUMNS = ["n_control", "n_variant", "mean_control", "mean_variant", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
-                  "seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "p_value_adjusted", "prob_beat_control"]
+RESULT_COLUMNS = [
+    "n_control",
+    "n_variant",
+    "mean_control",
+    "mean_variant",
+    "rel_lift",
+    "rel_lift_ci_low",
+    "rel_lift_ci_high",
+    "seq_rel_lift_ci_low",
+    "seq_rel_lift_ci_high",
+    "p_value_adjusted",
+    "prob_beat_control",
+]
 BADGE_CHECKS = ["srm", "freshness", "instrumentation", "guardrail_harm"]
 
 
@@ -37,7 +48,8 @@ def results(demo_run) -> pd.DataFrame:
 def findings(demo_run) -> pd.DataFrame:
     """The latest verdict of every check per experiment."""
     return demo_run.query(
-        "select * from monitoring.health_findings qualify row_number() over (partition by experiment_id, check_name order by as_of desc) = 1")
+        "select * from monitoring.health_findings qualify row_number() over (partition by experiment_id, check_name order by as_of desc) = 1"
+    )
 
 
 def _latest(results: pd.DataFrame, experiment_id: str) -> pd.DataFrame:
@@ -48,7 +60,14 @@ def _latest(results: pd.DataFrame, experiment_id: str) -> pd.DataFrame:
 def test_the_site_has_every_page(site, demo_run):
     ids = demo_run.query("select experiment_id from registry.experiments order by 1")["experiment_id"].tolist()
     names = {p.relative_to(site.folder).as_posix() for p in site.pages}
-    assert names == {"index.html", "learnings.html", "weekly.html", "monthly.html", "review.html", *(f"experiments/{i}.html" for i in ids)}
+    assert names == {
+        "index.html",
+        "learnings.html",
+        "weekly.html",
+        "monthly.html",
+        "review.html",
+        *(f"experiments/{i}.html" for i in ids),
+    }
     assert (site.folder / "static" / "site.css").is_file() and (site.folder / "static" / "site.js").is_file()
 
 
@@ -68,15 +87,23 @@ def test_portfolio_numbers_equal_results_and_health_findings(site, results, find
         mine = findings[findings["experiment_id"] == eid].set_index("check_name")
         sample = json.loads(mine.loc["sample_size", "details_json"])
         assert same(value(cells["progress"]), sample["progress"])
-        badges = {a["data-check"]: a["data-status"] for a, _ in page.find("span", data_experiment=eid) if "data-check" in a}
+        badges = {
+            a["data-check"]: a["data-status"] for a, _ in page.find("span", data_experiment=eid) if "data-check" in a
+        }
         assert badges == {c: mine.loc[c, "status"] for c in BADGE_CHECKS}
         # open alerts: outbox alerts (one per alert key) for checks whose latest verdict still fails
         outbox = demo_run_alerts[demo_run_alerts["experiment_id"] == eid]
         failing = set(mine.index[mine["status"] == "fail"])
         assert value(cells["alerts"]) == outbox[outbox["check_name"].isin(failing)]["alert_key"].nunique(), eid
-    assert value(next(a for a, _ in page.find(data_experiment="checkout_redesign") if a.get("data-col") == "alerts")) >= 2
+    assert (
+        value(next(a for a, _ in page.find(data_experiment="checkout_redesign") if a.get("data-col") == "alerts")) >= 2
+    )
     # the demo's checkout experiment breaks its guardrail and its split: both badges fail
-    checkout = {a["data-check"]: a["data-status"] for a, _ in page.find("span", data_experiment="checkout_redesign") if "data-check" in a}
+    checkout = {
+        a["data-check"]: a["data-status"]
+        for a, _ in page.find("span", data_experiment="checkout_redesign")
+        if "data-check" in a
+    }
     assert checkout["guardrail_harm"] == "fail" and checkout["srm"] == "fail"
 
 

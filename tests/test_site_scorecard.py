@@ -8,10 +8,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from pipeline_support import REPO
 
 from exptrack_pipeline.config import load_registry
 from exptrack_pipeline.site import charts, learnings, scorecard
-from pipeline_support import REPO
 
 D = dt.date
 
@@ -22,18 +22,28 @@ def experiments():
 
 
 def _outcomes(rows):
-    cols = ["experiment_id", "launched_on", "decided_on", "decision", "shipped_variant", "days_to_decision", "implemented"]
+    cols = [
+        "experiment_id",
+        "launched_on",
+        "decided_on",
+        "decision",
+        "shipped_variant",
+        "days_to_decision",
+        "implemented",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
 def test_scorecard_by_quarter_against_targets():
-    outcomes = _outcomes([
-        ["a", D(2026, 9, 1), D(2026, 9, 20), "ship", "v", 19, True],        # Q3
-        ["b", D(2026, 10, 1), D(2026, 10, 10), "ship", "v", 9, False],      # Q4, win
-        ["c", D(2026, 10, 5), D(2026, 10, 25), "rollback", None, 20, False],  # Q4
-        ["d", D(2026, 11, 1), D(2026, 11, 12), "ship", "v", 11, True],      # Q4, win
-        ["e", D(2026, 11, 3), None, None, None, None, False],               # running
-    ])
+    outcomes = _outcomes(
+        [
+            ["a", D(2026, 9, 1), D(2026, 9, 20), "ship", "v", 19, True],  # Q3
+            ["b", D(2026, 10, 1), D(2026, 10, 10), "ship", "v", 9, False],  # Q4, win
+            ["c", D(2026, 10, 5), D(2026, 10, 25), "rollback", None, 20, False],  # Q4
+            ["d", D(2026, 11, 1), D(2026, 11, 12), "ship", "v", 11, True],  # Q4, win
+            ["e", D(2026, 11, 3), None, None, None, None, False],  # running
+        ]
+    )
     wins = {"a": False, "b": True, "c": False, "d": True}
     rows = {r.key: r for r in scorecard.scorecard(outcomes, wins, scorecard.Targets(), D(2026, 11, 29))}
     # Q4: 3 completed (< 12), median days (9, 20, 11) = 11 (≤ 14), wins 2/3 ≥ 30%, implemented 1 of 2 shipped < 90%
@@ -60,20 +70,34 @@ def test_targets_from_a_yaml_file(tmp_path):
 
 def _results(experiment, rows):
     """rows: (analysis_date, variant, rel_lift, seq_is_significant, is_significant)."""
-    return pd.DataFrame([
-        {"experiment_id": experiment.id, "metric_id": experiment.primary_metric, "metric_role": "primary", "direction": "increase",
-         "analysis_date": pd.Timestamp(d), "variant": v, "rel_lift": lift, "seq_is_significant": seq, "is_significant": fixed}
-        for d, v, lift, seq, fixed in rows
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "experiment_id": experiment.id,
+                "metric_id": experiment.primary_metric,
+                "metric_role": "primary",
+                "direction": "increase",
+                "analysis_date": pd.Timestamp(d),
+                "variant": v,
+                "rel_lift": lift,
+                "seq_is_significant": seq,
+                "is_significant": fixed,
+            }
+            for d, v, lift, seq, fixed in rows
+        ]
+    )
 
 
 def test_win_and_time_to_significance(experiments):
     e = experiments["signup_social_proof"]  # 2026-11-01 .. 2026-11-14
-    res = _results(e, [
-        ("2026-11-05", "social_proof", 0.10, False, True),
-        ("2026-11-09", "social_proof", 0.12, True, False),
-        ("2026-11-15", "social_proof", 0.11, False, True),
-    ])
+    res = _results(
+        e,
+        [
+            ("2026-11-05", "social_proof", 0.10, False, True),
+            ("2026-11-09", "social_proof", 0.12, True, False),
+            ("2026-11-15", "social_proof", 0.11, False, True),
+        ],
+    )
     # before the end the always-valid test decides (11-09: significant, positive); on 11-05 it is not significant
     assert scorecard.significant_win(e, res, D(2026, 11, 10)) is True
     assert scorecard.significant_win(e, res, D(2026, 11, 6)) is False
@@ -87,21 +111,47 @@ def test_win_and_time_to_significance(experiments):
 
 
 def _library():
-    return pd.DataFrame([
-        {"experiment_id": "a", "experiment_name": "Social proof", "hypothesis": "Showing counts builds trust", "surface": "signup_page",
-         "primary_metric": "signup_conversion", "metrics": "signup_conversion error_rate", "decision": "ship", "variant": "v",
-         "decided_on": D(2026, 11, 15), "rationale": "clear win", "result": "+12%", "learned": "Trust cues work on new visitors",
-         "evidence": "D7 flat", "follow_up": "badges on checkout; testimonials"},
-        {"experiment_id": "b", "experiment_name": "Checkout redesign", "hypothesis": "Fewer steps", "surface": "checkout",
-         "primary_metric": "purchase_conversion", "metrics": "purchase_conversion error_rate session_duration", "decision": "rollback",
-         "variant": "", "decided_on": D(2026, 11, 30), "rationale": "errors", "result": "-3%", "learned": "", "evidence": "",
-         "follow_up": ""},
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "experiment_id": "a",
+                "experiment_name": "Social proof",
+                "hypothesis": "Showing counts builds trust",
+                "surface": "signup_page",
+                "primary_metric": "signup_conversion",
+                "metrics": "signup_conversion error_rate",
+                "decision": "ship",
+                "variant": "v",
+                "decided_on": D(2026, 11, 15),
+                "rationale": "clear win",
+                "result": "+12%",
+                "learned": "Trust cues work on new visitors",
+                "evidence": "D7 flat",
+                "follow_up": "badges on checkout; testimonials",
+            },
+            {
+                "experiment_id": "b",
+                "experiment_name": "Checkout redesign",
+                "hypothesis": "Fewer steps",
+                "surface": "checkout",
+                "primary_metric": "purchase_conversion",
+                "metrics": "purchase_conversion error_rate session_duration",
+                "decision": "rollback",
+                "variant": "",
+                "decided_on": D(2026, 11, 30),
+                "rationale": "errors",
+                "result": "-3%",
+                "learned": "",
+                "evidence": "",
+                "follow_up": "",
+            },
+        ]
+    )
 
 
 def test_learnings_search_by_text_surface_and_metric():
     lib = _library()
-    assert learnings.search(lib, "TRUST")["experiment_id"].tolist() == ["a"]        # case-insensitive, hypothesis and learned
+    assert learnings.search(lib, "TRUST")["experiment_id"].tolist() == ["a"]  # case-insensitive, hypothesis and learned
     assert learnings.search(lib, "fewer steps")["experiment_id"].tolist() == ["b"]
     assert learnings.search(lib, surface="checkout")["experiment_id"].tolist() == ["b"]
     assert learnings.search(lib, metric="error_rate")["experiment_id"].tolist() == ["a", "b"]  # any role
@@ -115,7 +165,10 @@ def test_learnings_synthesis_themes_and_ideas():
     by_surface = out["by_surface"].set_index("surface")
     assert by_surface.loc["signup_page", ["decided", "shipped", "wins"]].tolist() == [1, 1, 1]
     assert by_surface.loc["checkout", "win_rate"] == 0.0
-    assert [(i["idea"], i["queued"]) for i in out["ideas"]] == [("badges on checkout", "checkout_express"), ("testimonials", "checkout_express")]
+    assert [(i["idea"], i["queued"]) for i in out["ideas"]] == [
+        ("badges on checkout", "checkout_express"),
+        ("testimonials", "checkout_express"),
+    ]
 
 
 def test_decide_needs_a_learning_for_ship_and_rollback():

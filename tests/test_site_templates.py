@@ -4,10 +4,10 @@ escaped, self-contained, with the site's stylesheet."""
 from __future__ import annotations
 
 import pandas as pd
+from site_support import Elements
 
 from exptrack_pipeline.reports.document import Document
 from exptrack_pipeline.site.templating import stylesheet
-from site_support import Elements
 
 
 def test_a_document_renders_through_the_site_template():

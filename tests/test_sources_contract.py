@@ -53,11 +53,19 @@ def _load_all(con, raw: Path, sources_file: Path, day: dt.date = DAY) -> dict[st
 
 
 def _quarantine(con, source: str) -> list[tuple]:
-    return con.execute("select source_row, reason, record from raw.quarantine where source = ? order by source_row", [source]).fetchall()
+    return con.execute(
+        "select source_row, reason, record from raw.quarantine where source = ? order by source_row", [source]
+    ).fetchall()
 
 
 def _segment(message_id: str, **fields) -> str:
-    base = {"type": "track", "messageId": message_id, "userId": "u1", "event": "session_start", "timestamp": "2026-11-03T10:00:00Z"}
+    base = {
+        "type": "track",
+        "messageId": message_id,
+        "userId": "u1",
+        "event": "session_start",
+        "timestamp": "2026-11-03T10:00:00Z",
+    }
     return json.dumps({**base, **fields})
 
 
@@ -69,8 +77,16 @@ def test_segment_bad_lines_are_quarantined_with_the_line_and_every_line_is_count
         _segment("m2", userId=None),
         _segment("m3", timestamp="yesterday"),
         _segment("m1"),  # the same messageId again: de-duplicated
-        json.dumps({"type": "track", "event": "Experiment Viewed", "messageId": "x1", "anonymousId": "a1", "timestamp": "2026-11-03T09:00:00Z",
-                    "properties": {"experiment_id": "exp", "variation_id": "control"}}),
+        json.dumps(
+            {
+                "type": "track",
+                "event": "Experiment Viewed",
+                "messageId": "x1",
+                "anonymousId": "a1",
+                "timestamp": "2026-11-03T09:00:00Z",
+                "properties": {"experiment_id": "exp", "variation_id": "control"},
+            }
+        ),
         json.dumps({"type": "identify", "messageId": "i1", "userId": "u9", "timestamp": "2026-11-03T09:00:00Z"}),
     ]
     _write(raw, "segment", "part.jsonl.gz", lines)
@@ -83,7 +99,9 @@ def test_segment_bad_lines_are_quarantined_with_the_line_and_every_line_is_count
     assert all(r.balanced for r in reports.values())
     bad = _quarantine(con, "web:events")
     assert [(row, reason) for row, reason, _ in bad] == [
-        (2, "empty or malformed record"), (3, "missing user_id"), (4, "unparseable occurred_at: yesterday"),
+        (2, "empty or malformed record"),
+        (3, "missing user_id"),
+        (4, "unparseable occurred_at: yesterday"),
     ]
     assert bad[0][2] == "{not json"  # the line as read
     assert json.loads(bad[1][2])["messageId"] == "m2"
@@ -93,10 +111,31 @@ def test_segment_bad_lines_are_quarantined_with_the_line_and_every_line_is_count
 
 def test_segment_alias_links_the_previous_id(tmp_path, con):
     raw = tmp_path / "raw"
-    _write(raw, "segment", "part.jsonl", [
-        json.dumps({"type": "alias", "messageId": "al1", "previousId": "anon-7", "userId": "u7", "timestamp": "2026-11-03T09:00:00Z"}),
-        json.dumps({"type": "identify", "messageId": "id1", "anonymousId": "anon-8", "userId": "u8", "timestamp": "2026-11-03T09:30:00Z"}),
-    ])
+    _write(
+        raw,
+        "segment",
+        "part.jsonl",
+        [
+            json.dumps(
+                {
+                    "type": "alias",
+                    "messageId": "al1",
+                    "previousId": "anon-7",
+                    "userId": "u7",
+                    "timestamp": "2026-11-03T09:00:00Z",
+                }
+            ),
+            json.dumps(
+                {
+                    "type": "identify",
+                    "messageId": "id1",
+                    "anonymousId": "anon-8",
+                    "userId": "u8",
+                    "timestamp": "2026-11-03T09:30:00Z",
+                }
+            ),
+        ],
+    )
     reports = _load_all(con, raw, _sources(tmp_path, {"name": "web", "preset": "segment", "folder": "segment"}))
     assert reports["web:identities"].rows_loaded == 2 and reports["web:events"].rows_read == 0
     links = con.execute("select anonymous_id, user_id, identified_at from raw.identities order by 1").fetchall()
@@ -104,7 +143,9 @@ def test_segment_alias_links_the_previous_id(tmp_path, con):
 
 
 def _mixpanel(insert_id: str, time: int, event: str = "session_start") -> str:
-    return json.dumps({"event": event, "properties": {"time": time, "distinct_id": "u1", "$user_id": "u1", "$insert_id": insert_id}})
+    return json.dumps(
+        {"event": event, "properties": {"time": time, "distinct_id": "u1", "$user_id": "u1", "$insert_id": insert_id}}
+    )
 
 
 def test_mixpanel_epoch_in_the_wrong_unit_is_quarantined_and_duplicates_across_files_count_once(tmp_path, con):
@@ -112,11 +153,16 @@ def test_mixpanel_epoch_in_the_wrong_unit_is_quarantined_and_duplicates_across_f
     seconds = int(dt.datetime(2026, 11, 3, 10, tzinfo=dt.UTC).timestamp())
     _write(raw, "mixpanel", "a.jsonl", [_mixpanel("i1", seconds), _mixpanel("i2", seconds * 1000), _mixpanel("i3", -5)])
     _write(raw, "mixpanel", "b.jsonl", [_mixpanel("i1", seconds), _mixpanel("", seconds)])
-    reports = _load_all(con, raw, _sources(tmp_path, {"name": "app", "preset": "mixpanel", "folder": "mixpanel", "epoch": "s"}))
+    reports = _load_all(
+        con, raw, _sources(tmp_path, {"name": "app", "preset": "mixpanel", "folder": "mixpanel", "epoch": "s"})
+    )
     events = reports["app:events"]
     assert (events.rows_read, events.rows_loaded, events.rows_quarantined, events.rows_deduplicated) == (5, 1, 3, 1)
     reasons = [reason for _, reason, _ in _quarantine(con, "app:events")]
-    assert f"unparseable occurred_at: epoch {seconds * 1000} in s is out of range (2000..2100): wrong epoch unit?" in reasons
+    assert (
+        f"unparseable occurred_at: epoch {seconds * 1000} in s is out of range (2000..2100): wrong epoch unit?"
+        in reasons
+    )
     assert "missing event_id" in reasons
     assert con.execute("select occurred_at from raw.events").fetchall() == [(dt.datetime(2026, 11, 3, 10),)]
 
@@ -135,7 +181,13 @@ def test_a_corrupt_amplitude_zip_is_recorded_whole_and_the_other_file_loads(tmp_
     folder = raw / "amplitude" / f"date={DAY.isoformat()}"
     folder.mkdir(parents=True)
     (folder / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
-    event = {"event_type": "session_start", "user_id": "u1", "device_id": "d1", "event_time": "2026-11-03 10:00:00.000000", "$insert_id": "e1"}
+    event = {
+        "event_type": "session_start",
+        "user_id": "u1",
+        "device_id": "d1",
+        "event_time": "2026-11-03 10:00:00.000000",
+        "$insert_id": "e1",
+    }
     with zipfile.ZipFile(folder / "good.zip", "w") as archive:
         archive.writestr("187/187_2026-11-03_10#0.json.gz", gzip.compress((json.dumps(event) + "\n").encode()))
     reports = _load_all(con, raw, _sources(tmp_path, {"name": "product", "preset": "amplitude", "folder": "amplitude"}))
@@ -148,14 +200,25 @@ def test_a_corrupt_amplitude_zip_is_recorded_whole_and_the_other_file_loads(tmp_
 def test_reloading_a_day_replaces_only_that_source(tmp_path, con):
     raw = tmp_path / "raw"
     _write(raw, "segment", "part.jsonl", [_segment("m1"), _segment("m2")])
-    _write(raw, "events", "part.jsonl", [json.dumps({"event_id": "n1", "user_id": "u1", "event_name": "x", "occurred_at": "2026-11-03T10:00:00Z"})])
-    sources = _sources(tmp_path, {"name": "native", "preset": "exptrack", "folder": "."}, {"name": "web", "preset": "segment", "folder": "segment"})
+    _write(
+        raw,
+        "events",
+        "part.jsonl",
+        [json.dumps({"event_id": "n1", "user_id": "u1", "event_name": "x", "occurred_at": "2026-11-03T10:00:00Z"})],
+    )
+    sources = _sources(
+        tmp_path,
+        {"name": "native", "preset": "exptrack", "folder": "."},
+        {"name": "web", "preset": "segment", "folder": "segment"},
+    )
     _load_all(con, raw, sources)
     _write(raw, "segment", "late.jsonl", [_segment("m3")])
     _load_all(con, raw, sources)
     rows = con.execute("select source, count(*) from raw.events group by 1 order by 1").fetchall()
     assert rows == [("events", 1), ("web:events", 3)]
-    log = con.execute("select source, rows_read from raw.ingestion_log where source like '%events' order by 1").fetchall()
+    log = con.execute(
+        "select source, rows_read from raw.ingestion_log where source like '%events' order by 1"
+    ).fetchall()
     assert log == [("events", 1), ("web:events", 3)]
 
 
@@ -163,12 +226,24 @@ def test_reloading_a_day_replaces_only_that_source(tmp_path, con):
     ("source", "expected"),
     [
         ({"name": "web", "preset": "segmnt"}, "field `sources.0 (web).preset`"),
-        ({"name": "web", "preset": "segment", "exposures": {"variant_name": "properties.v"}}, "exposures.variant_name: not a field of the exposures contract"),
+        (
+            {"name": "web", "preset": "segment", "exposures": {"variant_name": "properties.v"}},
+            "exposures.variant_name: not a field of the exposures contract",
+        ),
         ({"name": "web", "preset": "custom", "events": {"event_id": "id"}}, "a custom source needs `format`"),
         ({"name": "web", "preset": "mixpanel", "epoch": "minutes"}, "field `sources.0 (web).epoch`"),
-        ({"name": "web", "preset": "segment", "events": {"occurred_at": {"field": "ts", "epoch": "ms", "oops": 1}}}, "unknown key(s) oops"),
-        ({"name": "Web", "preset": "segment"}, "field `sources.0 (Web).name`: 'Web': a source name is lower_snake_case"),
-        ({"name": "web", "preset": "segment", "routes": {"exposures": {"field": "event"}}}, "a route is {field: <path>, equals: <text>}"),
+        (
+            {"name": "web", "preset": "segment", "events": {"occurred_at": {"field": "ts", "epoch": "ms", "oops": 1}}},
+            "unknown key(s) oops",
+        ),
+        (
+            {"name": "Web", "preset": "segment"},
+            "field `sources.0 (Web).name`: 'Web': a source name is lower_snake_case",
+        ),
+        (
+            {"name": "web", "preset": "segment", "routes": {"exposures": {"field": "event"}}},
+            "a route is {field: <path>, equals: <text>}",
+        ),
     ],
 )
 def test_a_wrong_sources_file_names_the_file_the_field_and_the_fix(tmp_path, source, expected):
@@ -180,7 +255,9 @@ def test_a_wrong_sources_file_names_the_file_the_field_and_the_fix(tmp_path, sou
 
 
 def test_two_sources_reading_one_folder_are_refused(tmp_path):
-    path = _sources(tmp_path, {"name": "a", "preset": "segment", "folder": "s"}, {"name": "b", "preset": "mixpanel", "folder": "s"})
+    path = _sources(
+        tmp_path, {"name": "a", "preset": "segment", "folder": "s"}, {"name": "b", "preset": "mixpanel", "folder": "s"}
+    )
     with pytest.raises(SourcesError, match="two sources read the same folder"):
         load_sources(path)
 
@@ -193,11 +270,31 @@ def test_the_readme_example_is_a_valid_sources_file(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text(block)
     config = load_sources(path)
-    assert [s.preset for s in config.sources] == ["exptrack", "segment", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4",
-                                                  "segment_warehouse", "exptrack", "custom"]
+    assert [s.preset for s in config.sources] == [
+        "exptrack",
+        "segment",
+        "rudderstack",
+        "amplitude",
+        "mixpanel",
+        "snowplow",
+        "ga4",
+        "segment_warehouse",
+        "exptrack",
+        "custom",
+    ]
     units = {u.name: u for u in all_units(tmp_path / "raw", path)}
-    assert {"web:identities", "app:identities", "flags:exposures", "flags:events", "analytics:exposures", "warehouse:identities"} <= set(units)
-    assert (units["product_db:events"].table, units["product_db:events"].in_place.day_column) == ("product_events.events", "occurred_at")
+    assert {
+        "web:identities",
+        "app:identities",
+        "flags:exposures",
+        "flags:events",
+        "analytics:exposures",
+        "warehouse:identities",
+    } <= set(units)
+    assert (units["product_db:events"].table, units["product_db:events"].in_place.day_column) == (
+        "product_events.events",
+        "occurred_at",
+    )
     assert "flags:identities" not in units and "product:identities" not in units
 
 
@@ -209,8 +306,10 @@ def test_a_warehouse_table_is_read_in_place_day_by_day_and_undated_rows_are_refu
         "('t2', 'a1', null, 'session_start', timestamp '2026-11-04 10:00:00'), "
         "('t3', null, null, 'session_start', timestamp '2026-11-03 11:00:00')) as t(id, anonymous_id, user_id, event, timestamp)"
     )
-    sources = _sources(tmp_path, {"name": "wh", "preset": "segment_warehouse", "warehouse_schema": "seg",
-                                  "tables": {"events": "seg.tracks"}})
+    sources = _sources(
+        tmp_path,
+        {"name": "wh", "preset": "segment_warehouse", "warehouse_schema": "seg", "tables": {"events": "seg.tracks"}},
+    )
     units = [u for u in all_units(tmp_path / "raw", sources) if u.name == "wh:events"]
     report = load_day(con, tmp_path / "raw", units[0], DAY)
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (2, 1, 1) and report.balanced
@@ -218,7 +317,10 @@ def test_a_warehouse_table_is_read_in_place_day_by_day_and_undated_rows_are_refu
     assert load_day(con, tmp_path / "raw", units[0], DAY).rows_loaded == 1  # a re-load replaces the day
     con.execute("insert into seg.tracks values ('t4', null, 'u2', 'session_start', null)")
     refused = load_day(con, tmp_path / "raw", units[0], DAY)
-    assert refused.rows_read == 0 and "1 row(s) of seg.tracks have no timestamp" in refused.file_problems["warehouse:seg.tracks"]
+    assert (
+        refused.rows_read == 0
+        and "1 row(s) of seg.tracks have no timestamp" in refused.file_problems["warehouse:seg.tracks"]
+    )
 
 
 def test_snowplow_tsv_lines_with_the_wrong_number_of_fields_are_quarantined(tmp_path, con):
@@ -227,17 +329,34 @@ def test_snowplow_tsv_lines_with_the_wrong_number_of_fields_are_quarantined(tmp_
     def line(**values) -> str:
         return "\t".join(values.get(name, "") for name in ENRICHED_FIELDS)
 
-    good = line(event_id="e1", event="struct", se_category="product", se_action="session_start", user_id="u1",
-                derived_tstamp="2026-11-03 10:00:00.000")
-    exposure = line(event_id="e2", event="struct", se_category="experiment", se_action="exp", se_label="control",
-                    domain_userid="d1", derived_tstamp="2026-11-03 09:00:00.000")
+    good = line(
+        event_id="e1",
+        event="struct",
+        se_category="product",
+        se_action="session_start",
+        user_id="u1",
+        derived_tstamp="2026-11-03 10:00:00.000",
+    )
+    exposure = line(
+        event_id="e2",
+        event="struct",
+        se_category="experiment",
+        se_action="exp",
+        se_label="control",
+        domain_userid="d1",
+        derived_tstamp="2026-11-03 09:00:00.000",
+    )
     _write(tmp_path / "raw", "snowplow", "enriched.tsv", [good, exposure, "e3\tonly three\tfields", good])
-    reports = _load_all(con, tmp_path / "raw", _sources(tmp_path, {"name": "tracker", "preset": "snowplow", "folder": "snowplow"}))
+    reports = _load_all(
+        con, tmp_path / "raw", _sources(tmp_path, {"name": "tracker", "preset": "snowplow", "folder": "snowplow"})
+    )
     events, exposures = reports["tracker:events"], reports["tracker:exposures"]
     assert (events.rows_read, events.rows_loaded, events.rows_quarantined, events.rows_deduplicated) == (3, 1, 1, 1)
     assert (exposures.rows_read, exposures.rows_loaded) == (1, 1)
     assert _quarantine(con, "tracker:events") == [(3, "empty or malformed record", "e3\tonly three\tfields")]
-    assert con.execute("select anonymous_id, experiment_id, variant from raw.exposures").fetchall() == [("d1", "exp", "control")]
+    assert con.execute("select anonymous_id, experiment_id, variant from raw.exposures").fetchall() == [
+        ("d1", "exp", "control")
+    ]
 
 
 def test_exptrack_validate_reports_a_wrong_sources_file(tmp_path, monkeypatch, capsys):
@@ -247,12 +366,20 @@ def test_exptrack_validate_reports_a_wrong_sources_file(tmp_path, monkeypatch, c
 
     registry = tmp_path / "experiments"
     shutil.copytree(Path(__file__).resolve().parents[1] / "experiments", registry)
-    (registry / "sources.yaml").write_text(yaml.safe_dump({"sources": [{"name": "app", "preset": "mixpanel", "epoch": "hours"}]}))
+    (registry / "sources.yaml").write_text(
+        yaml.safe_dump({"sources": [{"name": "app", "preset": "mixpanel", "epoch": "hours"}]})
+    )
     monkeypatch.setenv("EXPTRACK_EXPERIMENTS_DIR", str(registry))
     monkeypatch.delenv("EXPTRACK_METRICS_FILE", raising=False)
     monkeypatch.delenv("EXPTRACK_SOURCES_FILE", raising=False)
     assert main(["validate"]) == 2
     error = capsys.readouterr().err
-    assert str(registry / "sources.yaml") in error and "field `sources.0 (app).epoch`" in error and "'s', 'ms', 'us' or 'auto'" in error
-    (registry / "sources.yaml").write_text(yaml.safe_dump({"sources": [{"name": "app", "preset": "mixpanel", "epoch": "ms"}]}))
+    assert (
+        str(registry / "sources.yaml") in error
+        and "field `sources.0 (app).epoch`" in error
+        and "'s', 'ms', 'us' or 'auto'" in error
+    )
+    (registry / "sources.yaml").write_text(
+        yaml.safe_dump({"sources": [{"name": "app", "preset": "mixpanel", "epoch": "ms"}]})
+    )
     assert main(["validate"]) == 0 and capsys.readouterr().out.startswith("ok:")

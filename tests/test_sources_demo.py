@@ -20,9 +20,7 @@ def _days(raw: Path, folder: str) -> list[dt.date]:
 
 
 def _exposures(con) -> list[tuple]:
-    return con.execute(
-        "select user_id, experiment_id, variant, exposed_at from raw.exposures order by all"
-    ).fetchall()
+    return con.execute("select user_id, experiment_id, variant, exposed_at from raw.exposures order by all").fetchall()
 
 
 def test_segment_demo_exposures_equal_the_native_ones(tmp_path):

@@ -18,9 +18,17 @@ import pandas as pd
 import pytest
 import yaml
 from dagster import DagsterInstance
-
 from sources_tools import send_amplitude, send_mixpanel, send_segment, send_snowplow, write_ga4
-from sources_world import END, SEGMENT_VALUES_VIEW, START, Record, experiment_yaml, native_rows, segment_warehouse_frames, simulate
+from sources_world import (
+    END,
+    SEGMENT_VALUES_VIEW,
+    START,
+    Record,
+    experiment_yaml,
+    native_rows,
+    segment_warehouse_frames,
+    simulate,
+)
 from tool_capture_server import ToolCaptureServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,8 +51,13 @@ SOURCES_YAML = {
         {"name": "tracker", "preset": "snowplow", "folder": "snowplow"},
         {"name": "analytics", "preset": "ga4", "folder": "ga4"},
         # Segment's warehouse sync, read in place; a view adds the session_end table's `value` to tracks
-        {"name": "warehouse", "preset": "segment_warehouse", "warehouse_schema": "segment_prod",
-         "tables": {"events": "segment_prod.tracks_with_values"}, "events": {"value": "value"}},
+        {
+            "name": "warehouse",
+            "preset": "segment_warehouse",
+            "warehouse_schema": "segment_prod",
+            "tables": {"events": "segment_prod.tracks_with_values"},
+            "events": {"value": "value"},
+        },
     ]
 }
 
@@ -70,7 +83,9 @@ def _segment_world():
     a second device of a converted user (linked after the first): both counted, neither re-routes an event."""
     world = simulate("segment")
     late = dt.datetime.combine(END, dt.time(23, 0))
-    world.add(Record("exposure", late, anonymous_id="segment_stray", experiment_id="logout_segment", variant="treatment_b"))
+    world.add(
+        Record("exposure", late, anonymous_id="segment_stray", experiment_id="logout_segment", variant="treatment_b")
+    )
     world.add(Record("exposure", late, anonymous_id="segment_lost", experiment_id="retired_segment", variant="control"))
     first_identify = next(r for r in world.records if r.kind == "identify")
     world.add(Record("identify", late, user_id="segment_someone_else", anonymous_id=first_identify.anonymous_id))
@@ -126,8 +141,9 @@ def _write_segment_warehouse(warehouse: Path) -> int:
 
 @pytest.fixture(scope="module")
 def sources_run(tmp_path_factory, dbt_manifest):
-    from exptrack_pipeline.cli import run_pipeline
     from pipeline_support import make_settings
+
+    from exptrack_pipeline.cli import run_pipeline
 
     root = tmp_path_factory.mktemp("sources")
     registry = root / "experiments"
@@ -135,7 +151,9 @@ def sources_run(tmp_path_factory, dbt_manifest):
     shutil.copy(REPO / "experiments" / "metrics.yaml", registry / "metrics.yaml")
     for copy, unit in [("native", "user_id"), *((c, u) for c, (_, _, u) in TOOLS.items())]:
         for experiment_id, experiment_unit in ((f"signup_{copy}", "user_id"), (f"logout_{copy}", unit)):
-            (registry / f"{experiment_id}.yaml").write_text(yaml.safe_dump(experiment_yaml(experiment_id, experiment_unit), sort_keys=False))
+            (registry / f"{experiment_id}.yaml").write_text(
+                yaml.safe_dump(experiment_yaml(experiment_id, experiment_unit), sort_keys=False)
+            )
     (registry / "sources.yaml").write_text(yaml.safe_dump(SOURCES_YAML, sort_keys=False))
     settings = make_settings(root, experiments_dir=registry)
     _write_native(settings.raw_dir)
@@ -153,7 +171,11 @@ def _query(settings, sql: str) -> pd.DataFrame:
 
 def _results(settings, experiment_id: str) -> pd.DataFrame:
     frame = _query(settings, f"select * from main.experiment_results where experiment_id = '{experiment_id}'")
-    return frame.drop(columns=["experiment_id"]).sort_values(["metric_id", "variant", "analysis_date"]).reset_index(drop=True)
+    return (
+        frame.drop(columns=["experiment_id"])
+        .sort_values(["metric_id", "variant", "analysis_date"])
+        .reset_index(drop=True)
+    )
 
 
 def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
@@ -161,7 +183,9 @@ def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
     for column in left.columns:
         a, b = left[column], right[column]
         if pd.api.types.is_float_dtype(a):
-            np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=column)
+            np.testing.assert_allclose(
+                a.to_numpy(float), b.to_numpy(float), rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=column
+            )
         else:
             assert a.tolist() == b.tolist(), column
 
@@ -195,8 +219,11 @@ def test_the_logged_out_conversions_need_the_identity_map(sources_run):
 
 def test_every_record_sent_is_read_once_and_accounted_for(sources_run):
     settings, sent = sources_run
-    log = _query(settings, "select source, sum(rows_read) r, sum(rows_loaded) l, sum(rows_quarantined) q, sum(rows_deduplicated) d "
-                           "from raw.ingestion_log group by source").set_index("source")
+    log = _query(
+        settings,
+        "select source, sum(rows_read) r, sum(rows_loaded) l, sum(rows_quarantined) q, sum(rows_deduplicated) d "
+        "from raw.ingestion_log group by source",
+    ).set_index("source")
     assert (log["r"] == log["l"] + log["q"] + log["d"]).all()
     assert log["q"].sum() == 0 and log["d"].sum() == 0  # re-delivered copies are on another day: dbt removes them
     per_source = log["r"].groupby(lambda s: s.split(":")[0]).sum()
@@ -228,8 +255,19 @@ def test_unknown_variants_and_identity_conflicts_are_surfaced(sources_run):
     assert quality.loc["logout_segment", "unknown_variant_rows"] == 1
     assert quality.loc["logout_segment", "units_linked_to_several_users"] == 1
     assert quality.loc["logout_segment", "units_whose_user_has_several_ids"] == 1
-    assert quality.loc["logout_native", ["unknown_variant_rows", "units_linked_to_several_users", "units_whose_user_has_several_ids"]].sum() == 0
-    unmatched = _query(settings, "select experiment_id, variant, exclusion_reason, exposure_rows from main.fct_unmatched_exposures "
-                                 "order by experiment_id")
-    assert unmatched.values.tolist() == [["logout_segment", "treatment_b", "unknown_variant", 1],
-                                         ["retired_segment", "control", "unknown_experiment", 1]]
+    assert (
+        quality.loc[
+            "logout_native",
+            ["unknown_variant_rows", "units_linked_to_several_users", "units_whose_user_has_several_ids"],
+        ].sum()
+        == 0
+    )
+    unmatched = _query(
+        settings,
+        "select experiment_id, variant, exclusion_reason, exposure_rows from main.fct_unmatched_exposures "
+        "order by experiment_id",
+    )
+    assert unmatched.values.tolist() == [
+        ["logout_segment", "treatment_b", "unknown_variant", 1],
+        ["retired_segment", "control", "unknown_experiment", 1],
+    ]

@@ -20,7 +20,7 @@ FRAME = pd.DataFrame(
     {
         "id": [1, 2, 3],
         "share": [0.1, None, 1 / 3],
-        "name": ["a,b \"quoted\"\nnew line", "", None],
+        "name": ['a,b "quoted"\nnew line', "", None],
         "day": [dt.date(2026, 1, 1), None, dt.date(2026, 1, 3)],
         "at": pd.to_datetime(["2026-01-01 10:00:00.123456", None, "2026-01-03 23:59:59.000000"]),
         "flag": [True, False, True],
@@ -33,8 +33,14 @@ FRAME = pd.DataFrame(
 @pytest.fixture(scope="module")
 def backends(pg_server, tmp_path_factory):
     pg_server.create_database("backends")
-    pg = PostgresWarehouse(host=pg_server.host, port=pg_server.port, user=pg_server.user, database="backends",
-                           sslmode="disable", password=pg_server.password)
+    pg = PostgresWarehouse(
+        host=pg_server.host,
+        port=pg_server.port,
+        user=pg_server.user,
+        database="backends",
+        sslmode="disable",
+        password=pg_server.password,
+    )
     duck = DuckDBWarehouse(str(tmp_path_factory.mktemp("backends") / "w.duckdb"))
     return {"duckdb": duck, "postgres": pg}
 
@@ -43,9 +49,14 @@ def backends(pg_server, tmp_path_factory):
     "sql, expected",
     [
         ("select * from t where a = ? and b = ?", "select * from t where a = %s and b = %s"),
-        ("select '?' as q, x from t where y like 'a%' and z = ?", "select '?' as q, x from t where y like 'a%%' and z = %s"),
-        ("select \"odd?col\", 'it''s ?' from t where c = ? -- why?\n and d = ?",
-         "select \"odd?col\", 'it''s ?' from t where c = %s -- why?\n and d = %s"),
+        (
+            "select '?' as q, x from t where y like 'a%' and z = ?",
+            "select '?' as q, x from t where y like 'a%%' and z = %s",
+        ),
+        (
+            "select \"odd?col\", 'it''s ?' from t where c = ? -- why?\n and d = ?",
+            "select \"odd?col\", 'it''s ?' from t where c = %s -- why?\n and d = %s",
+        ),
         ("select 5 % 2", "select 5 %% 2"),
     ],
 )
@@ -60,8 +71,10 @@ def test_replace_table_round_trips_values_and_types(backends, kind):
     warehouse.replace_table("t", "frame", FRAME)  # a second replace: still three rows
     out = warehouse.read_df("select * from t.frame order by id")
     assert list(out["id"]) == [1, 2, 3] and str(out["id"].dtype) == "int64"
-    assert out["share"].iloc[0] == 0.1 and pd.isna(out["share"].iloc[1]) and out["share"].iloc[2] == 1 / 3  # bit for bit
-    assert out["name"].tolist()[:2] == ["a,b \"quoted\"\nnew line", ""] and out["name"].iloc[2] is None  # "" is not null
+    assert (
+        out["share"].iloc[0] == 0.1 and pd.isna(out["share"].iloc[1]) and out["share"].iloc[2] == 1 / 3
+    )  # bit for bit
+    assert out["name"].tolist()[:2] == ['a,b "quoted"\nnew line', ""] and out["name"].iloc[2] is None  # "" is not null
     assert str(out["day"].dtype).startswith("datetime64") and out["day"].iloc[2] == pd.Timestamp("2026-01-03")
     assert pd.isna(out["day"].iloc[1]) and out["at"].iloc[0] == pd.Timestamp("2026-01-01 10:00:00.123456")
     assert out["flag"].tolist() == [True, False, True] and str(out["flag"].dtype) == "bool"
@@ -74,7 +87,8 @@ def test_parameters_aggregates_and_numeric_results(backends, kind):
     warehouse = backends[kind]
     warehouse.replace_table("t", "frame", FRAME)
     out = warehouse.read_df(
-        "select count(*) as n, sum(id) as total, 'lit%' as pct from t.frame where id >= ? and day <= ?", [2, dt.date(2026, 1, 3)]
+        "select count(*) as n, sum(id) as total, 'lit%' as pct from t.frame where id >= ? and day <= ?",
+        [2, dt.date(2026, 1, 3)],
     )
     assert out.to_dict("records") == [{"n": 1, "total": 3.0, "pct": "lit%"}]  # sum(bigint): HUGEINT / numeric → float
 
@@ -143,16 +157,22 @@ def test_ingestion_into_postgres_replaces_a_day_on_rerun(backends, demo_run):
     from exptrack_pipeline.ingest.publish import load_days_into_server
 
     warehouse = backends["postgres"]
-    quarantined = demo_run.query("select partition_date, rows_quarantined from raw.ingestion_log "
-                                 "where source = 'events' and rows_quarantined > 0 order by partition_date").iloc[[0, -1]]
-    days = [pd.Timestamp(d).date() for d in quarantined["partition_date"]]  # the first and last day with a quarantined event
+    quarantined = demo_run.query(
+        "select partition_date, rows_quarantined from raw.ingestion_log "
+        "where source = 'events' and rows_quarantined > 0 order by partition_date"
+    ).iloc[[0, -1]]
+    days = [
+        pd.Timestamp(d).date() for d in quarantined["partition_date"]
+    ]  # the first and last day with a quarantined event
     with warehouse.connect() as con:
         for _ in range(2):
             reports = list(load_days_into_server(con, demo_run.settings.raw_dir, "events", days))
     assert days[0] < days[1] and all(r.balanced for r in reports)
     assert sum(r.rows_quarantined for r in reports) == quarantined["rows_quarantined"].sum() > 0
     in_list = f"(date '{days[0]}', date '{days[1]}')"
-    log = warehouse.read_df(f"select partition_date, rows_read, rows_loaded, rows_quarantined, rows_deduplicated from raw.ingestion_log order by 1")
+    log = warehouse.read_df(
+        "select partition_date, rows_read, rows_loaded, rows_quarantined, rows_deduplicated from raw.ingestion_log order by 1"
+    )
     expected = demo_run.query(
         f"select partition_date, rows_read, rows_loaded, rows_quarantined, rows_deduplicated from raw.ingestion_log "
         f"where source = 'events' and partition_date in {in_list} order by 1"
@@ -165,7 +185,7 @@ def test_ingestion_into_postgres_replaces_a_day_on_rerun(backends, demo_run):
 
 
 def test_dbt_profile_defaults_to_the_python_memory_limit():
-    """dbt cannot import Python: its profile's fallback for EXPTRACK_DUCKDB_MEMORY_LIMIT must be the one constant."""
+    """Dbt cannot import Python: its profile's fallback for EXPTRACK_DUCKDB_MEMORY_LIMIT must be the one constant."""
     import re
 
     from exptrack_pipeline.warehouse import DEFAULT_MEMORY_LIMIT

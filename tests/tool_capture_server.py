@@ -54,12 +54,14 @@ class ToolCaptureServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 tool, messages = _parse(self.path, self.headers, raw)
                 with lock:
                     received[tool].extend(messages)
-                body = {"segment": {"success": True}, "mixpanel": {"status": 1}, "amplitude": {"code": 200}}.get(tool, {})
+                body = {"segment": {"success": True}, "mixpanel": {"status": 1}, "amplitude": {"code": 200}}.get(
+                    tool, {}
+                )
                 data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -74,7 +76,7 @@ class ToolCaptureServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> "ToolCaptureServer":
+    def __enter__(self) -> ToolCaptureServer:
         self._thread.start()
         return self
 
@@ -103,7 +105,9 @@ class ToolCaptureServer:
             props = {k: v for k, v in event["properties"].items() if k != "token"}
             seconds = int(props["time"])
             props["time"] = seconds * 1000 if time_in_ms else seconds
-            by_day[dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()].append({"event": event["event"], "properties": props})
+            by_day[dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()].append(
+                {"event": event["event"], "properties": props}
+            )
         for day, events in by_day.items():
             folder = root / f"date={day}"
             folder.mkdir(parents=True, exist_ok=True)
@@ -116,10 +120,15 @@ class ToolCaptureServer:
         for number, event in enumerate(self.received["amplitude"]):
             at = dt.datetime.fromtimestamp(event["time"] / 1000, dt.UTC).replace(tzinfo=None)
             exported = {
-                "event_type": event["event_type"], "user_id": event.get("user_id"), "device_id": event.get("device_id"),
-                "event_time": at.strftime("%Y-%m-%d %H:%M:%S.%f"), "server_upload_time": at.strftime("%Y-%m-%d %H:%M:%S.%f"),
-                "$insert_id": event.get("insert_id"), "uuid": f"00000000-0000-4000-8000-{number:012d}",
-                "event_properties": event.get("event_properties") or {}, "user_properties": event.get("user_properties") or {},
+                "event_type": event["event_type"],
+                "user_id": event.get("user_id"),
+                "device_id": event.get("device_id"),
+                "event_time": at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                "server_upload_time": at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                "$insert_id": event.get("insert_id"),
+                "uuid": f"00000000-0000-4000-8000-{number:012d}",
+                "event_properties": event.get("event_properties") or {},
+                "user_properties": event.get("user_properties") or {},
                 "session_id": event.get("session_id", -1),
             }
             by_hour[(at.date().isoformat(), at.hour)].append(exported)
@@ -144,11 +153,23 @@ class ToolCaptureServer:
             at = dt.datetime.fromtimestamp(stamp / 1000, dt.UTC).replace(tzinfo=None)
             text = at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
             fields = {
-                "app_id": payload.get("aid"), "platform": payload.get("p"), "event": "struct" if payload.get("e") == "se" else payload.get("e"),
-                "event_id": payload["eid"], "collector_tstamp": text, "dvce_created_tstamp": text, "true_tstamp": text, "derived_tstamp": text,
-                "user_id": payload.get("uid"), "domain_userid": payload.get("duid"), "domain_sessionid": payload.get("sid"),
-                "se_category": payload.get("se_ca"), "se_action": payload.get("se_ac"), "se_label": payload.get("se_la"),
-                "se_property": payload.get("se_pr"), "se_value": payload.get("se_va"), "name_tracker": payload.get("tna"),
+                "app_id": payload.get("aid"),
+                "platform": payload.get("p"),
+                "event": "struct" if payload.get("e") == "se" else payload.get("e"),
+                "event_id": payload["eid"],
+                "collector_tstamp": text,
+                "dvce_created_tstamp": text,
+                "true_tstamp": text,
+                "derived_tstamp": text,
+                "user_id": payload.get("uid"),
+                "domain_userid": payload.get("duid"),
+                "domain_sessionid": payload.get("sid"),
+                "se_category": payload.get("se_ca"),
+                "se_action": payload.get("se_ac"),
+                "se_label": payload.get("se_la"),
+                "se_property": payload.get("se_pr"),
+                "se_value": payload.get("se_va"),
+                "name_tracker": payload.get("tna"),
             }
             by_day[at.date().isoformat()].append("\t".join(fields.get(name) or "" for name in ENRICHED_FIELDS) + "\n")
         for day, lines in by_day.items():

@@ -55,9 +55,13 @@ def problems(warehouse: Path, dbt_dir: Path = DBT_DIR) -> list[str]:
         found.append(f"main.{name}: model has no entry in its folder's YAML")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for (schema, table), described in sorted(docs.items()):
-            columns = [r[0] for r in con.execute(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table]).fetchall()]
+            columns = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+            ]
             if not columns:
                 found.append(f"{schema}.{table}: not in the warehouse (built by a demo run?)")
                 continue

@@ -35,7 +35,13 @@ def _covariance(first: pd.Series, second: pd.Series, kind: str) -> float:
 
 
 def lift_difference(
-    stats: pd.DataFrame, by: str, first: str, second: str, alpha: float, paired: bool = False, per_experiment: bool = True
+    stats: pd.DataFrame,
+    by: str,
+    first: str,
+    second: str,
+    alpha: float,
+    paired: bool = False,
+    per_experiment: bool = True,
 ) -> pd.DataFrame:
     """Per experiment (when the column is there), other experiment (when there), metric and non-control variant: the lift
     within `by == first` and within `by == second`, their difference, its p-value, and the Bonferroni-adjusted p-value
@@ -54,18 +60,39 @@ def lift_difference(
             row = dict(zip(keys + ["metric_id"], group_key if isinstance(group_key, tuple) else (group_key,)))
             row["variant"] = variant
             if not {first, second} <= set(control.index) or not {first, second} <= set(rows.index):
-                out.append(row | {f"lift_{first}": np.nan, f"lift_{second}": np.nan, "difference": np.nan,
-                                  f"n_{first}": 0, f"n_{second}": 0, "p_value": np.nan})
+                out.append(
+                    row
+                    | {
+                        f"lift_{first}": np.nan,
+                        f"lift_{second}": np.nan,
+                        "difference": np.nan,
+                        f"n_{first}": 0,
+                        f"n_{second}": 0,
+                        "p_value": np.nan,
+                    }
+                )
                 continue
             c1, c2, v1, v2 = control.loc[first], control.loc[second], rows.loc[first], rows.loc[second]
             res = compare_lift_difference(
-                _arm(c1), _arm(v1), _arm(c2), _arm(v2), kind=kind,  # type: ignore[arg-type]
+                _arm(c1),
+                _arm(v1),
+                _arm(c2),
+                _arm(v2),
+                kind=kind,  # type: ignore[arg-type]
                 cov_control=_covariance(c1, c2, kind) if paired else 0.0,
                 cov_variant=_covariance(v1, v2, kind) if paired else 0.0,
             )
-            out.append(row | {f"lift_{first}": float(res.lift_1[0]), f"lift_{second}": float(res.lift_2[0]),
-                              "difference": float(res.difference[0]), f"n_{first}": int(c1["n"] + v1["n"]),
-                              f"n_{second}": int(c2["n"] + v2["n"]), "p_value": float(res.p_value[0])})
+            out.append(
+                row
+                | {
+                    f"lift_{first}": float(res.lift_1[0]),
+                    f"lift_{second}": float(res.lift_2[0]),
+                    "difference": float(res.difference[0]),
+                    f"n_{first}": int(c1["n"] + v1["n"]),
+                    f"n_{second}": int(c2["n"] + v2["n"]),
+                    "p_value": float(res.p_value[0]),
+                }
+            )
     frame = pd.DataFrame(out)
     if frame.empty:
         return frame
@@ -84,13 +111,18 @@ def novelty_check(stats: pd.DataFrame, direction: str, alpha: float) -> tuple[pd
     if frame.empty:
         return frame, "not enough data"
     if frame["p_value"].isna().all():
-        return frame, "cannot tell: the lift is undefined in one period (e.g. the metric happens only right after exposure)"
+        return (
+            frame,
+            "cannot tell: the lift is undefined in one period (e.g. the metric happens only right after exposure)",
+        )
     sign = 1.0 if direction == "increase" else -1.0
     notes = []
     for r in frame.itertuples():
         if r.flag:
             kind = "novelty effect (the lift fades)" if sign * r.difference > 0 else "learning effect (the lift grows)"
-            notes.append(f"{r.variant}: {kind}, early {r.lift_early:+.1%} vs late {r.lift_late:+.1%} (p adj {r.p_value_adjusted:.2g})")
+            notes.append(
+                f"{r.variant}: {kind}, early {r.lift_early:+.1%} vs late {r.lift_late:+.1%} (p adj {r.p_value_adjusted:.2g})"
+            )
     return frame, "; ".join(notes) if notes else "no evidence that the lift changes with time since exposure"
 
 

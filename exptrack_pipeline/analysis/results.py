@@ -22,11 +22,11 @@ import pandas as pd
 from exptrack_pipeline.schemas import ExperimentResults
 from exptrack_pipeline.stats import (
     ArmStats,
-    sequential_ratio_test,
     bayesian_summary,
     compare,
     compare_cuped,
     compare_sequential,
+    sequential_ratio_test,
 )
 
 KEYS = ["experiment_id", "metric_id", "analysis_date"]
@@ -104,8 +104,12 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFram
     """
     pairs = pair_with_control(stats).sort_values(KEYS + ["variant"]).reset_index(drop=True)
     if pairs.empty:
-        return ExperimentResults.validate(pd.DataFrame({c: pd.Series(dtype="object") for c in ExperimentResults.to_schema().columns}))
-    family = (pairs["experiment_id"] + "|" + correction_group(pairs) + "|" + pairs["analysis_date"].astype(str)).to_numpy()
+        return ExperimentResults.validate(
+            pd.DataFrame({c: pd.Series(dtype="object") for c in ExperimentResults.to_schema().columns})
+        )
+    family = (
+        pairs["experiment_id"] + "|" + correction_group(pairs) + "|" + pairs["analysis_date"].astype(str)
+    ).to_numpy()
     alpha = pairs["experiment_id"].map(alphas).to_numpy(dtype=float)
     # one m for p-values and intervals: the family's rows that have a test (the plain estimate decides which)
     tested = by_kind(pairs, lambda c, v, kind, part: compare(c, v, kind=kind, alpha=alpha[part.index]))["p_value"]

@@ -30,11 +30,15 @@ def compute_segment_results(stats: pd.DataFrame, exposures: pd.DataFrame, alphas
     """Per segment: lift, Fieller CI (Bonferroni over the tested variants, as in results.py), p-value, the segment's SRM p-value and a warning."""
     pairs = pair_with_control(stats, SEGMENT_KEYS).sort_values(SEGMENT_KEYS + ["variant"]).reset_index(drop=True)
     if pairs.empty:
-        return SegmentResults.validate(pd.DataFrame({c: pd.Series(dtype="object") for c in SegmentResults.to_schema().columns}))
+        return SegmentResults.validate(
+            pd.DataFrame({c: pd.Series(dtype="object") for c in SegmentResults.to_schema().columns})
+        )
     family = pairs[SEGMENT_KEYS].astype(str).agg("|".join, axis=1).to_numpy()
     alpha = pairs["experiment_id"].map(alphas).to_numpy(dtype=float)
     m = family_size(by_kind(pairs, lambda c, v, kind, part: compare(c, v, kind=kind))["p_value"], family)
-    f = by_kind(pairs, lambda c, v, kind, part: compare(c, v, kind=kind, alpha=(alpha / m)[part.index], relative="fieller"))
+    f = by_kind(
+        pairs, lambda c, v, kind, part: compare(c, v, kind=kind, alpha=(alpha / m)[part.index], relative="fieller")
+    )
     srm = segment_srm(exposures)
     out = pd.DataFrame(
         {

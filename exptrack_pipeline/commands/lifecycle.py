@@ -1,13 +1,13 @@
 """CLI commands of the lifecycle feature (see exptrack_pipeline/commands/__init__.py for the contract).
 
-  exptrack plan --metric M --mde 0.05 [--baseline B] [--surface S] ...   sample size per arm and expected duration
-  exptrack new ID --name ... --metric M --mde 0.05 ...                   scaffold experiments/ID.yaml (status backlog)
-  exptrack move ID --to STATE --actor WHO --reason WHY                   validated lifecycle transition
-  exptrack decide ID ship VARIANT|rollback|iterate --rationale ... --actor WHO
-  exptrack implemented ID --actor WHO --reason ...                       a shipped variant is fully rolled out
-  exptrack lifecycle [ID]                                                effective status and history
-  exptrack backlog                                                       backlog ordered by ICE score
-  exptrack reports                                                       where the reports and summaries are
+exptrack plan --metric M --mde 0.05 [--baseline B] [--surface S] ...   sample size per arm and expected duration
+exptrack new ID --name ... --metric M --mde 0.05 ...                   scaffold experiments/ID.yaml (status backlog)
+exptrack move ID --to STATE --actor WHO --reason WHY                   validated lifecycle transition
+exptrack decide ID ship VARIANT|rollback|iterate --rationale ... --actor WHO
+exptrack implemented ID --actor WHO --reason ...                       a shipped variant is fully rolled out
+exptrack lifecycle [ID]                                                effective status and history
+exptrack backlog                                                       backlog ordered by ICE score
+exptrack reports                                                       where the reports and summaries are
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from exptrack_pipeline.config import RegistryError, Settings, load_registry
 from exptrack_pipeline.commands.flags import history_lines, sync_after
+from exptrack_pipeline.config import RegistryError, Settings, load_registry
 from exptrack_pipeline.config.registry import load_experiment
 from exptrack_pipeline.lifecycle import archive, inputs, planning, portfolio, store
 from exptrack_pipeline.lifecycle.states import (
@@ -48,20 +48,26 @@ def _now(text: str | None) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text).replace(tzinfo=None)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--at {text!r} is not a date/time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+        raise argparse.ArgumentTypeError(
+            f"--at {text!r} is not a date/time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+        ) from None
 
 
 @contextmanager
 def _warehouse(settings: Settings, write: bool):
     """A short warehouse connection; a clear message when a pipeline run holds DuckDB's write lock."""
     if settings.target == "duckdb" and not write and not settings.warehouse.exists():
-        raise LifecycleError(f"{settings.warehouse}: warehouse not found; run `exptrack run --start ... --end ...` first")
+        raise LifecycleError(
+            f"{settings.warehouse}: warehouse not found; run `exptrack run --start ... --end ...` first"
+        )
     warehouse = open_warehouse(settings)
     try:
         with warehouse.connect(read_only=not write) as con:
             yield con
     except (WarehouseBusy, ConnectionError) as exc:
-        raise LifecycleError(f"{warehouse.describe()}: cannot open the warehouse ({exc}); if a pipeline run is writing, retry when it ends") from None
+        raise LifecycleError(
+            f"{warehouse.describe()}: cannot open the warehouse ({exc}); if a pipeline run is writing, retry when it ends"
+        ) from None
 
 
 def _add_plan_args(p: argparse.ArgumentParser) -> None:
@@ -118,8 +124,16 @@ def register(subparsers: argparse._SubParsersAction) -> dict[str, Handler]:
     status.add_argument("experiment_id", nargs="?")
     subparsers.add_parser("backlog", help="the backlog ordered by ICE score")
     subparsers.add_parser("reports", help="where the reports, summaries, handoffs and archives are")
-    handlers = {"plan": cmd_plan, "new": cmd_new, "move": cmd_move, "decide": cmd_decide, "implemented": cmd_implemented,
-                "lifecycle": cmd_status, "backlog": cmd_backlog, "reports": cmd_reports}
+    handlers = {
+        "plan": cmd_plan,
+        "new": cmd_new,
+        "move": cmd_move,
+        "decide": cmd_decide,
+        "implemented": cmd_implemented,
+        "lifecycle": cmd_status,
+        "backlog": cmd_backlog,
+        "reports": cmd_reports,
+    }
     return {name: _guard(fn) for name, fn in handlers.items()}
 
 
@@ -132,6 +146,7 @@ def _guard(fn: Handler) -> Handler:
                 raise
             print(f"exptrack {args.command}: {exc}", file=sys.stderr)
             return 2
+
     return run
 
 
@@ -142,7 +157,9 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
         raise ValueError(f"--weights has {len(weights)} values but --arms names {len(arms)} arms ({', '.join(arms)})")
     registry = load_registry(settings.experiments_dir, settings.metrics_file)
     if args.metric not in registry.catalog.ids:
-        raise ValueError(f"unknown metric {args.metric!r}; define it in {settings.metrics_file} or use one of: {', '.join(sorted(registry.catalog.ids))}")
+        raise ValueError(
+            f"unknown metric {args.metric!r}; define it in {settings.metrics_file} or use one of: {', '.join(sorted(registry.catalog.ids))}"
+        )
     stats, exposures = pd.DataFrame(), pd.DataFrame()
     if settings.warehouse.exists() and (args.baseline is None or args.daily_units is None):
         with _warehouse(settings, write=False) as con:
@@ -154,11 +171,24 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
     else:
         found = planning.baseline_from_stats(stats, args.metric) if not stats.empty else None
         if found is None:
-            raise ValueError(f"no warehouse data for metric {args.metric!r} ({settings.warehouse}); pass --baseline (and --sd for mean metrics)")
+            raise ValueError(
+                f"no warehouse data for metric {args.metric!r} ({settings.warehouse}); pass --baseline (and --sd for mean metrics)"
+            )
         baseline = found
-    daily, source = (args.daily_units, "--daily-units") if args.daily_units else planning.daily_traffic(exposures, args.surface)
-    plan = planning.make_plan(args.metric, baseline, args.mde, relative=args.mde_type == "relative", alpha=args.alpha,
-                              power=args.power, weights=weights, daily_units=daily, traffic_source=source)
+    daily, source = (
+        (args.daily_units, "--daily-units") if args.daily_units else planning.daily_traffic(exposures, args.surface)
+    )
+    plan = planning.make_plan(
+        args.metric,
+        baseline,
+        args.mde,
+        relative=args.mde_type == "relative",
+        alpha=args.alpha,
+        power=args.power,
+        weights=weights,
+        daily_units=daily,
+        traffic_source=source,
+    )
     return plan, arms
 
 
@@ -174,7 +204,9 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError("`exptrack new` needs --surface (where the experiment runs)")
     out = args.out or settings.experiments_dir / f"{args.experiment_id}.yaml"
     if out.exists():
-        raise ValueError(f"{out} already exists; choose another id or --out (the YAML is yours: exptrack never overwrites it)")
+        raise ValueError(
+            f"{out} already exists; choose another id or --out (the YAML is yours: exptrack never overwrites it)"
+        )
     days = args.days or (planning.scheduled_days(plan.duration_days) if plan.duration_days else None)
     if days is None:
         raise ValueError("unknown duration: no traffic data for this surface; pass --days or --daily-units")
@@ -187,10 +219,22 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
             raise ValueError("--ice needs three numbers: expected_impact,confidence,effort")
         ice = dict(zip(("expected_impact", "confidence", "effort"), parts))
     text = planning.scaffold_yaml(
-        experiment_id=args.experiment_id, name=args.name, hypothesis=args.hypothesis, owner=args.owner, slack_channel=args.slack_channel,
-        surface=args.surface, audience=args.audience, start_date=start, days=days, plan=plan, arm_names=arms,
-        secondary_metrics=[m for m in args.secondary.split(",") if m], guardrail_metrics=[m for m in args.guardrails.split(",") if m],
-        pm=args.pm, layer=args.layer, prioritization=ice,
+        experiment_id=args.experiment_id,
+        name=args.name,
+        hypothesis=args.hypothesis,
+        owner=args.owner,
+        slack_channel=args.slack_channel,
+        surface=args.surface,
+        audience=args.audience,
+        start_date=start,
+        days=days,
+        plan=plan,
+        arm_names=arms,
+        secondary_metrics=[m for m in args.secondary.split(",") if m],
+        guardrail_metrics=[m for m in args.guardrails.split(",") if m],
+        pm=args.pm,
+        layer=args.layer,
+        prioritization=ice,
     )
     with tempfile.TemporaryDirectory() as tmp:  # validate alone and together with the registry before writing
         candidate = Path(tmp) / out.name
@@ -203,8 +247,10 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(planning.format_plan(plan, arms))
-    print(f"\nwrote {out} (status backlog, {start} → {start + dt.timedelta(days=days - 1)}); schedule it with "
-          f"`exptrack move {args.experiment_id} --to scheduled --actor WHO --reason WHY`")
+    print(
+        f"\nwrote {out} (status backlog, {start} → {start + dt.timedelta(days=days - 1)}); schedule it with "
+        f"`exptrack move {args.experiment_id} --to scheduled --actor WHO --reason WHY`"
+    )
     return 0
 
 
@@ -214,7 +260,9 @@ def _experiment(settings: Settings, experiment_id: str):
 
 def _ensure_not_frozen(settings: Settings, experiment_id: str) -> None:
     if archive.is_frozen(paths(settings).archive, experiment_id):
-        raise LifecycleError(f"{experiment_id}: is archived under {paths(settings).archive / experiment_id} and frozen; nothing can change it")
+        raise LifecycleError(
+            f"{experiment_id}: is archived under {paths(settings).archive / experiment_id} and frozen; nothing can change it"
+        )
 
 
 def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
@@ -225,7 +273,10 @@ def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
         validate_transition(e.id, current, args.to)
         if args.to == "concluded" or current in ("concluded", "archived"):
             _ensure_not_frozen(settings, e.id)
-        store.append_events(con, [LifecycleEvent(e.id, "transition", args.actor, args.reason, at, from_status=current, to_status=args.to)])
+        store.append_events(
+            con,
+            [LifecycleEvent(e.id, "transition", args.actor, args.reason, at, from_status=current, to_status=args.to)],
+        )
     print(f"{e.id}: {current} → {args.to} (by {args.actor}: {args.reason})")
     print("\n".join(sync_after(settings, e.id, args.actor, args.reason)))
     return 0
@@ -240,14 +291,22 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
         current = store.current_status(con, e.id, e.status)
         validate_decision(e.id, current, args.decision, args.variant, [v.name for v in e.variants], e.control.name)
         events = transitions_for_decision(e.id, current, args.actor, args.rationale, at)
-        events.append(LifecycleEvent(e.id, "decision", args.actor, args.rationale, at, decision=args.decision, variant=args.variant))
+        events.append(
+            LifecycleEvent(
+                e.id, "decision", args.actor, args.rationale, at, decision=args.decision, variant=args.variant
+            )
+        )
         store.append_events(con, events)
         if learning:
             learnings.record(con, learning)
     what = f"ship {args.variant}" if args.decision == "ship" else args.decision
     print(f"{e.id}: decision {what} recorded" + (f"; {current} → concluded" if len(events) > 1 else ""))
     print("\n".join(sync_after(settings, e.id, args.actor, args.rationale)))
-    print("the next pipeline run writes the report" + (", the handoff" if args.decision == "ship" else "") + " and freezes the archive")
+    print(
+        "the next pipeline run writes the report"
+        + (", the handoff" if args.decision == "ship" else "")
+        + " and freezes the archive"
+    )
     return 0
 
 
@@ -257,7 +316,9 @@ def cmd_implemented(args: argparse.Namespace, settings: Settings) -> int:
         decisions = store.latest_decisions(store.all_events(con))
         mine = decisions[decisions["experiment_id"] == e.id]
         if mine.empty or mine["decision"].iloc[0] != "ship":
-            raise LifecycleError(f"{e.id}: has no `ship` decision; record one first: exptrack decide {e.id} ship VARIANT --rationale ... --actor ...")
+            raise LifecycleError(
+                f"{e.id}: has no `ship` decision; record one first: exptrack decide {e.id} ship VARIANT --rationale ... --actor ..."
+            )
         store.append_events(con, [LifecycleEvent(e.id, "implemented", args.actor, args.reason, _now(args.at))])
     print(f"{e.id}: marked implemented")
     return 0
@@ -275,9 +336,18 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{row.experiment_id:<24} {row.status:<10} ({row.status_source}{since})")
         if args.experiment_id and not events.empty:
             for ev in events[events["experiment_id"] == row.experiment_id].itertuples():
-                what = f"{ev.from_status or '?'} → {ev.to_status}" if ev.event_type == "transition" else (
-                    f"decision {ev.decision} {ev.variant or ''}".strip() if ev.event_type == "decision" else "implemented")
-                print(f"  {pd.Timestamp(ev.occurred_at):%Y-%m-%d %H:%M}  {what:<28} {ev.actor} [{ev.source}]: {ev.reason}")
+                what = (
+                    f"{ev.from_status or '?'} → {ev.to_status}"
+                    if ev.event_type == "transition"
+                    else (
+                        f"decision {ev.decision} {ev.variant or ''}".strip()
+                        if ev.event_type == "decision"
+                        else "implemented"
+                    )
+                )
+                print(
+                    f"  {pd.Timestamp(ev.occurred_at):%Y-%m-%d %H:%M}  {what:<28} {ev.actor} [{ev.source}]: {ev.reason}"
+                )
     if flag_lines:
         print("\n".join(flag_lines))
     return 0

@@ -31,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> dict:
     run = subparsers.add_parser("run", help="materialise the whole pipeline for a date range")
     run.add_argument("--start", type=_date, required=True)
     run.add_argument("--end", type=_date, required=True)
-    run.add_argument("--no-ingest", action="store_true", help="skip the landing zone: the events are in the warehouse already")
+    run.add_argument(
+        "--no-ingest", action="store_true", help="skip the landing zone: the events are in the warehouse already"
+    )
     return {"run": _run}
 
 
@@ -82,7 +84,9 @@ def _log_path(settings: Settings) -> Path:
     return folder / f"run-{dt.datetime.now():%Y%m%dT%H%M%S}.log"
 
 
-def run_pipeline(start: dt.date, end: dt.date, settings: Settings | None = None, instance=None, ingest: bool = True) -> None:
+def run_pipeline(
+    start: dt.date, end: dt.date, settings: Settings | None = None, instance=None, ingest: bool = True
+) -> None:
     """Ingest every day in [start, end] in one run (unless `ingest` is False: the events are already in the
     warehouse, EXPTRACK_RAW_SCHEMA), then build the registry, dbt models, results, monitoring and lifecycle."""
     import dagster as dg
@@ -90,7 +94,9 @@ def run_pipeline(start: dt.date, end: dt.date, settings: Settings | None = None,
     from exptrack_pipeline.definitions import build_definitions
     from exptrack_pipeline.defs.project import dbt_project
 
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)  # Dagster's notes on its own API, not the user's business
+    warnings.filterwarnings(
+        "ignore", category=dg.BetaWarning
+    )  # Dagster's notes on its own API, not the user's business
     settings = settings or Settings.from_env()
     load_registry(settings.experiments_dir, settings.metrics_file)  # fail fast, before any run starts
     all_units(settings.raw_dir, sources_path(settings.experiments_dir))  # the sources YAML too
@@ -103,15 +109,29 @@ def run_pipeline(start: dt.date, end: dt.date, settings: Settings | None = None,
     print(f"warehouse: {open_warehouse(settings).describe()}", flush=True)
     with RunProgress(totals=totals) as progress, log_path.open("w") as log:
         defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(loggers=run_loggers(progress)))
-        jobs = [("ingest_job", f"ingest {start} .. {end} ({days} days)", {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()})] if ingest else []
+        jobs = (
+            [
+                (
+                    "ingest_job",
+                    f"ingest {start} .. {end} ({days} days)",
+                    {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
+                )
+            ]
+            if ingest
+            else []
+        )
         jobs.append(("analysis_job", "registry, dbt, results, monitoring, lifecycle", {}))
         for name, heading, tags in jobs:
             progress.heading(heading)
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                result = defs.resolve_job_def(name).execute_in_process(run_config=LOGGERS, instance=instance, tags=tags, raise_on_error=False)
+                result = defs.resolve_job_def(name).execute_in_process(
+                    run_config=LOGGERS, instance=instance, tags=tags, raise_on_error=False
+                )
             if not result.success:
                 break
     if progress.failures or not result.success:
         step, error = progress.failures[0] if progress.failures else (name, "the run failed")
-        raise PipelineFailed(f"{name} failed at step {step}: {error}\nrun {result.run_id}; full log (dbt and Dagster): {log_path}")
+        raise PipelineFailed(
+            f"{name} failed at step {step}: {error}\nrun {result.run_id}; full log (dbt and Dagster): {log_path}"
+        )
     print(f"done: runs logged in {log_path}", flush=True)

@@ -18,7 +18,9 @@ import dagster as dg
 from exptrack_pipeline.defs.dbt.assets import exptrack_dbt_models
 
 DBT_STEP = exptrack_dbt_models.op.name
-INGEST_DAY = re.compile(r"^(exposures|events) \d{4}-\d{2}-\d{2}: \d+ row\(s\) loaded$")  # the per-day line of defs/ingestion/assets.py
+INGEST_DAY = re.compile(
+    r"^(exposures|events) \d{4}-\d{2}-\d{2}: \d+ row\(s\) loaded$"
+)  # the per-day line of defs/ingestion/assets.py
 DBT_NODE_EVENTS = ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "ASSET_OBSERVATION")
 
 
@@ -34,7 +36,9 @@ def dbt_node_count(manifest_path: Any) -> int:
 class RunProgress:
     """Step-by-step progress of one or more Dagster runs, on `out` (rich when it is a terminal, plain otherwise)."""
 
-    def __init__(self, out: TextIO | None = None, totals: dict[str, int] | None = None, plain: bool | None = None) -> None:
+    def __init__(
+        self, out: TextIO | None = None, totals: dict[str, int] | None = None, plain: bool | None = None
+    ) -> None:
         self.out = out or sys.stdout
         self.totals = totals or {}
         self.plain = (not self.out.isatty()) if plain is None else plain
@@ -47,10 +51,22 @@ class RunProgress:
     def __enter__(self) -> RunProgress:
         if not self.plain:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
-            columns = (SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description:<28}"), BarColumn(),
-                       MofNCompleteColumn(), TimeElapsedColumn())
+            columns = (
+                SpinnerColumn(finished_text="[green]✓"),
+                TextColumn("{task.description:<28}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
             self._rich = Progress(*columns, console=Console(file=self.out))
             self._rich.start()
         return self
@@ -86,12 +102,20 @@ class RunProgress:
         if self._rich is not None and step in self._tasks:
             task = self._tasks[step]
             total = self.totals.get(step) or max(self.counts.get(step, 0), 1)
-            self._rich.update(task, total=total, completed=total if ok else self.counts.get(step, 0),
-                              description=self._label(step) + ("" if ok else " [red]FAILED"))
+            self._rich.update(
+                task,
+                total=total,
+                completed=total if ok else self.counts.get(step, 0),
+                description=self._label(step) + ("" if ok else " [red]FAILED"),
+            )
             self._rich.stop_task(task)
             return
         count = f" {self.counts[step]}/{self.totals[step]}" if self.totals.get(step) else ""
-        print(f"  {'ok    ' if ok else 'FAILED'} {self._label(step):<30}{count} {seconds:6.1f} s", file=self.out, flush=True)
+        print(
+            f"  {'ok    ' if ok else 'FAILED'} {self._label(step):<30}{count} {seconds:6.1f} s",
+            file=self.out,
+            flush=True,
+        )
 
     def _label(self, step: str) -> str:
         return "dbt build (models, tests)" if step == DBT_STEP else step
@@ -108,10 +132,10 @@ class RunProgress:
         elif kind == "STEP_SUCCESS":
             self.step_finished(step, True)
         elif kind == "STEP_FAILURE":
-            self.step_finished(step, False, _root_cause(event.step_failure_data.error if event.step_failure_data else None))
-        elif step == DBT_STEP and kind in DBT_NODE_EVENTS:
-            self.advance(step)
-        elif kind is None and INGEST_DAY.match(meta.get("orig_message", "")):
+            self.step_finished(
+                step, False, _root_cause(event.step_failure_data.error if event.step_failure_data else None)
+            )
+        elif (step == DBT_STEP and kind in DBT_NODE_EVENTS) or (kind is None and INGEST_DAY.match(meta.get("orig_message", ""))):
             self.advance(step)
 
 

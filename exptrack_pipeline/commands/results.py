@@ -25,11 +25,17 @@ def _results(args: argparse.Namespace, settings: Settings) -> int:
         known = sorted(e.id for e in load_registry(settings.experiments_dir, settings.metrics_file).experiments)
         with_results = sorted(latest_results(open_warehouse(settings))["experiment_id"].unique())
         if args.experiment not in known:
-            print(f"exptrack: unknown experiment {args.experiment!r}; the registry ({settings.experiments_dir}) has: "
-                  f"{', '.join(known) or 'none'}", file=sys.stderr)
+            print(
+                f"exptrack: unknown experiment {args.experiment!r}; the registry ({settings.experiments_dir}) has: "
+                f"{', '.join(known) or 'none'}",
+                file=sys.stderr,
+            )
             return 2
-        print(f"exptrack: no results for {args.experiment} yet (results exist for: {', '.join(with_results) or 'none'}); "
-              "run `exptrack run --start YYYY-MM-DD --end YYYY-MM-DD` after its start date", file=sys.stderr)
+        print(
+            f"exptrack: no results for {args.experiment} yet (results exist for: {', '.join(with_results) or 'none'}); "
+            "run `exptrack run --start YYYY-MM-DD --end YYYY-MM-DD` after its start date",
+            file=sys.stderr,
+        )
         return 1
     print(format_results(frame))
     return 0

@@ -50,7 +50,9 @@ def format_results(frame: pd.DataFrame) -> str:
         f"{'lift':>8} {'CI (adjusted)':>19} {'p_adj':>8}  verdict"
     )
     for experiment_id, rows in frame.groupby("experiment_id", sort=False):
-        lines.append(f"\n{experiment_id}  (through {rows['analysis_date'].max():%Y-%m-%d}, control = {rows['control_variant'].iloc[0]})")
+        lines.append(
+            f"\n{experiment_id}  (through {rows['analysis_date'].max():%Y-%m-%d}, control = {rows['control_variant'].iloc[0]})"
+        )
         lines.append(header)
         for r in rows.itertuples():
             ci = f"[{r.rel_lift_ci_low:+.1%}, {r.rel_lift_ci_high:+.1%}]" if pd.notna(r.rel_lift_ci_low) else "n/a"
@@ -112,7 +114,9 @@ def format_exposures(warehouse: Any) -> str:
         arms = units[units["experiment_id"] == q.experiment_id]
         split = ", ".join(f"{a.variant} {a.units:,} ({a.design_weight:.0%})" for a in arms.itertuples())
         status = statuses.get(q.experiment_id, "?")
-        lines.append(f"  {q.experiment_id:<22} [{status}] {split}; multi-variant units {int(q.multi_exposed_units)} ({q.multi_exposure_rate:.2%})")
+        lines.append(
+            f"  {q.experiment_id:<22} [{status}] {split}; multi-variant units {int(q.multi_exposed_units)} ({q.multi_exposure_rate:.2%})"
+        )
     return "\n".join(lines)
 
 
@@ -131,15 +135,24 @@ def format_unmatched(warehouse: Any) -> str:
         return "Exposures that match nothing in the registry: none"
     lines = ["Exposures that match nothing in the registry (excluded from every analysis):"]
     for r in rows.itertuples():
-        what = (f"unregistered experiment '{r.experiment_id}' (variant '{r.variant}')" if r.exclusion_reason == "unknown_experiment"
-                else f"{r.experiment_id}: variant '{r.variant}' is not in its YAML")
+        what = (
+            f"unregistered experiment '{r.experiment_id}' (variant '{r.variant}')"
+            if r.exclusion_reason == "unknown_experiment"
+            else f"{r.experiment_id}: variant '{r.variant}' is not in its YAML"
+        )
         rows = int(r.exposure_rows)
-        lines.append(f"  {what}: {rows:,} row{'' if rows == 1 else 's'}, {pd.Timestamp(r.first_seen):%Y-%m-%d} .. {pd.Timestamp(r.last_seen):%Y-%m-%d}")
+        lines.append(
+            f"  {what}: {rows:,} row{'' if rows == 1 else 's'}, {pd.Timestamp(r.first_seen):%Y-%m-%d} .. {pd.Timestamp(r.last_seen):%Y-%m-%d}"
+        )
     return "\n".join(lines)
 
 
 def format_summary(warehouse: Any) -> str:
-    return "\n\n".join([
-        format_ingestion(warehouse), format_exposures(warehouse), format_unmatched(warehouse),
-        "Results (latest analysis date):" + format_results(latest_results(warehouse)),
-    ])
+    return "\n\n".join(
+        [
+            format_ingestion(warehouse),
+            format_exposures(warehouse),
+            format_unmatched(warehouse),
+            "Results (latest analysis date):" + format_results(latest_results(warehouse)),
+        ]
+    )

@@ -91,7 +91,9 @@ class Experiment(_Strict):
     prioritization: Prioritization | None = None
     allocation_phases: list[AllocationPhase] = Field(default_factory=list)
     alerting: AlertRouting = AlertRouting()
-    flag_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]+$")  # the feature flag's key (default: the id)
+    flag_key: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.\-]+$"
+    )  # the feature flag's key (default: the id)
     ship_ramp: list[ShipStep] = Field(default_factory=list)  # default: the shipped variant serves everyone at once
 
     @field_validator("guardrail_metrics", mode="before")
@@ -102,7 +104,7 @@ class Experiment(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Experiment":
+    def _consistent(self) -> Experiment:
         if self.end_date < self.start_date:
             raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
         total = sum(v.weight for v in self.variants)
@@ -111,14 +113,18 @@ class Experiment(_Strict):
             raise ValueError(f"variant weights must sum to 1 but sum to {total:g} ({weights})")
         controls = [v.name for v in self.variants if v.is_control]
         if len(controls) != 1:
-            raise ValueError(f"exactly one variant needs `is_control: true`, found {len(controls)} ({controls or 'none'})")
+            raise ValueError(
+                f"exactly one variant needs `is_control: true`, found {len(controls)} ({controls or 'none'})"
+            )
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be unique, got {names}")
         self._check_phases(names)
         days = [s.after_days for s in self.ship_ramp]
         if self.ship_ramp and (days != sorted(set(days)) or days[0] != 0 or self.ship_ramp[-1].winner_share != 1):
-            raise ValueError(f"ship_ramp must start at after_days 0, increase, and end with winner_share 1, got {[s.model_dump() for s in self.ship_ramp]}")
+            raise ValueError(
+                f"ship_ramp must start at after_days 0, increase, and end with winner_share 1, got {[s.model_dump() for s in self.ship_ramp]}"
+            )
         return self
 
     def _check_phases(self, names: list[str]) -> None:
@@ -134,12 +140,18 @@ class Experiment(_Strict):
             raise ValueError(f"allocation phase starting {starts[-1]} begins after end_date {self.end_date}")
         for phase in phases:
             if sorted(phase.weights) != sorted(names):
-                raise ValueError(f"allocation phase {phase.start_date} must give a weight to each variant {names}, got {sorted(phase.weights)}")
+                raise ValueError(
+                    f"allocation phase {phase.start_date} must give a weight to each variant {names}, got {sorted(phase.weights)}"
+                )
             if abs(sum(phase.weights.values()) - 1.0) > WEIGHT_TOLERANCE:
-                raise ValueError(f"allocation phase {phase.start_date}: weights must sum to 1, got {sum(phase.weights.values()):g}")
+                raise ValueError(
+                    f"allocation phase {phase.start_date}: weights must sum to 1, got {sum(phase.weights.values()):g}"
+                )
         final = phases[-1].weights
         if any(abs(final[v.name] - v.weight) > WEIGHT_TOLERANCE for v in self.variants):
-            raise ValueError("the last allocation phase's weights must equal the variants' `weight` (the target allocation)")
+            raise ValueError(
+                "the last allocation phase's weights must equal the variants' `weight` (the target allocation)"
+            )
 
     @property
     def phases(self) -> list[tuple[int, dt.date, dt.date, dict[str, float]]]:
@@ -148,7 +160,11 @@ class Experiment(_Strict):
             return [(1, self.start_date, self.end_date, {v.name: v.weight for v in self.variants})]
         out = []
         for i, phase in enumerate(self.allocation_phases):
-            last = self.allocation_phases[i + 1].start_date - dt.timedelta(days=1) if i + 1 < len(self.allocation_phases) else self.end_date
+            last = (
+                self.allocation_phases[i + 1].start_date - dt.timedelta(days=1)
+                if i + 1 < len(self.allocation_phases)
+                else self.end_date
+            )
             out.append((i + 1, phase.start_date, last, dict(phase.weights)))
         return out
 

@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 MetricKind = Literal["conversion", "adoption", "mean", "ratio", "retention"]
 Aggregation = Literal["count", "sum"]
 
-STAT_KIND = {"conversion": "proportion", "adoption": "proportion", "retention": "proportion", "mean": "mean", "ratio": "ratio"}
+STAT_KIND = {
+    "conversion": "proportion",
+    "adoption": "proportion",
+    "retention": "proportion",
+    "mean": "mean",
+    "ratio": "ratio",
+}
 """Which two-sample test each metric kind uses in the statistics library."""
 
 
@@ -31,7 +37,7 @@ class Cap(_Strict):
     value: float = Field(gt=0)
 
     @model_validator(mode="after")
-    def _percentile_in_range(self) -> "Cap":
+    def _percentile_in_range(self) -> Cap:
         if self.method == "percentile" and not 0 < self.value < 1:
             raise ValueError("a percentile cap needs a value between 0 and 1, e.g. 0.99")
         return self
@@ -53,10 +59,12 @@ class MetricDefinition(_Strict):
     cuped_lookback_days: int = Field(default=14, ge=0, le=365)
 
     @model_validator(mode="after")
-    def _shape_fits_kind(self) -> "MetricDefinition":
+    def _shape_fits_kind(self) -> MetricDefinition:
         if self.kind == "ratio":
             if self.numerator is None or self.denominator is None:
-                raise ValueError("a ratio metric needs `numerator` and `denominator`, each {events: [...], aggregation: count|sum}")
+                raise ValueError(
+                    "a ratio metric needs `numerator` and `denominator`, each {events: [...], aggregation: count|sum}"
+                )
             if self.events:
                 raise ValueError("a ratio metric takes `numerator`/`denominator`, not `events`")
         else:
@@ -91,7 +99,7 @@ class MetricCatalog(_Strict):
     metrics: list[MetricDefinition]
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> "MetricCatalog":
+    def _unique_ids(self) -> MetricCatalog:
         seen: set[str] = set()
         for metric in self.metrics:
             if metric.id in seen:

@@ -74,7 +74,9 @@ def load_catalog(path: Path) -> MetricCatalog:
 def load_experiment(path: Path) -> Experiment:
     data = _read_yaml(path)
     if not isinstance(data, dict):
-        raise RegistryError(f"{path}: expected a mapping of experiment fields (id, name, variants, ...), got {type(data).__name__}")
+        raise RegistryError(
+            f"{path}: expected a mapping of experiment fields (id, name, variants, ...), got {type(data).__name__}"
+        )
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
@@ -89,8 +91,10 @@ def check_flags(experiments: list[Experiment], files: dict[str, Path]) -> None:
     for e in experiments:
         key = e.flag_key or e.id
         if key in owners:
-            raise RegistryError(f"{files[e.id]}: field `flag_key`: flag key {key!r} is already the flag of experiment {owners[key]!r}; "
-                                "every experiment needs its own flag: set a distinct `flag_key`")
+            raise RegistryError(
+                f"{files[e.id]}: field `flag_key`: flag key {key!r} is already the flag of experiment {owners[key]!r}; "
+                "every experiment needs its own flag: set a distinct `flag_key`"
+            )
         owners[key] = e.id
         try:
             for _, first, _, weights in e.phases:
@@ -109,7 +113,8 @@ def load_registry(experiments_dir: Path, metrics_file: Path | None = None) -> Re
         raise RegistryError(f"{experiments_dir}: experiment registry folder not found (set EXPTRACK_EXPERIMENTS_DIR).")
     catalog = load_catalog(metrics_file)
     files = sorted(
-        p for p in experiments_dir.iterdir()
+        p
+        for p in experiments_dir.iterdir()
         if p.suffix in (".yaml", ".yml") and p.resolve() != metrics_file.resolve() and p.name != SOURCES_FILE_NAME
     )
     experiments: list[Experiment] = []
@@ -117,7 +122,9 @@ def load_registry(experiments_dir: Path, metrics_file: Path | None = None) -> Re
     for path in files:
         experiment = load_experiment(path)
         if experiment.id in seen:
-            raise RegistryError(f"{path}: field `id`: experiment id {experiment.id!r} is already used by {seen[experiment.id]}; ids must be unique")
+            raise RegistryError(
+                f"{path}: field `id`: experiment id {experiment.id!r} is already used by {seen[experiment.id]}; ids must be unique"
+            )
         seen[experiment.id] = path
         unknown = [m for m, _ in experiment.metric_roles if m not in catalog.ids]
         if unknown:
@@ -127,7 +134,9 @@ def load_registry(experiments_dir: Path, metrics_file: Path | None = None) -> Re
             )
         metric_ids = [m for m, _ in experiment.metric_roles]
         if len(set(metric_ids)) != len(metric_ids):
-            raise RegistryError(f"{path}: a metric is listed twice across primary/secondary/guardrail metrics: {metric_ids}")
+            raise RegistryError(
+                f"{path}: a metric is listed twice across primary/secondary/guardrail metrics: {metric_ids}"
+            )
         experiments.append(experiment)
     check_flags(experiments, seen)
     return Registry(experiments=tuple(experiments), catalog=catalog)

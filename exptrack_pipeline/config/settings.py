@@ -31,7 +31,7 @@ class PostgresSettings(BaseModel):
     model_config = {"populate_by_name": True}
 
     @classmethod
-    def from_env(cls) -> "PostgresSettings":
+    def from_env(cls) -> PostgresSettings:
         env = os.environ.get
         port = env("EXPTRACK_PG_PORT") or "5432"
         if not port.isdigit():
@@ -47,8 +47,12 @@ class PostgresSettings(BaseModel):
 
     def export(self) -> None:
         os.environ.update(
-            EXPTRACK_PG_HOST=self.host, EXPTRACK_PG_PORT=str(self.port), EXPTRACK_PG_USER=self.user,
-            EXPTRACK_PG_DATABASE=self.database, EXPTRACK_PG_SCHEMA=self.schema_, EXPTRACK_PG_SSLMODE=self.sslmode,
+            EXPTRACK_PG_HOST=self.host,
+            EXPTRACK_PG_PORT=str(self.port),
+            EXPTRACK_PG_USER=self.user,
+            EXPTRACK_PG_DATABASE=self.database,
+            EXPTRACK_PG_SCHEMA=self.schema_,
+            EXPTRACK_PG_SSLMODE=self.sslmode,
         )
 
 
@@ -71,7 +75,7 @@ class Settings(BaseModel):
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         experiments_dir = _path("EXPTRACK_EXPERIMENTS_DIR", "experiments")
         target = (os.environ.get("EXPTRACK_DBT_TARGET") or "duckdb").strip().lower()
         if target not in TARGETS:

@@ -34,9 +34,19 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
                 "mde_type": c.mde_type,
             }
         )
-        variants += [{"experiment_id": e.id, "variant": v.name, "weight": v.weight, "is_control": v.is_control} for v in e.variants]
+        variants += [
+            {"experiment_id": e.id, "variant": v.name, "weight": v.weight, "is_control": v.is_control}
+            for v in e.variants
+        ]
         phases += [
-            {"experiment_id": e.id, "allocation_phase": number, "phase_start": first, "phase_end": last, "variant": name, "weight": weight}
+            {
+                "experiment_id": e.id,
+                "allocation_phase": number,
+                "phase_start": first,
+                "phase_end": last,
+                "variant": name,
+                "weight": weight,
+            }
             for number, first, last, weights in e.phases
             for name, weight in weights.items()
         ]
@@ -44,7 +54,12 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
         flags.append({"experiment_id": e.id, "flag_key": design.flag_key, "design_json": design_to_json(design)})
         harm = {g.metric: g.max_relative_harm for g in e.guardrail_metrics}
         experiment_metrics += [
-            {"experiment_id": e.id, "metric_id": m, "metric_role": role, "max_relative_harm": harm.get(m) if role == "guardrail" else None}
+            {
+                "experiment_id": e.id,
+                "metric_id": m,
+                "metric_role": role,
+                "max_relative_harm": harm.get(m) if role == "guardrail" else None,
+            }
             for m, role in e.metric_roles
         ]
     metrics, metric_events = [], []
@@ -77,7 +92,9 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
         "metrics": pd.DataFrame(metrics),
         "metric_events": pd.DataFrame(metric_events),
     }
-    frames["experiment_metrics"]["max_relative_harm"] = frames["experiment_metrics"]["max_relative_harm"].astype("float64")
+    frames["experiment_metrics"]["max_relative_harm"] = frames["experiment_metrics"]["max_relative_harm"].astype(
+        "float64"
+    )
     for name in ("retention_day", "cap_value"):
         frames["metrics"][name] = frames["metrics"][name].astype("float64")
     for column in ("cap_method",):

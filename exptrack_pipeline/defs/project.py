@@ -27,7 +27,9 @@ class VenvDbtPreparer(DagsterDbtProjectPreparer):
     """dagster-dbt's preparer (deps + parse under `dagster dev`), run with `dbt_executable()` instead of PATH's dbt."""
 
     def _prepare_packages(self, project: DbtProject) -> None:
-        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(["deps", "--quiet"], target_path=project.target_path).wait()
+        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+            ["deps", "--quiet"], target_path=project.target_path
+        ).wait()
 
     def _prepare_manifest(self, project: DbtProject) -> None:
         cli = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
@@ -35,4 +37,6 @@ class VenvDbtPreparer(DagsterDbtProjectPreparer):
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-VenvDbtPreparer().prepare_if_dev(dbt_project)  # dbt_project.prepare_if_dev() with our dbt: parses only under `dagster dev`
+VenvDbtPreparer().prepare_if_dev(
+    dbt_project
+)  # dbt_project.prepare_if_dev() with our dbt: parses only under `dagster dev`

@@ -18,17 +18,17 @@ import pandas as pd
 from dagster_dbt import DbtCliResource
 from pydantic import Field, create_model
 
-from exptrack_pipeline.flags.paths import flag_file_path
-from exptrack_pipeline.site import scorecard
-from exptrack_pipeline.sources import sources_path
 from exptrack_pipeline.config import Registry, Settings, load_registry
+from exptrack_pipeline.config.settings import PostgresSettings
 from exptrack_pipeline.defs.project import dbt_executable, dbt_project
+from exptrack_pipeline.flags.paths import flag_file_path
 from exptrack_pipeline.monitoring import HealthConfig
 from exptrack_pipeline.notify.env import TOKEN_VAR, MonitoringEnv
 from exptrack_pipeline.notify.flags import FeatureFlagController, make_controller
 from exptrack_pipeline.notify.slack import DEFAULT_BASE_URL, SlackSender
 from exptrack_pipeline.reports import OutputPaths
-from exptrack_pipeline.config.settings import PostgresSettings
+from exptrack_pipeline.site import scorecard
+from exptrack_pipeline.sources import sources_path
 from exptrack_pipeline.warehouse import DEFAULT_MEMORY_LIMIT, Warehouse, make_warehouse
 
 
@@ -48,7 +48,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def backend(self) -> Warehouse:
         """The backend the fields name (exptrack_pipeline.warehouse.make_warehouse: the one place it is chosen)."""
-        pg = PostgresSettings(host=self.pg_host, port=self.pg_port, user=self.pg_user, database=self.pg_database, sslmode=self.pg_sslmode)
+        pg = PostgresSettings(
+            host=self.pg_host, port=self.pg_port, user=self.pg_user, database=self.pg_database, sslmode=self.pg_sslmode
+        )
         return make_warehouse(self.target, self.path, pg, password=self.pg_password, memory_limit=self.memory_limit)
 
     @property
@@ -79,8 +81,14 @@ class WarehouseResource(dg.ConfigurableResource):
             return cls(target="duckdb", path=str(settings.warehouse))
         pg = settings.postgres
         return cls(
-            target="postgres", path=str(settings.warehouse), pg_host=pg.host, pg_port=pg.port, pg_user=pg.user,
-            pg_database=pg.database, pg_sslmode=pg.sslmode, pg_password=dg.EnvVar("EXPTRACK_PG_PASSWORD"),
+            target="postgres",
+            path=str(settings.warehouse),
+            pg_host=pg.host,
+            pg_port=pg.port,
+            pg_user=pg.user,
+            pg_database=pg.database,
+            pg_sslmode=pg.sslmode,
+            pg_password=dg.EnvVar("EXPTRACK_PG_PASSWORD"),
         )
 
 
@@ -129,8 +137,12 @@ class SlackResource(dg.ConfigurableResource):
         if not self.token:
             return None
         return SlackSender(
-            self.token, self.base_url, timeout_seconds=self.timeout_seconds, rate_limit_retries=self.rate_limit_retries,
-            server_error_retries=self.server_error_retries, connection_retries=self.connection_retries,
+            self.token,
+            self.base_url,
+            timeout_seconds=self.timeout_seconds,
+            rate_limit_retries=self.rate_limit_retries,
+            server_error_retries=self.server_error_retries,
+            connection_retries=self.connection_retries,
             backoff_seconds=self.retry_backoff_seconds,
         )
 
@@ -138,8 +150,10 @@ class SlackResource(dg.ConfigurableResource):
     def from_env(cls) -> SlackResource:
         env = MonitoringEnv.from_env()
         return cls(
-            token=dg.EnvVar(TOKEN_VAR) if os.environ.get(TOKEN_VAR) else None, base_url=env.slack_api_url,
-            leadership_channel=env.leadership_channel, data_engineering_channel=env.data_engineering_channel,
+            token=dg.EnvVar(TOKEN_VAR) if os.environ.get(TOKEN_VAR) else None,
+            base_url=env.slack_api_url,
+            leadership_channel=env.leadership_channel,
+            data_engineering_channel=env.data_engineering_channel,
             dagster_url=env.dagster_url,
         )
 
@@ -153,7 +167,9 @@ class FeatureFlagResource(dg.ConfigurableResource):
     flag_file: str | None = None
 
     def controller(self, connect=None) -> FeatureFlagController:
-        return make_controller(self.mode, self.webhook_url, self.timeout_seconds, connect=connect, flag_file=self.flag_file)
+        return make_controller(
+            self.mode, self.webhook_url, self.timeout_seconds, connect=connect, flag_file=self.flag_file
+        )
 
 
 class FlagFileResource(dg.ConfigurableResource):
@@ -193,13 +209,20 @@ class SiteResource(dg.ConfigurableResource):
     implementation_rate: float = 0.90
 
     def targets(self) -> scorecard.Targets:
-        return scorecard.Targets(self.completed_per_quarter, self.time_to_decision_days, self.win_rate, self.implementation_rate)
+        return scorecard.Targets(
+            self.completed_per_quarter, self.time_to_decision_days, self.win_rate, self.implementation_rate
+        )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SiteResource":
+    def from_settings(cls, settings: Settings) -> SiteResource:
         t = scorecard.Targets.from_env()
-        return cls(output_dir=str(settings.output_dir), completed_per_quarter=t.completed_per_quarter,
-                   time_to_decision_days=t.time_to_decision_days, win_rate=t.win_rate, implementation_rate=t.implementation_rate)
+        return cls(
+            output_dir=str(settings.output_dir),
+            completed_per_quarter=t.completed_per_quarter,
+            time_to_decision_days=t.time_to_decision_days,
+            win_rate=t.win_rate,
+            implementation_rate=t.implementation_rate,
+        )
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
@@ -207,13 +230,18 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     env = MonitoringEnv.from_env()
     return {
         "warehouse": WarehouseResource.from_settings(settings),
-        "registry": RegistryResource(experiments_dir=str(settings.experiments_dir), metrics_file=str(settings.metrics_file)),
-        "landing_zone": LandingZoneResource(raw_dir=str(settings.raw_dir), sources_file=str(sources_path(settings.experiments_dir))),
+        "registry": RegistryResource(
+            experiments_dir=str(settings.experiments_dir), metrics_file=str(settings.metrics_file)
+        ),
+        "landing_zone": LandingZoneResource(
+            raw_dir=str(settings.raw_dir), sources_file=str(sources_path(settings.experiments_dir))
+        ),
         "output_paths": OutputPathsResource(root=str(settings.output_dir)),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
         "slack": SlackResource.from_env(),
-        "feature_flags": FeatureFlagResource(mode=env.flag_controller, webhook_url=env.flag_webhook_url,
-                                             flag_file=str(flag_file_path(settings))),
+        "feature_flags": FeatureFlagResource(
+            mode=env.flag_controller, webhook_url=env.flag_webhook_url, flag_file=str(flag_file_path(settings))
+        ),
         "flag_file": FlagFileResource(path=str(flag_file_path(settings))),
         "monitoring": MonitoringResource(),
         "site": SiteResource.from_settings(settings),

@@ -37,7 +37,14 @@ def flag_design(design) -> FlagDesign:
     """The flag design of a demo ExperimentDesign (one allocation phase from its start date)."""
     names = (design.control, *[v for v in design.variants if v != design.control])
     weights = dict(zip(design.variants, design.weights))
-    return FlagDesign(design.id, design.id, design.control, names, design.start, ((design.start, tuple((n, float(weights[n])) for n in names)),))
+    return FlagDesign(
+        design.id,
+        design.id,
+        design.control,
+        names,
+        design.start,
+        ((design.start, tuple((n, float(weights[n])) for n in names)),),
+    )
 
 
 class FlagAssigner:
@@ -57,8 +64,10 @@ class FlagAssigner:
         self.path = Path(self._tmp.name) / "flags.flagd.json"
         atomic_write(self.path, render_file(flags))
 
-    def __enter__(self) -> "FlagAssigner":
-        self.provider = FlagdProvider(resolver_type=ResolverType.FILE, offline_flag_source_path=str(self.path), deadline_ms=50)
+    def __enter__(self) -> FlagAssigner:
+        self.provider = FlagdProvider(
+            resolver_type=ResolverType.FILE, offline_flag_source_path=str(self.path), deadline_ms=50
+        )
         api.set_provider_and_wait(self.provider, domain=DOMAIN)
         self.client = api.get_client(domain=DOMAIN)
         self.client.add_hooks([ExposureHook(self.rows.append, clock=lambda: self._now)])
@@ -86,8 +95,13 @@ class FlagAssigner:
                 raise RuntimeError(f"demo flag {experiment_id} for {uid}: {details.error_code} {details.error_message}")
         rows = self.rows[start:]
         if len(rows) != user_ids.size or [r["user_id"] for r in rows] != user_ids.tolist():
-            raise RuntimeError(f"demo flag {experiment_id}: the exposure hook logged {len(rows)} rows for {user_ids.size} evaluations "
-                               "(does the flag serve its split?)")
+            raise RuntimeError(
+                f"demo flag {experiment_id}: the exposure hook logged {len(rows)} rows for {user_ids.size} evaluations "
+                "(does the flag serve its split?)"
+            )
         variant = np.array([index[str(r["variant"])] for r in rows], dtype=np.int64)
-        at = np.array([int((dt.datetime.fromisoformat(str(r["exposed_at"])) - self.epoch).total_seconds()) for r in rows], dtype=np.int64)
+        at = np.array(
+            [int((dt.datetime.fromisoformat(str(r["exposed_at"])) - self.epoch).total_seconds()) for r in rows],
+            dtype=np.int64,
+        )
         return variant, at

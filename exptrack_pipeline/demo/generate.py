@@ -92,11 +92,11 @@ class DemoTruth:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DemoTruth":
+    def from_dict(cls, data: dict) -> DemoTruth:
         return cls(**data)
 
     @classmethod
-    def load(cls, path: Path) -> "DemoTruth":
+    def load(cls, path: Path) -> DemoTruth:
         """Read `demo_truth.json` (pass the file or the raw_dir holding it)."""
         path = Path(path)
         return cls.from_dict(json.loads((path / TRUTH_FILE if path.is_dir() else path).read_text()))
@@ -107,7 +107,10 @@ def _experiment_truth(world: World) -> dict:
     for e, arm in enumerate(world.arms):
         d = arm.design
         rows = world.ex_exp == e
-        pairs = np.unique(np.stack([world.ex_user[rows], np.searchsorted(np.array(sorted(d.variants)), world.ex_variant[rows])]), axis=1)
+        pairs = np.unique(
+            np.stack([world.ex_user[rows], np.searchsorted(np.array(sorted(d.variants)), world.ex_variant[rows])]),
+            axis=1,
+        )
         users, n_variants = np.unique(pairs[0], return_counts=True)
         single = users[n_variants == 1]
         variant_of = np.full(world.user_id.size, -1)
@@ -151,7 +154,9 @@ def _true_lift() -> dict:
     for design in EXPERIMENTS:
         treatments = [v for v in design.variants if v != design.control]
         effects = TRUE_EFFECTS.get(design.id, {})
-        lifts[design.id] = {m: {v: float(effects.get(m, {}).get(v, 0.0)) for v in treatments} for m in METRICS[design.id]}
+        lifts[design.id] = {
+            m: {v: float(effects.get(m, {}).get(v, 0.0)) for v in treatments} for m in METRICS[design.id]
+        }
     return lifts
 
 
@@ -205,7 +210,8 @@ def summary(truth: DemoTruth, raw_dir: Path, seconds: float) -> str:
         f"Wrote {truth.users['total']:,} users ({truth.users['returning']:,} returning, {truth.users['new']:,} new), "
         f"{c['exposure_rows']:,} exposure rows and {c['event_rows']:,} event rows "
         f"({c['duplicate_event_rows']:,} duplicates, {bad} bad rows) for {truth.data_start}..{truth.data_end} "
-        f"to {raw_dir} in {seconds:.1f} s (seed {truth.seed}, scale {truth.scale:g}). " + "; ".join(parts)
+        f"to {raw_dir} in {seconds:.1f} s (seed {truth.seed}, scale {truth.scale:g}). "
+        + "; ".join(parts)
         + f". Truth: {raw_dir / TRUTH_FILE}."
     )
 

@@ -123,7 +123,12 @@ def _exposure_table(world: World, rng: np.random.Generator, bad_rows: bool, coun
         "style": rng.choice(len(STYLES), u.size, p=STYLE_P).astype(np.int8),
     }
     kinds = np.bincount(world.ex_kind, minlength=3)
-    counts["exposure_rows_by_kind"] = {"first": int(kinds[0]), "repeat": int(kinds[1]), "other_variant": int(kinds[2]), "bad": 0}
+    counts["exposure_rows_by_kind"] = {
+        "first": int(kinds[0]),
+        "repeat": int(kinds[1]),
+        "other_variant": int(kinds[2]),
+        "bad": 0,
+    }
     if not bad_rows:
         return table
     bad = []
@@ -173,7 +178,9 @@ def _exposure_formats(table: dict[str, np.ndarray], rng: np.random.Generator) ->
     table["day"], table["fmt"] = day, fmt.astype(np.int8)
 
 
-def _write_groups(folder: Path, table: dict[str, np.ndarray], columns: dict[str, str], ts_name: str, files: dict) -> None:
+def _write_groups(
+    folder: Path, table: dict[str, np.ndarray], columns: dict[str, str], ts_name: str, files: dict
+) -> None:
     """Write one file per (day, format); rows ordered by time. `columns` maps output name → table key."""
     order = np.lexsort((table["t"], table["fmt"], table["day"]))
     table = _take(table, order)
@@ -198,7 +205,9 @@ def _write_groups(folder: Path, table: dict[str, np.ndarray], columns: dict[str,
             arrays, fields = [], []
             for out, values in data.items():
                 if out == ts_name:
-                    arrays.append(pa.array(EPOCH_US + values.astype(np.int64) * 1_000_000, type=pa.timestamp("us", tz="UTC")))
+                    arrays.append(
+                        pa.array(EPOCH_US + values.astype(np.int64) * 1_000_000, type=pa.timestamp("us", tz="UTC"))
+                    )
                 elif values.dtype == bool:
                     arrays.append(pa.array(values, type=pa.bool_()))
                 elif values.dtype.kind == "f":
@@ -239,7 +248,7 @@ EXPOSURE_COLUMNS = {
 
 def write_landing(raw_dir: Path, world: World, rng: np.random.Generator, bad_rows: bool) -> dict:
     """Write exposures and events under raw_dir; return the row counts for the truth file."""
-    counts: dict = {"bad_rows": {reason: 0 for reason in BAD_EXPOSURE_REASONS + BAD_EVENT_REASONS}, "files": {}}
+    counts: dict = {"bad_rows": dict.fromkeys(BAD_EXPOSURE_REASONS + BAD_EVENT_REASONS, 0), "files": {}}
     ev = _event_table(world, rng)
     per_name = np.bincount(world.ev_name, minlength=EVENT_NAMES.size)
     counts["unique_events"] = int(ev["t"].size)

@@ -68,7 +68,12 @@ class ExperimentDesign:
 
 
 SIGNUP = ExperimentDesign(
-    "signup_social_proof", dt.date(2026, 11, 1), dt.date(2026, 11, 14), ("control", "social_proof"), (0.5, 0.5), "control"
+    "signup_social_proof",
+    dt.date(2026, 11, 1),
+    dt.date(2026, 11, 14),
+    ("control", "social_proof"),
+    (0.5, 0.5),
+    "control",
 )
 HOMEPAGE = ExperimentDesign(
     "homepage_cards",
@@ -291,7 +296,9 @@ def _simulate(rng: np.random.Generator, scale: float, flags: FlagAssigner) -> Wo
     parts.append((c_t, c_sess, EV["card_click"], None))
 
     # app errors: session candidates, logged through the per-user gate
-    err = np.repeat(all_s, rng.poisson(ERRORS_PER_SESSION * PLATFORM_ERRORS[platform[s_user]] * _lognorm_mean1(0.5, z)[s_user]))
+    err = np.repeat(
+        all_s, rng.poisson(ERRORS_PER_SESSION * PLATFORM_ERRORS[platform[s_user]] * _lognorm_mean1(0.5, z)[s_user])
+    )
     err_t = at(err)
     gate_pre = rng.random(n) < ERROR_GATE
     gate_post = gate_pre.copy()
@@ -308,7 +315,11 @@ def _simulate(rng: np.random.Generator, scale: float, flags: FlagAssigner) -> Wo
     rate = np.array([SIGNUP_RATE[v] for v in SIGNUP.variants])[signup.variant]
     converted = rng.random(signup.users.size) < rate * w[signup.users]
     su_sess = signup_sess[converted]
-    su_t = signup.t_first[converted] + 1 + np.floor(rng.random(su_sess.size) * (s_end[su_sess] - signup.t_first[converted] - 1)).astype(np.int64)
+    su_t = (
+        signup.t_first[converted]
+        + 1
+        + np.floor(rng.random(su_sess.size) * (s_end[su_sess] - signup.t_first[converted] - 1)).astype(np.int64)
+    )
     parts.append((su_t, su_sess, EV["signup_completed"], None))
 
     ev_t = np.concatenate([p[0] for p in parts])
@@ -319,7 +330,9 @@ def _simulate(rng: np.random.Generator, scale: float, flags: FlagAssigner) -> Wo
     order = np.argsort(ev_t[inside], kind="stable")
     ev_t, ev_sess, ev_name, ev_value = (a[inside][order] for a in (ev_t, ev_sess, ev_name, ev_value))
 
-    ex = _exposure_rows(rng, arms, s_user, s_start, window, lambda arm, users, t: flags.expose(arm.design.id, user_id[users], t)[0])
+    ex = _exposure_rows(
+        rng, arms, s_user, s_start, window, lambda arm, users, t: flags.expose(arm.design.id, user_id[users], t)[0]
+    )
     return World(
         n_returning=n_ret,
         n_new=n_new,

@@ -30,15 +30,30 @@ class FlagdFileController:
     def set_status(self, experiment_id: str, status: str, *, reason: str, actor: str) -> FlagResult:
         """Write the file with the experiment's recorded flag change; never raises."""
         try:
-            outcome = sync(self.connect, self.path, today=dt.datetime.now(dt.UTC).date(), actor=actor, reason=reason,
-                           source="monitoring", only=[experiment_id])
-        except Exception as exc:  # noqa: BLE001 - a controller reports, the caller retries
-            return FlagResult("failed", f"flag file {self.path} not written ({type(exc).__name__}: {exc}); exptrack retries on the next run")
+            outcome = sync(
+                self.connect,
+                self.path,
+                today=dt.datetime.now(dt.UTC).date(),
+                actor=actor,
+                reason=reason,
+                source="monitoring",
+                only=[experiment_id],
+            )
+        except Exception as exc:
+            return FlagResult(
+                "failed",
+                f"flag file {self.path} not written ({type(exc).__name__}: {exc}); exptrack retries on the next run",
+            )
         if outcome.error:
             return FlagResult("failed", outcome.error)
         with self.connect() as con:
             mine = store.history(con, experiment_id)
         if mine.empty:
-            return FlagResult("skipped", f"{experiment_id} has no flag in {self.path} (is it in the registry? run `exptrack run`)")
+            return FlagResult(
+                "skipped", f"{experiment_id} has no flag in {self.path} (is it in the registry? run `exptrack run`)"
+            )
         last = mine.iloc[-1]
-        return FlagResult("ok", f"flag {last['flag_key']} → {last['note']} at {pd.Timestamp(last['changed_at']):%H:%M} UTC ({self.path})")
+        return FlagResult(
+            "ok",
+            f"flag {last['flag_key']} → {last['note']} at {pd.Timestamp(last['changed_at']):%H:%M} UTC ({self.path})",
+        )

@@ -25,7 +25,9 @@ from fractions import Fraction
 from typing import Literal
 
 FLAGD_SCHEMA = "https://flagd.dev/schema/v0/flags.json"
-MAX_DENOMINATOR = 10_000  # weights are expressible when each is a fraction k/d with d ≤ 10,000 (e.g. 1/3, 0.125, 0.0001)
+MAX_DENOMINATOR = (
+    10_000  # weights are expressible when each is a fraction k/d with d ≤ 10,000 (e.g. 1/3, 0.125, 0.0001)
+)
 EXACT = 1e-9
 
 Mode = Literal["split", "control", "winner", "ship_ramp"]
@@ -53,7 +55,9 @@ def integer_weights(experiment_id: str, weights: dict[str, float]) -> dict[str, 
     fractions: dict[str, Fraction] = {}
     for variant, weight in weights.items():
         if not math.isfinite(weight) or weight < 0:
-            raise FlagError(f"{experiment_id}: weight of variant {variant!r} is {weight!r}; weights must be finite and ≥ 0")
+            raise FlagError(
+                f"{experiment_id}: weight of variant {variant!r} is {weight!r}; weights must be finite and ≥ 0"
+            )
         approx = Fraction(weight).limit_denominator(MAX_DENOMINATOR)
         if abs(float(approx) - weight) > EXACT:
             raise FlagError(

@@ -38,19 +38,32 @@ def exposure_row(hook_context: HookContext, details: FlagEvaluationDetails, at: 
     """The exposure row of one evaluation, or None when it is not an exposure to a running split of exptrack's."""
     meta = details.flag_metadata or {}
     unit = hook_context.evaluation_context.targeting_key if hook_context.evaluation_context else None
-    if details.error_code is not None or meta.get("managed_by") != "exptrack" or meta.get("serving") not in SPLITTING or not unit:
+    if (
+        details.error_code is not None
+        or meta.get("managed_by") != "exptrack"
+        or meta.get("serving") not in SPLITTING
+        or not unit
+    ):
         return None
-    row: Row = {"user_id": unit, "experiment_id": meta["experiment_id"], "variant": details.variant or details.value,
-                "exposed_at": at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    row: Row = {
+        "user_id": unit,
+        "experiment_id": meta["experiment_id"],
+        "variant": details.variant or details.value,
+        "exposed_at": at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
     attributes = hook_context.evaluation_context.attributes or {}
-    row.update({k: v for k, v in attributes.items() if k not in CONTRACT_COLUMNS and isinstance(v, (str, int, float, bool))})
+    row.update(
+        {k: v for k, v in attributes.items() if k not in CONTRACT_COLUMNS and isinstance(v, (str, int, float, bool))}
+    )
     return row
 
 
 class ExposureHook(Hook):
     """OpenFeature `after` hook: hands every exposure row to `sink` (e.g. LandingZoneExposures, or your event pipeline)."""
 
-    def __init__(self, sink: Callable[[Row], None], clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+    def __init__(
+        self, sink: Callable[[Row], None], clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    ) -> None:
         self.sink = sink
         self.clock = clock
 

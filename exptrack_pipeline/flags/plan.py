@@ -23,8 +23,11 @@ def _ramp_stopped(events: pd.DataFrame, experiment_id: str, decided_at) -> bool:
     """Whether monitoring paused the experiment after its latest decision (which stops a ship ramp)."""
     if events.empty:
         return False
-    mine = events[(events["experiment_id"] == experiment_id) & (events["source"] == "monitoring")
-                  & (pd.to_datetime(events["occurred_at"]) > pd.Timestamp(decided_at))]
+    mine = events[
+        (events["experiment_id"] == experiment_id)
+        & (events["source"] == "monitoring")
+        & (pd.to_datetime(events["occurred_at"]) > pd.Timestamp(decided_at))
+    ]
     return not mine.empty and mine.iloc[-1]["to_status"] == "paused"
 
 
@@ -42,8 +45,16 @@ def read_designs(con) -> dict[str, FlagDesign]:
     return {e: design_from_json(text) for e, text in rows}
 
 
-def plan_changes(con, *, today: dt.date, actor: str, reason: str, source: str, only: list[str] | None = None,
-                 at: dt.datetime | None = None) -> Plan:
+def plan_changes(
+    con,
+    *,
+    today: dt.date,
+    actor: str,
+    reason: str,
+    source: str,
+    only: list[str] | None = None,
+    at: dt.datetime | None = None,
+) -> Plan:
     """Append a change for every flag (of `only`, else all) whose desired definition differs from its last record.
 
     Never raises on data problems (the pause must be recorded even if its flag cannot be): they are returned in
@@ -68,9 +79,15 @@ def plan_changes(con, *, today: dt.date, actor: str, reason: str, source: str, o
             if decided is None:
                 serving = desired_serving(design, status[experiment_id], None, None, today)
             else:
-                serving = desired_serving(design, status[experiment_id], decided["decision"], decided["variant"], today,
-                                          pd.Timestamp(decided["decided_at"]).date(),
-                                          _ramp_stopped(events, experiment_id, decided["decided_at"]))
+                serving = desired_serving(
+                    design,
+                    status[experiment_id],
+                    decided["decision"],
+                    decided["variant"],
+                    today,
+                    pd.Timestamp(decided["decided_at"]).date(),
+                    _ramp_stopped(events, experiment_id, decided["decided_at"]),
+                )
             definition = canonical(design.entry(serving))
         except FlagError as exc:
             plan.problems.append(str(exc))
@@ -85,8 +102,18 @@ def plan_changes(con, *, today: dt.date, actor: str, reason: str, source: str, o
                 continue
             if last["definition_json"] == definition:
                 continue
-        row = dict(flag_key=design.flag_key, experiment_id=experiment_id, serving=serving.mode, weights_json=json.dumps(serving.weights),
-                   definition_json=definition, note=serving.note, actor=actor, reason=reason, source=source, changed_at=at or store.now_utc())
+        row = dict(
+            flag_key=design.flag_key,
+            experiment_id=experiment_id,
+            serving=serving.mode,
+            weights_json=json.dumps(serving.weights),
+            definition_json=definition,
+            note=serving.note,
+            actor=actor,
+            reason=reason,
+            source=source,
+            changed_at=at or store.now_utc(),
+        )
         store.append_change(con, **row)
         plan.changes.append(row)
     return plan

@@ -86,14 +86,37 @@ def history(con, experiment_id: str | None = None) -> pd.DataFrame:
     return con.execute(f"select * from state.flag_changes {where} order by changed_at, change_seq", params).df()
 
 
-def append_change(con, *, flag_key: str, experiment_id: str, serving: str, weights_json: str, definition_json: str, note: str,
-                  actor: str, reason: str, source: str, changed_at: dt.datetime) -> int:
+def append_change(
+    con,
+    *,
+    flag_key: str,
+    experiment_id: str,
+    serving: str,
+    weights_json: str,
+    definition_json: str,
+    note: str,
+    actor: str,
+    reason: str,
+    source: str,
+    changed_at: dt.datetime,
+) -> int:
     row = con.execute(
         """
         insert into state.flag_changes (flag_key, experiment_id, serving, weights_json, definition_json, note, actor, reason, source, changed_at)
         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning change_seq
         """,
-        [flag_key, experiment_id, serving, weights_json, definition_json, note, actor, reason[:2000], source, changed_at],
+        [
+            flag_key,
+            experiment_id,
+            serving,
+            weights_json,
+            definition_json,
+            note,
+            actor,
+            reason[:2000],
+            source,
+            changed_at,
+        ],
     ).fetchone()
     return int(row[0])
 
@@ -122,5 +145,7 @@ def record_write(con, *, path: str, sha: str, status: str, flags: int, forced: b
 def mark_written(con, sha: str) -> int:
     """Stamp every change not yet in a file with the write that now holds it."""
     n = con.execute("select count(*) from state.flag_changes where written_at is null").fetchone()[0]
-    con.execute("update state.flag_changes set written_at = ?, file_sha256 = ? where written_at is null", [now_utc(), sha])
+    con.execute(
+        "update state.flag_changes set written_at = ?, file_sha256 = ? where written_at is null", [now_utc(), sha]
+    )
     return int(n)

@@ -52,9 +52,11 @@ def _drift_message(path: Path, on_disk: str, expected: str | None, desired: dict
         what = f"flags that differ from exptrack's record: {', '.join(differing) or 'none (formatting only)'}"
     except (ValueError, AttributeError, OSError):
         what = "it is not valid flag JSON"
-    return (f"{path}: the flag file was changed outside exptrack ({what}; sha256 {on_disk[:12]}, exptrack last wrote "
-            f"{(expected or 'nothing')[:12]}). exptrack does not overwrite it: put the change in the experiment YAML or "
-            "`exptrack move/decide/pause/resume`, then replace the file on purpose with `exptrack flags sync --overwrite --actor WHO`")
+    return (
+        f"{path}: the flag file was changed outside exptrack ({what}; sha256 {on_disk[:12]}, exptrack last wrote "
+        f"{(expected or 'nothing')[:12]}). exptrack does not overwrite it: put the change in the experiment YAML or "
+        "`exptrack move/decide/pause/resume`, then replace the file on purpose with `exptrack flags sync --overwrite --actor WHO`"
+    )
 
 
 def write_file(connect: Connect, path: Path, *, actor: str = "exptrack", overwrite: bool = False) -> WriteOutcome:
@@ -74,19 +76,34 @@ def write_file(connect: Connect, path: Path, *, actor: str = "exptrack", overwri
     if on_disk == sha and last_written == sha and not pending:
         return WriteOutcome(path, False, sha, len(desired), 0, f"{path}: up to date ({len(desired)} flags)")
     with connect() as con:
-        store.record_write(con, path=str(path), sha=sha, status="intended", flags=len(desired), forced=overwrite, actor=actor)
+        store.record_write(
+            con, path=str(path), sha=sha, status="intended", flags=len(desired), forced=overwrite, actor=actor
+        )
     if on_disk != sha:
         atomic_write(path, text)
     with connect() as con:
         con.execute("begin transaction")
-        store.record_write(con, path=str(path), sha=sha, status="written", flags=len(desired), forced=overwrite, actor=actor)
+        store.record_write(
+            con, path=str(path), sha=sha, status="written", flags=len(desired), forced=overwrite, actor=actor
+        )
         applied = store.mark_written(con, sha)
         con.execute("commit")
-    return WriteOutcome(path, True, sha, len(desired), applied, f"{path}: wrote {len(desired)} flags ({applied} change(s))")
+    return WriteOutcome(
+        path, True, sha, len(desired), applied, f"{path}: wrote {len(desired)} flags ({applied} change(s))"
+    )
 
 
-def sync(connect: Connect, path: Path, *, today: dt.date, actor: str, reason: str, source: str,
-         only: list[str] | None = None, overwrite: bool = False) -> SyncOutcome:
+def sync(
+    connect: Connect,
+    path: Path,
+    *,
+    today: dt.date,
+    actor: str,
+    reason: str,
+    source: str,
+    only: list[str] | None = None,
+    overwrite: bool = False,
+) -> SyncOutcome:
     """Plan the changes the state calls for (one transaction), then write the file. Drift is reported, not raised."""
     with connect() as con:
         store.ensure_tables(con)

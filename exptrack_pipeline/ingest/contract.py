@@ -19,7 +19,19 @@ SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
 NULL_TOKENS = ("", "null", "NULL", "Null", "none", "None", "NONE", "nan", "NaN", "NAN", "n/a", "N/A")
 """Text that means "no value" in an id column (written by pandas, Spark or hand-made CSVs), after trimming."""
 
-NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")
+NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,10 @@ class SourceContract:
 
     @property
     def warehouse_types(self) -> dict[str, str]:
-        return {c: "timestamp" if c == self.timestamp_column else "double" if c == "value" else "varchar" for c in self.core_columns}
+        return {
+            c: "timestamp" if c == self.timestamp_column else "double" if c == "value" else "varchar"
+            for c in self.core_columns
+        }
 
 
 UNIT_IDS = ("user_id", "anonymous_id", "device_id")
@@ -143,7 +158,9 @@ def rejection_reason_sql(contract: SourceContract, not_finite: str = "not isfini
         # an id of `one_of` is missing only when every one of them is ('missing user_id': the row names no unit)
         nulls = " and ".join(f"{o} is null" for o in contract.one_of) if c in contract.one_of else f"{c} is null"
         checks.append(f"when {nulls} then 'missing {c}'")
-    checks.append(f"when _ts is null and ({raw_ts} is null or trim(cast({raw_ts} as varchar)) = '') then 'missing {ts}'")
+    checks.append(
+        f"when _ts is null and ({raw_ts} is null or trim(cast({raw_ts} as varchar)) = '') then 'missing {ts}'"
+    )
     checks.append(f"when _ts is null then 'unparseable {ts}: ' || cast({raw_ts} as varchar)")
     if "value" in contract.optional:
         raw_value = raw_name("value")

@@ -127,7 +127,9 @@ def _reader(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> tuple[s
     try:
         if suffix == ".parquet":
             reader = f"read_parquet({p}, hive_partitioning = false)"
-            return f"{reader} with ordinality", {r[0]: r[1] for r in con.execute(f"describe select * from {reader}").fetchall()}
+            return f"{reader} with ordinality", {
+                r[0]: r[1] for r in con.execute(f"describe select * from {reader}").fetchall()
+            }
         if suffix == ".csv":
             names = _csv_header(path)
             if len(set(names)) != len(names):
@@ -164,7 +166,9 @@ def _normalise(names: list[str]) -> dict[str, str]:
     return out
 
 
-def staging_sql(contract: SourceContract, relative: str, relation: str, types: dict[str, str], extras: list[str]) -> str:
+def staging_sql(
+    contract: SourceContract, relative: str, relation: str, types: dict[str, str], extras: list[str]
+) -> str:
     """One pass over a file: raw text, cleaned and typed contract columns, extras, the reason and (rejected rows
     only) the row as JSON (or the record as read, `_source_record`), ready for `insert into _staged by name`."""
     by_key = _normalise([t for t in types if t != SOURCE_RECORD])
@@ -173,10 +177,20 @@ def staging_sql(contract: SourceContract, relative: str, relation: str, types: d
     for column in contract.core_columns:
         source = ident(by_key[column]) if column in by_key else "null::varchar"
         # text columns as text; the timestamp and value keep their file type (cast to text only in messages)
-        inner.append(f"cast({source} as varchar) as {raw_name(column)}" if column in contract.text_columns else f"{source} as {raw_name(column)}")
-    inner.append(f"{timestamp_sql(ident(by_key[ts]), types[by_key[ts]])} as _ts" if ts in by_key else "null::timestamp as _ts")
+        inner.append(
+            f"cast({source} as varchar) as {raw_name(column)}"
+            if column in contract.text_columns
+            else f"{source} as {raw_name(column)}"
+        )
+    inner.append(
+        f"{timestamp_sql(ident(by_key[ts]), types[by_key[ts]])} as _ts" if ts in by_key else "null::timestamp as _ts"
+    )
     if "value" in contract.core_columns:
-        inner.append(f"{value_sql(ident(by_key['value']), types[by_key['value']])} as _value" if "value" in by_key else "null::double as _value")
+        inner.append(
+            f"{value_sql(ident(by_key['value']), types[by_key['value']])} as _value"
+            if "value" in by_key
+            else "null::double as _value"
+        )
     inner += [f"cast({ident(by_key[e])} as varchar) as {ident(e)}" for e in extras]
     if SOURCE_RECORD in types:
         inner.append(SOURCE_RECORD)
@@ -204,7 +218,14 @@ class _Stage:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, scratch: Path) -> None:
         contract = unit.contract
-        self.con, self.unit, self.contract, self.source, self.day, self.scratch = con, unit, contract, unit.name, day, scratch
+        self.con, self.unit, self.contract, self.source, self.day, self.scratch = (
+            con,
+            unit,
+            contract,
+            unit.name,
+            day,
+            scratch,
+        )
         self.extras: list[str] = []
         self.rows_read = 0
         cols = ", ".join(f"{c} {t}" for c, t in contract.warehouse_types.items())
@@ -217,7 +238,9 @@ class _Stage:
         )
 
     def _file_problem(self, relative: str, reason: str) -> None:
-        self.con.execute("insert into _quarantine values (?, ?, ?, null, ?, null)", [self.source, self.day, relative, reason])
+        self.con.execute(
+            "insert into _quarantine values (?, ?, ?, null, ?, null)", [self.source, self.day, relative, reason]
+        )
 
     def add_file(self, path: Path, relative: str, index: int) -> str | None:
         """Stage one file; return the reason when the file as a whole could not be loaded."""
@@ -239,13 +262,19 @@ class _Stage:
             return str(problem)
         extras = []
         if contract.keeps_attributes:
-            extras = [k for k in by_key if k not in contract.core_columns + INTERNAL + ("ordinality",) and not k.startswith("_")]
+            extras = [
+                k
+                for k in by_key
+                if k not in contract.core_columns + INTERNAL + ("ordinality",) and not k.startswith("_")
+            ]
             for extra in extras:
                 if extra not in self.extras:
                     con.execute(f"alter table _staged add column {ident(extra)} varchar")
                     self.extras.append(extra)
         try:
-            staged = con.execute(f"insert into _staged by name {staging_sql(contract, relative, reader, types, extras)}").fetchone()[0]
+            staged = con.execute(
+                f"insert into _staged by name {staging_sql(contract, relative, reader, types, extras)}"
+            ).fetchone()[0]
         except duckdb.Error as exc:
             reason = f"unreadable file: {_first_line(exc)}"
             self._file_problem(relative, reason)
@@ -294,7 +323,10 @@ def _accepted_sql(contract: SourceContract) -> str:
 def _insert_rows(con: duckdb.DuckDBPyConnection, source: str, contract: SourceContract, day: dt.date) -> None:
     """The day's accepted rows into raw.<table>, marked with their source (load unit)."""
     columns = ", ".join(("partition_date",) + INTERNAL + contract.core_columns)
-    con.execute(f"insert into raw.{contract.table} ({columns}, source) select *, ? from ({_accepted_sql(contract)})", [source, day])
+    con.execute(
+        f"insert into raw.{contract.table} ({columns}, source) select *, ? from ({_accepted_sql(contract)})",
+        [source, day],
+    )
 
 
 def _insert_attributes(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, extras: list[str]) -> None:
@@ -344,7 +376,9 @@ def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str | LoadUn
     return report
 
 
-def _replace_day(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, stage: _Stage, report: IngestionReport, files: int) -> None:
+def _replace_day(
+    con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, stage: _Stage, report: IngestionReport, files: int
+) -> None:
     """Quarantine the rejected rows and replace the unit's day in its raw tables and the log, in one transaction."""
     contract, source = unit.contract, unit.name
     con.execute(
@@ -354,7 +388,9 @@ def _replace_day(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, s
     duplicates = 0
     if contract.dedup_key:
         key = contract.dedup_key
-        duplicates = con.execute(f"select count(*) - count(distinct {key}) from _staged where {REASON} is null").fetchone()[0]
+        duplicates = con.execute(
+            f"select count(*) - count(distinct {key}) from _staged where {REASON} is null"
+        ).fetchone()[0]
 
     con.execute("begin transaction")
     try:
@@ -366,15 +402,26 @@ def _replace_day(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date, s
         con.execute("delete from raw.quarantine where source = ? and partition_date = ?", [source, day])
         con.execute("insert into raw.quarantine select * from _quarantine order by source_file, source_row")
         report.rows_read = stage.rows_read
-        report.rows_loaded = con.execute(f"select count(*) from raw.{contract.table} where {unit.slice_sql}", [day, source]).fetchone()[0]
+        report.rows_loaded = con.execute(
+            f"select count(*) from raw.{contract.table} where {unit.slice_sql}", [day, source]
+        ).fetchone()[0]
         report.rows_quarantined = con.execute(
-            "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null", [source, day]
+            "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null",
+            [source, day],
         ).fetchone()[0]
         report.rows_deduplicated = duplicates
         con.execute("delete from raw.ingestion_log where source = ? and partition_date = ?", [source, day])
         con.execute(
             "insert into raw.ingestion_log values (?, ?, ?, ?, ?, ?, ?)",
-            [source, day, files, report.rows_read, report.rows_loaded, report.rows_quarantined, report.rows_deduplicated],
+            [
+                source,
+                day,
+                files,
+                report.rows_read,
+                report.rows_loaded,
+                report.rows_quarantined,
+                report.rows_deduplicated,
+            ],
         )
         con.execute("commit")
     except BaseException:

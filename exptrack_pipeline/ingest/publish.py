@@ -32,7 +32,10 @@ def _day_tables(unit: LoadUnit) -> list[tuple[str, str, list]]:
     tables = [(f"raw.{unit.contract.table}", mine)]
     if unit.contract.keeps_attributes:
         tables.append(("raw.exposure_attributes", mine))
-    tables += [("raw.quarantine", "source = ? and partition_date = ?"), ("raw.ingestion_log", "source = ? and partition_date = ?")]
+    tables += [
+        ("raw.quarantine", "source = ? and partition_date = ?"),
+        ("raw.ingestion_log", "source = ? and partition_date = ?"),
+    ]
     return [(t, where, [unit.name]) for t, where in tables]
 
 
@@ -54,7 +57,9 @@ def ensure_raw_tables(target) -> None:
             target.execute(statement)
 
 
-def publish_day(stage: duckdb.DuckDBPyConnection, target, unit: LoadUnit, day: dt.date, report: IngestionReport) -> None:
+def publish_day(
+    stage: duckdb.DuckDBPyConnection, target, unit: LoadUnit, day: dt.date, report: IngestionReport
+) -> None:
     """Replace `day` of `unit` in the warehouse connection `target` with the staged day, in one transaction."""
     source, table_name = unit.name, unit.contract.table
     with tempfile.TemporaryDirectory(prefix="exptrack-copy-") as folder:
@@ -70,9 +75,12 @@ def publish_day(stage: duckdb.DuckDBPyConnection, target, unit: LoadUnit, day: d
                 target.execute(f"delete from {table} where {where}", params)
                 with path.open(newline="", encoding="utf-8") as stream:
                     target.copy_csv(table, columns, stream)
-            loaded = target.execute(f"select count(*) from raw.{table_name} where {_day_tables(unit)[0][1]}", [source, day]).fetchone()[0]
+            loaded = target.execute(
+                f"select count(*) from raw.{table_name} where {_day_tables(unit)[0][1]}", [source, day]
+            ).fetchone()[0]
             quarantined = target.execute(
-                "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null", [source, day]
+                "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null",
+                [source, day],
             ).fetchone()[0]
             if (int(loaded), int(quarantined)) != (report.rows_loaded, report.rows_quarantined):
                 raise TransferMismatch(
@@ -85,7 +93,9 @@ def publish_day(stage: duckdb.DuckDBPyConnection, target, unit: LoadUnit, day: d
             raise
 
 
-def load_days_into_server(target, raw_dir: Path, source: str | LoadUnit, days: list[dt.date]) -> Iterator[IngestionReport]:
+def load_days_into_server(
+    target, raw_dir: Path, source: str | LoadUnit, days: list[dt.date]
+) -> Iterator[IngestionReport]:
     """Stage each day in DuckDB and publish it to `target` (an open PgConnection); yields each day's report."""
     unit = native_unit(source) if isinstance(source, str) else source
     ensure_raw_tables(target)

@@ -38,14 +38,18 @@ class LoadUnit:
     reader: Callable[[duckdb.DuckDBPyConnection, Path, Path, dt.date], tuple[str, dict[str, str]]] | None = None
     suffixes: tuple[str, ...] = SUFFIXES
     table: str | None = None
-    in_place: "TableMapping | None" = None
+    in_place: TableMapping | None = None
 
     def inputs(self, raw_dir: Path, day: dt.date) -> list[tuple[Path, str]]:
         """(path, name recorded as source_file) of everything the unit reads for the day."""
         if self.table:
             return [(Path(self.table), f"warehouse:{self.table}")]
         folder = day_folder(raw_dir, self.folder, day)
-        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))) if folder.is_dir() else []
+        files = (
+            sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+            if folder.is_dir()
+            else []
+        )
         return [(path, path.relative_to(raw_dir).as_posix()) for path in files]
 
     @property

@@ -16,7 +16,9 @@ def handoff_markdown(experiment: Experiment, decision: dict, latest: pd.DataFram
     experiment's experiment_results rows at the latest analysis date."""
     variant = decision["variant"]
     rows = latest[latest["variant"] == variant]
-    rows = rows.assign(_order=rows["metric_role"].map({"primary": 0, "secondary": 1, "guardrail": 2})).sort_values(["_order", "metric_id"])
+    rows = rows.assign(_order=rows["metric_role"].map({"primary": 0, "secondary": 1, "guardrail": 2})).sort_values(
+        ["_order", "metric_id"]
+    )
     harm = {g.metric: g.max_relative_harm for g in experiment.guardrail_metrics}
     lines = [
         f"# Implementation handoff: {experiment.name} (`{experiment.id}`) — ship `{variant}`",
@@ -24,7 +26,8 @@ def handoff_markdown(experiment: Experiment, decision: dict, latest: pd.DataFram
         f"- Decision: **ship `{variant}`**, by {decision['decided_by']} on {pd.Timestamp(decision['decided_at']):%Y-%m-%d}",
         f"- Rationale: {decision['rationale']}",
         f"- Owner: {experiment.owner}; PM: {experiment.pm or 'n/a'}; channel: {experiment.slack_channel}",
-        f"- Surface: `{experiment.surface}`; audience: `{experiment.audience}`" + (f"; layer `{experiment.layer}`" if experiment.layer else ""),
+        f"- Surface: `{experiment.surface}`; audience: `{experiment.audience}`"
+        + (f"; layer `{experiment.layer}`" if experiment.layer else ""),
         f"- Hypothesis: {experiment.hypothesis.strip()}",
         "",
         "## Measured effect at decision time",
@@ -33,13 +36,16 @@ def handoff_markdown(experiment: Experiment, decision: dict, latest: pd.DataFram
         "|---|---|---|---|---|",
     ]
     for r in rows.itertuples():
-        lines.append(f"| {r.metric_role} | {r.metric_id} | {_pct(r.rel_lift)} | [{_pct(r.rel_lift_ci_low)}, {_pct(r.rel_lift_ci_high)}] | {'n/a' if pd.isna(r.p_value_adjusted) else f'{r.p_value_adjusted:.3g}'} |")
+        lines.append(
+            f"| {r.metric_role} | {r.metric_id} | {_pct(r.rel_lift)} | [{_pct(r.rel_lift_ci_low)}, {_pct(r.rel_lift_ci_high)}] | {'n/a' if pd.isna(r.p_value_adjusted) else f'{r.p_value_adjusted:.3g}'} |"
+        )
     lines += [
         "",
         "## Rollout requirements",
         "",
         f"1. Serve `{variant}` to the whole `{experiment.audience}` audience on `{experiment.surface}`; remove the code paths of "
-        + ", ".join(f"`{v.name}`" for v in experiment.variants if v.name != variant) + " once the rollout is complete.",
+        + ", ".join(f"`{v.name}`" for v in experiment.variants if v.name != variant)
+        + " once the rollout is complete.",
         "2. Keep the experiment's exposure logging until the rollout is complete, so the launch can be compared with the test.",
         "3. Watch these metrics for two weeks after launch and roll back if a guardrail degrades beyond its tolerance:",
     ]

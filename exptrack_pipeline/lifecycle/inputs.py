@@ -48,8 +48,12 @@ def health_rows(con, experiment_id: str) -> pd.DataFrame | None:
     None before the table exists."""
     if not table_exists(con, HEALTH_FINDINGS):
         return None
-    return con.execute(
-        f"select as_of, check_name, status, level, summary from {HEALTH_FINDINGS} where experiment_id = ? and as_of = "
-        f"(select max(as_of) from {HEALTH_FINDINGS} where experiment_id = ?) order by check_name",
-        [experiment_id, experiment_id],
-    ).df().astype(str)
+    return (
+        con.execute(
+            f"select as_of, check_name, status, level, summary from {HEALTH_FINDINGS} where experiment_id = ? and as_of = "
+            f"(select max(as_of) from {HEALTH_FINDINGS} where experiment_id = ?) order by check_name",
+            [experiment_id, experiment_id],
+        )
+        .df()
+        .astype(str)
+    )

@@ -57,8 +57,15 @@ class Plan:
             return None
         n_small = self.daily_units * days * min(self.weights)
         value = mde_for_sample_size(
-            n_small, self.baseline.value, kind=self.baseline.kind, sd=self.baseline.sd, relative=self.relative,
-            alpha=self.alpha, power=self.power, n_arms=len(self.weights), weights=list(self.weights),
+            n_small,
+            self.baseline.value,
+            kind=self.baseline.kind,
+            sd=self.baseline.sd,
+            relative=self.relative,
+            alpha=self.alpha,
+            power=self.power,
+            n_arms=len(self.weights),
+            weights=list(self.weights),
         )
         return float(value)
 
@@ -111,18 +118,40 @@ def make_plan(
     weights = tuple(w / total for w in weights)
     n_small = float(
         sample_size_per_arm(
-            baseline.value, mde, kind=baseline.kind, sd=baseline.sd, relative=relative, alpha=alpha, power=power,
-            n_arms=len(weights), weights=list(weights),
+            baseline.value,
+            mde,
+            kind=baseline.kind,
+            sd=baseline.sd,
+            relative=relative,
+            alpha=alpha,
+            power=power,
+            n_arms=len(weights),
+            weights=list(weights),
         )
     )
     if not math.isfinite(n_small):
-        raise ValueError(f"no sample size for baseline {baseline.value:g} and MDE {mde:g} (is the effect possible for this metric?)")
+        raise ValueError(
+            f"no sample size for baseline {baseline.value:g} and MDE {mde:g} (is the effect possible for this metric?)"
+        )
     n_small_int = math.ceil(n_small)
     per_arm = tuple(math.ceil(n_small * w / min(weights)) for w in weights)
     duration = None
     if daily_units and daily_units > 0:
         duration = int(expected_duration_days(n_small_int, daily_units, list(weights)))
-    return Plan(metric_id, baseline, mde, relative, alpha, power, weights, n_small_int, per_arm, daily_units, traffic_source, duration)
+    return Plan(
+        metric_id,
+        baseline,
+        mde,
+        relative,
+        alpha,
+        power,
+        weights,
+        n_small_int,
+        per_arm,
+        daily_units,
+        traffic_source,
+        duration,
+    )
 
 
 def format_plan(plan: Plan, arm_names: list[str]) -> str:
@@ -132,19 +161,27 @@ def format_plan(plan: Plan, arm_names: list[str]) -> str:
         f"metric            {plan.metric_id}",
         f"baseline          {b.value:.4g}" + (f" (sd {b.sd:.4g})" if b.sd is not None else "") + f"  [{b.source}]",
         f"effect to detect  {effect}; alpha {plan.alpha:g} (two-sided"
-        + (f", Bonferroni over {len(plan.weights) - 1} comparisons" if len(plan.weights) > 2 else "") + f"), power {plan.power:.0%}",
-        "sample size       " + ", ".join(f"{name} {n:,} ({w:.0%})" for name, n, w in zip(arm_names, plan.n_per_arm, plan.weights)),
+        + (f", Bonferroni over {len(plan.weights) - 1} comparisons" if len(plan.weights) > 2 else "")
+        + f"), power {plan.power:.0%}",
+        "sample size       "
+        + ", ".join(f"{name} {n:,} ({w:.0%})" for name, n, w in zip(arm_names, plan.n_per_arm, plan.weights)),
         f"total units       {plan.total_units:,}",
     ]
     if plan.duration_days is None:
         lines.append(f"duration          unknown ({plan.traffic_source}); pass --daily-units N")
     else:
         lines.append(f"daily traffic     {plan.daily_units:,.0f} units/day  [{plan.traffic_source}]")
-        lines.append(f"duration          {plan.duration_days} days (run whole weeks: {scheduled_days(plan.duration_days)} days)")
+        lines.append(
+            f"duration          {plan.duration_days} days (run whole weeks: {scheduled_days(plan.duration_days)} days)"
+        )
         for days in (14, 28):
             mde = plan.mde_after(days)
             if mde is not None and math.isfinite(mde):
-                lines.append(f"  detectable after {days} days: {mde:.1%}" if plan.relative else f"  detectable after {days} days: {mde:.4g}")
+                lines.append(
+                    f"  detectable after {days} days: {mde:.1%}"
+                    if plan.relative
+                    else f"  detectable after {days} days: {mde:.4g}"
+                )
     return "\n".join(lines)
 
 
@@ -188,7 +225,10 @@ def scaffold_yaml(
         **({"layer": layer} if layer else {}),
         "start_date": start_date,
         "end_date": start_date + dt.timedelta(days=days - 1),
-        "variants": [{"name": n, "weight": w, **({"is_control": True} if i == 0 else {})} for i, (n, w) in enumerate(zip(arm_names, weights))],
+        "variants": [
+            {"name": n, "weight": w, **({"is_control": True} if i == 0 else {})}
+            for i, (n, w) in enumerate(zip(arm_names, weights))
+        ],
         "primary_metric": plan.metric_id,
         "secondary_metrics": secondary_metrics,
         "guardrail_metrics": [{"metric": g, "max_relative_harm": 0.05} for g in guardrail_metrics],
@@ -205,6 +245,10 @@ def scaffold_yaml(
         f"# Plan: baseline {plan.baseline.value:.4g} ({plan.baseline.source}); "
         + ", ".join(f"{n} {k:,}" for n, k in zip(arm_names, plan.n_per_arm))
         + " units; "
-        + (f"{plan.duration_days} days at {plan.daily_units:,.0f} units/day ({plan.traffic_source})." if plan.duration_days else f"{days} days (traffic unknown)."),
+        + (
+            f"{plan.duration_days} days at {plan.daily_units:,.0f} units/day ({plan.traffic_source})."
+            if plan.duration_days
+            else f"{days} days (traffic unknown)."
+        ),
     ]
     return "\n".join(header) + "\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)

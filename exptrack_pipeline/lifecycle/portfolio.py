@@ -65,10 +65,25 @@ def experiment_frame(experiments: list[Experiment], statuses: pd.DataFrame) -> p
 def backlog(frame: pd.DataFrame) -> pd.DataFrame:
     """Experiments not yet running (backlog, scheduled), best ICE score first (no score last; ties by start date, id)."""
     waiting = frame[frame["status"].isin(["backlog", "scheduled"])].copy()
-    waiting = waiting.sort_values(["ice_score", "start_date", "experiment_id"], ascending=[False, True, True], na_position="last")
+    waiting = waiting.sort_values(
+        ["ice_score", "start_date", "experiment_id"], ascending=[False, True, True], na_position="last"
+    )
     waiting.insert(0, "priority_rank", range(1, len(waiting) + 1))
-    cols = ["priority_rank", "experiment_id", "experiment_name", "status", "owner", "surface", "audience",
-            "expected_impact", "confidence", "effort", "ice_score", "start_date", "end_date"]
+    cols = [
+        "priority_rank",
+        "experiment_id",
+        "experiment_name",
+        "status",
+        "owner",
+        "surface",
+        "audience",
+        "expected_impact",
+        "confidence",
+        "effort",
+        "ice_score",
+        "start_date",
+        "end_date",
+    ]
     return waiting[cols].reset_index(drop=True)
 
 
@@ -78,10 +93,23 @@ def _audiences_overlap(a: str, b: str) -> bool:
 
 def find_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
     """Pairs of active experiments that overlap on one surface and audience (see the module docstring)."""
-    cols = ["experiment_a", "experiment_b", "surface", "audience_a", "audience_b", "overlap_start", "overlap_end", "layer_a", "layer_b"]
+    cols = [
+        "experiment_a",
+        "experiment_b",
+        "surface",
+        "audience_a",
+        "audience_b",
+        "overlap_start",
+        "overlap_end",
+        "layer_a",
+        "layer_b",
+    ]
     active = frame[frame["status"].isin(ACTIVE_STATES)].sort_values("experiment_id").to_dict("records")
     for row in active:
-        row["start_date"], row["end_date"] = pd.Timestamp(row["start_date"]).date(), pd.Timestamp(row["end_date"]).date()
+        row["start_date"], row["end_date"] = (
+            pd.Timestamp(row["start_date"]).date(),
+            pd.Timestamp(row["end_date"]).date(),
+        )
         row["layer"] = row["layer"] if isinstance(row["layer"], str) and row["layer"] else None
     out = []
     for i, a in enumerate(active):
@@ -93,7 +121,19 @@ def find_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
                 continue
             if a["layer"] is not None and a["layer"] == b["layer"]:
                 continue  # same layer: mutually exclusive traffic by construction
-            out.append([a["experiment_id"], b["experiment_id"], a["surface"], a["audience"], b["audience"], start, end, a["layer"], b["layer"]])
+            out.append(
+                [
+                    a["experiment_id"],
+                    b["experiment_id"],
+                    a["surface"],
+                    a["audience"],
+                    b["audience"],
+                    start,
+                    end,
+                    a["layer"],
+                    b["layer"],
+                ]
+            )
     return pd.DataFrame(out, columns=cols)
 
 
@@ -105,7 +145,9 @@ def describe_conflicts(conflicts: pd.DataFrame) -> str:
         for c in conflicts.itertuples()
     ]
     if lines:
-        lines.append("Fix: move one experiment's dates in its YAML, narrow its audience, or put both in the same `layer`.")
+        lines.append(
+            "Fix: move one experiment's dates in its YAML, narrow its audience, or put both in the same `layer`."
+        )
     return "\n".join(lines)
 
 
@@ -119,8 +161,14 @@ def launch_and_decision(frame: pd.DataFrame, events: pd.DataFrame) -> pd.DataFra
     rows = []
     for r in frame.itertuples():
         mine = events[events["experiment_id"] == r.experiment_id] if not events.empty else events
-        manual = mine["source"] != "monitoring" if "source" in mine.columns else True  # an automatic resume is no launch
-        runs = mine[(mine["event_type"] == "transition") & (mine["to_status"] == "running") & manual] if not mine.empty else mine
+        manual = (
+            mine["source"] != "monitoring" if "source" in mine.columns else True
+        )  # an automatic resume is no launch
+        runs = (
+            mine[(mine["event_type"] == "transition") & (mine["to_status"] == "running") & manual]
+            if not mine.empty
+            else mine
+        )
         decisions = mine[mine["event_type"] == "decision"] if not mine.empty else mine
         launched: dt.date | None = None
         if not runs.empty:
@@ -161,8 +209,8 @@ def operational_metrics(outcomes: pd.DataFrame) -> dict[str, object]:
     days = decided["days_to_decision"].dropna().astype(float)
     return {
         "experiments_per_quarter": {str(q): int(n) for q, n in quarters.items()},
-        "experiments_launched": int(len(launched)),
-        "experiments_decided": int(len(decided)),
+        "experiments_launched": len(launched),
+        "experiments_decided": len(decided),
         "median_days_to_decision": float(days.median()) if len(days) else None,
         "share_decided_within_target": float((days <= TIME_TO_DECISION_TARGET_DAYS).mean()) if len(days) else None,
         "time_to_decision_target_days": TIME_TO_DECISION_TARGET_DAYS,

@@ -59,14 +59,20 @@ def validate_transition(experiment_id: str, current: str, target: str) -> None:
     if target not in STATES:
         raise LifecycleError(f"{experiment_id}: unknown state {target!r}; use one of {', '.join(STATES)}")
     if current not in STATES:
-        raise LifecycleError(f"{experiment_id}: current state {current!r} is not a lifecycle state; fix its YAML `status`")
+        raise LifecycleError(
+            f"{experiment_id}: current state {current!r} is not a lifecycle state; fix its YAML `status`"
+        )
     allowed = TRANSITIONS[current]
     if target not in allowed:
         options = ", ".join(allowed) if allowed else "nothing (archived is final)"
-        raise LifecycleError(f"{experiment_id}: cannot move from {current} to {target}; from {current} it can move to {options}")
+        raise LifecycleError(
+            f"{experiment_id}: cannot move from {current} to {target}; from {current} it can move to {options}"
+        )
 
 
-def validate_decision(experiment_id: str, current: str, decision: str, variant: str | None, variants: list[str], control: str) -> None:
+def validate_decision(
+    experiment_id: str, current: str, decision: str, variant: str | None, variants: list[str], control: str
+) -> None:
     """A decision needs a running, paused or concluded experiment; `ship` needs one of its non-control variants."""
     if decision not in DECISIONS:
         raise LifecycleError(f"{experiment_id}: unknown decision {decision!r}; use ship VARIANT, rollback or iterate")
@@ -77,13 +83,21 @@ def validate_decision(experiment_id: str, current: str, decision: str, variant: 
         )
     treatments = [v for v in variants if v != control]
     if decision == "ship" and variant not in treatments:
-        raise LifecycleError(f"{experiment_id}: `ship` needs the variant to ship, one of {', '.join(treatments)} (got {variant!r})")
+        raise LifecycleError(
+            f"{experiment_id}: `ship` needs the variant to ship, one of {', '.join(treatments)} (got {variant!r})"
+        )
     if decision != "ship" and variant is not None:
         raise LifecycleError(f"{experiment_id}: only `ship` takes a variant (got {decision} {variant})")
 
 
-def transitions_for_decision(experiment_id: str, current: str, actor: str, rationale: str, at: dt.datetime) -> list[LifecycleEvent]:
+def transitions_for_decision(
+    experiment_id: str, current: str, actor: str, rationale: str, at: dt.datetime
+) -> list[LifecycleEvent]:
     """A decision on a running or paused experiment also concludes it (one transition event)."""
     if current in ("running", "paused"):
-        return [LifecycleEvent(experiment_id, "transition", actor, rationale, at, from_status=current, to_status="concluded")]
+        return [
+            LifecycleEvent(
+                experiment_id, "transition", actor, rationale, at, from_status=current, to_status="concluded"
+            )
+        ]
     return []

@@ -17,8 +17,18 @@ from exptrack_pipeline.warehouse.schema import LIFECYCLE_EVENT_COLUMNS as EVENT_
 from exptrack_pipeline.warehouse.schema import LIFECYCLE_EVENTS_TABLE as EVENTS_TABLE
 from exptrack_pipeline.warehouse.schema import STATUS_EVENTS_TABLE, ensure_tables
 
-__all__ = ["EVENTS_TABLE", "EVENT_COLUMNS", "all_events", "append_events", "current_status", "effective_statuses",
-           "ensure_tables", "latest_decisions", "read_events", "read_status_events"]
+__all__ = [
+    "EVENTS_TABLE",
+    "EVENT_COLUMNS",
+    "all_events",
+    "append_events",
+    "current_status",
+    "effective_statuses",
+    "ensure_tables",
+    "latest_decisions",
+    "read_events",
+    "read_status_events",
+]
 
 
 def append_events(con, events: list[LifecycleEvent]) -> None:
@@ -28,7 +38,9 @@ def append_events(con, events: list[LifecycleEvent]) -> None:
     con.register("_lifecycle_new", frame)
     try:
         con.execute("begin transaction")
-        con.execute(f"insert into {EVENTS_TABLE} ({', '.join(EVENT_COLUMNS)}) select {', '.join(EVENT_COLUMNS)} from _lifecycle_new")
+        con.execute(
+            f"insert into {EVENTS_TABLE} ({', '.join(EVENT_COLUMNS)}) select {', '.join(EVENT_COLUMNS)} from _lifecycle_new"
+        )
         con.execute("commit")
     finally:
         con.unregister("_lifecycle_new")
@@ -37,7 +49,9 @@ def append_events(con, events: list[LifecycleEvent]) -> None:
 def read_events(con) -> pd.DataFrame:
     """Our events, oldest first (an empty frame with the right columns when the table does not exist yet)."""
     if not table_exists(con, EVENTS_TABLE):
-        return pd.DataFrame({c: pd.Series(dtype="datetime64[us]" if c == "occurred_at" else "object") for c in EVENT_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="datetime64[us]" if c == "occurred_at" else "object") for c in EVENT_COLUMNS}
+        )
     return con.execute(f"select * from {EVENTS_TABLE} order by occurred_at, experiment_id").df()
 
 
@@ -94,7 +108,12 @@ def effective_statuses(yaml_status: dict[str, str], events: pd.DataFrame) -> pd.
         for event in mine.itertuples():
             if event.source == "monitoring" and row["status"] not in ("running", "paused"):
                 continue
-            row = {"experiment_id": experiment_id, "status": event.to_status, "status_since": event.occurred_at, "status_source": event.source}
+            row = {
+                "experiment_id": experiment_id,
+                "status": event.to_status,
+                "status_since": event.occurred_at,
+                "status_source": event.source,
+            }
         rows.append(row)
     return pd.DataFrame(rows, columns=["experiment_id", "status", "status_since", "status_source"])
 
@@ -111,4 +130,6 @@ def latest_decisions(events: pd.DataFrame) -> pd.DataFrame:
     if events.empty:
         return pd.DataFrame(columns=cols)
     d = events[events["event_type"] == "decision"].groupby("experiment_id", as_index=False).tail(1)
-    return d.rename(columns={"actor": "decided_by", "reason": "rationale", "occurred_at": "decided_at"})[cols].reset_index(drop=True)
+    return d.rename(columns={"actor": "decided_by", "reason": "rationale", "occurred_at": "decided_at"})[
+        cols
+    ].reset_index(drop=True)

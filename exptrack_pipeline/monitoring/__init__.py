@@ -7,7 +7,15 @@ The warehouse side lives in exptrack_pipeline.notify, the Dagster side in exptra
 from exptrack_pipeline.monitoring.health import RULES, evaluate
 from exptrack_pipeline.monitoring.inputs import HealthInputs
 from exptrack_pipeline.monitoring.model import CHECKS, LEVEL_NAMES, TITLES, CheckSpec, Finding, HealthConfig
-from exptrack_pipeline.monitoring.triggers import Alert, Contacts, PauseDecision, alert_key, plan_alerts, plan_pauses, recipients_for
+from exptrack_pipeline.monitoring.triggers import (
+    Alert,
+    Contacts,
+    PauseDecision,
+    alert_key,
+    plan_alerts,
+    plan_pauses,
+    recipients_for,
+)
 
 __all__ = [
     "CHECKS",

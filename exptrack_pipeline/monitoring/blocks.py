@@ -27,7 +27,11 @@ def _value(v: Any) -> str:
     if isinstance(v, dict):
         return ", ".join(f"{k} = {_value(x)}" for k, x in v.items())
     if isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v):
-        return " .. ".join(_value(x) for x in v) if len(v) == 2 and all(isinstance(x, (int, float)) for x in v) else ", ".join(_value(x) for x in v)
+        return (
+            " .. ".join(_value(x) for x in v)
+            if len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
+            else ", ".join(_value(x) for x in v)
+        )
     return str(v)
 
 
@@ -82,7 +86,12 @@ def render(alert: Alert, dagster_url: str, status_note: str | None = None) -> tu
         {"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"*What to do*\n{todo}", 3000)}},
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": _cut((f"cc {cc} · " if cc else "") + f"alert `{alert.key}` · exptrack", 2000)}],
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": _cut((f"cc {cc} · " if cc else "") + f"alert `{alert.key}` · exptrack", 2000),
+                }
+            ],
         },
         {
             "type": "actions",
@@ -96,7 +105,12 @@ def render(alert: Alert, dagster_url: str, status_note: str | None = None) -> tu
             ],
         },
     ]
-    text = _cut(f"[exptrack] {level} · {alert.experiment_id}: {alert.summary}" + (f" {status_note}" if status_note else "") + (f" cc {cc}" if cc else ""), 3000)
+    text = _cut(
+        f"[exptrack] {level} · {alert.experiment_id}: {alert.summary}"
+        + (f" {status_note}" if status_note else "")
+        + (f" cc {cc}" if cc else ""),
+        3000,
+    )
     return text, blocks
 
 
@@ -104,11 +118,36 @@ def render_run_failure(job_name: str, run_id: str, message: str, dagster_url: st
     """(fallback text, blocks) for a failed pipeline run, for the data-engineering channel."""
     url = f"{dagster_url.rstrip('/')}/runs/{run_id}"
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _cut(f":x: Run of {job_name} failed", 150), "emoji": True}},
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": _cut(f":x: Run of {job_name} failed", 150), "emoji": True},
+        },
         {"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"*What happened*\n{message}", 3000)}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*Job*\n`{job_name}`"}, {"type": "mrkdwn", "text": f"*Run*\n`{run_id}`"}]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*What to do*\nOpen the run's logs, fix the cause and re-execute from the failed step; "
-                                                              "results and alerts of the day are not up to date until then."}},
-        {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Open the run"}, "url": url, "action_id": "open_run"}]},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Job*\n`{job_name}`"},
+                {"type": "mrkdwn", "text": f"*Run*\n`{run_id}`"},
+            ],
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*What to do*\nOpen the run's logs, fix the cause and re-execute from the failed step; "
+                "results and alerts of the day are not up to date until then.",
+            },
+        },
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Open the run"},
+                    "url": url,
+                    "action_id": "open_run",
+                }
+            ],
+        },
     ]
     return _cut(f"[exptrack] Run of {job_name} failed ({run_id}): {message}", 3000), blocks

@@ -51,12 +51,22 @@ def evaluate(inp: HealthInputs, cfg: HealthConfig | None = None) -> list[Finding
             if ramping and name not in SHIP_RAMP_CHECKS:
                 continue
             if as_of is None or as_of != as_of:  # no data yet (None or NaT)
-                findings.append(Finding(exp.experiment_id, name, "skip", exp.start_date, "No data for this experiment yet."))
+                findings.append(
+                    Finding(exp.experiment_id, name, "skip", exp.start_date, "No data for this experiment yet.")
+                )
                 continue
             try:
                 findings.append(rule(inp, cfg, exp.experiment_id, as_of))
-            except Exception as exc:  # noqa: BLE001 - reported as a verdict, not swallowed
-                findings.append(Finding(exp.experiment_id, name, "skip", as_of, f"The rule could not be evaluated: {type(exc).__name__}: {exc}"))
+            except Exception as exc:
+                findings.append(
+                    Finding(
+                        exp.experiment_id,
+                        name,
+                        "skip",
+                        as_of,
+                        f"The rule could not be evaluated: {type(exc).__name__}: {exc}",
+                    )
+                )
     for portfolio_rule in PORTFOLIO_RULES.values():
         findings.extend(portfolio_rule(inp, inp.data_through))
     return findings

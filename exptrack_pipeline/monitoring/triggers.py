@@ -36,9 +36,14 @@ class Contacts:
     alerting: AlertRouting = AlertRouting()
 
     @classmethod
-    def from_experiment(cls, experiment: Any) -> "Contacts":
+    def from_experiment(cls, experiment: Any) -> Contacts:
         """From an exptrack_pipeline.config.Experiment."""
-        return cls(owner=experiment.owner, pm=experiment.pm, slack_channel=experiment.slack_channel, alerting=experiment.alerting)
+        return cls(
+            owner=experiment.owner,
+            pm=experiment.pm,
+            slack_channel=experiment.slack_channel,
+            alerting=experiment.alerting,
+        )
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,9 @@ def alert_key(experiment_id: str, trigger: str, day: dt.date) -> str:
 
 def is_channel(recipient: str) -> bool:
     """'#name' or a channel id (C…/G…); '@name' and user ids (U…/W…) are people."""
-    return recipient.startswith("#") or (recipient[:1] in {"C", "G"} and recipient[1:].isalnum() and recipient.isupper())
+    return recipient.startswith("#") or (
+        recipient[:1] in {"C", "G"} and recipient[1:].isalnum() and recipient.isupper()
+    )
 
 
 def recipients_for(level: int, contacts: Contacts, leadership_channel: str) -> tuple[str, ...]:
@@ -158,7 +165,9 @@ def plan_alerts(
     return sorted(alerts, key=lambda a: (-a.level, a.experiment_id, a.trigger))
 
 
-def plan_pauses(alerts: list[Alert], last_resume_data_date: dict[str, dt.date | None], cfg: HealthConfig) -> tuple[list[PauseDecision], dict[str, str]]:
+def plan_pauses(
+    alerts: list[Alert], last_resume_data_date: dict[str, dt.date | None], cfg: HealthConfig
+) -> tuple[list[PauseDecision], dict[str, str]]:
     """Automatic pauses (one per experiment) and, per alert key, why an auto-pausing alert did not pause.
 
     A person's resume wins for `resume_grace_days` days of data after the resume's data date.

@@ -33,7 +33,7 @@ class MonitoringEnv:
         return bool(os.environ.get(TOKEN_VAR))
 
     @classmethod
-    def from_env(cls) -> "MonitoringEnv":
+    def from_env(cls) -> MonitoringEnv:
         get = os.environ.get
         return cls(
             slack_api_url=get("EXPTRACK_SLACK_API_URL") or DEFAULT_BASE_URL,

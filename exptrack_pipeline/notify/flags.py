@@ -40,7 +40,9 @@ class NoFlagController:
 
     def set_status(self, experiment_id: str, status: str, *, reason: str, actor: str) -> FlagResult:
         action = "off" if status == "paused" else "back on"
-        return FlagResult("skipped", f"no feature-flag controller configured: switch the flag of {experiment_id} {action} by hand")
+        return FlagResult(
+            "skipped", f"no feature-flag controller configured: switch the flag of {experiment_id} {action} by hand"
+        )
 
 
 class WebhookFlagController:
@@ -68,7 +70,7 @@ class WebhookFlagController:
             self.url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:  # noqa: S310 - configured http(s) URL
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                 return FlagResult("ok", f"webhook answered HTTP {response.status}")
         except urllib.error.HTTPError as exc:
             return FlagResult("failed", f"webhook answered HTTP {exc.code}; exptrack retries on the next run")
@@ -77,12 +79,15 @@ class WebhookFlagController:
             return FlagResult("failed", f"webhook unreachable ({reason_text}); exptrack retries on the next run")
 
 
-def make_controller(mode: str, webhook_url: str | None = None, timeout_seconds: float = 10.0, *,
-                    connect=None, flag_file=None) -> FeatureFlagController:
+def make_controller(
+    mode: str, webhook_url: str | None = None, timeout_seconds: float = 10.0, *, connect=None, flag_file=None
+) -> FeatureFlagController:
     """`none`, `webhook` (needs `webhook_url`) or `flagd` (exptrack's flag file; needs `connect` and `flag_file`)."""
     if mode == "flagd":
         if connect is None or flag_file is None:
-            raise ValueError("feature_flags mode 'flagd' needs the warehouse connection and the flag file (EXPTRACK_FLAG_FILE)")
+            raise ValueError(
+                "feature_flags mode 'flagd' needs the warehouse connection and the flag file (EXPTRACK_FLAG_FILE)"
+            )
         from exptrack_pipeline.flags.controller import FlagdFileController
 
         return FlagdFileController(connect, flag_file)

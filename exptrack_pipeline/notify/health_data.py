@@ -50,15 +50,39 @@ def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
             order by e.experiment_id
             """
         ).df()
-        experiments = experiments[experiments["registry_status"].isin(MONITORED) | experiments["experiment_id"].isin(ramping)].reset_index(drop=True)
-        experiments["effective_status"] = experiments["experiment_id"].map(status).fillna(experiments["registry_status"])
+        experiments = experiments[
+            experiments["registry_status"].isin(MONITORED) | experiments["experiment_id"].isin(ramping)
+        ].reset_index(drop=True)
+        experiments["effective_status"] = (
+            experiments["experiment_id"].map(status).fillna(experiments["registry_status"])
+        )
         frames = {
-            "variants": con.execute("select experiment_id, variant, weight, is_control from registry.experiment_variants").df(),
+            "variants": con.execute(
+                "select experiment_id, variant, weight, is_control from registry.experiment_variants"
+            ).df(),
             "daily_exposures": con.execute("select * from main.fct_daily_exposures").df(),
-            "segment_exposures": _df(con, "main", "fct_segment_exposures", "select * from main.fct_segment_exposures", FRAME_COLUMNS["segment_exposures"]),
+            "segment_exposures": _df(
+                con,
+                "main",
+                "fct_segment_exposures",
+                "select * from main.fct_segment_exposures",
+                FRAME_COLUMNS["segment_exposures"],
+            ),
             "exposure_quality": con.execute("select * from main.dim_experiment_exposure_quality").df(),
-            "activity": _df(con, "main", "mon_experiment_daily_activity", "select * from main.mon_experiment_daily_activity", FRAME_COLUMNS["activity"]),
-            "metric_daily": _df(con, "main", "mon_variant_metric_daily", "select * from main.mon_variant_metric_daily", FRAME_COLUMNS["metric_daily"]),
+            "activity": _df(
+                con,
+                "main",
+                "mon_experiment_daily_activity",
+                "select * from main.mon_experiment_daily_activity",
+                FRAME_COLUMNS["activity"],
+            ),
+            "metric_daily": _df(
+                con,
+                "main",
+                "mon_variant_metric_daily",
+                "select * from main.mon_variant_metric_daily",
+                FRAME_COLUMNS["metric_daily"],
+            ),
             "results": con.execute(f"select {', '.join(FRAME_COLUMNS['results'])} from main.experiment_results").df(),
             "stats": con.execute(
                 """
@@ -74,10 +98,27 @@ def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
                 from registry.experiment_metrics em inner join registry.metrics m on em.metric_id = m.metric_id
                 """
             ).df(),
-            "unmatched": _df(con, "main", "fct_unmatched_exposures", "select * from main.fct_unmatched_exposures", FRAME_COLUMNS["unmatched"]),
-            "novelty": _df(con, "main", "lifecycle_novelty_stats", "select * from main.lifecycle_novelty_stats", FRAME_COLUMNS["novelty"]),
-            "interaction": _df(con, "main", "lifecycle_interaction_stats", "select * from main.lifecycle_interaction_stats",
-                               FRAME_COLUMNS["interaction"]),
+            "unmatched": _df(
+                con,
+                "main",
+                "fct_unmatched_exposures",
+                "select * from main.fct_unmatched_exposures",
+                FRAME_COLUMNS["unmatched"],
+            ),
+            "novelty": _df(
+                con,
+                "main",
+                "lifecycle_novelty_stats",
+                "select * from main.lifecycle_novelty_stats",
+                FRAME_COLUMNS["novelty"],
+            ),
+            "interaction": _df(
+                con,
+                "main",
+                "lifecycle_interaction_stats",
+                "select * from main.lifecycle_interaction_stats",
+                FRAME_COLUMNS["interaction"],
+            ),
         }
         through = con.execute("select max(partition_date) from main.stg_events").fetchone()[0]
     return HealthInputs(experiments=experiments, data_through=through, today=today, **frames)

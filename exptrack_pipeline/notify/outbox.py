@@ -58,9 +58,25 @@ def enqueue(con, alerts: list[Alert], pause_notes: dict[str, str]) -> list[str]:
                 on conflict do nothing
                 returning alert_id
                 """,
-                [alert_id(a.key, destination), a.key, a.experiment_id, a.trigger, a.check, a.level, a.alert_date, a.as_of,
-                 destination, ",".join(a.recipients), a.title, a.summary, a.action, json.dumps(a.details, default=_json_default),
-                 pause_notes.get(a.key), now, now],
+                [
+                    alert_id(a.key, destination),
+                    a.key,
+                    a.experiment_id,
+                    a.trigger,
+                    a.check,
+                    a.level,
+                    a.alert_date,
+                    a.as_of,
+                    destination,
+                    ",".join(a.recipients),
+                    a.title,
+                    a.summary,
+                    a.action,
+                    json.dumps(a.details, default=_json_default),
+                    pause_notes.get(a.key),
+                    now,
+                    now,
+                ],
             ).fetchone()
             if row:
                 new.append(row[0])
@@ -132,7 +148,7 @@ def mark_failed(con, alert_id_: str, error: str) -> None:
 
 
 def mark_dry_run(con, alert_id_: str, text: str, blocks: list[dict]) -> bool:
-    """pending → dry_run (only once per row); True when this call did it."""
+    """Pending → dry_run (only once per row); True when this call did it."""
     row = con.execute(
         """
         update alerts.outbox set status = 'dry_run', message_text = ?, blocks_json = ?, updated_at = ?
@@ -145,7 +161,11 @@ def mark_dry_run(con, alert_id_: str, text: str, blocks: list[dict]) -> bool:
 
 
 def count_undelivered(con) -> int:
-    return int(con.execute("select count(*) from alerts.outbox where status in ('pending', 'failed-retrying', 'sending')").fetchone()[0])
+    return int(
+        con.execute(
+            "select count(*) from alerts.outbox where status in ('pending', 'failed-retrying', 'sending')"
+        ).fetchone()[0]
+    )
 
 
 def list_outbox(con, experiment_id: str | None = None, status: str | None = None) -> pd.DataFrame:
@@ -159,7 +179,9 @@ def list_outbox(con, experiment_id: str | None = None, status: str | None = None
         params.append(status)
     sql = (
         "select alert_date, experiment_id, trigger, level, destination, recipients, status, attempts, slack_ts, last_error, alert_id "
-        "from alerts.outbox" + (" where " + " and ".join(where) if where else "") + " order by alert_date desc, level desc, experiment_id, trigger, destination"
+        "from alerts.outbox"
+        + (" where " + " and ".join(where) if where else "")
+        + " order by alert_date desc, level desc, experiment_id, trigger, destination"
     )
     return con.execute(sql, params).df()
 
@@ -168,8 +190,17 @@ def row_to_alert(row: Any) -> Alert:
     """Rebuild the Alert of an outbox row (for rendering at send time)."""
     recipients = tuple(r for r in str(row.recipients).split(",") if r)
     return Alert(
-        key=row.alert_key, experiment_id=row.experiment_id, trigger=row.trigger, check=row.check_name, level=int(row.level),
-        alert_date=pd.Timestamp(row.alert_date).date(), as_of=pd.Timestamp(row.as_of).date(), title=row.title,
-        summary=row.summary, action=row.action, recipients=recipients, destinations=(row.destination,),
+        key=row.alert_key,
+        experiment_id=row.experiment_id,
+        trigger=row.trigger,
+        check=row.check_name,
+        level=int(row.level),
+        alert_date=pd.Timestamp(row.alert_date).date(),
+        as_of=pd.Timestamp(row.as_of).date(),
+        title=row.title,
+        summary=row.summary,
+        action=row.action,
+        recipients=recipients,
+        destinations=(row.destination,),
         details=json.loads(row.details_json),
     )

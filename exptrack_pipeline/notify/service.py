@@ -18,39 +18,83 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from exptrack_pipeline.monitoring import Alert, Contacts, Finding, HealthConfig, PauseDecision, evaluate, plan_alerts, plan_pauses
+from exptrack_pipeline.monitoring import (
+    Alert,
+    Contacts,
+    Finding,
+    HealthConfig,
+    PauseDecision,
+    evaluate,
+    plan_alerts,
+    plan_pauses,
+)
 from exptrack_pipeline.monitoring.blocks import render
 from exptrack_pipeline.monitoring.inputs import HealthInputs
 from exptrack_pipeline.monitoring.model import LEVEL_NAMES
 from exptrack_pipeline.notify import outbox
-from exptrack_pipeline.warehouse.schema import ensure_tables
-from exptrack_pipeline.notify.slack import DeliveryError, SlackSender
-from exptrack_pipeline.notify.state import (RAMP_STOP_PREFIX, last_resume_data_dates, latest_events, monitored_statuses, now_utc, record_event,
-                                           sync_flags)
 from exptrack_pipeline.notify.health_data import load_inputs
+from exptrack_pipeline.notify.slack import DeliveryError, SlackSender
+from exptrack_pipeline.notify.state import (
+    RAMP_STOP_PREFIX,
+    last_resume_data_dates,
+    latest_events,
+    monitored_statuses,
+    now_utc,
+    record_event,
+    sync_flags,
+)
 from exptrack_pipeline.warehouse import Connect
+from exptrack_pipeline.warehouse.schema import ensure_tables
 
 AUTOMATIC_ACTOR = "exptrack"
 
 
-def evaluate_health(connect: Connect, cfg: HealthConfig, today: dt.date | None = None) -> tuple[HealthInputs, list[Finding]]:
+def evaluate_health(
+    connect: Connect, cfg: HealthConfig, today: dt.date | None = None
+) -> tuple[HealthInputs, list[Finding]]:
     """Run every rule and store the verdicts (replacing the verdict per experiment × check × as-of date)."""
     inputs = load_inputs(connect, today)
     findings = evaluate(inputs, cfg)
     frame = pd.DataFrame(
         [
-            {"experiment_id": f.experiment_id, "check_name": f.check, "as_of": f.as_of, "status": f.status, "level": f.level,
-             "trigger": f.trigger, "triggered": f.triggered, "event_date": f.event_date, "summary": f.summary,
-             "details_json": json.dumps(f.details, default=outbox._json_default), "evaluated_at": now_utc()}
+            {
+                "experiment_id": f.experiment_id,
+                "check_name": f.check,
+                "as_of": f.as_of,
+                "status": f.status,
+                "level": f.level,
+                "trigger": f.trigger,
+                "triggered": f.triggered,
+                "event_date": f.event_date,
+                "summary": f.summary,
+                "details_json": json.dumps(f.details, default=outbox._json_default),
+                "evaluated_at": now_utc(),
+            }
             for f in findings
         ],
-        columns=["experiment_id", "check_name", "as_of", "status", "level", "trigger", "triggered", "event_date", "summary", "details_json", "evaluated_at"],
+        columns=[
+            "experiment_id",
+            "check_name",
+            "as_of",
+            "status",
+            "level",
+            "trigger",
+            "triggered",
+            "event_date",
+            "summary",
+            "details_json",
+            "evaluated_at",
+        ],
     )
     with connect() as con:
         ensure_tables(con)
         if not frame.empty:
             con.register("_findings", frame)
-            typed = {"as_of": "cast(as_of as date)", "event_date": "cast(event_date as date)", "evaluated_at": "cast(evaluated_at as timestamp)"}
+            typed = {
+                "as_of": "cast(as_of as date)",
+                "event_date": "cast(event_date as date)",
+                "evaluated_at": "cast(evaluated_at as timestamp)",
+            }
             con.execute("begin transaction")
             con.execute(
                 "delete from monitoring.health_findings h where exists (select 1 from _findings f where f.experiment_id = h.experiment_id "
@@ -78,8 +122,21 @@ def latest_findings(connect: Connect) -> list[Finding]:
     out = []
     for r in rows.itertuples():
         event = None if pd.isna(r.event_date) else pd.Timestamp(r.event_date).date()
-        alert = bool(r.triggered) if r.status in ("fail", "reached") else True  # a stored fail that did not alert had alert=False
-        out.append(Finding(r.experiment_id, r.check_name, r.status, pd.Timestamp(r.as_of).date(), r.summary, event, json.loads(r.details_json), alert))
+        alert = (
+            bool(r.triggered) if r.status in ("fail", "reached") else True
+        )  # a stored fail that did not alert had alert=False
+        out.append(
+            Finding(
+                r.experiment_id,
+                r.check_name,
+                r.status,
+                pd.Timestamp(r.as_of).date(),
+                r.summary,
+                event,
+                json.loads(r.details_json),
+                alert,
+            )
+        )
     return out
 
 
@@ -92,20 +149,38 @@ class RaiseReport:
 
 
 def raise_alerts(
-    connect: Connect, findings: list[Finding], contacts: dict[str, Contacts], cfg: HealthConfig, leadership_channel: str, flag_controller: str
+    connect: Connect,
+    findings: list[Finding],
+    contacts: dict[str, Contacts],
+    cfg: HealthConfig,
+    leadership_channel: str,
+    flag_controller: str,
 ) -> RaiseReport:
     """Plan alerts and pauses and write both in one transaction (idempotent: re-running adds nothing)."""
     with connect() as con:
         ensure_tables(con)
         con.execute("begin transaction")
         status = monitored_statuses(con)
-        announced = {(e, t) for e, t in con.execute("select distinct experiment_id, trigger from alerts.outbox").fetchall()}
+        announced = {
+            (e, t) for e, t in con.execute("select distinct experiment_id, trigger from alerts.outbox").fetchall()
+        }
         alerts = plan_alerts(findings, contacts, status, cfg, leadership_channel, announced)
         pauses, not_paused = plan_pauses(alerts, last_resume_data_dates(con), cfg)
         for p in pauses:  # a pause of a ship ramp stops it: the flag goes back to control (flags.desired)
             reason = f"{RAMP_STOP_PREFIX}{p.reason}"[:2000] if status.get(p.experiment_id) == "ship_ramp" else p.reason
-            record_event(con, experiment_id=p.experiment_id, status="paused", reason=reason, actor=AUTOMATIC_ACTOR, source="automatic",
-                         trigger=p.trigger, level=p.level, alert_key=p.alert_key, data_date=p.data_date, flag_controller=flag_controller)
+            record_event(
+                con,
+                experiment_id=p.experiment_id,
+                status="paused",
+                reason=reason,
+                actor=AUTOMATIC_ACTOR,
+                source="automatic",
+                trigger=p.trigger,
+                level=p.level,
+                alert_key=p.alert_key,
+                data_date=p.data_date,
+                flag_controller=flag_controller,
+            )
         new = outbox.enqueue(con, alerts, not_paused)
         con.execute("commit")
     return RaiseReport(alerts=alerts, new_alert_ids=new, pauses=pauses, not_paused=not_paused)
@@ -120,17 +195,25 @@ def status_note(experiment_id: str, latest: pd.DataFrame, stored_note: str | Non
     ev = latest.loc[experiment_id]
     if ev["status"] != "paused":
         return None
-    flag = {"ok": "switched off", "skipped": "NOT switched (no controller): switch it off by hand", "failed": "switch FAILED, exptrack retries: switch it off by hand now",
-            "pending": "being switched off"}.get(ev["flag_status"], str(ev["flag_status"]))
+    flag = {
+        "ok": "switched off",
+        "skipped": "NOT switched (no controller): switch it off by hand",
+        "failed": "switch FAILED, exptrack retries: switch it off by hand now",
+        "pending": "being switched off",
+    }.get(ev["flag_status"], str(ev["flag_status"]))
     if ev["flag_status"] == "ok" and isinstance(ev.get("flag_detail"), str):
         flag = f"switched: {ev['flag_detail']}"
     who = "automatically by exptrack" if ev["source"] == "automatic" else f"by {ev['actor']}"
     level = f" ({LEVEL_NAMES.get(int(ev['level']), '')})" if pd.notna(ev["level"]) else ""
     if str(ev["reason"]).startswith(RAMP_STOP_PREFIX):
-        return (f":double_vertical_bar: *Ship ramp stopped {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "
-                f"Every unit gets control until a person decides again (`exptrack decide {experiment_id} ship VARIANT` restarts the ramp).")
-    return (f":double_vertical_bar: *Paused {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "
-            f"Resume after a fix with `exptrack resume {experiment_id} --reason \"…\" --actor @you`.")
+        return (
+            f":double_vertical_bar: *Ship ramp stopped {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "
+            f"Every unit gets control until a person decides again (`exptrack decide {experiment_id} ship VARIANT` restarts the ramp)."
+        )
+    return (
+        f":double_vertical_bar: *Paused {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "
+        f'Resume after a fix with `exptrack resume {experiment_id} --reason "…" --actor @you`.'
+    )
 
 
 @dataclass
@@ -178,7 +261,12 @@ def deliver_pending(
             report.skipped += 1
             continue
         try:
-            posted = sender.post(row.destination, text, blocks, metadata={"event_type": "exptrack_alert", "event_payload": {"alert_id": row.alert_id}})
+            posted = sender.post(
+                row.destination,
+                text,
+                blocks,
+                metadata={"event_type": "exptrack_alert", "event_payload": {"alert_id": row.alert_id}},
+            )
         except DeliveryError as exc:
             with connect() as con:
                 outbox.mark_failed(con, row.alert_id, str(exc))
@@ -201,8 +289,6 @@ def contacts_from_registry(registry: object) -> dict[str, Contacts]:
     return {e.id: Contacts.from_experiment(e) for e in registry.experiments}  # type: ignore[attr-defined]
 
 
-
-
 @dataclass
 class AlertingOutcome:
     raised: RaiseReport | None
@@ -223,7 +309,6 @@ def run_alerting(
     log: Callable[[str], None] = print,
 ) -> AlertingOutcome:
     """Steps 2–4: raise alerts from `findings` (skipped when None), apply feature flags, deliver the outbox."""
-
     raised = None
     if findings is not None:
         raised = raise_alerts(connect, findings, contacts, cfg, leadership_channel, getattr(controller, "name", "none"))

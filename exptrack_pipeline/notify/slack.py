@@ -16,7 +16,11 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
@@ -99,10 +103,14 @@ class SlackSender:
     def __repr__(self) -> str:  # never show the token
         return f"SlackSender(base_url={self.base_url!r}, token=***)"
 
-    def post(self, channel: str, text: str, blocks: list[dict[str, Any]], metadata: dict[str, Any] | None = None) -> Posted:
+    def post(
+        self, channel: str, text: str, blocks: list[dict[str, Any]], metadata: dict[str, Any] | None = None
+    ) -> Posted:
         """Post one message; returns its ts and channel id, or raises DeliveryError (token-free message)."""
         try:
-            response = self._client.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata, unfurl_links=False)
+            response = self._client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, metadata=metadata, unfurl_links=False
+            )
         except SlackApiError as exc:
             data = exc.response.data if isinstance(exc.response.data, dict) else {}
             error = data.get("error") or "unexpected response"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from exptrack_pipeline.lifecycle import store
 from exptrack_pipeline.flags import store as flag_store
 from exptrack_pipeline.flags.plan import plan_changes
+from exptrack_pipeline.lifecycle import store
 from exptrack_pipeline.notify.flags import FeatureFlagController, FlagResult
 from exptrack_pipeline.warehouse import Connect
 from exptrack_pipeline.warehouse.schema import ensure_tables
@@ -122,10 +122,30 @@ def record_event(
         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         returning event_seq
         """,
-        [experiment_id, status, reason, actor, changed_at, source, trigger, level, alert_key, data_date, flag_controller, flag_status],
+        [
+            experiment_id,
+            status,
+            reason,
+            actor,
+            changed_at,
+            source,
+            trigger,
+            level,
+            alert_key,
+            data_date,
+            flag_controller,
+            flag_status,
+        ],
     ).fetchone()
-    plan_changes(con, today=changed_at.date(), actor=actor, reason=reason, source="monitoring" if source == "automatic" else source,
-                 only=[experiment_id], at=changed_at)
+    plan_changes(
+        con,
+        today=changed_at.date(),
+        actor=actor,
+        reason=reason,
+        source="monitoring" if source == "automatic" else source,
+        only=[experiment_id],
+        at=changed_at,
+    )
     return int(row[0])
 
 
@@ -176,26 +196,56 @@ def set_status_by_person(
         registry = dict(con.execute("select experiment_id, status from registry.experiments").fetchall())
         if experiment_id not in registry:
             known = ", ".join(sorted(registry)) or "none"
-            return StatusChange(experiment_id, status, False,
-                                f"unknown experiment {experiment_id!r} (the warehouse knows: {known}); run `exptrack run` after adding its YAML", ok=False)
+            return StatusChange(
+                experiment_id,
+                status,
+                False,
+                f"unknown experiment {experiment_id!r} (the warehouse knows: {known}); run `exptrack run` after adding its YAML",
+                ok=False,
+            )
         current = effective_statuses(con)[experiment_id]
         if registry[experiment_id] not in OVERRIDABLE:
-            return StatusChange(experiment_id, current, False,
-                                f"{experiment_id} is {registry[experiment_id]} in its YAML; only running or paused experiments can be paused or resumed",
-                                ok=False)
+            return StatusChange(
+                experiment_id,
+                current,
+                False,
+                f"{experiment_id} is {registry[experiment_id]} in its YAML; only running or paused experiments can be paused or resumed",
+                ok=False,
+            )
         if current not in OVERRIDABLE:
-            return StatusChange(experiment_id, current, False,
-                                f"{experiment_id} is {current} (recorded with `exptrack decide`/`move`); only running or paused "
-                                "experiments can be paused or resumed", ok=False)
+            return StatusChange(
+                experiment_id,
+                current,
+                False,
+                f"{experiment_id} is {current} (recorded with `exptrack decide`/`move`); only running or paused "
+                "experiments can be paused or resumed",
+                ok=False,
+            )
         if current == status:
             return StatusChange(experiment_id, current, False, f"{experiment_id} is already {status}; nothing to do")
-        through = con.execute("select max(exposure_date) from main.fct_daily_exposures where experiment_id = ?", [experiment_id]).fetchone()[0]
+        through = con.execute(
+            "select max(exposure_date) from main.fct_daily_exposures where experiment_id = ?", [experiment_id]
+        ).fetchone()[0]
         con.execute("begin transaction")
-        seq = record_event(con, experiment_id=experiment_id, status=status, reason=reason, actor=actor, source="person",
-                           data_date=through, flag_controller=controller.name)
+        seq = record_event(
+            con,
+            experiment_id=experiment_id,
+            status=status,
+            reason=reason,
+            actor=actor,
+            source="person",
+            data_date=through,
+            flag_controller=controller.name,
+        )
         con.execute("commit")
     flag = controller.set_status(experiment_id, status, reason=reason, actor=actor)
     with connect() as con:
         record_flag_result(con, seq, flag)
     verb = "paused" if status == "paused" else "resumed"
-    return StatusChange(experiment_id, status, True, f"{experiment_id} {verb} by {actor}: {reason} (feature flag: {flag.status}, {flag.detail})", flag)
+    return StatusChange(
+        experiment_id,
+        status,
+        True,
+        f"{experiment_id} {verb} by {actor}: {reason} (feature flag: {flag.status}, {flag.detail})",
+        flag,
+    )

@@ -46,11 +46,18 @@ def where(settings) -> str:
     for name in ("weekly_status", "monthly_impact", "portfolio_metrics"):
         f = p.summaries / f"{name}.md"
         if f.is_file():
-            lines.append(f"{name.replace('_', ' ').capitalize() + ':':<20} {f}" + (f" (+ {f.with_suffix('.html').name})" if f.with_suffix(".html").is_file() else ""))
+            lines.append(
+                f"{name.replace('_', ' ').capitalize() + ':':<20} {f}"
+                + (f" (+ {f.with_suffix('.html').name})" if f.with_suffix(".html").is_file() else "")
+            )
     if not html:
         lines.append("  none yet: run `exptrack run --start ... --end ...`")
     handoffs = sorted(p.handoffs.glob("*.md")) if p.handoffs.is_dir() else []
-    archived = sorted(d.name for d in p.archive.iterdir() if d.is_dir() and not d.name.startswith(".")) if p.archive.is_dir() else []
+    archived = (
+        sorted(d.name for d in p.archive.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if p.archive.is_dir()
+        else []
+    )
     lines.append(f"Handoffs: {', '.join(f.stem for f in handoffs) or 'none'} ({p.handoffs})")
     lines.append(f"Archive: {', '.join(archived) or 'none'} ({p.archive})")
     return "\n".join(lines)

@@ -59,7 +59,9 @@ class Recommendation:
     def headline(self) -> str:
         what = f"ship `{self.variant}`" if self.action == "ship" else self.action
         conf = f"P = {self.confidence:.1%}" if self.confidence is not None and np.isfinite(self.confidence) else "n/a"
-        extra = f"; {len(self.trade_offs)} trade-off{'s' if len(self.trade_offs) > 1 else ''}" if self.trade_offs else ""
+        extra = (
+            f"; {len(self.trade_offs)} trade-off{'s' if len(self.trade_offs) > 1 else ''}" if self.trade_offs else ""
+        )
         return f"Recommendation: **{what}** (confidence {self.label}, {conf}{extra})"
 
 
@@ -90,10 +92,14 @@ def options(latest: pd.DataFrame, complete: bool, harm_rows: pd.DataFrame, trade
     primary = latest[latest["metric_role"] == "primary"]
     out = []
     for r in primary.itertuples():
-        risks = [f"{'guardrail breached' if h.metric_role == 'guardrail' else 'harms'}: {_fmt(h)}"
-                 for h in harm_rows[harm_rows["variant"] == r.variant].itertuples()]
-        risks += [f"secondary worse: {_fmt(t)} (P(worse) {1 - t.prob_beat_control:.0%})"
-                  for t in tradeoff_rows[tradeoff_rows["variant"] == r.variant].itertuples()]
+        risks = [
+            f"{'guardrail breached' if h.metric_role == 'guardrail' else 'harms'}: {_fmt(h)}"
+            for h in harm_rows[harm_rows["variant"] == r.variant].itertuples()
+        ]
+        risks += [
+            f"secondary worse: {_fmt(t)} (P(worse) {1 - t.prob_beat_control:.0%})"
+            for t in tradeoff_rows[tradeoff_rows["variant"] == r.variant].itertuples()
+        ]
         loss = float(r.expected_loss) if pd.notna(r.expected_loss) else None
         out.append(Option(f"ship {r.variant}", loss, risks))
     if "expected_loss_control" in primary.columns and primary["expected_loss_control"].notna().any():
@@ -101,9 +107,15 @@ def options(latest: pd.DataFrame, complete: bool, harm_rows: pd.DataFrame, trade
     else:
         keep_loss = None
     out.append(Option("rollback", keep_loss, ["forgoes the best variant's expected gain"] if keep_loss else []))
-    out.append(Option("iterate" if complete else "keep running", None,
-                      ["the planned horizon is reached: more data will not change much"] if complete
-                      else ["delays the decision; users keep seeing the variants"]))
+    out.append(
+        Option(
+            "iterate" if complete else "keep running",
+            None,
+            ["the planned horizon is reached: more data will not change much"]
+            if complete
+            else ["delays the decision; users keep seeing the variants"],
+        )
+    )
     return out
 
 
@@ -112,12 +124,16 @@ def effect_notes(novelty: pd.DataFrame | None, interaction: pd.DataFrame | None)
     notes = []
     if novelty is not None and not novelty.empty and "flag" in novelty.columns:
         for r in novelty[novelty["flag"]].itertuples():
-            notes.append(f"novelty check: {r.variant}'s lift changes with time since exposure, early {r.lift_early:+.1%} vs "
-                         f"late {r.lift_late:+.1%} (p adj {r.p_value_adjusted:.2g}): the long-run effect may differ")
+            notes.append(
+                f"novelty check: {r.variant}'s lift changes with time since exposure, early {r.lift_early:+.1%} vs "
+                f"late {r.lift_late:+.1%} (p adj {r.p_value_adjusted:.2g}): the long-run effect may differ"
+            )
     if interaction is not None and not interaction.empty and "flag" in interaction.columns:
         for r in interaction[interaction["flag"]].itertuples():
-            notes.append(f"interaction: {r.variant}'s lift is {r.lift_control:+.1%} among {r.other_experiment_id}'s control vs "
-                         f"{r.lift_treatment:+.1%} among its treatment (p adj {r.p_value_adjusted:.2g})")
+            notes.append(
+                f"interaction: {r.variant}'s lift is {r.lift_control:+.1%} among {r.other_experiment_id}'s control vs "
+                f"{r.lift_treatment:+.1%} among its treatment (p adj {r.p_value_adjusted:.2g})"
+            )
     return notes
 
 
@@ -138,16 +154,24 @@ def recommend(
         return Recommendation("keep running", None, None, "low", ["no results yet", *integrity])
     as_of = pd.Timestamp(latest["analysis_date"].max()).date()
     complete = as_of >= experiment.end_date
-    basis = "fixed-horizon test (planned end reached)" if complete else f"always-valid sequential test (planned end {experiment.end_date})"
+    basis = (
+        "fixed-horizon test (planned end reached)"
+        if complete
+        else f"always-valid sequential test (planned end {experiment.end_date})"
+    )
     reasons = [f"judged with the {basis} on data through {as_of}"]
     primary = latest[latest["metric_role"] == "primary"]
     sig = decisions.significant(primary, complete) & primary["rel_lift"].notna()
     good = decisions.good_direction(primary)
     winners = primary[sig & good]
-    losers = pd.concat([primary[sig & ~good], decisions.primary_harms(latest, min_units_per_arm)]).drop_duplicates(["metric_id", "variant"])
+    losers = pd.concat([primary[sig & ~good], decisions.primary_harms(latest, min_units_per_arm)]).drop_duplicates(
+        ["metric_id", "variant"]
+    )
     breaches = decisions.guardrail_breaches(latest, min_units_per_arm)
     for r in breaches.itertuples():
-        reasons.append(f"guardrail {r.metric_id} breached by {r.variant}: {r.rel_lift:+.1%} (tolerance {r.harm_margin:.0%})")
+        reasons.append(
+            f"guardrail {r.metric_id} breached by {r.variant}: {r.rel_lift:+.1%} (tolerance {r.harm_margin:.0%})"
+        )
     for r in losers.itertuples():
         reasons.append(f"primary {r.metric_id} significantly worse in {r.variant}: {r.rel_lift:+.1%}")
     significant_worse, likely_worse = decisions.trade_offs(latest, complete)
@@ -155,17 +179,36 @@ def recommend(
     opts = options(latest, complete, harm_rows, pd.concat([significant_worse, likely_worse]))
     clean = winners[~winners["variant"].isin(set(harm_rows["variant"]))]
     if not clean.empty:
-        best = clean.assign(_p=clean["prob_beat_control"].fillna(0), _l=clean["rel_lift"].abs()).sort_values(["_p", "_l"]).iloc[-1]
-        reasons.insert(1, f"{best.variant} improves {best.metric_id} by {best.rel_lift:+.1%} "
-                       f"(CI {best.rel_lift_ci_low:+.1%} to {best.rel_lift_ci_high:+.1%}) with no guardrail breached")
+        best = (
+            clean.assign(_p=clean["prob_beat_control"].fillna(0), _l=clean["rel_lift"].abs())
+            .sort_values(["_p", "_l"])
+            .iloc[-1]
+        )
+        reasons.insert(
+            1,
+            f"{best.variant} improves {best.metric_id} by {best.rel_lift:+.1%} "
+            f"(CI {best.rel_lift_ci_low:+.1%} to {best.rel_lift_ci_high:+.1%}) with no guardrail breached",
+        )
         label = _label(best.prob_beat_control)
-        trade = [f"trade-off: {_fmt(t)} is significantly worse" for t in significant_worse[significant_worse["variant"] == best.variant].itertuples()]
-        risks = [f"risk: {_fmt(t)}, P(worse) {1 - t.prob_beat_control:.0%} (not significant after correction)"
-                 for t in likely_worse[likely_worse["variant"] == best.variant].itertuples()]
+        trade = [
+            f"trade-off: {_fmt(t)} is significantly worse"
+            for t in significant_worse[significant_worse["variant"] == best.variant].itertuples()
+        ]
+        risks = [
+            f"risk: {_fmt(t)}, P(worse) {1 - t.prob_beat_control:.0%} (not significant after correction)"
+            for t in likely_worse[likely_worse["variant"] == best.variant].itertuples()
+        ]
         label = _cap(label, "low") if trade else _cap(label, "medium") if risks or effects else label
         label = _cap(label, "low") if integrity else label
-        return Recommendation("ship", str(best.variant), float(best.prob_beat_control), label,
-                              reasons + trade + risks + effects + integrity, opts, trade + risks)
+        return Recommendation(
+            "ship",
+            str(best.variant),
+            float(best.prob_beat_control),
+            label,
+            reasons + trade + risks + effects + integrity,
+            opts,
+            trade + risks,
+        )
     if not harm_rows.empty:
         worst = [1.0 - p for p in harm_rows["prob_beat_control"] if pd.notna(p)]
         conf = float(max(worst)) if worst else None

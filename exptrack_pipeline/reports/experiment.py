@@ -28,7 +28,9 @@ class ReportInputs:
     novelty: pd.DataFrame = field(default_factory=pd.DataFrame)  # lifecycle_novelty_stats rows
     interaction: pd.DataFrame = field(default_factory=pd.DataFrame)  # lifecycle_interaction_stats rows
     health: pd.DataFrame | None = None  # None: no health data available
-    flag_changes: pd.DataFrame = field(default_factory=pd.DataFrame)  # state.flag_changes rows (exptrack_pipeline.flags)
+    flag_changes: pd.DataFrame = field(
+        default_factory=pd.DataFrame
+    )  # state.flag_changes rows (exptrack_pipeline.flags)
     daily_units: float | None = None
 
 
@@ -90,7 +92,9 @@ def render(inputs: ReportInputs) -> Rendered:
     res = inputs.results
     as_of = analysis.data_through(res)
     latest = res[res["analysis_date"] == res["analysis_date"].max()] if not res.empty else res
-    nov_frame, nov_text = analysis.novelty_check(inputs.novelty, _direction(latest, e.primary_metric), e.success_criteria.alpha)
+    nov_frame, nov_text = analysis.novelty_check(
+        inputs.novelty, _direction(latest, e.primary_metric), e.success_criteria.alpha
+    )
     int_frame, int_text = analysis.interaction_check(inputs.interaction, e.success_criteria.alpha, e.id)
     rec = analysis.recommend(e, latest, inputs.health, novelty=nov_frame, interaction=int_frame)
     harm = {g.metric: g.max_relative_harm for g in e.guardrail_metrics}
@@ -105,28 +109,45 @@ def render(inputs: ReportInputs) -> Rendered:
     doc.summary(rec.headline)
     doc.bullets(rec.reasons)
     if rec.options:
-        doc.para("Options, with the expected loss on the primary metric (Bayesian, relative, in its good direction) and their risks:")
-        doc.table(pd.DataFrame({
-            "option": [o.action for o in rec.options],
-            "expected loss": [pct(o.expected_loss) if o.expected_loss is not None else "n/a" for o in rec.options],
-            "risks and trade-offs": ["; ".join(o.risks) or "none" for o in rec.options],
-        }), "tbl-options")
+        doc.para(
+            "Options, with the expected loss on the primary metric (Bayesian, relative, in its good direction) and their risks:"
+        )
+        doc.table(
+            pd.DataFrame(
+                {
+                    "option": [o.action for o in rec.options],
+                    "expected loss": [
+                        pct(o.expected_loss) if o.expected_loss is not None else "n/a" for o in rec.options
+                    ],
+                    "risks and trade-offs": ["; ".join(o.risks) or "none" for o in rec.options],
+                }
+            ),
+            "tbl-options",
+        )
     if inputs.decision:
         d = inputs.decision
         what = f"ship `{d['variant']}`" if d["decision"] == "ship" else d["decision"]
-        doc.para(f"Decision recorded: **{what}** by {d['decided_by']} on {pd.Timestamp(d['decided_at']):%Y-%m-%d}: {d['rationale']}")
+        doc.para(
+            f"Decision recorded: **{what}** by {d['decided_by']} on {pd.Timestamp(d['decided_at']):%Y-%m-%d}: {d['rationale']}"
+        )
     else:
         doc.para("Decision recorded: none yet (`exptrack decide` records one).")
 
     tables = {}
-    for role, title in (("primary", "Primary metric"), ("secondary", "Secondary metrics"), ("guardrail", "Guardrail metrics")):
+    for role, title in (
+        ("primary", "Primary metric"),
+        ("secondary", "Secondary metrics"),
+        ("guardrail", "Guardrail metrics"),
+    ):
         doc.heading(title)
         rows = latest[latest["metric_role"] == role] if not latest.empty else latest
         tables[role] = results_table(rows, harm if role == "guardrail" else None) if not rows.empty else pd.DataFrame()
         doc.table(tables[role], f"tbl-{role}")
-    doc.para("Lift = treatment / control − 1. CI (adjusted): fixed-horizon interval at level 1 − alpha/comparisons, valid at the "
-             "planned end; always-valid CI: sequential interval, safe to read every day. P(better): Bayesian probability the "
-             "variant is better in the metric's good direction.")
+    doc.para(
+        "Lift = treatment / control − 1. CI (adjusted): fixed-horizon interval at level 1 − alpha/comparisons, valid at the "
+        "planned end; always-valid CI: sequential interval, safe to read every day. P(better): Bayesian probability the "
+        "variant is better in the metric's good direction."
+    )
 
     forest = plots.forest_plot(latest, f"{e.id}: effects at {as_of}") if not latest.empty else None
     if forest:
@@ -138,25 +159,37 @@ def render(inputs: ReportInputs) -> Rendered:
     if primary_history.empty:
         doc.para("no results yet")
     else:
-        doc.image(f"{e.id}_cumulative.png", plots.cumulative_lift_plot(primary_history, f"{e.primary_metric}: cumulative lift, always-valid CI band"),
-                  "cumulative lift with sequential CI band")
+        doc.image(
+            f"{e.id}_cumulative.png",
+            plots.cumulative_lift_plot(primary_history, f"{e.primary_metric}: cumulative lift, always-valid CI band"),
+            "cumulative lift with sequential CI band",
+        )
 
     doc.heading("Retention")
     if inputs.retention.empty and inputs.cohorts.empty:
         doc.para("no retention data")
     if not inputs.retention.empty:
         r = inputs.retention.sort_values(["retention_day", "is_control", "variant"], ascending=[True, False, True])
-        doc.table(pd.DataFrame({
-            "day": r["retention_day"].astype(int).map(lambda d: f"D{d}"),
-            "variant": r["variant"],
-            "eligible": r["eligible_units"].map(lambda v: f"{int(v):,}"),
-            "retained": r["retained_units"].map(lambda v: f"{int(v):,}"),
-            "rate": r["retention_rate"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
-            "CI": [("n/a" if pd.isna(a) else f"[{a:.1%}, {b:.1%}]") for a, b in zip(r["ci_low"], r["ci_high"])],
-        }), "tbl-retention")
+        doc.table(
+            pd.DataFrame(
+                {
+                    "day": r["retention_day"].astype(int).map(lambda d: f"D{d}"),
+                    "variant": r["variant"],
+                    "eligible": r["eligible_units"].map(lambda v: f"{int(v):,}"),
+                    "retained": r["retained_units"].map(lambda v: f"{int(v):,}"),
+                    "rate": r["retention_rate"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
+                    "CI": [("n/a" if pd.isna(a) else f"[{a:.1%}, {b:.1%}]") for a, b in zip(r["ci_low"], r["ci_high"])],
+                }
+            ),
+            "tbl-retention",
+        )
     curves = retention_curves(inputs.cohorts)
     if not curves.empty:
-        doc.image(f"{e.id}_retention.png", plots.retention_plot(curves, f"{e.id}: retention curves (pooled cohorts)"), "retention curves")
+        doc.image(
+            f"{e.id}_retention.png",
+            plots.retention_plot(curves, f"{e.id}: retention curves (pooled cohorts)"),
+            "retention curves",
+        )
 
     doc.heading("Segments (primary metric)")
     seg = inputs.segments
@@ -165,14 +198,26 @@ def render(inputs: ReportInputs) -> Rendered:
         doc.para("no segment data")
     else:
         seg = seg.sort_values(["attribute", "attribute_value", "variant"])
-        doc.table(pd.DataFrame({
-            "attribute": seg["attribute"], "value": seg["attribute_value"], "variant": seg["variant"],
-            "n control": seg["n_control"].map(lambda v: f"{int(v):,}"), "n variant": seg["n_variant"].map(lambda v: f"{int(v):,}"),
-            "lift": seg["rel_lift"].map(pct), "CI": [ci(a, b) for a, b in zip(seg["rel_lift_ci_low"], seg["rel_lift_ci_high"])],
-            "p": seg["p_value"].map(lambda v: num(v, ".3g")), "SRM p": seg["srm_p_value"].map(lambda v: num(v, ".3g")),
-            "warning": seg["warning"].fillna(""),
-        }), "tbl-segments")
-        doc.para("Segment results are exploratory: many segments are tested, so expect some false positives; SRM p < 0.001 means the split is broken in that segment.")
+        doc.table(
+            pd.DataFrame(
+                {
+                    "attribute": seg["attribute"],
+                    "value": seg["attribute_value"],
+                    "variant": seg["variant"],
+                    "n control": seg["n_control"].map(lambda v: f"{int(v):,}"),
+                    "n variant": seg["n_variant"].map(lambda v: f"{int(v):,}"),
+                    "lift": seg["rel_lift"].map(pct),
+                    "CI": [ci(a, b) for a, b in zip(seg["rel_lift_ci_low"], seg["rel_lift_ci_high"])],
+                    "p": seg["p_value"].map(lambda v: num(v, ".3g")),
+                    "SRM p": seg["srm_p_value"].map(lambda v: num(v, ".3g")),
+                    "warning": seg["warning"].fillna(""),
+                }
+            ),
+            "tbl-segments",
+        )
+        doc.para(
+            "Segment results are exploratory: many segments are tested, so expect some false positives; SRM p < 0.001 means the split is broken in that segment."
+        )
 
     doc.heading("Health")
     if inputs.health is None or inputs.health.empty:
@@ -185,38 +230,68 @@ def render(inputs: ReportInputs) -> Rendered:
         doc.para("no flag changes recorded")
     else:
         f = inputs.flag_changes
-        doc.table(pd.DataFrame({"when (UTC)": pd.to_datetime(f["changed_at"]).dt.strftime("%Y-%m-%d %H:%M"), "flag": f["flag_key"],
-                                "serves": f["note"], "by": f["actor"], "source": f["source"], "why": f["reason"].str.slice(0, 120)}), "tbl-flags")
+        doc.table(
+            pd.DataFrame(
+                {
+                    "when (UTC)": pd.to_datetime(f["changed_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+                    "flag": f["flag_key"],
+                    "serves": f["note"],
+                    "by": f["actor"],
+                    "source": f["source"],
+                    "why": f["reason"].str.slice(0, 120),
+                }
+            ),
+            "tbl-flags",
+        )
 
     doc.heading("Novelty check")
     k = int(inputs.novelty["period_days"].iloc[0]) if not inputs.novelty.empty else 7
-    doc.para(f"Method: the primary metric's lift over days [0, {k}) since exposure vs days [{k}, {2 * k}), on the units exposed long "
-             f"enough to observe both periods; z-test of the difference of the two lifts with the within-unit covariance of the "
-             f"two periods (the same units are in both), Bonferroni over variants.")
+    doc.para(
+        f"Method: the primary metric's lift over days [0, {k}) since exposure vs days [{k}, {2 * k}), on the units exposed long "
+        f"enough to observe both periods; z-test of the difference of the two lifts with the within-unit covariance of the "
+        f"two periods (the same units are in both), Bonferroni over variants."
+    )
     doc.summary(f"Novelty: {nov_text}")
     if not nov_frame.empty:
         doc.table(_diff_table(nov_frame, "early", "late"), "tbl-novelty")
 
     doc.heading("Interaction with concurrent experiments")
-    doc.para("Method: among users who are also in another experiment B, the primary metric's lift among B's control users vs among "
-             "B's treatment users (B's treatments pooled); z-test of the difference, Bonferroni over every pair of concurrent "
-             "experiments tested in the portfolio.")
+    doc.para(
+        "Method: among users who are also in another experiment B, the primary metric's lift among B's control users vs among "
+        "B's treatment users (B's treatments pooled); z-test of the difference, Bonferroni over every pair of concurrent "
+        "experiments tested in the portfolio."
+    )
     doc.summary(f"Interaction: {int_text}")
     if not int_frame.empty:
         doc.table(_diff_table(int_frame, "control", "treatment"), "tbl-interaction")
 
     doc.heading("Long-term projection")
-    proj = analysis.projection(latest[latest["metric_role"] == "primary"] if not latest.empty else latest, inputs.daily_units)
+    proj = analysis.projection(
+        latest[latest["metric_role"] == "primary"] if not latest.empty else latest, inputs.daily_units
+    )
     if proj.empty:
         doc.para("not available (no results or no traffic data)")
     else:
-        doc.table(pd.DataFrame({
-            "variant": proj["variant"], "metric": proj["metric_id"], "lift": proj["rel_lift"].map(pct),
-            "per-user effect": proj["per_user_effect"].map(num), "users / year": proj["users_per_year"].map(lambda v: f"{int(v):,}"),
-            "projected / year": proj["projected"].map(lambda v: num(v, ",.0f")),
-            "range (CI)": [f"{num(a, ',.0f')} to {num(b, ',.0f')}" for a, b in zip(proj["projected_low"], proj["projected_high"])],
-        }), "tbl-projection")
-        doc.para("Projected extra units of the primary metric per year = per-user effect × new exposed users per day × 365. Assumptions:")
+        doc.table(
+            pd.DataFrame(
+                {
+                    "variant": proj["variant"],
+                    "metric": proj["metric_id"],
+                    "lift": proj["rel_lift"].map(pct),
+                    "per-user effect": proj["per_user_effect"].map(num),
+                    "users / year": proj["users_per_year"].map(lambda v: f"{int(v):,}"),
+                    "projected / year": proj["projected"].map(lambda v: num(v, ",.0f")),
+                    "range (CI)": [
+                        f"{num(a, ',.0f')} to {num(b, ',.0f')}"
+                        for a, b in zip(proj["projected_low"], proj["projected_high"])
+                    ],
+                }
+            ),
+            "tbl-projection",
+        )
+        doc.para(
+            "Projected extra units of the primary metric per year = per-user effect × new exposed users per day × 365. Assumptions:"
+        )
         doc.bullets(list(analysis.PROJECTION_ASSUMPTIONS))
 
     key = latest[latest["metric_role"].isin(["primary", "guardrail"])] if not latest.empty else latest

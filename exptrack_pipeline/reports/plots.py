@@ -7,9 +7,9 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 ROLE_COLORS = {"primary": "#1f77b4", "secondary": "#7f7f7f", "guardrail": "#d62728"}
 PNG_METADATA = {"Software": None}  # no matplotlib version in the file: same figure, same bytes
@@ -24,7 +24,10 @@ def _png(fig) -> bytes:
 
 def forest_plot(latest: pd.DataFrame, title: str) -> bytes:
     """Relative lift with its (adjusted) CI for every metric × variant at the latest date; 0 = no effect."""
-    rows = latest.sort_values(["metric_role", "metric_id", "variant"], key=lambda s: s.map({"primary": 0, "secondary": 1, "guardrail": 2}) if s.name == "metric_role" else s)
+    rows = latest.sort_values(
+        ["metric_role", "metric_id", "variant"],
+        key=lambda s: s.map({"primary": 0, "secondary": 1, "guardrail": 2}) if s.name == "metric_role" else s,
+    )
     rows = rows.iloc[::-1].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * max(len(rows), 2) + 1.2))
     y = np.arange(len(rows))
@@ -48,7 +51,9 @@ def cumulative_lift_plot(history: pd.DataFrame, title: str) -> bytes:
     for variant, rows in history.sort_values("analysis_date").groupby("variant", sort=True):
         x = pd.to_datetime(rows["analysis_date"])
         line = ax.plot(x, 100 * rows["rel_lift"], label=str(variant), lw=1.8)[0]
-        ax.fill_between(x, 100 * rows["seq_rel_lift_ci_low"], 100 * rows["seq_rel_lift_ci_high"], color=line.get_color(), alpha=0.15)
+        ax.fill_between(
+            x, 100 * rows["seq_rel_lift_ci_low"], 100 * rows["seq_rel_lift_ci_high"], color=line.get_color(), alpha=0.15
+        )
     ax.axhline(0, color="black", lw=0.8, ls="--")
     ax.set_ylabel("cumulative relative lift (%)")
     ax.set_title(title)

@@ -44,15 +44,20 @@ def _rel(target: Path, start: Path) -> str | None:
 
 def _library(data: SiteData, archive_root: Path, site: Path) -> pd.DataFrame:
     lib = pages.library(data)
-    lib["archive_report"] = lib["experiment_id"].map(lambda i: _rel(archive_root / i / f"{i}.html", site / "experiments"))
+    lib["archive_report"] = lib["experiment_id"].map(
+        lambda i: _rel(archive_root / i / f"{i}.html", site / "experiments")
+    )
     return lib
 
 
 def _wins(data: SiteData) -> dict[str, bool]:
     decided = data.outcomes[data.outcomes["decision"].notna()] if not data.outcomes.empty else data.outcomes
     by_id = {e.id: e for e in data.experiments}
-    return {o.experiment_id: scorecard.significant_win(by_id[o.experiment_id], data.results, o.decided_on)
-            for o in decided.itertuples() if o.experiment_id in by_id and not data.results.empty}
+    return {
+        o.experiment_id: scorecard.significant_win(by_id[o.experiment_id], data.results, o.decided_on)
+        for o in decided.itertuples()
+        if o.experiment_id in by_id and not data.results.empty
+    }
 
 
 def learnings_synthesis(data: SiteData) -> dict[str, object]:
@@ -64,7 +69,9 @@ def learnings_synthesis(data: SiteData) -> dict[str, object]:
 def _review(data: SiteData, rows: dict[str, dict]) -> list[dict]:
     """Experiments needing a decision: active or concluded without one, past their planned end or with a ship/rollback
     recommendation; with the recommendation, its reasons and trade-offs (when reports/analysis provides them)."""
-    decided = set(data.outcomes.loc[data.outcomes["decision"].notna(), "experiment_id"]) if not data.outcomes.empty else set()
+    decided = (
+        set(data.outcomes.loc[data.outcomes["decision"].notna(), "experiment_id"]) if not data.outcomes.empty else set()
+    )
     out = []
     for e in data.experiments:
         row = rows[e.id]
@@ -73,7 +80,15 @@ def _review(data: SiteData, rows: dict[str, dict]) -> list[dict]:
         rec = pages.recommendation(data, e, pages.latest_results(data, e.id))
         past_end = data.data_through is not None and data.data_through >= e.end_date
         if past_end or rec.action in ("ship", "rollback") or row["status"] == "concluded":
-            out.append({"row": row, "rec": rec, "reasons": list(rec.reasons), "tradeoffs": list(rec.trade_offs), "past_end": past_end})
+            out.append(
+                {
+                    "row": row,
+                    "rec": rec,
+                    "reasons": list(rec.reasons),
+                    "tradeoffs": list(rec.trade_offs),
+                    "past_end": past_end,
+                }
+            )
     return out
 
 
@@ -89,7 +104,11 @@ def build_site(data: SiteData, folder: Path, targets: scorecard.Targets, output_
     rows = {e.id: pages.portfolio_row(data, e) for e in data.experiments}
     lib = _library(data, output_root / "archive", folder)
     wins = _wins(data)
-    common = {"generated": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC", "through": data.data_through, "today": data.today}
+    common = {
+        "generated": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        "through": data.data_through,
+        "today": data.today,
+    }
     written: list[Path] = []
 
     def page(name: str, template: str, root: str, **context) -> None:
@@ -97,15 +116,28 @@ def build_site(data: SiteData, folder: Path, targets: scorecard.Targets, output_
         path.write_text(env.get_template(template).render(root=root, **common, **context))
         written.append(path)
 
-    page("index.html", "portfolio.html", "", rows=list(rows.values()), owners=sorted({r["owner"] for r in rows.values()}),
-         surfaces=sorted({r["surface"] for r in rows.values()}), statuses=sorted({r["status"] for r in rows.values()}))
+    page(
+        "index.html",
+        "portfolio.html",
+        "",
+        rows=list(rows.values()),
+        owners=sorted({r["owner"] for r in rows.values()}),
+        surfaces=sorted({r["surface"] for r in rows.values()}),
+        statuses=sorted({r["status"] for r in rows.values()}),
+    )
     by_id = {r["experiment_id"]: r for r in lib.to_dict("records")}
     for e in data.experiments:
         ctx = pages.experiment_context(data, e, by_id.get(e.id))
         ctx["report"] = _rel(output_root / "reports" / f"{e.id}.html", folder / "experiments")
         page(f"experiments/{e.id}.html", "experiment.html", "../", **ctx)
-    page("learnings.html", "learnings.html", "", library=lib.to_dict("records"),
-         surfaces=sorted(lib["surface"].unique()), metrics=sorted({m for ms in lib["metrics"] for m in ms.split()}))
+    page(
+        "learnings.html",
+        "learnings.html",
+        "",
+        library=lib.to_dict("records"),
+        surfaces=sorted(lib["surface"].unique()),
+        metrics=sorted({m for ms in lib["metrics"] for m in ms.split()}),
+    )
     page("weekly.html", "weekly.html", "", **_weekly(data, rows))
     page("monthly.html", "monthly.html", "", **_monthly(data, lib, wins, targets))
     page("review.html", "review.html", "", items=_review(data, rows))
@@ -118,22 +150,33 @@ def _weekly(data: SiteData, rows: dict[str, dict]) -> dict:
     recent = ev[pd.to_datetime(ev["occurred_at"]).dt.date >= week_start] if not ev.empty else ev
     backlog = portfolio.backlog(data.frame) if not data.frame.empty else pd.DataFrame()
     conflicts = portfolio.find_conflicts(data.frame) if not data.frame.empty else pd.DataFrame()
-    return {"week_start": week_start, "active": [r for r in rows.values() if r["status"] in ACTIVE],
-            "moves": recent.to_dict("records"), "backlog": backlog.head(5).to_dict("records"),
-            "conflicts": portfolio.describe_conflicts(conflicts) if not conflicts.empty else ""}
+    return {
+        "week_start": week_start,
+        "active": [r for r in rows.values() if r["status"] in ACTIVE],
+        "moves": recent.to_dict("records"),
+        "backlog": backlog.head(5).to_dict("records"),
+        "conflicts": portfolio.describe_conflicts(conflicts) if not conflicts.empty else "",
+    }
 
 
 def _monthly(data: SiteData, lib: pd.DataFrame, wins: dict[str, bool], targets: scorecard.Targets) -> dict:
     month = data.today.strftime("%Y-%m")
-    effects = summaries.shipped_effects(data.outcomes, data.results, data.daily_units) if not data.results.empty else pd.DataFrame()
+    effects = (
+        summaries.shipped_effects(data.outcomes, data.results, data.daily_units)
+        if not data.results.empty
+        else pd.DataFrame()
+    )
     this_month = lib[pd.to_datetime(lib["decided_on"]).dt.strftime("%Y-%m") == month] if not lib.empty else lib
     backlog = portfolio.backlog(data.frame) if not data.frame.empty else pd.DataFrame()
     tts = scorecard.time_to_significance(data.experiments, data.results)
     return {
-        "month": month, "effects": effects.to_dict("records") if not effects.empty else [],
+        "month": month,
+        "effects": effects.to_dict("records") if not effects.empty else [],
         "combined": summaries.combine(effects).to_dict("records") if not effects.empty else [],
-        "winners_curse": summaries.WINNERS_CURSE, "scorecard": scorecard.scorecard(data.outcomes, wins, targets, data.today),
-        "tts": tts.to_dict("records"), "tts_median": float(np.nanmedian(tts["days"])) if tts["days"].notna().any() else None,
+        "winners_curse": summaries.WINNERS_CURSE,
+        "scorecard": scorecard.scorecard(data.outcomes, wins, targets, data.today),
+        "tts": tts.to_dict("records"),
+        "tts_median": float(np.nanmedian(tts["days"])) if tts["days"].notna().any() else None,
         "month_learnings": this_month.to_dict("records"),
         "synthesis": learnings.synthesis(lib, wins, backlog),
     }

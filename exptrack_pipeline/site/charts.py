@@ -65,19 +65,44 @@ def forest(latest: pd.DataFrame, width: int = 760, label_width: int = 260, row_h
     out = []
     for i, r in enumerate(rows.itertuples()):
         value, low, high = _f(r.rel_lift), _f(r.rel_lift_ci_low), _f(r.rel_lift_ci_high)
-        out.append({
-            "label": f"{r.metric_id} · {r.variant}", "role": r.metric_role, "color": ROLE_COLORS.get(r.metric_role, "#333"),
-            "variant": r.variant, "metric": r.metric_id, "y": top + row_height * i + row_height / 2,
-            "cx": x(value) if value is not None else None, "x1": x(low) if low is not None else None,
-            "x2": x(high) if high is not None else None, "value": value,
-            "title": f"{r.metric_id} · {r.variant}: lift {pct(value)}, CI [{pct(low)}, {pct(high)}]",
-        })
-    return {"width": width, "height": height, "zero": x(0.0), "plot_top": top, "plot_bottom": height - bottom,
-            "ticks": [{"x": x(t), "label": f"{t * 100:g}%"} for t in ticks(lo, hi)], "rows": out, "label_width": label_width}
+        out.append(
+            {
+                "label": f"{r.metric_id} · {r.variant}",
+                "role": r.metric_role,
+                "color": ROLE_COLORS.get(r.metric_role, "#333"),
+                "variant": r.variant,
+                "metric": r.metric_id,
+                "y": top + row_height * i + row_height / 2,
+                "cx": x(value) if value is not None else None,
+                "x1": x(low) if low is not None else None,
+                "x2": x(high) if high is not None else None,
+                "value": value,
+                "title": f"{r.metric_id} · {r.variant}: lift {pct(value)}, CI [{pct(low)}, {pct(high)}]",
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "zero": x(0.0),
+        "plot_top": top,
+        "plot_bottom": height - bottom,
+        "ticks": [{"x": x(t), "label": f"{t * 100:g}%"} for t in ticks(lo, hi)],
+        "rows": out,
+        "label_width": label_width,
+    }
 
 
-def lines(frame: pd.DataFrame, x: str, y: str, band: tuple[str, str] | None = None, group: str = "variant",
-          width: int = 760, height: int = 300, y_format: str = "lift", colors: dict[str, str] | None = None) -> dict:
+def lines(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    band: tuple[str, str] | None = None,
+    group: str = "variant",
+    width: int = 760,
+    height: int = 300,
+    y_format: str = "lift",
+    colors: dict[str, str] | None = None,
+) -> dict:
     """One polyline per group (with an optional CI band) over x = dates or integers; y in shares (0.05 = 5%).
     `colors`: group → colour, so a variant keeps its colour across charts (default: the palette in order)."""
     left, right, top, bottom = 64, 16, 12, 36
@@ -87,14 +112,24 @@ def lines(frame: pd.DataFrame, x: str, y: str, band: tuple[str, str] | None = No
     numeric = xs.map(lambda v: v.toordinal() if hasattr(v, "toordinal") else float(v)).astype(float)
     ys = [*frame[y]] + ([*frame[band[0]], *frame[band[1]]] if band else [])
     y_lo, y_hi = _bounds(ys, include_zero=y_format == "lift")
-    sx, sy = Scale(float(numeric.min()), float(numeric.max()), left, width - right), Scale(y_lo, y_hi, height - bottom, top)
+    sx, sy = (
+        Scale(float(numeric.min()), float(numeric.max()), left, width - right),
+        Scale(y_lo, y_hi, height - bottom, top),
+    )
     fmt = pct if y_format == "lift" else (lambda v: "n/a" if v is None else f"{v * 100:.1f}%")
     series = []
     for i, (name, part) in enumerate(frame.assign(_x=numeric, _label=xs).sort_values("_x").groupby(group, sort=True)):
-        pts = [{"cx": sx(r["_x"]), "cy": sy(float(r[y])), "value": float(r[y]),
+        pts = [
+            {
+                "cx": sx(r["_x"]),
+                "cy": sy(float(r[y])),
+                "value": float(r[y]),
                 "title": f"{name}, {_xlabel(r['_label'])}: {fmt(float(r[y]))}"
-                + (f" (CI {fmt(_f(r[band[0]]))} to {fmt(_f(r[band[1]]))})" if band else "")}
-               for _, r in part.iterrows() if pd.notna(r[y])]
+                + (f" (CI {fmt(_f(r[band[0]]))} to {fmt(_f(r[band[1]]))})" if band else ""),
+            }
+            for _, r in part.iterrows()
+            if pd.notna(r[y])
+        ]
         band_path = None
         if band:
             ok = part[part[band[0]].notna() & part[band[1]].notna()]
@@ -102,14 +137,27 @@ def lines(frame: pd.DataFrame, x: str, y: str, band: tuple[str, str] | None = No
             lower = [f"{sx(a)},{sy(float(b))}" for a, b in zip(ok["_x"][::-1], ok[band[0]][::-1])]
             band_path = ("M" + " L".join(upper + lower) + " Z") if upper else None
         color = (colors or {}).get(str(name), PALETTE[i % len(PALETTE)])
-        series.append({"name": str(name), "color": color, "points": pts, "band": band_path,
-                       "path": "M" + " L".join(f"{p['cx']},{p['cy']}" for p in pts) if pts else ""})
+        series.append(
+            {
+                "name": str(name),
+                "color": color,
+                "points": pts,
+                "band": band_path,
+                "path": "M" + " L".join(f"{p['cx']},{p['cy']}" for p in pts) if pts else "",
+            }
+        )
     x_ticks = sorted(set(numeric))
     step = max(1, len(x_ticks) // 6)
     labels = dict(zip(numeric, xs))
     return {
-        "width": width, "height": height, "left": left, "bottom": height - bottom, "top": top, "right": width - right,
-        "zero": sy(0.0) if y_lo < 0 < y_hi else None, "series": series,
+        "width": width,
+        "height": height,
+        "left": left,
+        "bottom": height - bottom,
+        "top": top,
+        "right": width - right,
+        "zero": sy(0.0) if y_lo < 0 < y_hi else None,
+        "series": series,
         "xticks": [{"x": sx(v), "label": _xlabel(labels[v])} for v in x_ticks[::step]],
         "yticks": [{"y": sy(t), "label": f"{t * 100:g}%"} for t in ticks(y_lo, y_hi)],
     }

@@ -1,8 +1,8 @@
 """CLI commands of the dashboard (see exptrack_pipeline/commands/__init__.py for the contract).
 
-  exptrack site [--today YYYY-MM-DD]                 build the static site under <EXPTRACK_OUTPUT_DIR>/site and print its path
-  exptrack serve [--port 8000] [--host 127.0.0.1]    browse it locally
-  exptrack learnings [--search TEXT] [--surface S] [--metric M]   the learnings library in the terminal
+exptrack site [--today YYYY-MM-DD]                 build the static site under <EXPTRACK_OUTPUT_DIR>/site and print its path
+exptrack serve [--port 8000] [--host 127.0.0.1]    browse it locally
+exptrack learnings [--search TEXT] [--surface S] [--metric M]   the learnings library in the terminal
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def register(subparsers: argparse._SubParsersAction) -> dict[str, Handler]:
-    site = subparsers.add_parser("site", help="build the dashboard site (static HTML) from the warehouse and print its path")
-    site.add_argument("--today", type=dt.date.fromisoformat, help="report date of the weekly/monthly pages (default today, UTC)")
+    site = subparsers.add_parser(
+        "site", help="build the dashboard site (static HTML) from the warehouse and print its path"
+    )
+    site.add_argument(
+        "--today", type=dt.date.fromisoformat, help="report date of the weekly/monthly pages (default today, UTC)"
+    )
     serve = subparsers.add_parser("serve", help="browse the dashboard site locally")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -39,19 +43,24 @@ def _guard(fn: Handler) -> Handler:
         except (FileNotFoundError, ValueError, WarehouseBusy, ConnectionError) as exc:
             print(f"exptrack {args.command}: {exc}", file=sys.stderr)
             return 2
+
     return run
 
 
 def _load(settings: Settings, today: dt.date | None = None) -> data.SiteData:
     if settings.target == "duckdb" and not settings.warehouse.exists():
-        raise FileNotFoundError(f"{settings.warehouse}: warehouse not found; run `exptrack run --start ... --end ...` first")
+        raise FileNotFoundError(
+            f"{settings.warehouse}: warehouse not found; run `exptrack run --start ... --end ...` first"
+        )
     registry = load_registry(settings.experiments_dir, settings.metrics_file)
     with open_warehouse(settings).connect(read_only=True) as con:
         return data.load(con, registry, today)
 
 
 def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
-    built = build.build_site(_load(settings, args.today), site_dir(settings.output_dir), scorecard.Targets.from_env(), settings.output_dir)
+    built = build.build_site(
+        _load(settings, args.today), site_dir(settings.output_dir), scorecard.Targets.from_env(), settings.output_dir
+    )
     print(f"Dashboard site ({len(built.pages)} pages): {built.index}")
     print("  browse it with `exptrack serve` (http://127.0.0.1:8000) or open the file in a browser")
     return 0
@@ -79,7 +88,9 @@ def cmd_learnings(args: argparse.Namespace, settings: Settings) -> int:
         print("no learning matches" if not library.empty else "the library is empty: no experiment has a decision yet")
         return 0
     for r in found.itertuples():
-        print(f"{r.experiment_id} ({r.surface}; {r.primary_metric}) — {r.decision}{' ' + r.variant if r.variant else ''} on {r.decided_on}")
+        print(
+            f"{r.experiment_id} ({r.surface}; {r.primary_metric}) — {r.decision}{' ' + r.variant if r.variant else ''} on {r.decided_on}"
+        )
         print(f"  hypothesis: {r.hypothesis}")
         print(f"  result:     {r.result}")
         print(f"  learned:    {r.learned or 'not recorded'}")

@@ -53,7 +53,11 @@ def load(con, registry: Registry, today: dt.date | None = None) -> SiteData:
     events = store.all_events(con)
     statuses = store.effective_statuses({e.id: e.status for e in experiments}, events)
     frame = portfolio.experiment_frame(experiments, statuses)
-    outcomes = portfolio.launch_and_decision(frame, events) if not frame.empty else pd.DataFrame(columns=["experiment_id", "decision"])
+    outcomes = (
+        portfolio.launch_and_decision(frame, events)
+        if not frame.empty
+        else pd.DataFrame(columns=["experiment_id", "decision"])
+    )
     decisions = store.latest_decisions(events)[["experiment_id", "rationale", "decided_by"]]
     outcomes = outcomes.merge(decisions, on="experiment_id", how="left")
     findings = inputs.optional_table(con, HEALTH_FINDINGS)

@@ -35,8 +35,19 @@ create table if not exists {TABLE} (
     recorded_at timestamp not null
 )
 """
-SEARCHED = ["experiment_id", "experiment_name", "hypothesis", "surface", "metrics", "decision", "rationale", "result",
-            "learned", "evidence", "follow_up"]
+SEARCHED = [
+    "experiment_id",
+    "experiment_name",
+    "hypothesis",
+    "surface",
+    "metrics",
+    "decision",
+    "rationale",
+    "result",
+    "learned",
+    "evidence",
+    "follow_up",
+]
 
 
 @dataclass(frozen=True)
@@ -64,12 +75,20 @@ def from_args(experiment_id: str, args: argparse.Namespace, at: dt.datetime) -> 
     if not learned:
         if args.decision in NEEDS_LEARNING:
             raise LifecycleError(
-                f"{experiment_id}: a {args.decision} decision needs its learning: add --learned \"what we learned\" "
-                "(and --evidence \"...\", --follow-up \"idea; idea\"); the learnings library keeps it next to the decision"
+                f'{experiment_id}: a {args.decision} decision needs its learning: add --learned "what we learned" '
+                '(and --evidence "...", --follow-up "idea; idea"); the learnings library keeps it next to the decision'
             )
         return None
-    return Learning(experiment_id, args.decision, args.variant, learned, (args.evidence or "").strip(),
-                    (args.follow_up or "").strip(), args.actor, at)
+    return Learning(
+        experiment_id,
+        args.decision,
+        args.variant,
+        learned,
+        (args.evidence or "").strip(),
+        (args.follow_up or "").strip(),
+        args.actor,
+        at,
+    )
 
 
 def ensure_table(con) -> None:
@@ -81,7 +100,10 @@ def record(con, learning: Learning) -> None:
     """Append one learning (its own insert; the decision event is written just before it)."""
     ensure_table(con)
     row = asdict(learning)
-    con.execute(f"insert into {TABLE} ({', '.join(COLUMNS)}) values ({', '.join('?' for _ in COLUMNS)})", [row[c] for c in COLUMNS])
+    con.execute(
+        f"insert into {TABLE} ({', '.join(COLUMNS)}) values ({', '.join('?' for _ in COLUMNS)})",
+        [row[c] for c in COLUMNS],
+    )
 
 
 def read(con) -> pd.DataFrame:
@@ -105,33 +127,68 @@ def follow_ups(text: str) -> list[str]:
     return [part.strip() for part in (text or "").split(";") if part.strip()]
 
 
-def library(experiments: list[Experiment], learnings: pd.DataFrame, outcomes: pd.DataFrame, results_text: dict[str, str]) -> pd.DataFrame:
+def library(
+    experiments: list[Experiment], learnings: pd.DataFrame, outcomes: pd.DataFrame, results_text: dict[str, str]
+) -> pd.DataFrame:
     """One row per decided experiment (latest learning, if any): hypothesis, surface, metrics, result, decision, learnings.
 
     `outcomes`: portfolio.launch_and_decision rows (decision, decided_on, shipped_variant); `results_text`: experiment id →
     the primary result at the decision date in words (site/portfolio.py).
     """
-    latest = learnings.groupby("experiment_id").tail(1).set_index("experiment_id") if not learnings.empty else pd.DataFrame()
-    decided = outcomes[outcomes["decision"].notna()].set_index("experiment_id") if not outcomes.empty else pd.DataFrame()
+    latest = (
+        learnings.groupby("experiment_id").tail(1).set_index("experiment_id") if not learnings.empty else pd.DataFrame()
+    )
+    decided = (
+        outcomes[outcomes["decision"].notna()].set_index("experiment_id") if not outcomes.empty else pd.DataFrame()
+    )
     rows = []
     for e in experiments:
         if e.id not in decided.index:
             continue
         o = decided.loc[e.id]
         note = latest.loc[e.id] if e.id in latest.index else None
-        rows.append({
-            "experiment_id": e.id, "experiment_name": e.name, "hypothesis": e.hypothesis.strip(), "surface": e.surface,
-            "primary_metric": e.primary_metric, "metrics": " ".join(m for m, _ in e.metric_roles),
-            "decision": o["decision"], "variant": o["shipped_variant"] if isinstance(o["shipped_variant"], str) else "",
-            "decided_on": o["decided_on"], "rationale": o.get("rationale", "") or "", "result": results_text.get(e.id, "no results"),
-            "learned": note["learned"] if note is not None else "", "evidence": note["evidence"] if note is not None else "",
-            "follow_up": note["follow_up"] if note is not None else "",
-        })
-    return pd.DataFrame(rows, columns=["experiment_id", "experiment_name", "hypothesis", "surface", "primary_metric", "metrics",
-                                       "decision", "variant", "decided_on", "rationale", "result", "learned", "evidence", "follow_up"])
+        rows.append(
+            {
+                "experiment_id": e.id,
+                "experiment_name": e.name,
+                "hypothesis": e.hypothesis.strip(),
+                "surface": e.surface,
+                "primary_metric": e.primary_metric,
+                "metrics": " ".join(m for m, _ in e.metric_roles),
+                "decision": o["decision"],
+                "variant": o["shipped_variant"] if isinstance(o["shipped_variant"], str) else "",
+                "decided_on": o["decided_on"],
+                "rationale": o.get("rationale", "") or "",
+                "result": results_text.get(e.id, "no results"),
+                "learned": note["learned"] if note is not None else "",
+                "evidence": note["evidence"] if note is not None else "",
+                "follow_up": note["follow_up"] if note is not None else "",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "experiment_id",
+            "experiment_name",
+            "hypothesis",
+            "surface",
+            "primary_metric",
+            "metrics",
+            "decision",
+            "variant",
+            "decided_on",
+            "rationale",
+            "result",
+            "learned",
+            "evidence",
+            "follow_up",
+        ],
+    )
 
 
-def search(frame: pd.DataFrame, text: str | None = None, surface: str | None = None, metric: str | None = None) -> pd.DataFrame:
+def search(
+    frame: pd.DataFrame, text: str | None = None, surface: str | None = None, metric: str | None = None
+) -> pd.DataFrame:
     """Rows whose text fields contain `text` (case-insensitive), on `surface`, measuring `metric` (any role)."""
     keep = pd.Series(True, index=frame.index)
     if text:
@@ -150,15 +207,26 @@ def synthesis(frame: pd.DataFrame, wins: dict[str, bool], backlog: pd.DataFrame)
     primary lift at the decision (site/scorecard.py)."""
     if frame.empty:
         return {"by_surface": pd.DataFrame(), "by_metric": pd.DataFrame(), "ideas": []}
-    f = frame.assign(shipped=frame["decision"] == "ship", win=frame["experiment_id"].map(lambda i: bool(wins.get(i, False))))
+    f = frame.assign(
+        shipped=frame["decision"] == "ship", win=frame["experiment_id"].map(lambda i: bool(wins.get(i, False)))
+    )
 
     def themes(key: str) -> pd.DataFrame:
-        g = f.groupby(key, as_index=False).agg(decided=("experiment_id", "count"), shipped=("shipped", "sum"), wins=("win", "sum"),
-                                               experiments=("experiment_id", lambda s: ", ".join(sorted(s))))
+        g = f.groupby(key, as_index=False).agg(
+            decided=("experiment_id", "count"),
+            shipped=("shipped", "sum"),
+            wins=("win", "sum"),
+            experiments=("experiment_id", lambda s: ", ".join(sorted(s))),
+        )
         g["win_rate"] = g["wins"] / g["decided"]
         return g
 
-    queued = backlog.groupby("surface")["experiment_id"].apply(lambda s: ", ".join(s)).to_dict() if not backlog.empty else {}
-    ideas = [{"experiment_id": r.experiment_id, "surface": r.surface, "idea": idea, "queued": queued.get(r.surface, "")}
-             for r in f.itertuples() for idea in follow_ups(r.follow_up)]
+    queued = (
+        backlog.groupby("surface")["experiment_id"].apply(lambda s: ", ".join(s)).to_dict() if not backlog.empty else {}
+    )
+    ideas = [
+        {"experiment_id": r.experiment_id, "surface": r.surface, "idea": idea, "queued": queued.get(r.surface, "")}
+        for r in f.itertuples()
+        for idea in follow_ups(r.follow_up)
+    ]
     return {"by_surface": themes("surface"), "by_metric": themes("primary_metric"), "ideas": ideas}

@@ -21,7 +21,12 @@ from exptrack_pipeline.reports.summaries import latest_on_or_before
 from exptrack_pipeline.site import charts, learnings
 from exptrack_pipeline.site.data import SiteData
 
-BADGE_CHECKS = {"srm": "SRM", "freshness": "freshness", "instrumentation": "instrumentation", "guardrail_harm": "guardrails"}
+BADGE_CHECKS = {
+    "srm": "SRM",
+    "freshness": "freshness",
+    "instrumentation": "instrumentation",
+    "guardrail_harm": "guardrails",
+}
 BADGE_CLASS = {"pass": "ok", "reached": "ok", "fail": "fail", "skip": "na"}
 
 
@@ -39,10 +44,27 @@ def badges(findings: pd.DataFrame) -> list[dict]:
     for check, label in BADGE_CHECKS.items():
         if check in by_check.index:
             r = by_check.loc[check]
-            out.append({"check": check, "label": label, "status": str(r["status"]), "css": BADGE_CLASS.get(str(r["status"]), "na"),
-                        "summary": str(r["summary"]), "as_of": str(r["as_of"])[:10]})
+            out.append(
+                {
+                    "check": check,
+                    "label": label,
+                    "status": str(r["status"]),
+                    "css": BADGE_CLASS.get(str(r["status"]), "na"),
+                    "summary": str(r["summary"]),
+                    "as_of": str(r["as_of"])[:10],
+                }
+            )
         else:
-            out.append({"check": check, "label": label, "status": "no data", "css": "na", "summary": "no health verdict yet", "as_of": ""})
+            out.append(
+                {
+                    "check": check,
+                    "label": label,
+                    "status": "no data",
+                    "css": "na",
+                    "summary": "no health verdict yet",
+                    "as_of": "",
+                }
+            )
     return out
 
 
@@ -93,15 +115,25 @@ def portfolio_row(data: SiteData, e: Experiment) -> dict:
     alerts = open_alerts(data, e.id, findings)
     prog = progress(findings)
     return {
-        "id": e.id, "name": e.name, "status": data.status(e.id), "owner": e.owner, "surface": e.surface,
-        "day": day, "planned_days": planned, "progress": prog, "progress_pct": None if prog is None else min(prog, 1.0) * 100,
+        "id": e.id,
+        "name": e.name,
+        "status": data.status(e.id),
+        "owner": e.owner,
+        "surface": e.surface,
+        "day": day,
+        "planned_days": planned,
+        "progress": prog,
+        "progress_pct": None if prog is None else min(prog, 1.0) * 100,
         "badges": badges(findings),
         "variant": None if best is None else best["variant"],
         "lift": None if best is None else _num(best["rel_lift"]),
         "seq_low": None if best is None else _num(best["seq_rel_lift_ci_low"]),
         "seq_high": None if best is None else _num(best["seq_rel_lift_ci_high"]),
-        "recommendation": rec.action + (f" {rec.variant}" if rec.variant else ""), "confidence": rec.label,
-        "alerts": [{"title": a.title, "level": int(a.level), "date": str(a.alert_date)[:10]} for a in alerts.itertuples()],
+        "recommendation": rec.action + (f" {rec.variant}" if rec.variant else ""),
+        "confidence": rec.label,
+        "alerts": [
+            {"title": a.title, "level": int(a.level), "date": str(a.alert_date)[:10]} for a in alerts.itertuples()
+        ],
     }
 
 
@@ -121,13 +153,33 @@ def result_rows(rows: pd.DataFrame, e: Experiment) -> list[dict]:
             verdict = "breached" if breached else "within tolerance"
         else:
             verdict = "no detectable difference" if not sig else ("better" if good else "worse")
-        out.append({
-            "metric": r.metric_id, "variant": r.variant, "role": r.metric_role, "verdict": verdict,
-            "verdict_css": {"better": "ok", "within tolerance": "ok", "worse": "fail", "breached": "fail"}.get(verdict, "na"),
-            **{c: _num(getattr(r, c)) for c in ("n_control", "n_variant", "mean_control", "mean_variant", "rel_lift", "rel_lift_ci_low",
-                                                  "rel_lift_ci_high", "seq_rel_lift_ci_low", "seq_rel_lift_ci_high", "p_value_adjusted",
-                                                  "prob_beat_control")},
-        })
+        out.append(
+            {
+                "metric": r.metric_id,
+                "variant": r.variant,
+                "role": r.metric_role,
+                "verdict": verdict,
+                "verdict_css": {"better": "ok", "within tolerance": "ok", "worse": "fail", "breached": "fail"}.get(
+                    verdict, "na"
+                ),
+                **{
+                    c: _num(getattr(r, c))
+                    for c in (
+                        "n_control",
+                        "n_variant",
+                        "mean_control",
+                        "mean_variant",
+                        "rel_lift",
+                        "rel_lift_ci_low",
+                        "rel_lift_ci_high",
+                        "seq_rel_lift_ci_low",
+                        "seq_rel_lift_ci_high",
+                        "p_value_adjusted",
+                        "prob_beat_control",
+                    )
+                },
+            }
+        )
     return out
 
 
@@ -139,25 +191,47 @@ def experiment_context(data: SiteData, e: Experiment, library_row: dict | None) 
     primary_history = history[history["metric_role"] == "primary"] if not history.empty else history
     curves = retention_curves(data.of("cohorts", e.id))
     segments = data.of("segments", e.id)
-    segments = segments[segments["metric_id"] == e.primary_metric].sort_values(["attribute", "attribute_value", "variant"]) if not segments.empty else segments
+    segments = (
+        segments[segments["metric_id"] == e.primary_metric].sort_values(["attribute", "attribute_value", "variant"])
+        if not segments.empty
+        else segments
+    )
     events = data.of("events", e.id)
     outcome = data.of("outcomes", e.id)
     colors = {v.name: charts.PALETTE[i % len(charts.PALETTE)] for i, v in enumerate(e.variants)}
     return {
-        "row": portfolio_row(data, e), "e": e, "as_of": latest["analysis_date"].max() if not latest.empty else None,
+        "row": portfolio_row(data, e),
+        "e": e,
+        "as_of": latest["analysis_date"].max() if not latest.empty else None,
         "recommendation": recommendation(data, e, latest),
-        "results": {role: result_rows(latest[latest["metric_role"] == role], e) if not latest.empty else [] for role in ("primary", "secondary", "guardrail")},
+        "results": {
+            role: result_rows(latest[latest["metric_role"] == role], e) if not latest.empty else []
+            for role in ("primary", "secondary", "guardrail")
+        },
         "forest": charts.forest(latest) if not latest.empty else None,
-        "cumulative": charts.lines(primary_history, "analysis_date", "rel_lift", ("seq_rel_lift_ci_low", "seq_rel_lift_ci_high"),
-                                    colors=colors) if not primary_history.empty else None,
-        "retention_chart": charts.lines(curves, "day_since_exposure", "retention_rate", None, y_format="rate", colors=colors)
-        if not curves.empty else None,
-        "retention": data.of("retention", e.id).sort_values(["retention_day", "variant"]).to_dict("records") if not data.of("retention", e.id).empty else [],
+        "cumulative": charts.lines(
+            primary_history, "analysis_date", "rel_lift", ("seq_rel_lift_ci_low", "seq_rel_lift_ci_high"), colors=colors
+        )
+        if not primary_history.empty
+        else None,
+        "retention_chart": charts.lines(
+            curves, "day_since_exposure", "retention_rate", None, y_format="rate", colors=colors
+        )
+        if not curves.empty
+        else None,
+        "retention": data.of("retention", e.id).sort_values(["retention_day", "variant"]).to_dict("records")
+        if not data.of("retention", e.id).empty
+        else [],
         "segments": segments.to_dict("records"),
         "findings": findings.to_dict("records"),
-        "finding_history": data.of("findings", e.id).sort_values(["as_of", "check_name"], ascending=[False, True]).to_dict("records")
-        if not data.of("findings", e.id).empty else [],
-        "alerts": data.of("alerts", e.id).drop_duplicates("alert_id").to_dict("records") if not data.of("alerts", e.id).empty else [],
+        "finding_history": data.of("findings", e.id)
+        .sort_values(["as_of", "check_name"], ascending=[False, True])
+        .to_dict("records")
+        if not data.of("findings", e.id).empty
+        else [],
+        "alerts": data.of("alerts", e.id).drop_duplicates("alert_id").to_dict("records")
+        if not data.of("alerts", e.id).empty
+        else [],
         "events": events.to_dict("records"),
         "pauses": data.of("status_events", e.id).to_dict("records") if not data.status_events.empty else [],
         "decision": outcome.iloc[0].to_dict() if not outcome.empty and pd.notna(outcome["decision"].iloc[0]) else None,
@@ -171,9 +245,11 @@ def primary_result_text(data: SiteData, e: Experiment, on_or_before) -> str:
     best = best_primary(e, latest)
     if best is None:
         return "no results"
-    return (f"{e.primary_metric}: {best['variant']} {charts.pct(_num(best['rel_lift']))} (always-valid CI "
-            f"{charts.pct(_num(best['seq_rel_lift_ci_low']))} to {charts.pct(_num(best['seq_rel_lift_ci_high']))}) "
-            f"on {pd.Timestamp(best['analysis_date']).date()}")
+    return (
+        f"{e.primary_metric}: {best['variant']} {charts.pct(_num(best['rel_lift']))} (always-valid CI "
+        f"{charts.pct(_num(best['seq_rel_lift_ci_low']))} to {charts.pct(_num(best['seq_rel_lift_ci_high']))}) "
+        f"on {pd.Timestamp(best['analysis_date']).date()}"
+    )
 
 
 def finite(v: object) -> bool:
@@ -182,5 +258,7 @@ def finite(v: object) -> bool:
 
 def library(data: SiteData) -> pd.DataFrame:
     """The learnings library (site/learnings.py) with each experiment's primary result at its decision date."""
-    texts = {e.id: primary_result_text(data, e, d) for e in data.experiments for d in data.of("outcomes", e.id)["decided_on"]}
+    texts = {
+        e.id: primary_result_text(data, e, d) for e in data.experiments for d in data.of("outcomes", e.id)["decided_on"]
+    }
     return learnings.library(data.experiments, data.learnings, data.outcomes, texts)

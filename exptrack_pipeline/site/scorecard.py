@@ -39,7 +39,7 @@ class Targets:
     implementation_rate: float = 0.90
 
     @classmethod
-    def from_file(cls, path: str | Path | None) -> "Targets":
+    def from_file(cls, path: str | Path | None) -> Targets:
         """Defaults, overridden by the keys of a YAML mapping; an unknown key is an error naming the known ones."""
         if not path:
             return cls()
@@ -51,7 +51,7 @@ class Targets:
         return cls(**{k: float(v) for k, v in data.items()})
 
     @classmethod
-    def from_env(cls) -> "Targets":
+    def from_env(cls) -> Targets:
         return cls.from_file(os.environ.get(TARGETS_FILE_VAR))
 
 
@@ -89,16 +89,33 @@ def time_to_significance(experiments: list[Experiment], results: pd.DataFrame) -
     """experiment_id, first_significant (date or None), days (float, NaN when never), reason."""
     rows = []
     for e in experiments:
-        prim = results[(results["experiment_id"] == e.id) & (results["metric_role"] == "primary")] if not results.empty else results
+        prim = (
+            results[(results["experiment_id"] == e.id) & (results["metric_role"] == "primary")]
+            if not results.empty
+            else results
+        )
         hit = prim[prim["seq_is_significant"].astype(bool)] if not prim.empty else prim
         if prim.empty:
             rows.append({"experiment_id": e.id, "first_significant": None, "days": np.nan, "reason": "no results yet"})
         elif hit.empty:
-            rows.append({"experiment_id": e.id, "first_significant": None, "days": np.nan,
-                         "reason": f"not significant through {pd.Timestamp(prim['analysis_date'].max()).date()}"})
+            rows.append(
+                {
+                    "experiment_id": e.id,
+                    "first_significant": None,
+                    "days": np.nan,
+                    "reason": f"not significant through {pd.Timestamp(prim['analysis_date'].max()).date()}",
+                }
+            )
         else:
             first = pd.Timestamp(hit["analysis_date"].min()).date()
-            rows.append({"experiment_id": e.id, "first_significant": first, "days": float((first - e.start_date).days + 1), "reason": ""})
+            rows.append(
+                {
+                    "experiment_id": e.id,
+                    "first_significant": first,
+                    "days": float((first - e.start_date).days + 1),
+                    "reason": "",
+                }
+            )
     return pd.DataFrame(rows, columns=["experiment_id", "first_significant", "days", "reason"])
 
 
@@ -114,8 +131,15 @@ def by_quarter(outcomes: pd.DataFrame, wins: dict[str, bool]) -> pd.DataFrame:
     for quarter, part in decided.groupby("quarter", sort=True):
         days = part["days_to_decision"].dropna().astype(float)
         shipped = part[part["decision"] == "ship"]
-        rows.append({"quarter": quarter, "completed": float(len(part)), "time_to_decision_days": float(days.median()) if len(days) else np.nan,
-                     "win_rate": float(part["win"].mean()), "implementation_rate": float(shipped["implemented"].mean()) if len(shipped) else np.nan})
+        rows.append(
+            {
+                "quarter": quarter,
+                "completed": float(len(part)),
+                "time_to_decision_days": float(days.median()) if len(days) else np.nan,
+                "win_rate": float(part["win"].mean()),
+                "implementation_rate": float(shipped["implemented"].mean()) if len(shipped) else np.nan,
+            }
+        )
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -126,9 +150,21 @@ def scorecard(outcomes: pd.DataFrame, wins: dict[str, bool], targets: Targets, t
     now = quarters[quarters["quarter"] == current]
     specs = [
         ("completed", f"experiments completed in {current}", targets.completed_per_quarter, True, "count"),
-        ("time_to_decision_days", "time to decision (median days, launch → decision)", targets.time_to_decision_days, False, "days"),
+        (
+            "time_to_decision_days",
+            "time to decision (median days, launch → decision)",
+            targets.time_to_decision_days,
+            False,
+            "days",
+        ),
         ("win_rate", "win rate (significant positive primary lift)", targets.win_rate, True, "share"),
-        ("implementation_rate", "implementation rate (implemented ÷ shipped)", targets.implementation_rate, True, "share"),
+        (
+            "implementation_rate",
+            "implementation rate (implemented ÷ shipped)",
+            targets.implementation_rate,
+            True,
+            "share",
+        ),
     ]
     out = []
     for key, label, target, higher, unit in specs:

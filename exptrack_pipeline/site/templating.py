@@ -38,14 +38,22 @@ def inline(text: object) -> markupsafe.Markup:
 
 @cache
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("exptrack_pipeline.site", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("exptrack_pipeline.site", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(
-        pct=lambda v, d=1: charts.pct(None if v is None or pd.isna(v) else float(v), d), share=_share, num=_num, exact=_exact,
+        pct=lambda v, d=1: charts.pct(None if v is None or pd.isna(v) else float(v), d),
+        share=_share,
+        num=_num,
+        exact=_exact,
         date=lambda v: "" if v is None or pd.isna(v) else str(pd.Timestamp(v).date()),
         when=lambda v: "" if v is None or pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d %H:%M}",
-        inline=inline, b64=lambda data: base64.b64encode(data).decode(),
+        inline=inline,
+        b64=lambda data: base64.b64encode(data).decode(),
     )
     return env
 

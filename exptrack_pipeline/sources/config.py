@@ -30,7 +30,17 @@ from exptrack_pipeline.config.registry import SOURCES_FILE_NAME, explain_errors
 from exptrack_pipeline.ingest.contract import CONTRACTS
 from exptrack_pipeline.sources.mapping import field_sql, predicate_sql
 
-PRESETS = ("exptrack", "segment", "segment_warehouse", "rudderstack", "amplitude", "mixpanel", "snowplow", "ga4", "custom")
+PRESETS = (
+    "exptrack",
+    "segment",
+    "segment_warehouse",
+    "rudderstack",
+    "amplitude",
+    "mixpanel",
+    "snowplow",
+    "ga4",
+    "custom",
+)
 FORMATS = ("jsonl", "amplitude_zip", "snowplow_tsv", "parquet", "csv", "table")
 TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$"
 FieldSpec = str | dict[str, Any]
@@ -51,10 +61,12 @@ class Route(BaseModel):
     sql: str | None = None
 
     @model_validator(mode="after")
-    def _one_test(self) -> "Route":
+    def _one_test(self) -> Route:
         tests = [t for t in ("equals", "in_", "not_in") if getattr(self, t) is not None]
         if self.sql is None and (self.field is None or len(tests) != 1):
-            raise ValueError("a route is {field: <path>, equals: <text>} (or `in:` / `not_in:` a list), or {sql: <condition>}")
+            raise ValueError(
+                "a route is {field: <path>, equals: <text>} (or `in:` / `not_in:` a list), or {sql: <condition>}"
+            )
         return self
 
     def as_dict(self) -> dict[str, Any]:
@@ -91,12 +103,14 @@ class Source(BaseModel):
         return self.folder or self.name
 
     @model_validator(mode="after")
-    def _fields_known(self) -> "Source":
+    def _fields_known(self) -> Source:
         for contract in ("exposures", "events", "identities"):
             known = CONTRACTS[contract].core_columns
             for column, spec in getattr(self, contract).items():
                 if column not in known:
-                    raise ValueError(f"{contract}.{column}: not a field of the {contract} contract; use one of {', '.join(known)}")
+                    raise ValueError(
+                        f"{contract}.{column}: not a field of the {contract} contract; use one of {', '.join(known)}"
+                    )
                 try:
                     field_sql(spec)
                 except ValueError as exc:
@@ -110,17 +124,29 @@ class Source(BaseModel):
         for contract, table in self.tables.items():
             if not re.fullmatch(TABLE_NAME, table):
                 raise ValueError(f"tables.{contract}: {table!r} is not a table name (schema.table)")
-        if (self.format == "table" or self.tables or self.warehouse_schema) and self.preset not in ("exptrack", "segment_warehouse", "custom"):
-            raise ValueError("warehouse tables are read by the exptrack or segment_warehouse preset (with warehouse_schema) "
-                             "or a custom source with format: table")
+        if (self.format == "table" or self.tables or self.warehouse_schema) and self.preset not in (
+            "exptrack",
+            "segment_warehouse",
+            "custom",
+        ):
+            raise ValueError(
+                "warehouse tables are read by the exptrack or segment_warehouse preset (with warehouse_schema) "
+                "or a custom source with format: table"
+            )
         if self.format == "table" and not self.day_column:
-            raise ValueError("a custom table source needs `day_column`: the timestamp column that puts each row on a day")
+            raise ValueError(
+                "a custom table source needs `day_column`: the timestamp column that puts each row on a day"
+            )
         if self.preset == "custom":
             if self.format is None:
                 raise ValueError(f"a custom source needs `format` (one of {', '.join(FORMATS)})")
             if not self.events and not self.exposures:
-                raise ValueError("a custom source maps its fields: give `events:` and/or `exposures:` (see README: Connect your data)")
-        if self.preset == "exptrack" and (self.format or self.exposures or self.events or self.identities or self.routes):
+                raise ValueError(
+                    "a custom source maps its fields: give `events:` and/or `exposures:` (see README: Connect your data)"
+                )
+        if self.preset == "exptrack" and (
+            self.format or self.exposures or self.events or self.identities or self.routes
+        ):
             raise ValueError("the exptrack preset is the native contract: it takes no format, routes or field mappings")
         return self
 
@@ -130,7 +156,7 @@ class SourcesFile(BaseModel):
     sources: list[Source] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique(self) -> "SourcesFile":
+    def _unique(self) -> SourcesFile:
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be unique, got {names}")

@@ -78,13 +78,19 @@ def exposures_to_segment(raw_dir: Path) -> dict[str, int]:
         target = out / "exposures.jsonl.gz"
         union = " union all by name ".join(f"({p})" for p in parts)
         con.execute(f"copy ({union}) to {_quote(str(target))} (format json, compression gzip)")
-        written[day.name] = con.execute(f"select count(*) from read_ndjson_objects({_quote(str(target))})").fetchone()[0]
+        written[day.name] = con.execute(f"select count(*) from read_ndjson_objects({_quote(str(target))})").fetchone()[
+            0
+        ]
     shutil.rmtree(raw_dir / "exposures")
     sources = {
         "sources": [
             {"name": "native", "preset": "exptrack", "folder": "."},
-            {"name": "web", "preset": "segment", "folder": FOLDER,
-             "attributes": {e: f"properties.{e}" for e in sorted(extras)}},
+            {
+                "name": "web",
+                "preset": "segment",
+                "folder": FOLDER,
+                "attributes": {e: f"properties.{e}" for e in sorted(extras)},
+            },
         ]
     }
     (raw_dir / "sources.yaml").write_text(yaml.safe_dump(sources, sort_keys=False))
@@ -94,11 +100,15 @@ def exposures_to_segment(raw_dir: Path) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--raw", type=Path, required=True, help="a landing zone written by exptrack_pipeline.demo.generate")
+    parser.add_argument(
+        "--raw", type=Path, required=True, help="a landing zone written by exptrack_pipeline.demo.generate"
+    )
     args = parser.parse_args(argv)
     written = exposures_to_segment(args.raw)
-    print(f"wrote {sum(written.values())} Segment messages in {len(written)} day files under {args.raw / FOLDER}; "
-          f"sources: {args.raw / 'sources.yaml'}")
+    print(
+        f"wrote {sum(written.values())} Segment messages in {len(written)} day files under {args.raw / FOLDER}; "
+        f"sources: {args.raw / 'sources.yaml'}"
+    )
     return 0
 
 

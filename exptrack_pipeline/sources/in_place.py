@@ -44,7 +44,12 @@ def staged_sql(unit: LoadUnit) -> str:
     mapped += [f"{pg_field_sql(spec)} as {ident(name)}" for name, spec in mapping.attributes.items()]
     typed = [f"raw.exptrack_try_timestamp({raw_name(ts)}) as _ts"]
     typed += [f"{clean_text_sql(raw_name(c))} as {c}" for c in contract.text_columns]
-    outer = [f"{literal('warehouse:' + unit.table)} as source_file", "ordinality as source_row", *contract.text_columns, f"_ts as {ts}"]
+    outer = [
+        f"{literal('warehouse:' + unit.table)} as source_file",
+        "ordinality as source_row",
+        *contract.text_columns,
+        f"_ts as {ts}",
+    ]
     if "value" in contract.core_columns:
         typed.append(f"raw.exptrack_try_double(nullif(trim({raw_name('value')}), '')) as _value")
         outer.append("_value as value")
@@ -128,23 +133,31 @@ def load_table_day(con, unit: LoadUnit, day: dt.date) -> IngestionReport:
             con.execute(f"delete from raw.exposure_attributes where {unit.slice_sql}", [day, source])
         con.execute("delete from raw.quarantine where source = ? and partition_date = ?", [source, day])
         if problem:
-            con.execute("insert into raw.quarantine values (?, ?, ?, null, ?, null)", [source, day, report.files[0], problem])
+            con.execute(
+                "insert into raw.quarantine values (?, ?, ?, null, ?, null)", [source, day, report.files[0], problem]
+            )
             report.file_problems[report.files[0]] = problem
         else:
             report.rows_read, report.rows_deduplicated = _insert_day(con, unit, day)
-        report.rows_loaded = con.execute(f"select count(*) from raw.{contract.table} where {unit.slice_sql}", [day, source]).fetchone()[0]
+        report.rows_loaded = con.execute(
+            f"select count(*) from raw.{contract.table} where {unit.slice_sql}", [day, source]
+        ).fetchone()[0]
         report.rows_quarantined = con.execute(
-            "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null", [source, day]
+            "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null",
+            [source, day],
         ).fetchone()[0]
         con.execute("delete from raw.ingestion_log where source = ? and partition_date = ?", [source, day])
         con.execute(
             "insert into raw.ingestion_log values (?, ?, 1, ?, ?, ?, ?)",
             [source, day, report.rows_read, report.rows_loaded, report.rows_quarantined, report.rows_deduplicated],
         )
-        report.quarantine_reasons = dict(con.execute(
-            "select regexp_replace(reason, ': .*', '') as reason, count(*) from raw.quarantine "
-            "where source = ? and partition_date = ? group by 1 order by 1", [source, day],
-        ).fetchall())
+        report.quarantine_reasons = dict(
+            con.execute(
+                "select regexp_replace(reason, ': .*', '') as reason, count(*) from raw.quarantine "
+                "where source = ? and partition_date = ? group by 1 order by 1",
+                [source, day],
+            ).fetchall()
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -73,7 +73,7 @@ def _epoch_sql(text: str, unit: str) -> str:
         f"when {number} is null then {text} "
         f"when {micros} < {low} or {micros} >= {high} then 'epoch ' || {text} || ' in ' || {name} || "
         f"' is out of range (2000..2100): wrong epoch unit?' "
-        f"else to_char({instant}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') end"
+        f'else to_char({instant}, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') end'
     )
 
 

@@ -56,15 +56,25 @@ _SEGMENT = Preset(
     exposure_event="Experiment Viewed",
     exposure_route="event",
     identity_route={"field": "type", "in": ["identify", "alias"]},
-    exposures={**_SEGMENT_IDS, "experiment_id": "properties.experiment_id", "variant": "properties.variation_id", "exposed_at": "timestamp"},
+    exposures={
+        **_SEGMENT_IDS,
+        "experiment_id": "properties.experiment_id",
+        "variant": "properties.variation_id",
+        "exposed_at": "timestamp",
+    },
     events={
-        **_SEGMENT_IDS, "event_id": "messageId", "event_name": {"first_of": ["event", "name", "type"]},
-        "occurred_at": "timestamp", "value": {"first_of": ["properties.value", "properties.revenue"]},
+        **_SEGMENT_IDS,
+        "event_id": "messageId",
+        "event_name": {"first_of": ["event", "name", "type"]},
+        "occurred_at": "timestamp",
+        "value": {"first_of": ["properties.value", "properties.revenue"]},
         "session_id": {"first_of": ["context.sessionId", "properties.session_id"]},
     },
     identities={
         "user_id": "userId",
-        "anonymous_id": {"sql": "case when j->>'$.type' = 'alias' then j->>'$.previousId' else j->>'$.anonymousId' end"},
+        "anonymous_id": {
+            "sql": "case when j->>'$.type' = 'alias' then j->>'$.previousId' else j->>'$.anonymousId' end"
+        },
         "identified_at": "timestamp",
     },
 )
@@ -75,7 +85,12 @@ _SEGMENT_WAREHOUSE = Preset(
     exposure_event=None,
     exposure_route="",
     identity_route=None,
-    exposures={**_SEGMENT_WAREHOUSE_IDS, "experiment_id": "experiment_id", "variant": "variation_id", "exposed_at": "timestamp"},
+    exposures={
+        **_SEGMENT_WAREHOUSE_IDS,
+        "experiment_id": "experiment_id",
+        "variant": "variation_id",
+        "exposed_at": "timestamp",
+    },
     events={**_SEGMENT_WAREHOUSE_IDS, "event_id": "id", "event_name": "event", "occurred_at": "timestamp"},
     identities={**_SEGMENT_WAREHOUSE_IDS, "identified_at": "timestamp"},
     tables={"exposures": "experiment_viewed", "events": "tracks", "identities": "identifies"},
@@ -85,7 +100,9 @@ _SEGMENT_WAREHOUSE = Preset(
 track call: id, anonymous_id, user_id, event, timestamp), one table per event with its properties as columns
 (`experiment_viewed`: experiment_id, variation_id) and `identifies` (anonymous_id, user_id, timestamp)."""
 
-_MIXPANEL_USER = {"sql": """coalesce(j->>'$.properties."$user_id"', case when j->>'$.properties."$device_id"' is null then j->>'$.properties.distinct_id' end)"""}
+_MIXPANEL_USER = {
+    "sql": """coalesce(j->>'$.properties."$user_id"', case when j->>'$.properties."$device_id"' is null then j->>'$.properties.distinct_id' end)"""
+}
 _MIXPANEL_IDS = {"user_id": _MIXPANEL_USER, "anonymous_id": 'properties["$device_id"]'}
 _MIXPANEL_TIME = {"field": "properties.time", "epoch": True}
 _MIXPANEL = Preset(
@@ -93,9 +110,20 @@ _MIXPANEL = Preset(
     exposure_event="$experiment_started",
     exposure_route="event",
     identity_route={"field": "event", "in": ["$identify", "$merge", "$create_alias"]},
-    exposures={**_MIXPANEL_IDS, "experiment_id": 'properties["Experiment name"]', "variant": 'properties["Variant name"]', "exposed_at": _MIXPANEL_TIME},
-    events={**_MIXPANEL_IDS, "event_id": 'properties["$insert_id"]', "event_name": "event", "occurred_at": _MIXPANEL_TIME,
-            "value": "properties.value", "session_id": 'properties["$session_id"]'},
+    exposures={
+        **_MIXPANEL_IDS,
+        "experiment_id": 'properties["Experiment name"]',
+        "variant": 'properties["Variant name"]',
+        "exposed_at": _MIXPANEL_TIME,
+    },
+    events={
+        **_MIXPANEL_IDS,
+        "event_id": 'properties["$insert_id"]',
+        "event_name": "event",
+        "occurred_at": _MIXPANEL_TIME,
+        "value": "properties.value",
+        "session_id": 'properties["$session_id"]',
+    },
     identities={
         "user_id": {"first_of": ['properties["$identified_id"]', "properties.alias", 'properties["$distinct_ids"][0]']},
         "anonymous_id": {"first_of": ['properties["$anon_distinct_id"]', "properties.distinct_id"]},
@@ -110,9 +138,20 @@ _AMPLITUDE = Preset(
     exposure_event="$exposure",
     exposure_route="event_type",
     identity_route=None,  # every Amplitude event carries device_id and user_id once known
-    exposures={**_AMPLITUDE_IDS, "experiment_id": "event_properties.flag_key", "variant": "event_properties.variant", "exposed_at": "event_time"},
-    events={**_AMPLITUDE_IDS, "event_id": {"first_of": ['["$insert_id"]', "insert_id", "uuid"]}, "event_name": "event_type",
-            "occurred_at": "event_time", "value": {"first_of": ["event_properties.value", "revenue"]}, "session_id": "session_id"},
+    exposures={
+        **_AMPLITUDE_IDS,
+        "experiment_id": "event_properties.flag_key",
+        "variant": "event_properties.variant",
+        "exposed_at": "event_time",
+    },
+    events={
+        **_AMPLITUDE_IDS,
+        "event_id": {"first_of": ['["$insert_id"]', "insert_id", "uuid"]},
+        "event_name": "event_type",
+        "occurred_at": "event_time",
+        "value": {"first_of": ["event_properties.value", "revenue"]},
+        "session_id": "session_id",
+    },
 )
 
 _SNOWPLOW_IDS = {"user_id": "user_id", "anonymous_id": "domain_userid"}
@@ -122,28 +161,58 @@ _SNOWPLOW = Preset(
     exposure_event="experiment",
     exposure_route="se_category",
     identity_route=None,  # enriched events carry domain_userid and user_id once set
-    exposures={**_SNOWPLOW_IDS, "experiment_id": "se_action", "variant": "se_label", "exposed_at": {"first_of": ["derived_tstamp", "collector_tstamp"]}},
-    events={**_SNOWPLOW_IDS, "event_id": "event_id", "event_name": _SNOWPLOW_NAME,
-            "occurred_at": {"first_of": ["derived_tstamp", "collector_tstamp"]}, "value": "se_value", "session_id": "domain_sessionid"},
+    exposures={
+        **_SNOWPLOW_IDS,
+        "experiment_id": "se_action",
+        "variant": "se_label",
+        "exposed_at": {"first_of": ["derived_tstamp", "collector_tstamp"]},
+    },
+    events={
+        **_SNOWPLOW_IDS,
+        "event_id": "event_id",
+        "event_name": _SNOWPLOW_NAME,
+        "occurred_at": {"first_of": ["derived_tstamp", "collector_tstamp"]},
+        "value": "se_value",
+        "session_id": "domain_sessionid",
+    },
 )
 
 _GA4_IDS = {"user_id": "user_id", "anonymous_id": "user_pseudo_id"}
 _GA4_TIME = {"field": "event_timestamp", "epoch": True}
-_GA4_ID = {"sql": "md5(concat_ws('|', j->>'$.user_pseudo_id', j->>'$.event_timestamp', j->>'$.event_name', "
-                  "j->>'$.event_bundle_sequence_id', j->>'$.batch_event_index'))"}
+_GA4_ID = {
+    "sql": "md5(concat_ws('|', j->>'$.user_pseudo_id', j->>'$.event_timestamp', j->>'$.event_name', "
+    "j->>'$.event_bundle_sequence_id', j->>'$.batch_event_index'))"
+}
 _GA4 = Preset(
     format="jsonl",
     exposure_event="experiment_exposure",
     exposure_route="event_name",
     identity_route=None,  # events carry user_pseudo_id and user_id once set
-    exposures={**_GA4_IDS, "experiment_id": {"param": "experiment_id"}, "variant": {"param": "variant_id"}, "exposed_at": _GA4_TIME},
-    events={**_GA4_IDS, "event_id": {"first_of": [{"param": "event_id"}, _GA4_ID]}, "event_name": "event_name", "occurred_at": _GA4_TIME,
-            "value": {"first_of": [{"param": "value"}, "event_value_in_usd"]}, "session_id": {"param": "ga_session_id"}},
+    exposures={
+        **_GA4_IDS,
+        "experiment_id": {"param": "experiment_id"},
+        "variant": {"param": "variant_id"},
+        "exposed_at": _GA4_TIME,
+    },
+    events={
+        **_GA4_IDS,
+        "event_id": {"first_of": [{"param": "event_id"}, _GA4_ID]},
+        "event_name": "event_name",
+        "occurred_at": _GA4_TIME,
+        "value": {"first_of": [{"param": "value"}, "event_value_in_usd"]},
+        "session_id": {"param": "ga_session_id"},
+    },
     epoch="us",
 )
 
 PRESETS: dict[str, Preset] = {
-    "segment": _SEGMENT, "segment_warehouse": _SEGMENT_WAREHOUSE, "rudderstack": _SEGMENT, "mixpanel": _MIXPANEL, "amplitude": _AMPLITUDE, "snowplow": _SNOWPLOW, "ga4": _GA4,
+    "segment": _SEGMENT,
+    "segment_warehouse": _SEGMENT_WAREHOUSE,
+    "rudderstack": _SEGMENT,
+    "mixpanel": _MIXPANEL,
+    "amplitude": _AMPLITUDE,
+    "snowplow": _SNOWPLOW,
+    "ga4": _GA4,
 }
 
 
@@ -186,5 +255,11 @@ def resolve(source: Source) -> Resolved:
     schema = f"{source.warehouse_schema}." if source.warehouse_schema else ""
     tables = {c: schema + t for c, t in (preset.tables if preset else {}).items()}
     tables.update(source.tables)
-    return Resolved(format=fmt, routes=routes, fields=fields, attributes=dict(source.attributes), tables=tables,
-                    day_column=source.day_column or (preset.day_column if preset else None))
+    return Resolved(
+        format=fmt,
+        routes=routes,
+        fields=fields,
+        attributes=dict(source.attributes),
+        tables=tables,
+        day_column=source.day_column or (preset.day_column if preset else None),
+    )

@@ -68,7 +68,9 @@ def table_records_sql(con: duckdb.DuckDBPyConnection, table: str, day_column: st
     except duckdb.Error as exc:
         raise FileProblem(f"unreadable table: {str(exc).strip().splitlines()[0]}") from None
     if undated:
-        raise FileProblem(f"unreadable table: {undated} row(s) of {table} have no {day_column} and belong to no day; fill it or set day_column")
+        raise FileProblem(
+            f"unreadable table: {undated} row(s) of {table} have no {day_column} and belong to no day; fill it or set day_column"
+        )
     return (
         f"select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j "
         f"from {table} as t where cast({column} as date) = date '{day.isoformat()}'"
@@ -85,7 +87,8 @@ def records_sql(fmt: str, path: Path, scratch: Path) -> str:
         return tsv_records_sql(_lines([path]))
     p = literal(str(path))
     table = (
-        f"read_parquet({p}, hive_partitioning = false)" if fmt == "parquet"
+        f"read_parquet({p}, hive_partitioning = false)"
+        if fmt == "parquet"
         else f"read_csv({p}, all_varchar = true, header = true, hive_partitioning = false)"
     )
     return f"select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j from {table} as t"
@@ -99,15 +102,23 @@ def routing_sql(contract: str, routes: dict[str, dict[str, Any]]) -> str:
     return " and ".join(f"not {o}" for o in others) if others else "true"
 
 
-def mapped_reader(fmt: str, contract: str, fields: dict[str, Any], routes: dict[str, dict[str, Any]], attributes: dict[str, Any],
-                  day_column: str | None = None):
+def mapped_reader(
+    fmt: str,
+    contract: str,
+    fields: dict[str, Any],
+    routes: dict[str, dict[str, Any]],
+    attributes: dict[str, Any],
+    day_column: str | None = None,
+):
     """A loader `reader` (see ingest.loader.LoadUnit) for one contract of a tool's files (or warehouse table)."""
     columns = CONTRACTS[contract].core_columns
 
     def reader(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, day) -> tuple[str, dict[str, str]]:
         selected = [f"{field_sql(fields.get(c))} as {ident(c)}" for c in columns]
         selected += [f"{field_sql(spec)} as {ident(name)}" for name, spec in attributes.items()]
-        records = table_records_sql(con, str(path), day_column, day) if fmt == "table" else records_sql(fmt, path, scratch)
+        records = (
+            table_records_sql(con, str(path), day_column, day) if fmt == "table" else records_sql(fmt, path, scratch)
+        )
         relation = (
             f"(select {', '.join(selected)}, line as {SOURCE_RECORD}, ordinality "
             f"from ({records}) where {routing_sql(contract, routes)})"

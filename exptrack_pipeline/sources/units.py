@@ -38,12 +38,16 @@ def _native_units(source: Source, raw_dir: Path) -> list[LoadUnit]:
 def source_units(source: Source, raw_dir: Path) -> list[LoadUnit]:
     """Every load unit of one source."""
     if source.preset == "exptrack":
-        return _native_table_units(source) if source.warehouse_schema or source.tables else _native_units(source, raw_dir)
+        return (
+            _native_table_units(source) if source.warehouse_schema or source.tables else _native_units(source, raw_dir)
+        )
     mapping = resolve(source)
     if mapping.format == "table":
         missing = [c for c in CONTRACTS if mapping.fields[c] and c not in mapping.tables and c != "identities"]
         if missing:
-            raise SourcesError(f"source {source.name!r}: no table for {', '.join(missing)}; add `tables: {{{missing[0]}: <schema.table>}}`")
+            raise SourcesError(
+                f"source {source.name!r}: no table for {', '.join(missing)}; add `tables: {{{missing[0]}: <schema.table>}}`"
+            )
         return _table_units(source, mapping.tables, mapping.fields, mapping.attributes, lambda _: mapping.day_column)
     fed = [c for c in CONTRACTS if mapping.fields[c]]
     unrouted = [c for c in fed if c != "events" and c not in mapping.routes]
@@ -57,8 +61,13 @@ def source_units(source: Source, raw_dir: Path) -> list[LoadUnit]:
             name=f"{source.name}:{contract}",
             contract=CONTRACTS[contract],
             folder=source.root,
-            reader=mapped_reader(mapping.format, contract, mapping.fields[contract], mapping.routes,
-                                 mapping.attributes if contract == "exposures" else {}),
+            reader=mapped_reader(
+                mapping.format,
+                contract,
+                mapping.fields[contract],
+                mapping.routes,
+                mapping.attributes if contract == "exposures" else {},
+            ),
             suffixes=SUFFIXES[mapping.format],
         )
         for contract in fed
@@ -72,8 +81,13 @@ def _native_table_units(source: Source) -> list[LoadUnit]:
     schema = f"{source.warehouse_schema}." if source.warehouse_schema else ""
     tables = {**({"exposures": f"{schema}exposures", "events": f"{schema}events"} if schema else {}), **source.tables}
     fields = {c: {column: column for column in CONTRACTS[c].core_columns} for c in CONTRACTS}
-    return _table_units(source, tables, fields, dict(source.attributes),
-                        lambda contract: source.day_column or CONTRACTS[contract].timestamp_column)
+    return _table_units(
+        source,
+        tables,
+        fields,
+        dict(source.attributes),
+        lambda contract: source.day_column or CONTRACTS[contract].timestamp_column,
+    )
 
 
 def _table_units(source: Source, tables: dict[str, str], fields: dict, attributes: dict, day_column) -> list[LoadUnit]:
@@ -81,10 +95,16 @@ def _table_units(source: Source, tables: dict[str, str], fields: dict, attribute
     units = []
     for contract, table in tables.items():
         mapped = TableMapping(fields[contract], attributes if contract == "exposures" else {}, day_column(contract))
-        units.append(LoadUnit(
-            name=f"{source.name}:{contract}", contract=CONTRACTS[contract], folder=source.root, table=table,
-            reader=mapped_reader("table", contract, mapped.fields, {}, mapped.attributes, mapped.day_column), in_place=mapped,
-        ))
+        units.append(
+            LoadUnit(
+                name=f"{source.name}:{contract}",
+                contract=CONTRACTS[contract],
+                folder=source.root,
+                table=table,
+                reader=mapped_reader("table", contract, mapped.fields, {}, mapped.attributes, mapped.day_column),
+                in_place=mapped,
+            )
+        )
     return units
 
 
@@ -98,4 +118,3 @@ def units_for_asset(asset_contract: str, raw_dir: Path, sources_file: Path | Non
     """The units the `raw_<asset_contract>` ingestion asset loads."""
     wanted = ASSET_CONTRACTS[asset_contract]
     return [u for u in all_units(raw_dir, sources_file) if u.contract.name in wanted]
-

@@ -21,9 +21,7 @@ def bonferroni_alpha(alpha: ArrayLike, m: ArrayLike) -> FloatArray:
         return np.asarray(alpha, dtype=np.float64) / np.maximum(np.asarray(m, dtype=np.float64), 1.0)
 
 
-def _segment_accumulate(
-    values: FloatArray, group: np.ndarray, n: int, op: np.ufunc
-) -> FloatArray:
+def _segment_accumulate(values: FloatArray, group: np.ndarray, n: int, op: np.ufunc) -> FloatArray:
     """Running ``op`` (maximum/minimum) of ``values`` restarted at each group.
 
     ``group`` must be non-decreasing (maximum) or non-increasing (minimum) along the array.

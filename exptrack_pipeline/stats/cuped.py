@@ -97,9 +97,7 @@ def cuped_estimate(control: ArmStats, variant: ArmStats, kind: Kind) -> tuple[Es
     df = welch_df(vc, n_c, vv, n_v) if kind == "mean" else np.full(shape, np.inf)
     reason = join_reasons(
         plain.reason,
-        zero_variance_reason(
-            np.where((plain.var_control == 0) & (plain.var_variant == 0), np.nan, vc), vv, shape
-        ),
+        zero_variance_reason(np.where((plain.var_control == 0) & (plain.var_variant == 0), np.nan, vc), vv, shape),
         reasons(
             shape,
             (missing, "no covariate: CUPED not applied"),

@@ -108,7 +108,9 @@ def fieller_interval(est: Estimate, q: ArrayLike) -> tuple[FloatArray, FloatArra
 def fieller_unbounded(est: Estimate, q: ArrayLike) -> FloatArray:
     """True where Fieller's set at multiplier q is unbounded: m_c² ≤ q²·Var(m_c) (|z_control| ≤ q)."""
     with np.errstate(all="ignore"):
-        return ~(est.mean_control**2 - np.asarray(q, dtype=np.float64) ** 2 * est.var_control > 0) & (est.var_control > 0)
+        return ~(est.mean_control**2 - np.asarray(q, dtype=np.float64) ** 2 * est.var_control > 0) & (
+            est.var_control > 0
+        )
 
 
 def relative_effect(est: Estimate, relative: Relative) -> RelativeEffect:

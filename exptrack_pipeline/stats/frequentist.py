@@ -112,7 +112,9 @@ def estimate(control: ArmStats, variant: ArmStats, kind: Kind) -> Estimate:
     invalid_reason, invalid = input_reasons(control, variant, shape)
     both_constant = (vc == 0) & (vv == 0)
     testable_sizes = (control.n >= 2) & (variant.n >= 2) & ~both_constant & ~invalid
-    gate = few_expected_counts(control, variant) & testable_sizes if kind == "proportion" else np.zeros(shape, dtype=bool)
+    gate = (
+        few_expected_counts(control, variant) & testable_sizes if kind == "proportion" else np.zeros(shape, dtype=bool)
+    )
     untestable = invalid | gate
     zero_variance = zero_variance_reason(vc, vv, shape)
     vc = np.where(untestable, np.nan, vc)
@@ -187,9 +189,7 @@ def build_comparison(
     )
 
 
-def comparison_from_estimate(
-    est: Estimate, alpha: ArrayLike, relative: Relative, method: str | StrArray
-) -> Comparison:
+def comparison_from_estimate(est: Estimate, alpha: ArrayLike, relative: Relative, method: str | StrArray) -> Comparison:
     """Fixed-horizon test and (1 − alpha) intervals from per-arm estimates.
 
     statistic = Δ/SE, SE = √(Var(m_c) + Var(m_v) − 2 Cov); p = 2·P(T_df > |statistic|)

@@ -57,6 +57,7 @@ def paired_mean_covariance(
     n = arm_1.n
     ddof = 0.0 if kind == "proportion" else 1.0
     with np.errstate(all="ignore"):
+
         def s(a: ArrayLike, b: ArrayLike, cross: ArrayLike) -> FloatArray:
             return (np.asarray(cross, dtype=np.float64) - np.asarray(a) * np.asarray(b) / n) / (n - ddof)
 

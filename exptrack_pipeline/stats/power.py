@@ -37,7 +37,7 @@ def power_proportion(
 
 
 def _standardised_effect(alpha: FloatArray, power: FloatArray) -> FloatArray:
-    """u with Φ(u − z) + Φ(−u − z) = power, z = z_{1−α/2} (both tails, as statsmodels
+    """U with Φ(u − z) + Φ(−u − z) = power, z = z_{1−α/2} (both tails, as statsmodels
     ``NormalIndPower``); solved by bisection on [0, z + z_power]."""
     z = sc.ndtri(1.0 - alpha / 2.0)
     hi = z + sc.ndtri(power)

@@ -49,9 +49,12 @@ def input_reasons(control: ArmStats, variant: ArmStats, shape: tuple[int, ...]) 
     mask = np.zeros(shape, dtype=bool)
     for name, arm in (("control", control), ("variant", variant)):
         nonfinite = np.broadcast_to(_nonfinite(arm, core), shape)
-        bad_sums = np.broadcast_to(
-            _inconsistent(arm.n, arm.sum, arm.sum_sq) | _inconsistent(arm.n, arm.sum_den, arm.sum_den_sq), shape
-        ) & ~nonfinite
+        bad_sums = (
+            np.broadcast_to(
+                _inconsistent(arm.n, arm.sum, arm.sum_sq) | _inconsistent(arm.n, arm.sum_den, arm.sum_den_sq), shape
+            )
+            & ~nonfinite
+        )
         rules += [
             (nonfinite, f"{name} sufficient statistics are not finite (NaN or inf)"),
             (bad_sums, f"{name} sufficient statistics are inconsistent (Σy² < (Σy)²/n or n < 0)"),
@@ -75,8 +78,11 @@ def few_expected_counts(control: ArmStats, variant: ArmStats) -> FloatArray:
 def few_counts_reason(mask: FloatArray, shape: tuple[int, ...]) -> StrArray:
     return reasons(
         shape,
-        (mask, f"fewer than {MIN_EXPECTED_COUNT:g} expected conversions (or non-conversions) in an arm: "
-               "normal approximation unreliable, no test reported (Cochran 1954)"),
+        (
+            mask,
+            f"fewer than {MIN_EXPECTED_COUNT:g} expected conversions (or non-conversions) in an arm: "
+            "normal approximation unreliable, no test reported (Cochran 1954)",
+        ),
     )
 
 

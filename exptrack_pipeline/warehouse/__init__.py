@@ -7,15 +7,22 @@ SQL written for it is plain: ``?`` placeholders, no DuckDB-only syntax (``insert
 ``group by all``), dates and timestamps without time zone.
 """
 
-from exptrack_pipeline.warehouse.base import Connect, Warehouse, WarehouseBusy, is_lock_error, is_write_conflict, table_exists
+from exptrack_pipeline.warehouse.base import (
+    Connect,
+    Warehouse,
+    WarehouseBusy,
+    is_lock_error,
+    is_write_conflict,
+    table_exists,
+)
 from exptrack_pipeline.warehouse.duckdb_backend import DEFAULT_MEMORY_LIMIT, DuckDBWarehouse
 from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
 from exptrack_pipeline.warehouse.targets import TARGETS, make_warehouse, open_warehouse
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
-    "Connect",
     "TARGETS",
+    "Connect",
     "DuckDBWarehouse",
     "PostgresWarehouse",
     "Warehouse",

@@ -38,7 +38,9 @@ class DuckDBWarehouse:
             path.parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(self.lock_attempts):
             try:
-                con = duckdb.connect(str(path), read_only=read_only and path.exists(), config={"memory_limit": self.memory_limit})
+                con = duckdb.connect(
+                    str(path), read_only=read_only and path.exists(), config={"memory_limit": self.memory_limit}
+                )
                 break
             except duckdb.IOException as exc:
                 if not is_lock_error(exc):

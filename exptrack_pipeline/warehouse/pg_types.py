@@ -35,7 +35,9 @@ def frame_from_rows(rows: list[tuple], description) -> pd.DataFrame:
         if code in _INTEGER_OIDS:
             out[d.name] = column.astype("Int64") if column.isna().any() else column.astype("int64")
         elif code in _FLOAT_OIDS:
-            out[d.name] = pd.to_numeric(column.map(lambda v: float(v) if isinstance(v, decimal.Decimal) else v), errors="coerce").astype("float64")
+            out[d.name] = pd.to_numeric(
+                column.map(lambda v: float(v) if isinstance(v, decimal.Decimal) else v), errors="coerce"
+            ).astype("float64")
         elif code in _DATE_OIDS:
             out[d.name] = pd.to_datetime(column).astype("datetime64[us]")
         elif code == _TIMESTAMPTZ_OID:

@@ -61,7 +61,7 @@ class PgConnection:
         self.raw = raw
         self._cursor = raw.cursor()
 
-    def execute(self, sql: str, params: list | tuple | None = None) -> "PgConnection":
+    def execute(self, sql: str, params: list | tuple | None = None) -> PgConnection:
         self._cursor = self.raw.cursor()
         if params:
             self._cursor.execute(to_pyformat(sql), [_param(p) for p in params])
@@ -88,14 +88,14 @@ class PgConnection:
         with self.raw.cursor() as cur:
             cur.copy_expert(f"copy {table} ({', '.join(columns)}) from stdin with (format csv)", stream)
 
-    def register(self, name: str, frame: pd.DataFrame) -> "PgConnection":
+    def register(self, name: str, frame: pd.DataFrame) -> PgConnection:
         types = column_types(frame)
         self.execute(f"drop table if exists pg_temp.{name}")
         self.execute(f"create temp table {name} ({', '.join(f'{chr(34)}{c}{chr(34)} {t}' for c, t in types.items())})")
         self.copy_frame(name, frame)
         return self
 
-    def unregister(self, name: str) -> "PgConnection":
+    def unregister(self, name: str) -> PgConnection:
         return self.execute(f"drop table if exists pg_temp.{name}")
 
     def close(self) -> None:
@@ -124,8 +124,14 @@ class PostgresWarehouse:
         options = "-c timezone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
         try:
             raw = psycopg2.connect(
-                host=self.host, port=self.port, user=self.user, dbname=self.database, sslmode=self.sslmode,
-                password=self.password if self.password is not None else os.environ.get("EXPTRACK_PG_PASSWORD", ""), options=options, connect_timeout=10,
+                host=self.host,
+                port=self.port,
+                user=self.user,
+                dbname=self.database,
+                sslmode=self.sslmode,
+                password=self.password if self.password is not None else os.environ.get("EXPTRACK_PG_PASSWORD", ""),
+                options=options,
+                connect_timeout=10,
                 application_name="exptrack",
             )
         except psycopg2.OperationalError as exc:
@@ -168,7 +174,9 @@ class PostgresWarehouse:
                     con.execute(f"delete from {schema}.{table}")
                 else:
                     con.execute(f"drop table if exists {schema}.{table} cascade")
-                    con.execute(f"create table {schema}.{table} ({', '.join(f'{chr(34)}{c}{chr(34)} {t}' for c, t in wanted.items())})")
+                    con.execute(
+                        f"create table {schema}.{table} ({', '.join(f'{chr(34)}{c}{chr(34)} {t}' for c, t in wanted.items())})"
+                    )
                 con.copy_frame(f"{schema}.{table}", frame)
                 con.execute("commit")
             except BaseException:

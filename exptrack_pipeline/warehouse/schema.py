@@ -11,13 +11,21 @@ the sources in dbt_project/models/monitoring/_monitoring.yml and models/lifecycl
 
 from __future__ import annotations
 
-
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed-retrying", "dry_run")
 STATUS_EVENTS_TABLE = "state.experiment_status_events"
 LIFECYCLE_EVENTS_TABLE = "state.lifecycle_events"
 HEALTH_FINDINGS_TABLE = "monitoring.health_findings"
 LIFECYCLE_EVENT_COLUMNS = [
-    "experiment_id", "event_type", "from_status", "to_status", "decision", "variant", "actor", "reason", "occurred_at", "source",
+    "experiment_id",
+    "event_type",
+    "from_status",
+    "to_status",
+    "decision",
+    "variant",
+    "actor",
+    "reason",
+    "occurred_at",
+    "source",
 ]
 
 DDL = [

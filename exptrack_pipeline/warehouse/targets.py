@@ -14,13 +14,16 @@ from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
 TARGETS = ("duckdb", "postgres")
 
 
-def make_warehouse(target: str, path: str, postgres: Any = None, password: str | None = None,
-                   memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Warehouse:
+def make_warehouse(
+    target: str, path: str, postgres: Any = None, password: str | None = None, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> Warehouse:
     """The DuckDB file `path` (target duckdb) or the PostgreSQL server `postgres` describes (host, port, user,
     database, sslmode; the password given, else EXPTRACK_PG_PASSWORD when a connection opens)."""
     if target == "postgres":
         pg = postgres
-        return PostgresWarehouse(host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode, password=password)
+        return PostgresWarehouse(
+            host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode, password=password
+        )
     if target != "duckdb":
         raise ValueError(f"warehouse target {target!r}: expected one of {', '.join(TARGETS)} (EXPTRACK_DBT_TARGET)")
     return DuckDBWarehouse(path, memory_limit=memory_limit)

@@ -56,8 +56,17 @@ def test_interval_shrinks_by_sqrt_one_minus_rho_squared(rng: np.random.Generator
     reps, n = 1000, 1000
     x = rng.normal(10.0, 2.0, (2, reps, n))
     y = 5.0 + rho * 1.5 * (x - 10.0) + np.sqrt(1 - rho**2) * 3.0 * rng.normal(size=(2, reps, n))
-    arms = [ArmStats(n, y[a].sum(1), (y[a] ** 2).sum(1), sum_x=x[a].sum(1), sum_x_sq=(x[a] ** 2).sum(1),
-                     sum_xy=(x[a] * y[a]).sum(1)) for a in (0, 1)]
+    arms = [
+        ArmStats(
+            n,
+            y[a].sum(1),
+            (y[a] ** 2).sum(1),
+            sum_x=x[a].sum(1),
+            sum_x_sq=(x[a] ** 2).sum(1),
+            sum_xy=(x[a] * y[a]).sum(1),
+        )
+        for a in (0, 1)
+    ]
     plain = compare(arms[0], arms[1], kind="mean")
     adjusted = compare_cuped(arms[0], arms[1], kind="mean")
     expected = np.sqrt(1 - rho**2)

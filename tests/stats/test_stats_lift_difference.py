@@ -21,7 +21,11 @@ def _periods(rng: np.random.Generator, reps: int, n: int, early_lift: float, lat
         values = []
         for period, lift in enumerate(lifts):
             mean = base * u[arm] * (1 + lift) * scale[arm]
-            y = rng.binomial(1, np.clip(mean, 0, 1)).astype(float) if kind == "proportion" else rng.poisson(mean).astype(float)
+            y = (
+                rng.binomial(1, np.clip(mean, 0, 1)).astype(float)
+                if kind == "proportion"
+                else rng.poisson(mean).astype(float)
+            )
             values.append(y)
         arms[arm] = values
     out = {}
@@ -50,7 +54,9 @@ def test_covariance_and_variance_match_monte_carlo(rng: np.random.Generator, kin
     assert np.mean(paired_mean_covariance(c1, c2, kind, cross)) == pytest.approx(emp, rel=0.1)
     res = _test(arms, kind)
     assert np.nanmean(res.se**2) == pytest.approx(np.nanvar(res.difference), rel=0.1)
-    assert np.nanmean(_test(arms, kind, paired=False).se ** 2) > 1.3 * np.nanvar(res.difference)  # independence overstates
+    assert np.nanmean(_test(arms, kind, paired=False).se ** 2) > 1.3 * np.nanvar(
+        res.difference
+    )  # independence overstates
 
 
 @pytest.mark.parametrize("kind", ["proportion", "mean"])
@@ -74,6 +80,8 @@ def test_ratio_covariance_matches_monte_carlo(rng: np.random.Generator) -> None:
     def arm(y, d):
         return ArmStats(np.full(reps, float(n)), y.sum(1), (y * y).sum(1), d.sum(1), (d * d).sum(1), (y * d).sum(1))
 
-    cov = paired_mean_covariance(arm(y1, d1), arm(y2, d2), "ratio", (y1 * y2).sum(1), (y1 * d2).sum(1), (d1 * y2).sum(1), (d1 * d2).sum(1))
+    cov = paired_mean_covariance(
+        arm(y1, d1), arm(y2, d2), "ratio", (y1 * y2).sum(1), (y1 * d2).sum(1), (d1 * y2).sum(1), (d1 * d2).sum(1)
+    )
     emp = np.cov(y1.sum(1) / d1.sum(1), y2.sum(1) / d2.sum(1))[0, 1]
     assert np.mean(cov) == pytest.approx(emp, rel=0.1)

@@ -84,7 +84,14 @@ def _cuped_samples(rng: np.random.Generator, reps: int, n: int, lift: float, rho
     y_v = mu * (1 + lift) + beta * (x_v - 10) + rng.normal(0, noise, (reps, n))
 
     def arm(y: np.ndarray, x: np.ndarray) -> ArmStats:
-        return ArmStats(np.full(reps, float(n)), y.sum(1), (y * y).sum(1), sum_x=x.sum(1), sum_x_sq=(x * x).sum(1), sum_xy=(x * y).sum(1))
+        return ArmStats(
+            np.full(reps, float(n)),
+            y.sum(1),
+            (y * y).sum(1),
+            sum_x=x.sum(1),
+            sum_x_sq=(x * x).sum(1),
+            sum_xy=(x * y).sum(1),
+        )
 
     return arm(y_c, x_c), arm(y_v, x_v)
 

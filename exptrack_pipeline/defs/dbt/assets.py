@@ -1,6 +1,5 @@
 """Every dbt model, test and source of dbt_project/ as Dagster assets and asset checks."""
 
-
 from collections.abc import Mapping
 from typing import Any
 

@@ -22,18 +22,34 @@ CHECK = "flag_file_matches_record"
     pool="duckdb",
     group_name="flags",
     kinds={"python", "json"},
-    check_specs=[dg.AssetCheckSpec(CHECK, asset=ASSET, description="The flag file holds exactly what exptrack last wrote (no hand edits).")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK, asset=ASSET, description="The flag file holds exactly what exptrack last wrote (no hand edits)."
+        )
+    ],
     description="exptrack's flagd flag-definition file: one flag per experiment, serving what its lifecycle status, decision and "
     "allocation phase call for; every change recorded in state.flag_changes (who, why, when).",
 )
-def feature_flags(context: dg.AssetExecutionContext, warehouse: WarehouseResource, flag_file: FlagFileResource) -> dg.MaterializeResult:
-    outcome = sync(warehouse.connect, Path(flag_file.path), today=dt.datetime.now(dt.UTC).date(), actor="exptrack",
-                   reason="daily run: lifecycle status, decisions and allocation phases", source="schedule")
+def feature_flags(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, flag_file: FlagFileResource
+) -> dg.MaterializeResult:
+    outcome = sync(
+        warehouse.connect,
+        Path(flag_file.path),
+        today=dt.datetime.now(dt.UTC).date(),
+        actor="exptrack",
+        reason="daily run: lifecycle status, decisions and allocation phases",
+        source="schedule",
+    )
     for line in outcome.lines:
         (context.log.error if "NOT written" in line or "problem" in line else context.log.info)(line)
     with warehouse.connect() as con:
         latest = store.latest_changes(con)
-    table = latest[["flag_key", "experiment_id", "serving", "note", "changed_at", "actor", "written_at"]] if not latest.empty else pd.DataFrame()
+    table = (
+        latest[["flag_key", "experiment_id", "serving", "note", "changed_at", "actor", "written_at"]]
+        if not latest.empty
+        else pd.DataFrame()
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(flag_file.path),
@@ -41,6 +57,12 @@ def feature_flags(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             "changes": dg.MetadataValue.int(len(outcome.plan.changes)),
             "problems": dg.MetadataValue.json(outcome.plan.problems),
         },
-        check_results=[dg.AssetCheckResult(check_name=CHECK, passed=outcome.error is None, severity=dg.AssetCheckSeverity.ERROR,
-                                           description=outcome.error or "the file matches exptrack's record")],
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=CHECK,
+                passed=outcome.error is None,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=outcome.error or "the file matches exptrack's record",
+            )
+        ],
     )

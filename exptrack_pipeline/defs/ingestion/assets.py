@@ -1,6 +1,5 @@
 """Daily ingestion of the landing zone into raw.exposures and raw.events."""
 
-
 import datetime as dt
 import os
 from pathlib import Path
@@ -14,10 +13,14 @@ from exptrack_pipeline.sources import units_for_asset
 from exptrack_pipeline.sources.in_place import load_table_days
 
 PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT = "EXPTRACK_START_DATE", "2026-10-01"
-daily_partitions = dg.DailyPartitionsDefinition(start_date=os.environ.get(PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT))
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=os.environ.get(PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT)
+)
 
 
-def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
+def _ingest(
+    context: dg.AssetExecutionContext, source: str, landing_zone: LandingZoneResource, warehouse: WarehouseResource
+):
     days = [dt.date.fromisoformat(key) for key in context.partition_keys]
     totals = {"rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "rows_deduplicated": 0}
     reasons: dict[str, int] = {}
@@ -30,8 +33,15 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
             reports = (load_day(con, raw_dir, unit, day) for unit in units for day in days)
         else:  # a server warehouse: DuckDB reads and checks the files, COPY sends each day (ingest/publish.py);
             # a warehouse table is read in place by the server's own SQL (sources/in_place.py)
-            reports = (r for unit in units for r in (
-                load_table_days(con, unit, days) if unit.in_place else load_days_into_server(con, raw_dir, unit, days)))
+            reports = (
+                r
+                for unit in units
+                for r in (
+                    load_table_days(con, unit, days)
+                    if unit.in_place
+                    else load_days_into_server(con, raw_dir, unit, days)
+                )
+            )
         for report in reports:
             day = report.partition_date
             for key in totals:
@@ -43,8 +53,12 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
             for path, problem in report.file_problems.items():
                 context.log.warning(f"{report.source} {day}: file {path} quarantined whole: {problem}")
             if report.rows_quarantined:
-                context.log.warning(f"{report.source} {day}: quarantined {report.rows_quarantined} row(s): {report.quarantine_reasons}")
-            context.log.info(f"{report.source} {day}: {report.rows_loaded} row(s) loaded")  # one per day: `exptrack run` counts them
+                context.log.warning(
+                    f"{report.source} {day}: quarantined {report.rows_quarantined} row(s): {report.quarantine_reasons}"
+                )
+            context.log.info(
+                f"{report.source} {day}: {report.rows_loaded} row(s) loaded"
+            )  # one per day: `exptrack run` counts them
     yield dg.MaterializeResult(
         metadata={
             **{key: dg.MetadataValue.int(value) for key, value in totals.items()},
@@ -61,23 +75,36 @@ def _ingest(context: dg.AssetExecutionContext, source: str, landing_zone: Landin
 
 def _ingestion_asset(key: str, description: str) -> dict:
     """What both raw assets share: daily partitions (a range runs as one run), the DuckDB pool, the rows_conserved check."""
-    conserved = dg.AssetCheckSpec("rows_conserved", asset=key, description="Every row read is loaded, quarantined or de-duplicated.")
+    conserved = dg.AssetCheckSpec(
+        "rows_conserved", asset=key, description="Every row read is loaded, quarantined or de-duplicated."
+    )
     return {
-        "key": key, "description": description, "partitions_def": daily_partitions, "backfill_policy": dg.BackfillPolicy.single_run(),
-        "pool": "duckdb", "group_name": "ingestion", "kinds": {"duckdb", "python"}, "check_specs": [conserved],
+        "key": key,
+        "description": description,
+        "partitions_def": daily_partitions,
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+        "pool": "duckdb",
+        "group_name": "ingestion",
+        "kinds": {"duckdb", "python"},
+        "check_specs": [conserved],
     }
 
 
-@dg.asset(**_ingestion_asset(
-    "raw_exposures",
-    "Exposure rows of the day's landing-zone files (raw.exposures, raw.exposure_attributes); bad rows go to raw.quarantine.",
-))
+@dg.asset(
+    **_ingestion_asset(
+        "raw_exposures",
+        "Exposure rows of the day's landing-zone files (raw.exposures, raw.exposure_attributes); bad rows go to raw.quarantine.",
+    )
+)
 def raw_exposures(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
     yield from _ingest(context, "exposures", landing_zone, warehouse)
 
 
-@dg.asset(**_ingestion_asset(
-    "raw_events", "Behaviour events of the day's landing-zone files (raw.events), de-duplicated by event_id within the day.",
-))
+@dg.asset(
+    **_ingestion_asset(
+        "raw_events",
+        "Behaviour events of the day's landing-zone files (raw.events), de-duplicated by event_id within the day.",
+    )
+)
 def raw_events(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
     yield from _ingest(context, "events", landing_zone, warehouse)

@@ -28,8 +28,13 @@ def report_inputs(con, e: Experiment, lifecycle: pd.DataFrame, traffic: dict[str
     row = lifecycle.loc[e.id] if e.id in lifecycle.index else None
     decision = None
     if row is not None and pd.notna(row.get("decision")):
-        decision = {"decision": row["decision"], "variant": row["variant"] if pd.notna(row["variant"]) else None,
-                    "decided_by": row["decided_by"], "rationale": row["rationale"], "decided_at": row["decided_at"]}
+        decision = {
+            "decision": row["decision"],
+            "variant": row["variant"] if pd.notna(row["variant"]) else None,
+            "decided_by": row["decided_by"],
+            "rationale": row["rationale"],
+            "decided_at": row["decided_at"],
+        }
     return ReportInputs(
         experiment=e,
         status=str(row["status"]) if row is not None else e.status,
@@ -39,9 +44,13 @@ def report_inputs(con, e: Experiment, lifecycle: pd.DataFrame, traffic: dict[str
         cohorts=inputs.optional_table(con, "main.fct_retention_cohorts", where, params),
         segments=inputs.optional_table(con, "main.segment_results", where, params),
         novelty=inputs.optional_table(con, "main.lifecycle_novelty_stats", where, params),
-        interaction=inputs.optional_table(con, "main.lifecycle_interaction_stats"),  # the whole portfolio: one correction
+        interaction=inputs.optional_table(
+            con, "main.lifecycle_interaction_stats"
+        ),  # the whole portfolio: one correction
         health=inputs.health_rows(con, e.id),
-        flag_changes=inputs.optional_table(con, "state.flag_changes", where + " order by changed_at, change_seq", params),
+        flag_changes=inputs.optional_table(
+            con, "state.flag_changes", where + " order by changed_at, change_seq", params
+        ),
         daily_units=traffic.get(e.id),
     )
 
@@ -52,27 +61,41 @@ def config_bytes(experiments_dir: Path, experiment_id: str) -> tuple[str, bytes]
         try:
             if load_experiment(path).id == experiment_id:
                 return path.name, path.read_bytes()
-        except Exception:  # noqa: BLE001 - the catalog and broken files are not experiments
+        except Exception:
             continue
     raise FileNotFoundError(f"{experiment_id}: no YAML in {experiments_dir} has this id; restore it before archiving")
 
 
-def archive_files(con, e: Experiment, row: dict, events: pd.DataFrame, experiments_dir: Path, out: OutputPaths) -> dict[str, bytes]:
+def archive_files(
+    con, e: Experiment, row: dict, events: pd.DataFrame, experiments_dir: Path, out: OutputPaths
+) -> dict[str, bytes]:
     """Config, final results (latest analysis date), history, decision, report (+ PNGs) and handoff of one experiment."""
     name, config = config_bytes(experiments_dir, e.id)
     results = inputs.optional_table(con, "main.experiment_results", "experiment_id = ?", [e.id])
     final = results[results["analysis_date"] == results["analysis_date"].max()] if not results.empty else results
     mine = events[events["experiment_id"] == e.id] if not events.empty else events
-    decision = {k: (None if pd.isna(row.get(k)) else str(row.get(k))) for k in ("decision", "variant", "decided_by", "rationale", "decided_at")}
+    decision = {
+        k: (None if pd.isna(row.get(k)) else str(row.get(k)))
+        for k in ("decision", "variant", "decided_by", "rationale", "decided_at")
+    }
     files = {
         f"config_{name}": config,
         "results_final.csv": final.to_csv(index=False).encode(),
         "results_history.csv": results.to_csv(index=False).encode(),
         "lifecycle_events.csv": mine.to_csv(index=False).encode(),
-        "decision.json": json.dumps({"experiment_id": e.id, "status": row["status"], **decision}, indent=2, sort_keys=True).encode(),
+        "decision.json": json.dumps(
+            {"experiment_id": e.id, "status": row["status"], **decision}, indent=2, sort_keys=True
+        ).encode(),
     }
-    files.update(site_learnings.archive_files(con, e.id))  # learnings.json (the learnings library, exptrack decide --learned)
-    for path in [out.reports / f"{e.id}.html", out.reports / f"{e.id}.md", *sorted(out.reports.glob(f"{e.id}_*.png")), out.handoffs / f"{e.id}.md"]:
+    files.update(
+        site_learnings.archive_files(con, e.id)
+    )  # learnings.json (the learnings library, exptrack decide --learned)
+    for path in [
+        out.reports / f"{e.id}.html",
+        out.reports / f"{e.id}.md",
+        *sorted(out.reports.glob(f"{e.id}_*.png")),
+        out.handoffs / f"{e.id}.md",
+    ]:
         if path.is_file():
             files[("handoff.md" if path.parent == out.handoffs else path.name)] = path.read_bytes()
     return files
@@ -97,7 +120,7 @@ def post_summary(context: dg.AssetExecutionContext, slack: Any, message: tuple[s
     text, blocks = message
     try:
         sender.post(channel, text, blocks)
-    except Exception as exc:  # noqa: BLE001 - DeliveryError and anything else from the sender
+    except Exception as exc:
         context.log.warning(f"Slack post to {channel} failed: {exc}")
         return f"failed to post to {channel}: {exc}"
     return f"posted to {channel}"

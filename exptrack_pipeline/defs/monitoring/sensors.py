@@ -1,13 +1,18 @@
 """The monitoring sensors: `health_alert_sensor` raises the alerts of health results experiment_alerts did not see
 and re-delivers what Slack did not take; `pipeline_failure_sensor` posts failed runs to the data-engineering channel."""
 
-
 import json
 
 import dagster as dg
 
 from exptrack_pipeline.defs.monitoring.assets import ALERTS, HEALTH, alerting
-from exptrack_pipeline.defs.resources import FeatureFlagResource, MonitoringResource, RegistryResource, SlackResource, WarehouseResource
+from exptrack_pipeline.defs.resources import (
+    FeatureFlagResource,
+    MonitoringResource,
+    RegistryResource,
+    SlackResource,
+    WarehouseResource,
+)
 from exptrack_pipeline.monitoring.blocks import render_run_failure
 from exptrack_pipeline.notify.env import TOKEN_VAR
 from exptrack_pipeline.notify.service import latest_findings
@@ -29,8 +34,14 @@ def _latest_storage_id(instance: dg.DagsterInstance, key: str) -> int:
     description="After new health results: raise their alerts (if experiment_alerts did not) and deliver every alert Slack has not "
     "taken yet. Skips while a run is in progress (DuckDB has one writer).",
 )
-def health_alert_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource, registry: RegistryResource, slack: SlackResource,
-                        feature_flags: FeatureFlagResource, monitoring: MonitoringResource) -> dg.SensorResult:
+def health_alert_sensor(
+    context: dg.SensorEvaluationContext,
+    warehouse: WarehouseResource,
+    registry: RegistryResource,
+    slack: SlackResource,
+    feature_flags: FeatureFlagResource,
+    monitoring: MonitoringResource,
+) -> dg.SensorResult:
     cursor = json.loads(context.cursor) if context.cursor else {}
     health_id, alerts_id = _latest_storage_id(context.instance, HEALTH), _latest_storage_id(context.instance, ALERTS)
     evaluate = health_id > cursor.get("health", -1) and health_id > alerts_id
@@ -38,7 +49,9 @@ def health_alert_sensor(context: dg.SensorEvaluationContext, warehouse: Warehous
     if not (evaluate or news or cursor.get("undelivered", 0) > 0):
         return dg.SensorResult(skip_reason="no new health results and nothing left to deliver")
     if context.instance.get_run_records(filters=dg.RunsFilter(statuses=list(_BUSY)), limit=1):
-        return dg.SensorResult(skip_reason="a run is in progress (DuckDB has one writer): trying again on the next tick")
+        return dg.SensorResult(
+            skip_reason="a run is in progress (DuckDB has one writer): trying again on the next tick"
+        )
     try:
         findings = latest_findings(warehouse.connect) if evaluate else None
         outcome = alerting(warehouse, registry, slack, feature_flags, monitoring, findings, context.log.info)
@@ -46,13 +59,19 @@ def health_alert_sensor(context: dg.SensorEvaluationContext, warehouse: Warehous
         return dg.SensorResult(skip_reason=str(exc))
     except Exception as exc:
         if is_lock_error(exc):
-            return dg.SensorResult(skip_reason="the warehouse is locked by another process: trying again on the next tick")
+            return dg.SensorResult(
+                skip_reason="the warehouse is locked by another process: trying again on the next tick"
+            )
         raise
     d = outcome.delivery
     new = len(outcome.raised.new_alert_ids) if outcome.raised else 0
     summary = f"{new} new alert(s); sent {d.sent}, dry run {d.dry_run}, failed {d.failed}; {d.undelivered_after} waiting for a later tick"
     context.log.info(summary)
-    state = {"health": max(health_id, cursor.get("health", -1)), "alerts": max(alerts_id, cursor.get("alerts", -1)), "undelivered": d.undelivered_after}
+    state = {
+        "health": max(health_id, cursor.get("health", -1)),
+        "alerts": max(alerts_id, cursor.get("alerts", -1)),
+        "undelivered": d.undelivered_after,
+    }
     return dg.SensorResult(skip_reason=summary, cursor=json.dumps(state))
 
 

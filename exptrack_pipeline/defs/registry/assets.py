@@ -1,6 +1,5 @@
 """The experiment registry and metric catalog, validated and written to the warehouse for dbt."""
 
-
 import dagster as dg
 
 from exptrack_pipeline.config.tables import registry_tables
@@ -28,7 +27,9 @@ def experiment_registry(registry: RegistryResource, warehouse: WarehouseResource
             "experiments": dg.MetadataValue.int(len(experiments)),
             "metrics": dg.MetadataValue.int(len(tables["metrics"])),
             "registry": dg.MetadataValue.md(
-                experiments[["experiment_id", "status", "owner", "start_date", "end_date", "primary_metric_id"]].to_markdown(index=False)
+                experiments[
+                    ["experiment_id", "status", "owner", "start_date", "end_date", "primary_metric_id"]
+                ].to_markdown(index=False)
             ),
         }
     )

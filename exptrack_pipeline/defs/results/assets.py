@@ -1,7 +1,6 @@
 """The statistics assets over the dbt marts: experiment_results (significance for every metric of every experiment),
 retention_results and segment_results, each a call into exptrack_pipeline.analysis."""
 
-
 import dagster as dg
 
 from exptrack_pipeline.analysis.results import compute_results
@@ -18,7 +17,20 @@ def latest_primary_markdown(results) -> str:
         return "_no results yet_"
     latest = results[results["analysis_date"] == results.groupby("experiment_id")["analysis_date"].transform("max")]
     primary = latest[latest["metric_role"] == "primary"]
-    table = primary[["experiment_id", "metric_id", "variant", "n_control", "n_variant", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high", "p_value_adjusted", "is_significant"]]
+    table = primary[
+        [
+            "experiment_id",
+            "metric_id",
+            "variant",
+            "n_control",
+            "n_variant",
+            "rel_lift",
+            "rel_lift_ci_low",
+            "rel_lift_ci_high",
+            "p_value_adjusted",
+            "is_significant",
+        ]
+    ]
     return table.to_markdown(index=False, floatfmt=".4g")
 
 
@@ -38,7 +50,9 @@ def latest_primary_markdown(results) -> str:
 )
 def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     stats = VariantMetricStats.validate(warehouse.read_df("select * from main.fct_variant_metric_stats"))
-    alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")["alpha"]
+    alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")[
+        "alpha"
+    ]
     margins = warehouse.read_df("select experiment_id, metric_id, max_relative_harm from registry.experiment_metrics")
     results = compute_results(stats, alphas, margins)
     warehouse.replace_table("main", RESULTS_TABLE, results)
@@ -62,7 +76,9 @@ def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 )
 def retention_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     cohorts = RetentionCohorts.validate(warehouse.read_df("select * from main.fct_retention_cohorts"))
-    controls = warehouse.read_df("select experiment_id, control_variant from registry.experiments").set_index("experiment_id")["control_variant"]
+    controls = warehouse.read_df("select experiment_id, control_variant from registry.experiments").set_index(
+        "experiment_id"
+    )["control_variant"]
     results = compute_retention_results(cohorts, controls)
     warehouse.replace_table("main", "retention_results", results)
     matrix = (
@@ -81,7 +97,11 @@ def retention_results(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 
 @dg.asset(
     key="segment_results",
-    deps=[dg.AssetKey("fct_segment_metric_stats"), dg.AssetKey("fct_segment_exposures"), dg.AssetKey("experiment_registry")],
+    deps=[
+        dg.AssetKey("fct_segment_metric_stats"),
+        dg.AssetKey("fct_segment_exposures"),
+        dg.AssetKey("experiment_registry"),
+    ],
     pool="duckdb",
     group_name="analysis",
     kinds={"python", "duckdb"},
@@ -91,12 +111,16 @@ def retention_results(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 def segment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     stats = SegmentMetricStats.validate(warehouse.read_df("select * from main.fct_segment_metric_stats"))
     exposures = warehouse.read_df("select * from main.fct_segment_exposures")
-    alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")["alpha"]
+    alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")[
+        "alpha"
+    ]
     results = compute_segment_results(stats, exposures, alphas)
     warehouse.replace_table("main", "segment_results", results)
     small = int((results["warning"] != "").sum())
     if small:
-        context.log.warning(f"{small} segment result(s) carry a warning (too small or undefined); see the `warning` column")
+        context.log.warning(
+            f"{small} segment result(s) carry a warning (too small or undefined); see the `warning` column"
+        )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(len(results)),
