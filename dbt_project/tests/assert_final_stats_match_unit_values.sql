@@ -21,7 +21,9 @@ last_stats as (
     select stats.*
     from {{ ref('fct_variant_metric_stats') }} as stats
     inner join (
-        select experiment_id, max(analysis_date) as analysis_date
+        select
+            experiment_id,
+            max(analysis_date) as analysis_date
         from {{ ref('int_experiment_analysis_dates') }}
         group by experiment_id
     ) as last_dates
@@ -30,7 +32,10 @@ last_stats as (
 
 )
 
-select last_stats.experiment_id, last_stats.metric_id, last_stats.variant
+select
+    last_stats.experiment_id,
+    last_stats.metric_id,
+    last_stats.variant
 from last_stats
 left join unit_sums
     on last_stats.experiment_id = unit_sums.experiment_id

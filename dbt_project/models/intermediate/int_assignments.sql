@@ -9,7 +9,10 @@ with first_exposures as (
 
 phases as (
 
-    select distinct experiment_id, allocation_phase, phase_start
+    select distinct
+        experiment_id,
+        allocation_phase,
+        phase_start
     from {{ ref('stg_experiment_allocation_phases') }}
 
 ),

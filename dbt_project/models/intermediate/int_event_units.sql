@@ -37,9 +37,12 @@ resolved as (
 
 {% set columns = "event_id, event_name, occurred_at, event_date, event_value, session_id, partition_date" %}
 {% for unit in ['user', 'anonymous', 'device'] %}
-select {{ columns }}, cast('{{ unit }}_id' as {{ dbt.type_string() }}) as unit_type, {{ unit }}_unit as user_id
-from resolved
-where {{ unit }}_unit is not null
-    and exists (select 1 from units_in_use where units_in_use.unit_type = '{{ unit }}_id')
-{% if not loop.last %}union all{% endif %}
+    select {{ columns }}, cast('{{ unit }}_id' as {{ dbt.type_string() }}) as unit_type, {{ unit }}_unit as user_id
+    from resolved
+    where {{ unit }}_unit is not null
+        and exists (
+            select 1 from units_in_use
+            where units_in_use.unit_type = '{{ unit }}_id'
+        )
+    {% if not loop.last %}union all{% endif %}
 {% endfor %}

@@ -51,7 +51,8 @@ candidate_dates as (
 
     select
         experiments.experiment_id,
-        cast({{ dbt.dateadd('day', 'day_offsets.generated_number - 1', 'experiments.start_date') }} as date) as analysis_date,
+        cast({{ dbt.dateadd('day', 'day_offsets.generated_number - 1', 'experiments.start_date') }} as date)
+            as analysis_date,
         cast({{ dbt.dateadd('day', 'horizons.horizon_days', 'experiments.end_date') }} as date) as last_window_date,
         data_through.data_through_date
     from experiments

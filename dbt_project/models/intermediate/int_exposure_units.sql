@@ -9,7 +9,10 @@ with exposures as (
 
 experiments as (
 
-    select experiment_id, unit from {{ ref('stg_experiments') }}
+    select
+        experiment_id,
+        unit
+    from {{ ref('stg_experiments') }}
 
 ),
 

@@ -9,7 +9,11 @@ with valid_exposures as (
 
 phases as (
 
-    select distinct experiment_id, allocation_phase, phase_start, phase_end
+    select distinct
+        experiment_id,
+        allocation_phase,
+        phase_start,
+        phase_end
     from {{ ref('stg_experiment_allocation_phases') }}
 
 ),

@@ -24,18 +24,53 @@ events as (
 
 links as (
 
-    select 'anonymous_id' as id_type, anonymous_id as id_value, user_id, identified_at as linked_at
-    from identities where anonymous_id is not null
+    select
+        'anonymous_id' as id_type,
+        anonymous_id as id_value,
+        user_id,
+        identified_at as linked_at
+    from identities
+    where anonymous_id is not null
     union all
-    select 'device_id', device_id, user_id, identified_at from identities where device_id is not null
+    select
+        'device_id',
+        device_id,
+        user_id,
+        identified_at
+    from identities
+    where device_id is not null
     union all
-    select 'anonymous_id', anonymous_id, user_id, exposed_at from exposures where anonymous_id is not null
+    select
+        'anonymous_id',
+        anonymous_id,
+        user_id,
+        exposed_at
+    from exposures
+    where anonymous_id is not null
     union all
-    select 'device_id', device_id, user_id, exposed_at from exposures where device_id is not null
+    select
+        'device_id',
+        device_id,
+        user_id,
+        exposed_at
+    from exposures
+    where device_id is not null
     union all
-    select 'anonymous_id', anonymous_id, user_id, occurred_at from events where anonymous_id is not null
+    select
+        'anonymous_id',
+        anonymous_id,
+        user_id,
+        occurred_at
+    from events
+    where anonymous_id is not null
     union all
-    select 'device_id', device_id, user_id, occurred_at from events where device_id is not null
+    select
+        'device_id',
+        device_id,
+        user_id,
+        occurred_at
+    from events
+    where device_id is not null
 
 )
 

@@ -71,6 +71,14 @@ fixed_caps as (
 
 )
 
-select experiment_id, metric_id, cap from percentile_caps
+select
+    experiment_id,
+    metric_id,
+    cap
+from percentile_caps
 union all
-select experiment_id, metric_id, cap from fixed_caps
+select
+    experiment_id,
+    metric_id,
+    cap
+from fixed_caps

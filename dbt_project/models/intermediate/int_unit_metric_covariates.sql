@@ -44,7 +44,8 @@ pre_period as (
         on amounts.metric_id = metrics.metric_id
     where metrics.cuped_lookback_days > 0
         and amounts.occurred_at < assignments.first_exposed_at
-        and amounts.occurred_at >= {{ dbt.dateadd('day', '-1 * metrics.cuped_lookback_days', 'assignments.first_exposed_at') }}
+        and amounts.occurred_at
+        >= {{ dbt.dateadd('day', '-1 * metrics.cuped_lookback_days', 'assignments.first_exposed_at') }}
     group by assignments.experiment_id, amounts.metric_id, assignments.user_id, metrics.stat_kind
 
 )

@@ -47,7 +47,8 @@ attributed as (
     where
         (
             metrics.metric_kind = 'retention'
-            and amounts.event_date = cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
+            and amounts.event_date
+            = cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
         )
         or (
             metrics.metric_kind <> 'retention'

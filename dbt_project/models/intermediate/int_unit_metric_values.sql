@@ -91,7 +91,8 @@ select
     eligible_units.metric_id,
     eligible_units.variant,
     eligible_units.user_id,
-    {{ exptrack_unit_value('coalesce(totals.numerator_total, 0)', 'eligible_units.stat_kind', 'caps.cap') }} as metric_value,
+    {{ exptrack_unit_value('coalesce(totals.numerator_total, 0)', 'eligible_units.stat_kind', 'caps.cap') }}
+        as metric_value,
     coalesce(totals.denominator_total, 0) as denominator_value,
     coalesce(covariates.covariate, 0) as covariate
 from eligible_units

@@ -148,9 +148,19 @@ value_deltas as (
 
 keys as (
 
-    select experiment_id, metric_id, variant, analysis_date from entry_deltas
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        analysis_date
+    from entry_deltas
     union
-    select experiment_id, metric_id, variant, analysis_date from value_deltas
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        analysis_date
+    from value_deltas
 
 )
 

@@ -44,13 +44,23 @@ excluded_rows as (
 -- identity-map ambiguity among exposed units (the first-link rule of int_identity_map decides; here it is counted)
 unit_links as (
 
-    select first_exposures.experiment_id, first_exposures.user_id, first_exposures.unit_type, identity_map.users_linked, identity_map.ids_linked
+    select
+        first_exposures.experiment_id,
+        first_exposures.user_id,
+        first_exposures.unit_type,
+        identity_map.users_linked,
+        identity_map.ids_linked
     from first_exposures
     inner join {{ ref('int_identity_map') }} as identity_map
         on first_exposures.unit_type = identity_map.id_type
         and first_exposures.user_id = identity_map.id_value
     union all
-    select first_exposures.experiment_id, first_exposures.user_id, first_exposures.unit_type, identity_map.users_linked, 1 as ids_linked
+    select
+        first_exposures.experiment_id,
+        first_exposures.user_id,
+        first_exposures.unit_type,
+        identity_map.users_linked,
+        1 as ids_linked
     from first_exposures
     inner join {{ ref('int_identity_map') }} as identity_map
         on first_exposures.unit_type = 'user_id'

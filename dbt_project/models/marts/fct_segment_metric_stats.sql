@@ -70,9 +70,10 @@ select
     segment_stats.attribute,
     segment_stats.attribute_value,
     last_dates.last_analysis_date as analysis_date,
-    {% for stat in exptrack_sufficient_statistic_names() %}
+{% for stat in exptrack_sufficient_statistic_names() %}
     segment_stats.{{ stat }}{{ "," if not loop.last }}
-    {% endfor %}
+
+{% endfor %}
 from segment_stats
 inner join experiment_metrics
     on segment_stats.experiment_id = experiment_metrics.experiment_id

@@ -62,13 +62,14 @@ cumulated as (
         grid.variant,
         grid.is_control,
         grid.analysis_date,
-        {% for stat in exptrack_sufficient_statistic_names() %}
+    {% for stat in exptrack_sufficient_statistic_names() %}
         sum(coalesce(deltas.delta_{{ stat }}, 0)) over (
             partition by grid.experiment_id, grid.metric_id, grid.variant
             order by grid.analysis_date
             rows between unbounded preceding and current row
-        ) as {{ stat }}{{ "," if not loop.last }}
-        {% endfor %}
+            ) as {{ stat }}{{ "," if not loop.last }}
+    
+    {% endfor %}
     from grid
     left join deltas
         on grid.experiment_id = deltas.experiment_id
@@ -89,9 +90,10 @@ select
     cumulated.is_control,
     experiments.control_variant,
     cumulated.analysis_date,
-    {% for stat in exptrack_sufficient_statistic_names() %}
+{% for stat in exptrack_sufficient_statistic_names() %}
     cast(cumulated.{{ stat }} as {{ exptrack_sufficient_statistic_type(stat) }}) as {{ stat }}{{ "," if not loop.last }}
-    {% endfor %}
+
+{% endfor %}
 from cumulated
 inner join experiments
     on cumulated.experiment_id = experiments.experiment_id

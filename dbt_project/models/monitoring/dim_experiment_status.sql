@@ -50,7 +50,9 @@ pauses_after_move as (
         events.actor,
         events.changed_at,
         events.trigger,
-        row_number() over (partition by events.experiment_id order by events.changed_at desc, events.event_seq desc) as recency
+        row_number()
+            over (partition by events.experiment_id order by events.changed_at desc, events.event_seq desc)
+            as recency
     from {{ source('registry', 'experiment_status_events') }} as events
     inner join base_status
         on events.experiment_id = base_status.experiment_id
@@ -60,7 +62,8 @@ pauses_after_move as (
 
 latest_pause as (
 
-    select * from pauses_after_move where recency = 1
+    select * from pauses_after_move
+    where recency = 1
 
 ),
 

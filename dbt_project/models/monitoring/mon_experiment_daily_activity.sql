@@ -67,7 +67,7 @@ unit_events as (
     inner join events
         on assignments.user_id = events.user_id
         and assignments.unit_type = events.unit_type
-        and events.event_date >= assignments.exposure_date
+        and assignments.exposure_date <= events.event_date
     group by assignments.experiment_id, events.event_date
 
 )

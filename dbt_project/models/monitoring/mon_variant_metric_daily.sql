@@ -73,15 +73,17 @@ in_window as (
     inner join exposures as cohorts
         on grid.experiment_id = cohorts.experiment_id
         and grid.variant = cohorts.variant
-        and cohorts.exposure_date <= grid.activity_date
+        and grid.activity_date >= cohorts.exposure_date
     where
         (
             grid.metric_kind = 'retention'
-            and cohorts.exposure_date = cast({{ dbt.dateadd('day', '0 - grid.retention_day', 'grid.activity_date') }} as date)
+            and cohorts.exposure_date
+            = cast({{ dbt.dateadd('day', '0 - grid.retention_day', 'grid.activity_date') }} as date)
         )
         or (
             grid.metric_kind <> 'retention'
-            and cohorts.exposure_date > cast({{ dbt.dateadd('day', '0 - grid.window_days', 'grid.activity_date') }} as date)
+            and cohorts.exposure_date
+            > cast({{ dbt.dateadd('day', '0 - grid.window_days', 'grid.activity_date') }} as date)
         )
     group by grid.experiment_id, grid.metric_id, grid.variant, grid.activity_date
 
@@ -98,9 +100,12 @@ select
     cast(coalesce(activity.denominator, 0) as {{ exptrack_type_double() }}) as denominator,
     cast(
         case
-            when grid.stat_kind = 'ratio' then
-                case when coalesce(activity.denominator, 0) > 0 then activity.numerator / activity.denominator end
-            when coalesce(in_window.units_in_window, 0) > 0 then coalesce(activity.numerator, 0) / in_window.units_in_window
+            when grid.stat_kind = 'ratio'
+                then
+                    case when coalesce(activity.denominator, 0) > 0 then activity.numerator / activity.denominator end
+            when
+                coalesce(in_window.units_in_window, 0) > 0
+                then coalesce(activity.numerator, 0) / in_window.units_in_window
         end as {{ exptrack_type_double() }}
     ) as daily_value
 from grid
