@@ -1,5 +1,5 @@
 """Routing per escalation level, alert planning (exactly-once keys, paused experiments), automatic-pause
-decisions, the effective-status rule and the Block Kit message."""
+decisions and the Block Kit message (the effective-status rule: tests/test_lifecycle_status.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import datetime as dt
 from exptrack_pipeline.config.experiments import AlertRouting
 from exptrack_pipeline.monitoring import Contacts, Finding, HealthConfig, plan_alerts, plan_pauses, recipients_for
 from exptrack_pipeline.monitoring.blocks import render, render_run_failure
-from exptrack_pipeline.notify.state import effective_status
 
 DAY = dt.date(2026, 11, 24)
 CHECKOUT = Contacts(owner="@sam", pm="@ana", slack_channel="#exp-checkout")
@@ -91,13 +90,6 @@ def test_one_pause_per_experiment_named_after_the_worst_alert_and_resume_grace()
     assert pauses == [] and all("resumed" in note for note in suppressed.values()) and len(suppressed) == 2
     pauses, _ = plan_pauses(alerts, {"checkout_redesign": DAY - dt.timedelta(days=cfg.resume_grace_days + 1)}, cfg)
     assert len(pauses) == 1
-
-
-def test_effective_status_rule():
-    assert effective_status("running", None) == "running"
-    assert effective_status("running", "paused") == "paused"
-    assert effective_status("paused", "running") == "running"
-    assert effective_status("concluded", "paused") == "concluded"  # the YAML moved on: it wins
 
 
 def test_block_kit_message_says_what_happened_the_numbers_what_to_do_and_links_to_dagster():

@@ -1,10 +1,7 @@
 """The lifecycle history in the warehouse: `state.lifecycle_events` (ours) and `state.experiment_status_events`
-(pauses and resumes; both tables declared in exptrack_pipeline/warehouse/schema.py). No Dagster: every function
-takes an open connection.
-
-Effective status of an experiment = `to_status` of its latest status-changing event across both tables
-(ordered by time, then manual before automatic so a manual move at the same instant wins), else its YAML status;
-automatic events only count while the experiment is running or paused (see `effective_statuses`).
+(pauses and resumes; both tables declared in exptrack_pipeline/warehouse/schema.py), and `state.experiment_status`,
+the effective status per experiment that dbt's dim_experiment_status reads. No Dagster: every function takes an
+open connection. The effective-status rule itself is lifecycle/status.py (pure).
 """
 
 from __future__ import annotations
@@ -12,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 
 from exptrack_pipeline.lifecycle.states import STATES, LifecycleEvent
+from exptrack_pipeline.lifecycle.status import effective_statuses, in_rule_order, status_rows
 from exptrack_pipeline.warehouse.base import table_exists
 from exptrack_pipeline.warehouse.schema import LIFECYCLE_EVENT_COLUMNS as EVENT_COLUMNS
 from exptrack_pipeline.warehouse.schema import LIFECYCLE_EVENTS_TABLE as EVENTS_TABLE
-from exptrack_pipeline.warehouse.schema import STATUS_EVENTS_TABLE, ensure_tables
+from exptrack_pipeline.warehouse.schema import STATUS_EVENTS_TABLE, STATUS_TABLE, ensure_tables
 
 __all__ = [
     "EVENTS_TABLE",
@@ -28,6 +26,7 @@ __all__ = [
     "latest_decisions",
     "read_events",
     "read_status_events",
+    "refresh_status_table",
 ]
 
 
@@ -41,6 +40,7 @@ def append_events(con, events: list[LifecycleEvent]) -> None:
         con.execute(
             f"insert into {EVENTS_TABLE} ({', '.join(EVENT_COLUMNS)}) select {', '.join(EVENT_COLUMNS)} from _lifecycle_new"
         )
+        refresh_status_table(con)
         con.execute("commit")
     finally:
         con.unregister("_lifecycle_new")
@@ -57,11 +57,12 @@ def read_events(con) -> pd.DataFrame:
 
 def read_status_events(con) -> pd.DataFrame:
     """The pauses and resumes of state.experiment_status_events (warehouse/schema.py), as lifecycle transitions with
-    source `monitoring` (empty before the table exists)."""
+    source `monitoring` and the health `trigger` of an automatic pause (empty before the table exists)."""
     if not table_exists(con, STATUS_EVENTS_TABLE):
-        return pd.DataFrame(columns=EVENT_COLUMNS)
+        return pd.DataFrame(columns=[*EVENT_COLUMNS, "trigger"])
     raw = con.execute(
-        f"select experiment_id, status, actor, reason, changed_at from {STATUS_EVENTS_TABLE} order by changed_at, event_seq"
+        f"select experiment_id, status, actor, reason, changed_at, trigger from {STATUS_EVENTS_TABLE} "
+        "order by changed_at, event_seq"
     ).df()
     out = pd.DataFrame(
         {
@@ -75,6 +76,7 @@ def read_status_events(con) -> pd.DataFrame:
             "reason": raw["reason"].astype(str),
             "occurred_at": pd.to_datetime(raw["changed_at"], utc=True).dt.tz_localize(None),
             "source": "monitoring",
+            "trigger": raw["trigger"],
         }
     )
     return out[out["to_status"].isin(STATES)]
@@ -87,35 +89,29 @@ def all_events(con) -> pd.DataFrame:
     frames = [f for f in (ours, theirs) if not f.empty]
     if not frames:
         return ours
-    merged = pd.concat(frames, ignore_index=True)
-    merged["occurred_at"] = pd.to_datetime(merged["occurred_at"])
-    merged["_auto"] = (merged["source"] == "monitoring").astype(int)
-    return merged.sort_values(["occurred_at", "_auto"], kind="stable").drop(columns="_auto").reset_index(drop=True)
+    return in_rule_order(pd.concat(frames, ignore_index=True))
 
 
-def effective_statuses(yaml_status: dict[str, str], events: pd.DataFrame) -> pd.DataFrame:
-    """experiment_id, status, status_since, status_source: the latest transition, else the YAML status.
+def refresh_status_table(con) -> None:
+    """Rewrite state.experiment_status from registry.experiments and both logs (inside the caller's transaction).
 
-    Guard: an automatic (monitoring) pause/resume only counts while the experiment is running or paused, so a
-    monitoring event can never re-open a concluded or archived experiment (the same rule the monitoring
-    feature's own dim_experiment_status applies to the YAML status).
+    Every writer of those tables calls it (the registry load, `append_events`, notify.state.record_event), so dbt's
+    dim_experiment_status, a view over it, is current between pipeline runs. No-op before the registry is loaded.
     """
-    moves = events[(events["event_type"] == "transition") & events["to_status"].notna()] if not events.empty else events
-    rows = []
-    for experiment_id, status in yaml_status.items():
-        row = {"experiment_id": experiment_id, "status": status, "status_since": pd.NaT, "status_source": "yaml"}
-        mine = moves[moves["experiment_id"] == experiment_id] if not moves.empty else moves
-        for event in mine.itertuples():
-            if event.source == "monitoring" and row["status"] not in ("running", "paused"):
-                continue
-            row = {
-                "experiment_id": experiment_id,
-                "status": event.to_status,
-                "status_since": event.occurred_at,
-                "status_source": event.source,
-            }
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["experiment_id", "status", "status_since", "status_source"])
+    if not table_exists(con, "registry.experiments"):
+        return
+    ensure_tables(con)
+    registry = dict(con.execute("select experiment_id, status from registry.experiments").fetchall())
+    rows = status_rows(registry, all_events(con))
+    con.execute(f"delete from {STATUS_TABLE}")
+    if rows.empty:
+        return
+    columns = ", ".join(rows.columns)
+    con.register("_status_rows", rows)
+    try:
+        con.execute(f"insert into {STATUS_TABLE} ({columns}) select {columns} from _status_rows")
+    finally:
+        con.unregister("_status_rows")
 
 
 def current_status(con, experiment_id: str, yaml_status: str) -> str:

@@ -4,7 +4,8 @@ The experiment YAML stays the user's. exptrack records a pause (automatic, or `e
 (`exptrack resume`) as an event; the *effective* status is the registry status, overridden by the latest event
 while the registry says running or paused (a registry status of concluded/archived/backlog/scheduled wins:
 the user moved on), and so does a lifecycle move or decision recorded by `exptrack decide` / `exptrack move`
-(see `effective_statuses`). dbt's `dim_experiment_status` applies the rule to the registry and these events.
+(see `effective_statuses`; the rule is exptrack_pipeline.lifecycle.status). Every event recorded here rewrites
+state.experiment_status, which dbt's `dim_experiment_status` reads.
 """
 
 from __future__ import annotations
@@ -17,18 +18,10 @@ import pandas as pd
 from exptrack_pipeline.flags import store as flag_store
 from exptrack_pipeline.flags.plan import plan_changes
 from exptrack_pipeline.lifecycle import store
+from exptrack_pipeline.lifecycle.status import OVERRIDABLE
 from exptrack_pipeline.notify.flags import FeatureFlagController, FlagResult
 from exptrack_pipeline.warehouse import Connect
 from exptrack_pipeline.warehouse.schema import ensure_tables
-
-OVERRIDABLE = ("running", "paused")
-
-
-def effective_status(registry_status: str, latest_event_status: str | None) -> str:
-    """The status exptrack acts on: the latest pause/resume event when the registry says running or paused."""
-    if registry_status in OVERRIDABLE and latest_event_status in OVERRIDABLE:
-        return str(latest_event_status)
-    return registry_status
 
 
 def now_utc() -> dt.datetime:
@@ -52,7 +45,7 @@ def latest_events(con) -> pd.DataFrame:
 def effective_statuses(con) -> dict[str, str]:
     """experiment_id → effective status for every experiment in registry.experiments.
 
-    One rule for the whole project: exptrack_pipeline.lifecycle.store.effective_statuses over both logs — people's
+    One rule for the whole project: exptrack_pipeline.lifecycle.status.effective_statuses over both logs — people's
     lifecycle moves and decisions (state.lifecycle_events: a concluded experiment is no longer monitored) and the
     pauses/resumes here (which count only while the experiment is running or paused).
     """
@@ -137,6 +130,7 @@ def record_event(
             flag_status,
         ],
     ).fetchone()
+    store.refresh_status_table(con)  # dbt's dim_experiment_status reads it
     plan_changes(
         con,
         today=changed_at.date(),

@@ -6,6 +6,8 @@ the sources in dbt_project/models/monitoring/_monitoring.yml and models/lifecycl
 * alerts.outbox — one row per alert × destination channel; `alert_id` is the exactly-once key.
 * state.experiment_status_events — append-only log of pauses and resumes (automatic or by a person; notify/state.py).
 * state.lifecycle_events — append-only log of lifecycle moves and decisions (`exptrack move/decide`; lifecycle/store.py).
+* state.experiment_status — the effective status per experiment (lifecycle/status.py's rule, rewritten by
+  lifecycle/store.py:refresh_status_table whenever the registry or a log above changes; dbt's dim_experiment_status).
 * monitoring.health_findings — every health verdict per experiment, check and as-of date (history kept).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed-retrying", "dry_run")
 STATUS_EVENTS_TABLE = "state.experiment_status_events"
 LIFECYCLE_EVENTS_TABLE = "state.lifecycle_events"
+STATUS_TABLE = "state.experiment_status"
 HEALTH_FINDINGS_TABLE = "monitoring.health_findings"
 LIFECYCLE_EVENT_COLUMNS = [
     "experiment_id",
@@ -94,6 +97,18 @@ DDL = [
         reason varchar not null,
         occurred_at timestamp not null,
         source varchar not null
+    )
+    """,
+    """
+    create table if not exists state.experiment_status (
+        experiment_id varchar primary key,
+        registry_status varchar not null,
+        effective_status varchar not null,
+        status_reason varchar,
+        status_actor varchar,
+        status_changed_at timestamp,
+        status_trigger varchar,
+        status_source varchar not null check (status_source in ('registry', 'lifecycle', 'pause_resume'))
     )
     """,
     """

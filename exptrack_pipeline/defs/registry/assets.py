@@ -4,6 +4,7 @@ import dagster as dg
 
 from exptrack_pipeline.config.tables import registry_tables
 from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
+from exptrack_pipeline.lifecycle.store import refresh_status_table
 from exptrack_pipeline.warehouse.schema import ensure_tables
 
 
@@ -19,8 +20,11 @@ def experiment_registry(registry: RegistryResource, warehouse: WarehouseResource
     tables = registry_tables(loaded)
     for name, frame in tables.items():
         warehouse.replace_table("registry", name, frame)
-    with warehouse.connect() as con:  # the state tables dbt reads (dim_experiment_status), empty until someone writes
+    with warehouse.connect() as con:  # the state tables dbt reads, and the effective status for this registry
         ensure_tables(con)
+        con.execute("begin transaction")
+        refresh_status_table(con)
+        con.execute("commit")
     experiments = tables["experiments"]
     return dg.MaterializeResult(
         metadata={
