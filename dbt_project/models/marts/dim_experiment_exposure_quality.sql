@@ -79,22 +79,24 @@ identity_conflicts as (
 
 )
 
+-- bigint casts: the contract's types on both engines (a sum of integers is HUGEINT on DuckDB)
 select
     experiments.experiment_id,
-    coalesce(units.exposed_units, 0) as exposed_units,
-    coalesce(units.multi_exposed_units, 0) as multi_exposed_units,
-    coalesce(units.exposed_units, 0) - coalesce(units.multi_exposed_units, 0) as analysed_units,
+    cast(coalesce(units.exposed_units, 0) as bigint) as exposed_units,
+    cast(coalesce(units.multi_exposed_units, 0) as bigint) as multi_exposed_units,
+    cast(coalesce(units.exposed_units, 0) - coalesce(units.multi_exposed_units, 0) as bigint) as analysed_units,
     case
         when coalesce(units.exposed_units, 0) = 0 then cast(0 as {{ exptrack_type_double() }})
         -- a double on every warehouse (1.0 * int / int is NUMERIC on PostgreSQL)
         else cast(units.multi_exposed_units as {{ exptrack_type_double() }}) / units.exposed_units
     end as multi_exposure_rate,
-    coalesce(excluded_rows.unknown_variant_rows, 0) as unknown_variant_rows,
-    coalesce(excluded_rows.before_start_rows, 0) as before_start_rows,
-    coalesce(excluded_rows.after_end_rows, 0) as after_end_rows,
-    coalesce(excluded_rows.missing_unit_id_rows, 0) as missing_unit_id_rows,
-    coalesce(identity_conflicts.units_linked_to_several_users, 0) as units_linked_to_several_users,
-    coalesce(identity_conflicts.units_whose_user_has_several_ids, 0) as units_whose_user_has_several_ids
+    cast(coalesce(excluded_rows.unknown_variant_rows, 0) as bigint) as unknown_variant_rows,
+    cast(coalesce(excluded_rows.before_start_rows, 0) as bigint) as before_start_rows,
+    cast(coalesce(excluded_rows.after_end_rows, 0) as bigint) as after_end_rows,
+    cast(coalesce(excluded_rows.missing_unit_id_rows, 0) as bigint) as missing_unit_id_rows,
+    cast(coalesce(identity_conflicts.units_linked_to_several_users, 0) as bigint) as units_linked_to_several_users,
+    cast(coalesce(identity_conflicts.units_whose_user_has_several_ids, 0) as bigint)
+        as units_whose_user_has_several_ids
 from experiments
 left join units
     on experiments.experiment_id = units.experiment_id

@@ -77,22 +77,23 @@ with_expected as (
 
 )
 
+-- the casts give both engines the contract's types (a sum of integers is HUGEINT on DuckDB, numeric on PostgreSQL)
 select
     experiment_id,
     variant,
     exposure_date,
-    allocation_phase,
-    design_weight,
-    new_units,
-    expected_units,
-    sum(new_units) over (
+    cast(allocation_phase as integer) as allocation_phase,
+    cast(design_weight as {{ exptrack_type_double() }}) as design_weight,
+    cast(new_units as bigint) as new_units,
+    cast(expected_units as {{ exptrack_type_double() }}) as expected_units,
+    cast(sum(new_units) over (
         partition by experiment_id, variant
         order by exposure_date
         rows between unbounded preceding and current row
-    ) as cumulative_units,
-    sum(expected_units) over (
+    ) as bigint) as cumulative_units,
+    cast(sum(expected_units) over (
         partition by experiment_id, variant
         order by exposure_date
         rows between unbounded preceding and current row
-    ) as cumulative_expected_units
+    ) as {{ exptrack_type_double() }}) as cumulative_expected_units
 from with_expected

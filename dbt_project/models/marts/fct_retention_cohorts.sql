@@ -150,13 +150,14 @@ matrix as (
 
 )
 
+-- casts: the contract's types on both engines (generate_series and datediff differ in width)
 select
     matrix.experiment_id,
     matrix.variant,
-    matrix.cohort_date,
-    matrix.day_since_exposure,
-    matrix.eligible_units,
-    coalesce(retained.retained_units, 0) as retained_units
+    cast(matrix.cohort_date as date) as cohort_date,
+    cast(matrix.day_since_exposure as bigint) as day_since_exposure,
+    cast(matrix.eligible_units as bigint) as eligible_units,
+    cast(coalesce(retained.retained_units, 0) as bigint) as retained_units
 from matrix
 left join retained
     on matrix.experiment_id = retained.experiment_id
