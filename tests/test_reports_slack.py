@@ -1,14 +1,18 @@
-"""The weekly and monthly summaries post through the `slack` resource when it has a sender, and not without one."""
+"""The weekly and monthly summaries post through the `slack` resource (slack_sdk against tests/slack_api_server.py)
+when it has a token, and are files only without one."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import dagster as dg
+from slack_api_server import SlackApiServer
 
 from exptrack_pipeline.config import Settings
 from exptrack_pipeline.defs.lifecycle.assets import monthly_impact_report, weekly_status_report
-from exptrack_pipeline.defs.resources import OutputPathsResource, RegistryResource, WarehouseResource
+from exptrack_pipeline.defs.resources import OutputPathsResource, RegistryResource, SlackResource, WarehouseResource
+
+TOKEN = "xoxb-reports-test"
 
 
 def make_settings(root: Path, experiments_dir: Path | None = None) -> Settings:
@@ -21,24 +25,6 @@ def make_settings(root: Path, experiments_dir: Path | None = None) -> Settings:
         warehouse=root / "warehouse.duckdb",
         output_dir=root / "output",
     )
-
-
-class _Sender:
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, str, list]] = []
-
-    def post(self, channel, text, blocks, metadata=None):
-        self.posts.append((channel, text, blocks))
-
-
-class _Slack:
-    leadership_channel = "#exp-leadership"
-
-    def __init__(self, sender) -> None:
-        self._sender = sender
-
-    def sender(self):
-        return self._sender
 
 
 def _materialize(demo_run, tmp_path, slack):
@@ -58,19 +44,28 @@ def _materialize(demo_run, tmp_path, slack):
 
 def test_summaries_post_to_the_portfolio_channel(demo_run, tmp_path, monkeypatch):
     monkeypatch.setenv("EXPTRACK_PORTFOLIO_CHANNEL", "#experiments")
-    sender = _Sender()
-    result, settings = _materialize(demo_run, tmp_path, _Slack(sender))
+    with SlackApiServer(token=TOKEN) as slack:
+        resource = SlackResource(token=TOKEN, base_url=slack.base_url, retry_backoff_seconds=0.01)
+        result, settings = _materialize(demo_run, tmp_path, resource)
     assert result.success
-    assert [channel for channel, _, _ in sender.posts] == ["#experiments", "#experiments"]
-    weekly = next(text for _, text, _ in sender.posts if text.startswith("Weekly"))
+    posts = slack.messages
+    assert [m["channel"] for m in posts] == ["#experiments", "#experiments"]
+    assert all(r.path.endswith("/chat.postMessage") and r.status == 200 for r in slack.requests)
+    weekly = next(m["text"] for m in posts if m["text"].startswith("Weekly"))
+    monthly = next(m["text"] for m in posts if not m["text"].startswith("Weekly"))
     running = demo_run.query("select experiment_id from registry.experiments where status = 'running'")["experiment_id"]
-    assert all(eid in weekly for eid in running)
+    assert len(running) and all(eid in weekly for eid in running)
     assert str(settings.output_dir / "summaries" / "weekly_status.md") in weekly
+    assert str(settings.output_dir / "summaries" / "monthly_impact.md") in monthly
+    meta = result.asset_materializations_for_node("weekly_status_report")[0].metadata
+    assert "#experiments" in meta["slack"].value
 
 
 def test_summaries_are_files_only_without_a_token(demo_run, tmp_path):
-    result, settings = _materialize(demo_run, tmp_path, _Slack(None))
+    with SlackApiServer(token=TOKEN) as slack:
+        result, settings = _materialize(demo_run, tmp_path, SlackResource(token=None, base_url=slack.base_url))
     assert result.success
+    assert slack.requests == []
     assert (settings.output_dir / "summaries" / "weekly_status.md").is_file()
     meta = result.asset_materializations_for_node("weekly_status_report")[0].metadata
     assert "files only" in meta["slack"].value
