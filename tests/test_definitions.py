@@ -72,3 +72,25 @@ def test_every_asset_is_defined_at_module_level_under_defs():
                 found |= {key.to_user_string() for key in value.keys}
     keys = {key.to_user_string() for key in build_definitions().resolve_asset_graph().get_all_asset_keys()}
     assert keys == found
+
+
+IMPORT_EACH_ALONE = """
+import importlib, pkgutil, sys
+import exptrack_pipeline.defs as root
+names = [info.name for info in pkgutil.walk_packages(root.__path__, root.__name__ + ".")]
+for name in names:
+    for loaded in [m for m in sys.modules if m.startswith("exptrack_pipeline")]:
+        del sys.modules[loaded]
+    importlib.import_module(name)
+    print(name)
+"""
+
+
+def test_each_defs_module_imports_alone():
+    """Any module under defs/ (and so each asset) imports in a fresh package state, without the others first."""
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORT_EACH_ALONE], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    imported = proc.stdout.split()
+    assert "exptrack_pipeline.defs.lifecycle.assets" in imported and "exptrack_pipeline.defs.results.assets" in imported

@@ -222,7 +222,7 @@ def experiment_archive(
     kinds={"python", "duckdb"},
     description="Experiments launched per quarter, time to decision (target ≤ 14 days), win rate, implementation rate.",
 )
-def portfolioportfolio_numbers(warehouse: WarehouseResource, output_paths: OutputPathsResource) -> dg.MaterializeResult:
+def portfolio_metrics(warehouse: WarehouseResource, output_paths: OutputPathsResource) -> dg.MaterializeResult:
     out = output_paths.paths()
     metrics = portfolio_numbers(warehouse)
     table = pd.DataFrame({"metric": list(metrics), "value": [json.dumps(v) for v in metrics.values()]})
