@@ -102,7 +102,8 @@ def check_flags(experiments: list[Experiment], files: dict[str, Path]) -> None:
             )
         owners[key] = e.id
         try:
-            for _, _first, _, weights in e.phases:
+            for _, phase_start, _, weights in e.phases:
+                first = phase_start  # named in the error below
                 integer_weights(e.id, weights)
             first = "ship_ramp"
             for step in e.ship_ramp:
