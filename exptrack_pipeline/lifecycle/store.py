@@ -38,7 +38,8 @@ def append_events(con, events: list[LifecycleEvent]) -> None:
     try:
         con.execute("begin transaction")
         con.execute(
-            f"insert into {EVENTS_TABLE} ({', '.join(EVENT_COLUMNS)}) select {', '.join(EVENT_COLUMNS)} from _lifecycle_new"
+            f"insert into {EVENTS_TABLE} ({', '.join(EVENT_COLUMNS)}) select {', '.join(EVENT_COLUMNS)} from "
+            "_lifecycle_new"
         )
         refresh_status_table(con)
         con.execute("commit")
