@@ -183,11 +183,11 @@ class World:
     # -- registry -----------------------------------------------------------------------------------------------
 
     def new_metric(self) -> str:
-        """A metric added to the catalog and to exp_a (a metric reload: its history is built)."""
+        """A metric added to the catalog and to exp_c (a metric reload: its history is built)."""
         metric = {"id": "checkouts", "name": "Checkouts", "kind": "mean", "events": ["checkout_started"]}
         if all(m["id"] != metric["id"] for m in self.metrics):
             self.metrics.append({**metric, "window_days": 5, "cuped_lookback_days": 2})
-            self.experiments["exp_a"]["secondary_metrics"].append(metric["id"])
+            self.experiments[self.new_experiment()]["secondary_metrics"].append(metric["id"])
         return metric["id"]
 
     def changed_window(self) -> str:

@@ -25,8 +25,10 @@ COMPARED = {
 }
 EVENT_CASES = ["late_events", "resend_day", "duplicate_later", "duplicate_earlier"]
 EXPOSURE_CASES = ["first_exposure_earlier", "multi_variant"]
+EXPERIMENT_CASES = ["new_experiment", "changed_dates", "changed_phases"]
+METRIC_CASES = ["new_metric", "changed_window"]
 REGISTRY_CASES = {
-    "new_metric": {("metric", "checkouts"), ("experiment", "exp_a")},
+    "new_metric": {("metric", "checkouts"), ("experiment", "exp_c")},
     "changed_window": {("metric", "revenue_per_user")},
     "new_experiment": {("experiment", "exp_c")},
     "changed_dates": {("experiment", "exp_a")},
@@ -58,6 +60,13 @@ class Warehouse:
             text=True,
         )
         assert result.returncode == 0, f"dbt run failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
+
+    def history(self, through: object) -> pd.DataFrame:
+        """exp_a's and exp_b's rows of int_unit_metric_daily_by_partition from partitions up to `through`."""
+        return self.warehouse.read_df(
+            "select * from main.int_unit_metric_daily_by_partition "
+            f"where experiment_id in ('exp_a', 'exp_b') and partition_date <= cast('{through}' as date)"
+        )
 
     def scope(self) -> set[tuple[str, object]]:
         frame = self.warehouse.read_df("select scope_kind, scope_key, since_date from main.int_refresh_scope")
@@ -119,8 +128,9 @@ def run_step(warehouse: Warehouse, world: World, cases: list[str]) -> None:
 
 
 def run_sequence(warehouse: Warehouse, seed: int) -> None:
-    """Three days, a quiet day, then the hard cases in a random order, grouped so that no case hides behind
-    another's wider scope (event cases, exposure cases, registry edits in their own runs); finally the incremental
+    """Three days, a quiet day, then the hard cases in groups, one run each (in a random order within the group),
+    ordered so that no case hides behind a later run's wider scope: the event cases' partitions first, then the
+    experiment edits, the metric edits (a metric reload), the exposure cases' units last. Finally the incremental
     tables equal a full refresh of the same inputs."""
     rng = np.random.default_rng(seed)
     world = World(seed)
@@ -129,10 +139,15 @@ def run_sequence(warehouse: Warehouse, seed: int) -> None:
     warehouse.build(world)
     assert ("all", None) in warehouse.scope()  # no state yet: the first build is a full one
     run_step(warehouse, world, [])  # the daily schedule's usual run: the new partition only
-    registry = list(rng.permutation(list(REGISTRY_CASES)))
-    groups = [list(rng.permutation(EVENT_CASES)), list(EXPOSURE_CASES), registry[:2], registry[2:]]
-    for index in rng.permutation(len(groups)):
-        run_step(warehouse, world, [str(case) for case in groups[index]])
+    for group in (EVENT_CASES, EXPERIMENT_CASES):
+        run_step(warehouse, world, [str(case) for case in rng.permutation(group)])
+    before = warehouse.history(world.days[-1])
+    run_step(warehouse, world, [str(case) for case in rng.permutation(METRIC_CASES)])
+    after = warehouse.history(world.days[-2])
+    changed = set(before.itertuples(index=False)) ^ set(after.itertuples(index=False))
+    # the metric reload rebuilt revenue_per_user's history (its window changed) and touched nothing else of exp_a/b
+    assert {row.metric_id for row in changed} == {"revenue_per_user"}, changed
+    run_step(warehouse, world, [str(case) for case in rng.permutation(EXPOSURE_CASES)])
     incremental = warehouse.tables()
     warehouse.build(world, full_refresh=True)
     assert_same(incremental, warehouse.tables())

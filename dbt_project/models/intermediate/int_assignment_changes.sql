@@ -1,29 +1,28 @@
 -- Analysed units whose assignment changed since the incremental models were last brought up to date (first
 -- exposure moved, variant changed or became several, entered or left the analysed phase, a new unit): every row of
--- theirs in the unit-level incremental models is rebuilt. Empty without a previous state (int_refresh_scope then
--- rebuilds everything).
-{% set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_refresh_assignments') if execute else none %}
+-- theirs in the unit-level incremental models is rebuilt. Without a previous state every unit is new
+-- (int_refresh_scope then rebuilds everything anyway).
+{% set previous = adapter.get_relation(
+    database=this.database, schema=this.schema, identifier='int_refresh_assignments'
+) if execute else none %}
 
 with current_units as (
 
     select * from {{ ref('int_assignments') }}
 
-){% if previous is not none %},
+),
 
 previous_units as (
 
-    select * from {{ previous }}
+    {% if previous is none %}
+        select * from current_units
+        where 1 = 0
+    {% else %}
+        select * from {{ previous }}
+    {% endif %}
 
-){% endif %}
+)
 
-{% if previous is none %}
-select
-    experiment_id,
-    user_id,
-    unit_type
-from current_units
-where 1 = 0
-{% else %}
 select
     coalesce(current_units.experiment_id, previous_units.experiment_id) as experiment_id,
     coalesce(current_units.user_id, previous_units.user_id) as user_id,
@@ -37,4 +36,3 @@ where current_units.user_id is null
     or current_units.unit_type <> previous_units.unit_type
     or current_units.variant <> previous_units.variant
     or current_units.first_exposed_at <> previous_units.first_exposed_at
-{% endif %}

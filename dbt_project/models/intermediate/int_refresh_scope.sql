@@ -2,7 +2,9 @@
 -- puts up for rebuilding (macros/exptrack_refresh_scope.sql). scope_kind: events (partitions from since_date on),
 -- metric / experiment (scope_key: that metric's or experiment's rows), all (a full rebuild: no state yet, or the
 -- identity map changed, which re-attributes events across units).
-{% set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_refresh_state') if execute else none %}
+{% set state = adapter.get_relation(
+    database=this.database, schema=this.schema, identifier='int_refresh_state'
+) if execute else none %}
 
 with current_fingerprints as (
 
@@ -10,22 +12,14 @@ with current_fingerprints as (
 
 ),
 
-{% if state is none %}
-
-changes as (
-
-    select
-        cast('all' as {{ dbt.type_string() }}) as fingerprint_kind,
-        cast(null as {{ dbt.type_string() }}) as fingerprint_key,
-        cast('no refresh state yet: every incremental model is rebuilt' as {{ dbt.type_string() }}) as reason
-
-),
-
-{% else %}
-
 previous_fingerprints as (
 
-    select * from {{ state }}
+    {% if state is none %}
+        select * from current_fingerprints
+        where 1 = 0
+    {% else %}
+        select * from {{ state }}
+    {% endif %}
 
 ),
 
@@ -48,10 +42,16 @@ changes as (
         or current_fingerprints.fingerprint_key is null
         or current_fingerprints.row_count <> previous_fingerprints.row_count
         or current_fingerprints.row_hash_sum <> previous_fingerprints.row_hash_sum
+    {% if state is none %}
+        union all
+        select
+            'all' as fingerprint_kind,
+            null as fingerprint_key,
+            'no refresh state yet: every incremental model is rebuilt' as reason
+    {% endif %}
 
 ),
 
-{% endif %}
 
 scoped as (
 

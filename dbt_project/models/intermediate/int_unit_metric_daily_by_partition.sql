@@ -16,7 +16,8 @@
 -- the changed metrics and experiments, the units whose assignment changed; every other row's inputs are unchanged.
 with amounts as (
 
-    select * from {{ ref('int_metric_event_amounts') }} as amounts
+    select amounts.*
+    from {{ ref('int_metric_event_amounts') }} as amounts
     {% if is_incremental() %}
         where {{ exptrack_amounts_in_refresh_scope('amounts') }}
     {% endif %}

@@ -13,7 +13,8 @@
 -- partitions). Incremental like int_unit_metric_daily_by_partition (the same refresh scope).
 with amounts as (
 
-    select * from {{ ref('int_metric_event_amounts') }} as amounts
+    select amounts.*
+    from {{ ref('int_metric_event_amounts') }} as amounts
     where amounts.metric_part = 'numerator'
     {% if is_incremental() %}
         and {{ exptrack_amounts_in_refresh_scope('amounts') }}
