@@ -15,7 +15,8 @@
 -- deleted their rows, so the table holds the first copies of the earlier partitions, which win over any copy here.
 with events as (
 
-    select * from {{ ref('stg_events') }} as events
+    select events.*
+    from {{ ref('stg_events') }} as events
     {% if is_incremental() %}
         where {{ exptrack_in_refresh_scope('event_partition', 'events') }}
     {% endif %}
