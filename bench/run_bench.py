@@ -6,11 +6,12 @@ Per size: generate the landing zone (bench/generate_bench.py, cached under data/
 
 * floor      one plain DuckDB query over the landing-zone parquet files: every event read once, joined to its
              users' experiment and variant and to the metric catalog, grouped by experiment x variant x metric;
-* backfill   a fresh warehouse: ingest_job over all 30 days in one run, then registry + every dbt model and test
-             + experiment_results, retention_results, segment_results (the lifecycle/monitoring assets are not
+* backfill   a fresh warehouse: ingest_job over the first 29 days in one run, then registry + every dbt model and
+             test + experiment_results, retention_results, segment_results (the lifecycle/monitoring assets are not
              part of the core pipeline and are left out);
-* increment  then one daily run on that warehouse: re-ingest the last day (same files: the work of a new day)
-             and rebuild everything downstream;
+* increment  then one daily run on that warehouse: ingest day 30 (a new day) and run everything downstream (the
+             incremental dbt models rebuild only what changed: docs/incremental.md);
+* day 10     the same on a second fresh warehouse with 9 days, then day 10: the increment as history grows;
 * stats      the experiment_results step alone (read fct_variant_metric_stats, statistics library, write);
 * peak RSS   of the whole process tree (Dagster process, dbt subprocess), sampled every 0.1 s.
 
@@ -42,6 +43,7 @@ DEFAULT_MEMORY_LIMIT = MEMORY_LIMIT = "4GB"  # the production default (dbt_proje
 THREADS = os.cpu_count() or 2
 CORE_ASSETS = ("experiment_registry", "experiment_results", "retention_results", "segment_results")
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+WAREHOUSE_FILE = ["warehouse.duckdb"]  # the child's warehouse (day-10 runs use their own)
 
 
 def label(n: int) -> str:
@@ -56,7 +58,7 @@ def _env(root: Path) -> dict[str, str]:
         "EXPTRACK_RAW_DIR": str(root / "raw"),
         "EXPTRACK_EXPERIMENTS_DIR": str(root / "experiments"),
         "EXPTRACK_METRICS_FILE": str(root / "experiments" / "metrics.yaml"),
-        "EXPTRACK_WAREHOUSE": str(root / "warehouse.duckdb"),
+        "EXPTRACK_WAREHOUSE": str(root / WAREHOUSE_FILE[0]),
         "EXPTRACK_OUTPUT_DIR": str(root / "output"),
         "EXPTRACK_START_DATE": DATA_START.isoformat(),
         "EXPTRACK_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT,
@@ -88,8 +90,9 @@ def _dbt_timings(run_id: str) -> dict[str, float]:
     return {r["unique_id"]: round(r["execution_time"], 2) for r in results}
 
 
-def child(phase: str, root: Path) -> None:
-    """Run one phase in this process and print one JSON line with its timings."""
+def child(phase: str, root: Path, through: int) -> None:
+    """Run one phase in this process and print one JSON line with its timings: a backfill ingests days
+    1..through - 1 into a fresh warehouse, an increment ingests day `through` into that warehouse."""
     os.environ.update(_env(root))
     import dagster as dg
 
@@ -102,8 +105,8 @@ def child(phase: str, root: Path) -> None:
     defs = dg.Definitions.merge(
         build_definitions(settings), dg.Definitions(jobs=[dg.define_asset_job("bench_analysis", selection=core)])
     )
-    first, last = DATA_START, DATA_START + dt.timedelta(days=N_DAYS - 1)
-    start = first if phase == "backfill" else last
+    last = DATA_START + dt.timedelta(days=through - 1)
+    start, last = (DATA_START, last - dt.timedelta(days=1)) if phase == "backfill" else (last, last)
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     out: dict = {"phase": phase}
     with dg.DagsterInstance.ephemeral() as instance:
@@ -127,6 +130,7 @@ def child(phase: str, root: Path) -> None:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     out["cpu_s"] = round(own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, 1)
     out["warehouse_mb"] = round(Path(settings.warehouse).stat().st_size / 2**20, 1)
+    out["days"] = [start.isoformat(), last.isoformat()]
     print("BENCH " + json.dumps(out))
 
 
@@ -156,9 +160,10 @@ def _tree_rss(pid: int) -> tuple[int, int]:
     return total, largest
 
 
-def run_child(phase: str, root: Path) -> dict:
+def run_child(phase: str, root: Path, through: int = N_DAYS, warehouse: str = "warehouse.duckdb") -> dict:
+    args = ["--child", phase, "--through", str(through), "--warehouse", warehouse]
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", phase, "--root", str(root), "--memory-limit", MEMORY_LIMIT],
+        [sys.executable, __file__, *args, "--root", str(root), "--memory-limit", MEMORY_LIMIT],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -233,14 +238,17 @@ def bench_size(n_events: int, data_dir: Path) -> dict:
     if info.get("events_requested") != n_events:
         print(f"[{label(n_events)}] generating ...", flush=True)
         info = generate(root, n_events)
-    for stale in (root / "warehouse.duckdb", root / "warehouse.duckdb.wal"):
-        stale.unlink(missing_ok=True)
+    for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse-day10.duckdb", "warehouse-day10.duckdb.wal"):
+        (root / stale).unlink(missing_ok=True)
     print(f"[{label(n_events)}] floor ...", flush=True)
     floor, floor_cpu = floor_seconds(root)
     print(f"[{label(n_events)}] backfill ...", flush=True)
     backfill = run_child("backfill", root)
     print(f"[{label(n_events)}] increment ...", flush=True)
     increment = run_child("increment", root)
+    print(f"[{label(n_events)}] day 10: backfill of 9 days, increment ...", flush=True)
+    run_child("backfill", root, 10, "warehouse-day10.duckdb")
+    increment_day10 = run_child("increment", root, 10, "warehouse-day10.duckdb")
     result = {
         "events": n_events,
         "memory_limit": MEMORY_LIMIT,
@@ -249,6 +257,7 @@ def bench_size(n_events: int, data_dir: Path) -> dict:
         "floor_cpu_s": floor_cpu,
         "backfill": backfill,
         "increment": increment,
+        "increment_day10": increment_day10,
     }
     (root / profile_name()).write_text(json.dumps(result, indent=2) + "\n")
     print(f"[{label(n_events)}] {summary_line(result)}", flush=True)
@@ -269,17 +278,21 @@ def summary_line(r: dict) -> str:
     )
 
 
-def _top_models(r: dict, k: int = 4) -> str:
-    nodes = r["backfill"]["dbt_nodes"]
+def _top_models(r: dict, k: int = 4, phase: str = "backfill") -> str:
+    nodes = r[phase]["dbt_nodes"]
     models = sorted(((s, n.split(".")[-1]) for n, s in nodes.items() if n.startswith("model.")), reverse=True)[:k]
     return ", ".join(f"{n} {s:.1f}" for s, n in models)
+
+
+def _seconds(phase: dict | None) -> str:
+    return "–" if phase is None else f"{phase['total_s']:.0f} s ({phase.get('cpu_s', float('nan')):.0f} CPU-s)"
 
 
 def table(results: list[dict]) -> str:
     head = (
         "| events | floor query | full backfill | = ingest + dbt & results | backfill / floor "
-        "| daily increment | increment / backfill | stats step | peak RSS | load avg |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n"
+        "| daily increment (day 30) | increment / backfill | increment at day 10 | stats step | peak RSS | load avg |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for r in results:
@@ -293,13 +306,15 @@ def table(results: list[dict]) -> str:
             f"{b['analysis_s']:.0f} s "
             f"| {b['total_s'] / r['floor_s']:.0f}x ({b.get('cpu_s', float('nan')) / floor_cpu:.0f}x CPU) "
             f"| {i['total_s']:.0f} s ({i.get('cpu_s', float('nan')):.0f} CPU-s) | {i['total_s'] / b['total_s']:.2f} "
+            f"| {_seconds(r.get('increment_day10'))} "
             f"| {b['steps'].get('experiment_results', float('nan')):.1f} s "
             f"| {max(b['peak_rss_mb'], i['peak_rss_mb']):,} MB | {b.get('load_avg', float('nan'))} / "
             f"{i.get('load_avg', float('nan'))} |"
         )
     slowest = "\n".join(
-        f"- {label(r['events'])} ({r.get('memory_limit', DEFAULT_MEMORY_LIMIT)}): slowest dbt models in the "
-        f"backfill (s): {_top_models(r)}"
+        f"- {label(r['events'])} ({r.get('memory_limit', DEFAULT_MEMORY_LIMIT)}): slowest dbt models (s) "
+        f"in the backfill: "
+        f"{_top_models(r)}; in the increment: {_top_models(r, phase='increment')}"
         for r in results
     )
     return head + "\n".join(rows) + "\n\n" + slowest + "\n"
@@ -338,11 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child", choices=("backfill", "increment"), help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--through", type=int, default=N_DAYS, help=argparse.SUPPRESS)
+    parser.add_argument("--warehouse", default="warehouse.duckdb", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     global MEMORY_LIMIT
     MEMORY_LIMIT = args.memory_limit
     if args.child:
-        child(args.child, args.root)
+        WAREHOUSE_FILE[0] = args.warehouse
+        child(args.child, args.root, args.through)
         return 0
     if args.from_profiles:
         results = []

@@ -35,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> dict:
     run.add_argument(
         "--no-ingest", action="store_true", help="skip the landing zone: the events are in the warehouse already"
     )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every dbt model from all history (a run normally rebuilds only what changed since the last one)",
+    )
     return {"run": _run}
 
 
@@ -50,7 +55,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print("exptrack: --end is before --start", file=sys.stderr)
         return 2
     try:
-        run_pipeline(args.start, args.end, settings, ingest=not args.no_ingest)
+        run_pipeline(args.start, args.end, settings, ingest=not args.no_ingest, full_refresh=args.full_refresh)
     except (PipelineFailed, PartitionsStartError) as exc:
         print(f"exptrack: {exc}", file=sys.stderr)
         return 1
@@ -86,10 +91,16 @@ def _log_path(settings: Settings) -> Path:
 
 
 def run_pipeline(
-    start: dt.date, end: dt.date, settings: Settings | None = None, instance=None, ingest: bool = True
+    start: dt.date,
+    end: dt.date,
+    settings: Settings | None = None,
+    instance=None,
+    ingest: bool = True,
+    full_refresh: bool = False,
 ) -> None:
     """Ingest every day in [start, end] in one run (unless `ingest` is False: the events are already in the
-    warehouse, EXPTRACK_RAW_SCHEMA), then build the registry, dbt models, results, monitoring and lifecycle."""
+    warehouse, EXPTRACK_RAW_SCHEMA), then build the registry, dbt models, results, monitoring and lifecycle.
+    The incremental dbt models rebuild what changed since the last run; `full_refresh` rebuilds them all."""
     import dagster as dg
 
     from exptrack_pipeline.definitions import build_definitions
@@ -122,11 +133,15 @@ def run_pipeline(
             else []
         )
         jobs.append(("analysis_job", "registry, dbt, results, monitoring, lifecycle", {}))
+        analysis_config = {**LOGGERS, "ops": {"exptrack_dbt_models": {"config": {"full_refresh": full_refresh}}}}
         for name, heading, tags in jobs:
             progress.heading(heading)
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
                 result = defs.resolve_job_def(name).execute_in_process(
-                    run_config=LOGGERS, instance=instance, tags=tags, raise_on_error=False
+                    run_config=analysis_config if name == "analysis_job" else LOGGERS,
+                    instance=instance,
+                    tags=tags,
+                    raise_on_error=False,
                 )
             if not result.success:
                 break

@@ -24,6 +24,7 @@ select
     events.user_id,
     events.occurred_at,
     events.event_date,
+    events.partition_date,
     case
         when metric_events.aggregation = 'sum' then coalesce(events.event_value, 0)
         else 1

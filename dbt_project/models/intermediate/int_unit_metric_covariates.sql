@@ -1,21 +1,9 @@
 -- CUPED covariate per experiment, metric and unit: the same metric over cuped_lookback_days before first exposure
--- (0/1 for proportion metrics, the numerator amount otherwise). Units without pre-period events have no row (x = 0).
-with amounts as (
+-- (0/1 for proportion metrics, the numerator amount otherwise), from the pre-period amounts of every partition
+-- (int_unit_metric_pre_period). Units without pre-period events have no row (x = 0).
+with pre_period as (
 
-    select * from {{ ref('int_metric_event_amounts') }}
-    where metric_part = 'numerator'
-
-),
-
-assignments as (
-
-    select * from {{ ref('int_assignments') }}
-
-),
-
-experiment_metrics as (
-
-    select * from {{ ref('stg_experiment_metrics') }}
+    select * from {{ ref('int_unit_metric_pre_period') }}
 
 ),
 
@@ -25,28 +13,18 @@ metrics as (
 
 ),
 
-pre_period as (
+unit_totals as (
 
     select
-        assignments.experiment_id,
-        amounts.metric_id,
-        assignments.user_id,
+        pre_period.experiment_id,
+        pre_period.metric_id,
+        pre_period.user_id,
         metrics.stat_kind,
-        sum(amounts.amount) as pre_amount
-    from amounts
-    inner join experiment_metrics
-        on amounts.metric_id = experiment_metrics.metric_id
-    inner join assignments
-        on experiment_metrics.experiment_id = assignments.experiment_id
-        and amounts.user_id = assignments.user_id
-        and amounts.unit_type = assignments.unit_type
+        sum(pre_period.pre_amount) as pre_amount
+    from pre_period
     inner join metrics
-        on amounts.metric_id = metrics.metric_id
-    where metrics.cuped_lookback_days > 0
-        and amounts.occurred_at < assignments.first_exposed_at
-        and amounts.occurred_at
-        >= {{ dbt.dateadd('day', '-1 * metrics.cuped_lookback_days', 'assignments.first_exposed_at') }}
-    group by assignments.experiment_id, amounts.metric_id, assignments.user_id, metrics.stat_kind
+        on pre_period.metric_id = metrics.metric_id
+    group by pre_period.experiment_id, pre_period.metric_id, pre_period.user_id, metrics.stat_kind
 
 )
 
@@ -58,4 +36,4 @@ select
         when stat_kind = 'proportion' then case when pre_amount > 0 then 1.0 else 0.0 end
         else pre_amount
     end as covariate
-from pre_period
+from unit_totals

@@ -1,60 +1,8 @@
--- Per experiment, metric, analysed unit and day: what the unit's events added to the metric after exposure.
--- Conversion, adoption and mean metrics count events in [first exposure, first exposure + window_days);
--- retention Dn counts events on the calendar day exposure_date + n.
-with amounts as (
+-- Per experiment, metric, analysed unit and day: what the unit's events added to the metric after exposure
+-- (int_unit_metric_daily_by_partition, the incremental table, summed over the events' partitions).
+with by_partition as (
 
-    select * from {{ ref('int_metric_event_amounts') }}
-
-),
-
-assignments as (
-
-    select * from {{ ref('int_assignments') }}
-
-),
-
-experiment_metrics as (
-
-    select * from {{ ref('stg_experiment_metrics') }}
-
-),
-
-metrics as (
-
-    select * from {{ ref('stg_metrics') }}
-
-),
-
-attributed as (
-
-    select
-        assignments.experiment_id,
-        amounts.metric_id,
-        assignments.variant,
-        assignments.user_id,
-        amounts.event_date as activity_date,
-        amounts.metric_part,
-        amounts.amount
-    from amounts
-    inner join experiment_metrics
-        on amounts.metric_id = experiment_metrics.metric_id
-    inner join assignments
-        on experiment_metrics.experiment_id = assignments.experiment_id
-        and amounts.user_id = assignments.user_id
-        and amounts.unit_type = assignments.unit_type
-    inner join metrics
-        on amounts.metric_id = metrics.metric_id
-    where
-        (
-            metrics.metric_kind = 'retention'
-            and amounts.event_date
-            = cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
-        )
-        or (
-            metrics.metric_kind <> 'retention'
-            and amounts.occurred_at >= assignments.first_exposed_at
-            and amounts.occurred_at < {{ dbt.dateadd('day', 'metrics.window_days', 'assignments.first_exposed_at') }}
-        )
+    select * from {{ ref('int_unit_metric_daily_by_partition') }}
 
 )
 
@@ -64,7 +12,7 @@ select
     variant,
     user_id,
     activity_date,
-    sum(case when metric_part = 'numerator' then amount else 0 end) as numerator_amount,
-    sum(case when metric_part = 'denominator' then amount else 0 end) as denominator_amount
-from attributed
+    sum(numerator_amount) as numerator_amount,
+    sum(denominator_amount) as denominator_amount
+from by_partition
 group by experiment_id, metric_id, variant, user_id, activity_date

@@ -39,7 +39,15 @@ class ExptrackDbtTranslator(DagsterDbtTranslator):
 translator = ExptrackDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
 
 
+class DbtBuildConfig(dg.Config):
+    """Run config of the dbt step. The incremental models rebuild only what changed since the last run
+    (dbt_project/macros/exptrack_refresh_scope.sql); `full_refresh: true` rebuilds every model from all history."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="duckdb")
-def exptrack_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Every dbt model and test (`dbt build`), streamed as Dagster events."""
-    yield from dbt.cli(["build"], context=context).stream()
+def exptrack_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+    """Every dbt model and test (`dbt build`, `--full-refresh` when configured), streamed as Dagster events."""
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    yield from dbt.cli(args, context=context).stream()

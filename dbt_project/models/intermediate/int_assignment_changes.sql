@@ -1,0 +1,38 @@
+-- Analysed units whose assignment changed since the incremental models were last brought up to date (first
+-- exposure moved, variant changed or became several, entered or left the analysed phase, a new unit): every row of
+-- theirs in the unit-level incremental models is rebuilt. Without a previous state every unit is new
+-- (int_refresh_scope then rebuilds everything anyway).
+{% set previous = adapter.get_relation(
+    database=this.database, schema=this.schema, identifier='int_refresh_assignments'
+) if execute else none %}
+
+with current_units as (
+
+    select * from {{ ref('int_assignments') }}
+
+),
+
+previous_units as (
+
+    {% if previous is none %}
+        select * from current_units
+        where 1 = 0
+    {% else %}
+        select * from {{ previous }}
+    {% endif %}
+
+)
+
+select
+    coalesce(current_units.experiment_id, previous_units.experiment_id) as experiment_id,
+    coalesce(current_units.user_id, previous_units.user_id) as user_id,
+    coalesce(current_units.unit_type, previous_units.unit_type) as unit_type
+from current_units
+full outer join previous_units
+    on current_units.experiment_id = previous_units.experiment_id
+    and current_units.user_id = previous_units.user_id
+where current_units.user_id is null
+    or previous_units.user_id is null
+    or current_units.unit_type <> previous_units.unit_type
+    or current_units.variant <> previous_units.variant
+    or current_units.first_exposed_at <> previous_units.first_exposed_at
