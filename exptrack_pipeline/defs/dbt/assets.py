@@ -36,6 +36,12 @@ class ExptrackDbtTranslator(DagsterDbtTranslator):
 translator = ExptrackDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="duckdb")
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool="duckdb",
+    exclude="tag:exptrack_in_place",  # built by the ingestion job (defs/ingestion/in_place.py)
+)
 def exptrack_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()
