@@ -103,7 +103,10 @@ def table_problem(con, unit: LoadUnit, errors: type[Exception] | tuple[type[Exce
     except errors as exc:
         return f"unreadable table: {str(exc).strip().splitlines()[0]}"
     if undated:
-        return f"unreadable table: {undated} row(s) of {unit.table} have no {column} and belong to no day; fill it or set day_column"
+        return (
+            f"unreadable table: {undated} row(s) of {unit.table} have no {column} and belong to no day; fill it or "
+            "set day_column"
+        )
     return None
 
 
@@ -131,7 +134,8 @@ def in_place_reader(unit: LoadUnit):
         except duckdb.CatalogException as exc:
             raise FileProblem(
                 f"unreadable table: the dbt model {model_name(unit.contract.name)} does not exist or lacks a column "
-                f"({str(exc).strip().splitlines()[0]}); the ingestion job builds it (dbt run --select tag:{IN_PLACE_TAG})"
+                f"({str(exc).strip().splitlines()[0]}); the ingestion job builds it "
+                f"(dbt run --select tag:{IN_PLACE_TAG})"
             ) from None
         columns = [*unit.contract.core_columns, *unit.in_place.attributes, SOURCE_RECORD]
         return relation, dict.fromkeys(columns, "VARCHAR")

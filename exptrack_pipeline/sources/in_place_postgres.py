@@ -33,7 +33,8 @@ FUNCTIONS = """
 create or replace function raw.exptrack_try_timestamp(t text) returns timestamp language plpgsql stable
 set timezone to 'UTC' as $fn$
 begin
-    if t is null or lower(trim(t)) in ('now', 'today', 'tomorrow', 'yesterday', 'epoch', 'infinity', '-infinity', 'allballs') then
+    if t is null or lower(trim(t)) in ('now', 'today', 'tomorrow', 'yesterday', 'epoch', 'infinity', '-infinity',
+        'allballs') then
         return null;
     end if;
     return (trim(t)::timestamptz) at time zone 'UTC';
@@ -77,7 +78,8 @@ def staged_sql(unit: LoadUnit) -> str:
         f"select {', '.join(outer)} from ("
         f"select *, {rejection_reason_sql(contract, NOT_FINITE)} as {REASON} from ("
         f"select *, {', '.join(typed)} from ("
-        f"select ordinality, {SOURCE_RECORD} as line, {', '.join(mapped)} from ({mapped_rows_sql(unit, '?')}) as r) as m) as c) as k"
+        f"select ordinality, {SOURCE_RECORD} as line, {', '.join(mapped)} "
+        f"from ({mapped_rows_sql(unit, '?')}) as r) as m) as c) as k"
     )
 
 
@@ -98,7 +100,8 @@ def _insert_day(con, unit: LoadUnit, day: dt.date) -> tuple[int, int]:
     con.execute(f"create temp table _staged on commit drop as {staged_sql(unit)}", [day])
     key = contract.dedup_key or "source_row"
     read, valid, distinct = con.execute(
-        f"select count(*), count(*) filter (where {REASON} is null), count(distinct {key}) filter (where {REASON} is null) from _staged"
+        f"select count(*), count(*) filter (where {REASON} is null), "
+        f"count(distinct {key}) filter (where {REASON} is null) from _staged"
     ).fetchone()
     columns = ", ".join(contract.core_columns)
     con.execute(
@@ -111,15 +114,18 @@ def _insert_day(con, unit: LoadUnit, day: dt.date) -> tuple[int, int]:
         ids = ", ".join(f"(s.{key})" for key in ("user_id", "anonymous_id", "device_id"))
         pairs = ", ".join(f"({literal(name)}, s.{ident(name)})" for name in attributes)
         con.execute(
-            f"insert into raw.exposure_attributes (partition_date, user_id, experiment_id, exposed_at, attribute, value, source) "
-            f"select ?, k.id, s.experiment_id, s.{contract.timestamp_column}, a.attribute, a.value, ? from _staged as s "
+            "insert into raw.exposure_attributes "
+            "(partition_date, user_id, experiment_id, exposed_at, attribute, value, source) "
+            f"select ?, k.id, s.experiment_id, s.{contract.timestamp_column}, a.attribute, a.value, ? "
+            "from _staged as s "
             f"cross join lateral (values {ids}) as k(id) cross join lateral (values {pairs}) as a(attribute, value) "
             f"where s.{REASON} is null and k.id is not null and a.value is not null",
             [day, source],
         )
     con.execute(
         f"insert into raw.quarantine (source, partition_date, source_file, source_row, reason, record) "
-        f"select ?, ?, source_file, source_row, {REASON}, _record from _staged where {REASON} is not null order by source_row",
+        f"select ?, ?, source_file, source_row, {REASON}, _record from _staged where {REASON} is not null "
+        "order by source_row",
         [source, day],
     )
     return int(read), int(valid - distinct)

@@ -73,7 +73,10 @@ def records_sql(fmt: str, path: Path, scratch: Path) -> str:
         if fmt == "parquet"
         else f"read_csv({p}, all_varchar = true, header = true, hive_partitioning = false)"
     )
-    return f"select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j from {table} as t"
+    return (
+        "select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j "
+        f"from {table} as t"
+    )
 
 
 def routing_sql(contract: str, routes: dict[str, dict[str, Any]]) -> str:

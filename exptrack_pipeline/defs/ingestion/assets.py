@@ -95,11 +95,13 @@ def _ingestion_asset(key: str, description: str, in_place: list[str]) -> dict:
 @dg.asset(
     **_ingestion_asset(
         "raw_exposures",
-        "Exposure rows of the day's landing-zone files (raw.exposures, raw.exposure_attributes); bad rows go to raw.quarantine.",
+        "Exposure rows of the day's landing-zone files (raw.exposures, raw.exposure_attributes); bad rows go "
+        "to raw.quarantine.",
         ["in_place_exposures"],
     )
 )
 def raw_exposures(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
+    """Load one day of exposure files into raw.exposures."""
     yield from _ingest(context, "exposures", landing_zone, warehouse)
 
 
@@ -111,4 +113,5 @@ def raw_exposures(context: dg.AssetExecutionContext, landing_zone: LandingZoneRe
     )
 )
 def raw_events(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
+    """Load one day of event files into raw.events."""
     yield from _ingest(context, "events", landing_zone, warehouse)
