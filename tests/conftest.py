@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import background_runs
 import pytest
 from pipeline_support import PipelineRun, make_settings
 
@@ -65,72 +66,42 @@ def demo_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
     return PipelineRun(settings=settings, truth=truth)
 
 
-def _start_postgres_server():
-    import postgres_server
-
-    bindir = postgres_server.find_bindir()
-    return postgres_server.PostgresServer(bindir).start() if bindir else None
-
-
 def pytest_collection_finish(session):
-    """When the PostgreSQL pipeline tests are selected, start their server and their pipeline run now, in the
-    background: the run takes about as long as the DuckDB demo run and overlaps with it on the second core."""
-    if not any(item.path.name == "test_postgres_pipeline.py" for item in session.items):
-        return
-    import shutil
-    import tempfile
-
-    from pipeline_support import BackgroundPipeline
-
-    server = _start_postgres_server()
-    if server is None:
-        return
-    _parse_manifest()  # before the background run imports the definitions, never while it reads the manifest
-    server.create_database("exptrack")
-    root = Path(tempfile.mkdtemp(prefix="exptrack-pg-run-"))
-    env = {"EXPTRACK_DBT_TARGET": "postgres", **server.env("exptrack"), "EXPTRACK_PG_SSLMODE": "disable"}
-    run = BackgroundPipeline(root, env, DEMO_START, DEMO_END, E2E_SCALE)
-    session.config.stash[_PG] = (server, run, lambda: shutil.rmtree(root, ignore_errors=True))
+    """Start the slow runs the selected test modules declare (BACKGROUND_RUNS) in the background: each takes about
+    as long as the DuckDB demo run and overlaps with the foreground tests on the second core (background_runs.py)."""
+    background_runs.start_declared(session, prepare=_parse_manifest)
 
 
 def pytest_sessionfinish(session):
-    started = session.config.stash.get(_PG, None)
-    if started:
-        server, run, cleanup = started
-        run.stop()
-        server.stop()
-        cleanup()
-
-
-_PG = pytest.StashKey[tuple]()
+    background_runs.stop_all(session.config)
 
 
 @pytest.fixture(scope="session")
-def postgres_background_run(pytestconfig):
-    """(server, BackgroundPipeline) started at collection time, or None when the module was not selected then."""
-    started = pytestconfig.stash.get(_PG, None)
-    return started[:2] if started else None
+def background(pytestconfig):
+    """`background(run)`: the BackgroundProcess of a declared run (started at collection, else now); skips when the
+    run cannot happen here (no PostgreSQL server binaries)."""
+
+    def get(run):
+        process = background_runs.handle(pytestconfig, run)
+        if process is None:
+            pytest.skip(f"{run.name}: {NO_POSTGRES}")
+        return process
+
+    return get
+
+
+NO_POSTGRES = (
+    "no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH, via pg_config or in "
+    "/usr/lib/postgresql/*/bin: install them with `python3 tests/postgres_server.py install` "
+    "(apt-get install postgresql) or point EXPTRACK_PG_BINDIR at them"
+)
 
 
 @pytest.fixture(scope="session")
 def pg_server(pytestconfig):
-    """A real PostgreSQL server for the session (tests/postgres_server.py); skipped only without server binaries."""
-    import postgres_server
-
-    bindir = postgres_server.find_bindir()
-    if bindir is None:
-        pytest.skip(
-            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH, via pg_config or in "
-            "/usr/lib/postgresql/*/bin: install them with `python3 tests/postgres_server.py install` "
-            "(apt-get install postgresql) or point EXPTRACK_PG_BINDIR at them"
-        )
-    started = pytestconfig.stash.get(_PG, None)
-    if started:  # the server the background PostgreSQL run uses; stopped at session finish
-        yield started[0]
-        return
-    server = postgres_server.PostgresServer(bindir)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    """The session's real PostgreSQL server (tests/postgres_server.py), shared with the background runs and stopped
+    at session finish; skipped only without server binaries."""
+    server = background_runs.shared(pytestconfig).postgres()
+    if server is None:
+        pytest.skip(NO_POSTGRES)
+    return server

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from background_runs import BackgroundProcess, BackgroundRun, Shared, python_script
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -37,56 +39,56 @@ def make_settings(root: Path, experiments_dir: Path | None = None):
     )
 
 
-class BackgroundPipeline:
+class BackgroundPipeline(BackgroundProcess):
     """The documented commands (`python -m exptrack_pipeline.demo.generate`, `exptrack run`) in a subprocess, started
     early so a second pipeline (the PostgreSQL run) overlaps with the session's other tests on the other core."""
 
     def __init__(self, root: Path, env: dict[str, str], start: str, end: str, scale: float) -> None:
-        import os
-        import shlex
-        import subprocess
-        import sys
-        import time
-
-        self.root = root
-        self.raw_dir, self.output_dir, self.log = root / "raw", root / "output", root / "run.log"
-        python = shlex.quote(sys.executable)
-        script = (
-            f"{python} -m exptrack_pipeline.demo.generate --out {shlex.quote(str(self.raw_dir))} --seed 7 "
-            f"--scale {scale} && "
-            f"{python} -m exptrack_pipeline.cli run --start {start} --end {end}"
+        self.raw_dir, self.output_dir = root / "raw", root / "output"
+        script = python_script(
+            ["-m", "exptrack_pipeline.demo.generate", "--out", self.raw_dir, "--seed", "7", "--scale", scale],
+            ["-m", "exptrack_pipeline.cli", "run", "--start", start, "--end", end],
         )
-        full_env = {
-            **os.environ,
-            **env,
+        paths = {
             "EXPTRACK_RAW_DIR": str(self.raw_dir),
             "EXPTRACK_OUTPUT_DIR": str(self.output_dir),
             "EXPTRACK_WAREHOUSE": str(root / "unused.duckdb"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
-        full_env.pop("DAGSTER_HOME", None)  # an ephemeral Dagster instance, as in the in-process runs
-        self.started = time.perf_counter()
-        self._log_file = self.log.open("w")
-        self.process = subprocess.Popen(
-            ["sh", "-c", script], cwd=REPO, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT
-        )
-        self.seconds: float | None = None
+        super().__init__(root, script, {**env, **paths})
 
-    def wait(self, timeout: float = 1200) -> int:
-        import time
 
-        code = self.process.wait(timeout=timeout)
-        if self.seconds is None:
-            self.seconds = time.perf_counter() - self.started
-            self._log_file.close()
-        return code
+def _start_postgres_demo(shared: Shared) -> BackgroundPipeline | None:
+    """`exptrack run` of the demo range on the shared PostgreSQL server, database `exptrack`."""
+    import os
 
-    def log_tail(self, chars: int = 6000) -> str:
-        return self.log.read_text(errors="replace")[-chars:]
+    server = shared.postgres()
+    if server is None:
+        return None
+    server.create_database("exptrack")
+    env = {"EXPTRACK_DBT_TARGET": "postgres", **server.env("exptrack"), "EXPTRACK_PG_SSLMODE": "disable"}
+    scale = float(os.environ.get("EXPTRACK_TEST_SCALE", "1.0"))
+    return BackgroundPipeline(shared.temp_dir("exptrack-pg-run-"), env, "2026-10-18", "2026-11-24", scale)
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if not self._log_file.closed:
-            self._log_file.close()
+
+POSTGRES_DEMO = BackgroundRun("postgres_demo", _start_postgres_demo)
+"""The demo pipeline on PostgreSQL (tests/test_postgres_pipeline.py)."""
+
+
+def dbt_run_in_place(units: list, env: dict[str, str], target_path: Path):
+    """`dbt run` of the in_place models for `units` (sources/in_place.py) against the warehouse `env` names
+    (EXPTRACK_DBT_TARGET, EXPTRACK_WAREHOUSE or EXPTRACK_PG_*), as the ingestion job runs it; its own target path,
+    so the session's manifest is never rewritten. Returns the CompletedProcess (output captured)."""
+    import os
+    import subprocess
+
+    from exptrack_pipeline.defs.project import dbt_executable
+    from exptrack_pipeline.sources.in_place import dbt_run_args
+
+    command = [dbt_executable(), *dbt_run_args(units), "--profiles-dir", ".", "--target-path", str(target_path)]
+    return subprocess.run(
+        command,
+        cwd=REPO / "dbt_project",
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
+        capture_output=True,
+        text=True,
+    )

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from pipeline_support import make_settings
+from pipeline_support import POSTGRES_DEMO, make_settings
 
 REPO = Path(__file__).resolve().parents[1]
 RTOL = 1e-9
-DEMO_START, DEMO_END = "2026-10-18", "2026-11-24"  # the session's demo run (conftest.py)
+BACKGROUND_RUNS = (POSTGRES_DEMO,)  # started at collection (conftest.py, background_runs.py)
 
 # The compared models with their keys (the unique / unique_combination tests of their schema files).
 MODEL_KEYS = {
@@ -120,28 +120,14 @@ class PostgresRun:
 
 
 @pytest.fixture(scope="module")
-def pg_run(statistics_hook_configured, demo_run, pg_server, postgres_background_run, tmp_path_factory) -> PostgresRun:
-    """`exptrack run` of the demo date range with EXPTRACK_DBT_TARGET=postgres over the same seeded demo data.
-
-    Started at collection time in a subprocess (conftest.py, pipeline_support.BackgroundPipeline) when this module
-    is selected; otherwise (e.g. `pytest -k` chosen later) started here and waited for.
-    """
-    from pipeline_support import BackgroundPipeline
-
+def pg_run(statistics_hook_configured, demo_run, pg_server, background) -> PostgresRun:
+    """`exptrack run` of the demo date range with EXPTRACK_DBT_TARGET=postgres over the same seeded demo data,
+    started at collection in the background (BACKGROUND_RUNS, background_runs.py, pipeline_support.POSTGRES_DEMO)."""
     from exptrack_pipeline.config.settings import PostgresSettings
     from exptrack_pipeline.warehouse import PostgresWarehouse
 
-    if postgres_background_run is not None:
-        run = postgres_background_run[1]
-    else:
-        pg_server.create_database("exptrack")
-        env = {"EXPTRACK_DBT_TARGET": "postgres", **pg_server.env("exptrack"), "EXPTRACK_PG_SSLMODE": "disable"}
-        run = BackgroundPipeline(
-            tmp_path_factory.mktemp("postgres_run"), env, DEMO_START, DEMO_END, demo_run.truth.get("scale", 1.0)
-        )
-    code = run.wait()
-    assert code == 0, f"`exptrack run` on PostgreSQL failed (exit {code}):\n{run.log_tail()}"
-    print(f"\nthe demo pipeline on PostgreSQL (generate + exptrack run): {run.seconds:.1f}s")
+    run = background(POSTGRES_DEMO)
+    run.check("the demo pipeline on PostgreSQL (generate + exptrack run)")
     pg = PostgresSettings(
         host=pg_server.host, port=pg_server.port, user=pg_server.user, database="exptrack", sslmode="disable"
     )

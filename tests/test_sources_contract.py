@@ -298,20 +298,35 @@ def test_the_readme_example_is_a_valid_sources_file(tmp_path):
     assert "flags:identities" not in units and "product:identities" not in units
 
 
-def test_a_warehouse_table_is_read_in_place_day_by_day_and_undated_rows_are_refused(tmp_path, con):
-    con.execute("create schema seg")
-    con.execute(
-        "create table seg.tracks as select * from (values "
-        "('t1', null, 'u1', 'session_start', timestamp '2026-11-03 10:00:00'), "
-        "('t2', 'a1', null, 'session_start', timestamp '2026-11-04 10:00:00'), "
-        "('t3', null, null, 'session_start', timestamp '2026-11-03 11:00:00')) as t(id, anonymous_id, user_id, "
-        "event, timestamp)"
-    )
+def test_a_warehouse_table_is_read_in_place_day_by_day_and_undated_rows_are_refused(tmp_path):
+    from pipeline_support import dbt_run_in_place
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as setup:
+        setup.execute("create schema seg")
+        setup.execute(
+            "create table seg.tracks as select * from (values "
+            "('t1', null, 'u1', 'session_start', timestamp '2026-11-03 10:00:00'), "
+            "('t2', 'a1', null, 'session_start', timestamp '2026-11-04 10:00:00'), "
+            "('t3', null, null, 'session_start', timestamp '2026-11-03 11:00:00')) as t(id, anonymous_id, user_id, "
+            "event, timestamp)"
+        )
     sources = _sources(
         tmp_path,
         {"name": "wh", "preset": "segment_warehouse", "warehouse_schema": "seg", "tables": {"events": "seg.tracks"}},
     )
     units = [u for u in all_units(tmp_path / "raw", sources) if u.name == "wh:events"]
+    built = dbt_run_in_place(units, {"EXPTRACK_DBT_TARGET": "duckdb", "EXPTRACK_WAREHOUSE": str(path)}, tmp_path / "t")
+    assert built.returncode == 0, built.stdout
+    con = duckdb.connect(str(path))
+    # the dbt model holds the mapped rows of every day, as text; the loader checks one day of them
+    assert con.execute(
+        "select source, partition_date, event_id, user_id from main.in_place_events order by 3"
+    ).fetchall() == [
+        ("wh:events", DAY, "t1", "u1"),
+        ("wh:events", dt.date(2026, 11, 4), "t2", None),
+        ("wh:events", DAY, "t3", None),
+    ]
     report = load_day(con, tmp_path / "raw", units[0], DAY)
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (2, 1, 1) and report.balanced
     assert _quarantine(con, "wh:events")[0][1] == "missing user_id"
@@ -322,6 +337,7 @@ def test_a_warehouse_table_is_read_in_place_day_by_day_and_undated_rows_are_refu
         refused.rows_read == 0
         and "1 row(s) of seg.tracks have no timestamp" in refused.file_problems["warehouse:seg.tracks"]
     )
+    con.close()
 
 
 def test_snowplow_tsv_lines_with_the_wrong_number_of_fields_are_quarantined(tmp_path, con):

@@ -5,16 +5,19 @@ rows, quarantine reasons and records, exposure attributes, counts — and a re-l
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from pipeline_support import dbt_run_in_place
 from test_sources_contract import DAY, _sources
 
 from exptrack_pipeline.ingest.loader import load_day
-from exptrack_pipeline.sources import SourcesError, all_units
-from exptrack_pipeline.sources.in_place import load_table_days
+from exptrack_pipeline.sources import all_units
+from exptrack_pipeline.sources.in_place_postgres import load_table_days
 from exptrack_pipeline.warehouse import PostgresWarehouse
 
 TABLES = [
@@ -85,16 +88,27 @@ COMPARED = {
 }
 
 
-def _same_records(frame: pd.DataFrame) -> pd.DataFrame:
+pg_env: dict[str, str] = {}
+"""The EXPTRACK_PG_* variables of the `pg` fixture's database, for dbt."""
+
+
+def _build(units: list, env: dict[str, str], target: Path) -> None:
+    """The in_place dbt models for `units`, as the ingestion job builds them before the raw assets read them."""
+    built = dbt_run_in_place(units, env, target)
+    assert built.returncode == 0, built.stdout[-4000:]
+
+
+def _same_records(frame: pd.DataFrame, column: str = "record") -> pd.DataFrame:
     """A row as JSON writes its timestamp `2026-11-03 10:00:00` on DuckDB, `2026-11-03T10:00:00` on PostgreSQL."""
     frame = frame.copy()
-    frame["record"] = [r if r is None else re.sub(r'"(\d{4}-\d\d-\d\d)T', r'"\1 ', r) for r in frame["record"]]
+    frame[column] = [r if r is None else re.sub(r'"(\d{4}-\d\d-\d\d)T', r'"\1 ', r) for r in frame[column]]
     return frame
 
 
 @pytest.fixture
 def pg(pg_server):
     pg_server.create_database("in_place")
+    pg_env.update({**pg_server.env("in_place"), "EXPTRACK_DBT_TARGET": "postgres", "EXPTRACK_PG_SSLMODE": "disable"})
     return PostgresWarehouse(
         host=pg_server.host,
         port=pg_server.port,
@@ -114,13 +128,31 @@ def test_tables_read_in_place_on_postgres_equal_duckdb(pg, tmp_path):
         "wh:exposures",
         "wh:identities",
     ]
-    duck = duckdb.connect()
-    for statement in TABLES:
-        duck.execute(statement)
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as setup:
+        for statement in TABLES:
+            setup.execute(statement)
+    _build(units, {"EXPTRACK_DBT_TARGET": "duckdb", "EXPTRACK_WAREHOUSE": str(path)}, tmp_path / "duck-target")
+    duck = duckdb.connect(str(path))
     duck_reports = {u.name: load_day(duck, tmp_path / "raw", u, DAY) for u in units}
     with pg.connect() as con:
         for statement in TABLES:
             con.execute(statement)
+    _build(units, pg_env, tmp_path / "pg-target")
+    # the same mapped text on both engines, straight from the dbt models
+    mapped = (
+        "select source, source_file, cast(partition_date as varchar) as day, event_id, user_id, anonymous_id, "
+        "event_name, occurred_at, value, _source_record from main.in_place_events order by source, event_id, day"
+    )
+    on_pg, on_duckdb = pg.read_df(mapped), duck.execute(mapped).df()
+    o1_at = dt.datetime.fromtimestamp(1793696400, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # epoch ms
+    assert len(on_duckdb) == 10 and on_duckdb["occurred_at"].iloc[0] == o1_at
+    # a timestamp column's text is `2026-11-03 10:00:00` on DuckDB, `2026-11-03T10:00:00` on PostgreSQL (both parse)
+    on_pg["occurred_at"] = on_pg["occurred_at"].str.replace(r"^(\d{4}-\d\d-\d\d)T(?=[\d:.]+$)", r"\1 ", regex=True)
+    pd.testing.assert_frame_equal(
+        _same_records(on_pg, "_source_record"), _same_records(on_duckdb, "_source_record"), check_dtype=False
+    )
+    with pg.connect() as con:
         for _ in range(2):  # a re-load replaces each unit's day
             pg_reports = {u.name: r for u in units for r in load_table_days(con, u, [DAY])}
 
@@ -161,6 +193,8 @@ def test_a_table_with_rows_outside_any_day_is_refused_on_postgres(pg, tmp_path):
     with pg.connect() as con:
         for statement in TABLES[:3]:
             con.execute(statement)
+    _build([unit], pg_env, tmp_path / "target")
+    with pg.connect() as con:
         (loaded,) = load_table_days(con, unit, [DAY])
         con.execute("insert into seg.tracks values ('t9', null, 'u9', 'session_start', null)")
         (refused,) = load_table_days(con, unit, [DAY])
@@ -174,11 +208,35 @@ def test_a_table_with_rows_outside_any_day_is_refused_on_postgres(pg, tmp_path):
     )
 
 
-def test_a_strptime_format_is_refused_on_postgres_with_the_fix(tmp_path):
+def test_a_strptime_format_is_refused_on_postgres_with_the_fix(pg, tmp_path):
     custom = {**SOURCES[1], "events": {**SOURCES[1]["events"], "occurred_at": {"field": "at_ms", "format": "%d/%m/%Y"}}}
-    (unit,) = [u for u in all_units(tmp_path / "raw", _sources(tmp_path, custom)) if u.name == "shop:events"]
-    with pytest.raises(
-        SourcesError,
-        match=r"source shop:events \(table app.orders\): .*format: %d/%m/%Y.*select the column as a timestamp",
+    units = [u for u in all_units(tmp_path / "raw", _sources(tmp_path, custom)) if u.name == "shop:events"]
+    with pg.connect() as con:
+        for statement in TABLES[-5:]:
+            con.execute(statement)
+    built = dbt_run_in_place(units, pg_env, tmp_path / "target")
+    assert built.returncode != 0
+    assert re.search(r"format: %d/%m/%Y.*select the column as a timestamp in a view", built.stdout.replace("\n", " "))
+
+
+def test_the_in_place_models_feed_the_raw_assets_in_the_ingestion_group():
+    """In the Dagster asset graph the in_place models sit upstream of the raw assets that read them, in the ingestion
+    group (the ingest job builds them), and the daily `dbt build` of the other models leaves them out."""
+    import dagster as dg
+
+    from exptrack_pipeline.definitions import build_definitions
+
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    for model, raw in (
+        ("in_place_exposures", "raw_exposures"),
+        ("in_place_events", "raw_events"),
+        ("in_place_identities", "raw_events"),
     ):
-        next(load_table_days(None, unit, [DAY]))
+        assert dg.AssetKey(model) in graph.get(dg.AssetKey(raw)).parent_keys
+        assert graph.get(dg.AssetKey(model)).group_name == "ingestion"
+        assert dg.AssetKey(model) not in defs.resolve_assets_def("stg_events").keys
+    assert (
+        dg.AssetKey("in_place_events")
+        in defs.resolve_job_def("ingest_job").asset_layer.asset_graph.get_all_asset_keys()
+    )

@@ -7,45 +7,12 @@ native copy, so the stitching is exact there too.
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
-from pathlib import Path
-
 import duckdb
 import pandas as pd
-import yaml
-from dagster import DagsterInstance
-from pipeline_support import make_settings
-from sources_world import (
-    END,
-    SEGMENT_VALUES_VIEW,
-    START,
-    experiment_yaml,
-    native_frames,
-    segment_warehouse_frames,
-    simulate,
-)
+from sources_runs import IN_PLACE_EXPERIMENTS, SOURCES_IN_PLACE, in_place_settings, postgres_warehouse
 from test_sources_e2e import _assert_same
 
-REPO = Path(__file__).resolve().parents[1]
-SOURCES_YAML = {
-    "sources": [
-        {"name": "native", "preset": "exptrack", "warehouse_schema": "product_events"},
-        {
-            "name": "warehouse",
-            "preset": "segment_warehouse",
-            "warehouse_schema": "segment_prod",
-            "tables": {"events": "segment_prod.tracks_with_values"},
-            "events": {"value": "value"},
-        },
-    ]
-}
-EXPERIMENTS = {
-    "signup_native": "user_id",
-    "logout_native": "user_id",
-    "signup_segwh": "user_id",
-    "logout_segwh": "anonymous_id",
-}
+BACKGROUND_RUNS = (SOURCES_IN_PLACE,)  # both pipeline runs, started at collection (sources_runs.py)
 RAW = {
     "raw.exposures": "select source, source_file, source_row, user_id, anonymous_id, experiment_id, variant, "
     "exposed_at from "
@@ -59,36 +26,6 @@ RAW = {
 }
 
 
-def _registry(root: Path) -> Path:
-    registry = root / "experiments"
-    registry.mkdir()
-    shutil.copy(REPO / "experiments" / "metrics.yaml", registry / "metrics.yaml")
-    for experiment_id, unit in EXPERIMENTS.items():
-        (registry / f"{experiment_id}.yaml").write_text(
-            yaml.safe_dump(experiment_yaml(experiment_id, unit), sort_keys=False)
-        )
-    (registry / "sources.yaml").write_text(yaml.safe_dump(SOURCES_YAML, sort_keys=False))
-    return registry
-
-
-def _tables() -> dict[str, pd.DataFrame]:
-    tables = {f"product_events.{name}": frame for name, frame in native_frames(simulate("native")).items()}
-    tables.update(
-        {f"segment_prod.{name}": frame for name, frame in segment_warehouse_frames(simulate("segwh")).items()}
-    )
-    return tables
-
-
-def _write(con, tables: dict[str, pd.DataFrame], register) -> None:
-    """The same tables in either engine: `register(name, frame)` makes the frame readable as `name`."""
-    for schema in ("product_events", "segment_prod"):
-        con.execute(f"create schema {schema}")
-    for number, (table, frame) in enumerate(tables.items()):
-        register(f"frame_{number}", frame)
-        con.execute(f"create table {table} as select * from frame_{number}")
-    con.execute(SEGMENT_VALUES_VIEW)
-
-
 def _results(read, experiment_id: str) -> pd.DataFrame:
     frame = read(f"select * from main.experiment_results where experiment_id = '{experiment_id}'")
     return (
@@ -98,39 +35,10 @@ def _results(read, experiment_id: str) -> pd.DataFrame:
     )
 
 
-def test_tables_in_place_give_the_same_results_on_duckdb_and_postgres(pg_server, tmp_path, monkeypatch):
-    from exptrack_pipeline.cli import run_pipeline
-    from exptrack_pipeline.config.settings import PostgresSettings
-    from exptrack_pipeline.warehouse import PostgresWarehouse
-
-    registry, tables = _registry(tmp_path), _tables()
-    duck_settings = make_settings(tmp_path / "duck", experiments_dir=registry)
-    duck_settings.warehouse.parent.mkdir(parents=True)
-    with duckdb.connect(str(duck_settings.warehouse)) as con:
-        _write(con, tables, con.register)
-
-    pg_server.create_database("in_place_run")
-    pg = PostgresSettings(
-        host=pg_server.host, port=pg_server.port, user=pg_server.user, database="in_place_run", sslmode="disable"
-    )
-    warehouse = PostgresWarehouse(
-        host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode="disable", password=pg_server.password
-    )
-    with warehouse.connect() as con:
-        _write(con, tables, con.register)
-    for name, value in {
-        **pg_server.env("in_place_run"),
-        "EXPTRACK_PG_SSLMODE": "disable",
-        "EXPTRACK_PG_SCHEMA": "main",
-    }.items():
-        monkeypatch.setenv(name, value)  # restored after the test: run_pipeline exports the EXPTRACK_PG_* settings
-    pg_settings = make_settings(tmp_path / "pg", experiments_dir=registry).model_copy(
-        update={"target": "postgres", "postgres": pg}
-    )
-
-    for settings in (duck_settings, pg_settings):
-        with DagsterInstance.ephemeral() as instance:
-            run_pipeline(START, END + dt.timedelta(days=1), settings, instance=instance)
+def test_tables_in_place_give_the_same_results_on_duckdb_and_postgres(pg_server, background):
+    run = background(SOURCES_IN_PLACE)
+    run.check("the in-place pipeline runs (DuckDB, then PostgreSQL)")
+    duck_settings, warehouse = in_place_settings(run.root, "duckdb"), postgres_warehouse(pg_server)
 
     def duck_read(sql: str) -> pd.DataFrame:
         with duckdb.connect(str(duck_settings.warehouse), read_only=True) as con:
@@ -157,7 +65,16 @@ def test_tables_in_place_give_the_same_results_on_duckdb_and_postgres(pg_server,
         "warehouse:identities",
     }
     assert (log["r"] > 0).all() and (log["r"] == log["l"]).all()  # clean tables: every row loaded
-    for experiment_id in EXPERIMENTS:
+    # the rows were read through the dbt models the ingestion job rendered from the sources YAML: each unit's rows in
+    # its in_place model are the rows its days read
+    mapped = " union all ".join(
+        f"select source, count(*) as n from main.in_place_{c} group by 1" for c in ("exposures", "events", "identities")
+    )
+    for read in (duck_read, warehouse.read_df):
+        in_models = read(mapped).set_index("source")["n"].astype(int).sort_index()
+        read_rows = read("select source, sum(rows_read) as r from raw.ingestion_log group by 1")
+        assert in_models.to_dict() == read_rows.set_index("source")["r"].astype(int).sort_index().to_dict()
+    for experiment_id in IN_PLACE_EXPERIMENTS:
         _assert_same(_results(warehouse.read_df, experiment_id), _results(duck_read, experiment_id))
     for experiment in ("signup", "logout"):
         _assert_same(

@@ -25,12 +25,14 @@ DBT_NODE_EVENTS = ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "ASSET_OBS
 
 
 def dbt_node_count(manifest_path: Any) -> int:
-    """Models, tests, seeds and snapshots in dbt's manifest: the nodes `dbt build` runs."""
+    """Models, tests, seeds and snapshots in dbt's manifest: the nodes `dbt build` runs (not the in_place models,
+    which the ingestion job builds: defs/ingestion/in_place.py)."""
     import json
     from pathlib import Path
 
     nodes = json.loads(Path(manifest_path).read_text())["nodes"].values()
-    return sum(1 for node in nodes if node["resource_type"] in ("model", "test", "seed", "snapshot"))
+    built = ("model", "test", "seed", "snapshot")
+    return sum(1 for node in nodes if node["resource_type"] in built and "exptrack_in_place" not in node["tags"])
 
 
 class RunProgress:

@@ -1,4 +1,4 @@
-"""Field expressions of a source mapping → DuckDB SQL over the record `j` (JSON), evaluated in the warehouse.
+"""Field expressions of a source mapping → DuckDB SQL over the record `j` (JSON) of a file, evaluated in DuckDB.
 
 A field is written in the sources YAML as one of:
 
@@ -20,8 +20,6 @@ as `unparseable <timestamp>: <explanation>` with the record, never loaded with a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 RECORD = "j"
@@ -95,26 +93,15 @@ def _param_sql(key: str, within: str, record: str) -> str:
     return f"(select {value} from (select unnest({items}) as p) where p->>'$.key' = {literal(key)} limit 1)"
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """How one engine writes the parts of a field: a path's text, an epoch, a strptime format, a key/value param."""
+def field_sql(spec: Any, record: str = RECORD) -> str:
+    """The DuckDB text expression of one field spec (see the module docstring); raises ValueError on a bad spec.
 
-    path: Callable[[str, str], str]
-    epoch: Callable[[str, str], str]
-    format: Callable[[str, str], str]
-    param: Callable[[str, str, str], str]
-    text: str = "varchar"
-
-
-DUCKDB = Dialect(path=text_at, epoch=_epoch_sql, format=_format_sql, param=_param_sql)
-
-
-def field_sql(spec: Any, record: str = RECORD, dialect: Dialect = DUCKDB) -> str:
-    """The SQL text expression of one field spec (see the module docstring); raises ValueError on a bad spec."""
+    A file's records are mapped by this; a warehouse table's by dbt (sources/in_place.py, macros/exptrack_in_place.sql),
+    with the same forms and the same text results."""
     if spec is None:
-        return f"null::{dialect.text}"
+        return "null::varchar"
     if isinstance(spec, str):
-        return dialect.path(spec, record)
+        return text_at(spec, record)
     if not isinstance(spec, dict):
         raise ValueError(f"a field is a path or a mapping, got {spec!r}")
     form = next((f for f in _FORMS if f[0] in spec), None)
@@ -125,21 +112,21 @@ def field_sql(spec: Any, record: str = RECORD, dialect: Dialect = DUCKDB) -> str
             "{field, epoch | format}, {value}, {sql}, {first_of: [...]}, {param, in}"
         )
     if "value" in spec:
-        return f"{literal(spec['value'])}::{dialect.text}"
+        return f"{literal(spec['value'])}::varchar"
     if "sql" in spec:
-        return f"cast(({spec['sql']}) as {dialect.text})"
+        return f"cast(({spec['sql']}) as varchar)"
     if "first_of" in spec:
-        return "coalesce(" + ", ".join(field_sql(s, record, dialect) for s in spec["first_of"]) + ")"
+        return "coalesce(" + ", ".join(field_sql(s, record) for s in spec["first_of"]) + ")"
     if "param" in spec:
-        return dialect.param(spec["param"], spec.get("in", "event_params"), record)
-    text = field_sql(spec["field"], record, dialect)
+        return _param_sql(spec["param"], spec.get("in", "event_params"), record)
+    text = field_sql(spec["field"], record)
     if spec.get("epoch"):
         unit = "auto" if spec["epoch"] is True else spec["epoch"]
         if unit not in (*EPOCH_FACTORS, "auto"):
             raise ValueError(f"epoch unit {unit!r} is not one of s, ms, us, auto")
-        return dialect.epoch(text, unit)
+        return _epoch_sql(text, unit)
     if spec.get("format"):
-        return dialect.format(text, spec["format"])
+        return _format_sql(text, spec["format"])
     return text
 
 

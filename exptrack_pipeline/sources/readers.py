@@ -59,25 +59,6 @@ def _unzip(path: Path, scratch: Path) -> list[Path]:
     return out
 
 
-def table_records_sql(con: duckdb.DuckDBPyConnection, table: str, day_column: str, day) -> str:
-    """(ordinality, line, j) of a warehouse table's rows whose `day_column` falls on `day` (UTC). Rows without a
-    day would belong to no partition: the table is refused for the day (recorded in the quarantine) until fixed."""
-    column = ident(day_column)
-    try:
-        undated = con.execute(f"select count(*) from {table} where {column} is null").fetchone()[0]
-    except duckdb.Error as exc:
-        raise FileProblem(f"unreadable table: {str(exc).strip().splitlines()[0]}") from None
-    if undated:
-        raise FileProblem(
-            f"unreadable table: {undated} row(s) of {table} have no {day_column} and belong to no day; fill it "
-            "or set day_column"
-        )
-    return (
-        f"select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j "
-        f"from {table} as t where cast({column} as date) = date '{day.isoformat()}'"
-    )
-
-
 def records_sql(fmt: str, path: Path, scratch: Path) -> str:
     """(ordinality, line, j) of one file in `fmt`."""
     if fmt == "jsonl":
@@ -93,8 +74,8 @@ def records_sql(fmt: str, path: Path, scratch: Path) -> str:
         else f"read_csv({p}, all_varchar = true, header = true, hive_partitioning = false)"
     )
     return (
-        "select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j from "
-        f"{table} as t"
+        "select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j "
+        f"from {table} as t"
     )
 
 
@@ -112,17 +93,14 @@ def mapped_reader(
     fields: dict[str, Any],
     routes: dict[str, dict[str, Any]],
     attributes: dict[str, Any],
-    day_column: str | None = None,
 ):
-    """A loader `reader` (see ingest.loader.LoadUnit) for one contract of a tool's files (or warehouse table)."""
+    """A loader `reader` (see ingest.loader.LoadUnit) for one contract of a tool's files."""
     columns = CONTRACTS[contract].core_columns
 
     def reader(con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, day) -> tuple[str, dict[str, str]]:
         selected = [f"{field_sql(fields.get(c))} as {ident(c)}" for c in columns]
         selected += [f"{field_sql(spec)} as {ident(name)}" for name, spec in attributes.items()]
-        records = (
-            table_records_sql(con, str(path), day_column, day) if fmt == "table" else records_sql(fmt, path, scratch)
-        )
+        records = records_sql(fmt, path, scratch)
         relation = (
             f"(select {', '.join(selected)}, line as {SOURCE_RECORD}, ordinality "
             f"from ({records}) where {routing_sql(contract, routes)})"

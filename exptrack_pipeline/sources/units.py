@@ -9,12 +9,14 @@ landing zone, with the units named `exposures`, `events` and `identities` as bef
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from exptrack_pipeline.ingest.contract import CONTRACTS
 from exptrack_pipeline.ingest.loader import LoadUnit
 from exptrack_pipeline.ingest.units import TableMapping
 from exptrack_pipeline.sources.config import Source, SourcesError, SourcesFile, load_sources
+from exptrack_pipeline.sources.in_place import in_place_reader
 from exptrack_pipeline.sources.presets import resolve
 from exptrack_pipeline.sources.readers import SUFFIXES, mapped_reader
 
@@ -92,20 +94,19 @@ def _native_table_units(source: Source) -> list[LoadUnit]:
 
 
 def _table_units(source: Source, tables: dict[str, str], fields: dict, attributes: dict, day_column) -> list[LoadUnit]:
-    """One unit per contract that has a table: the table is read in place, day by day (`day_column(contract)`)."""
+    """One unit per contract that has a table: the table is read in place, day by day (`day_column(contract)`),
+    through the in_place dbt model of its contract (sources/in_place.py)."""
     units = []
     for contract, table in tables.items():
         mapped = TableMapping(fields[contract], attributes if contract == "exposures" else {}, day_column(contract))
-        units.append(
-            LoadUnit(
-                name=f"{source.name}:{contract}",
-                contract=CONTRACTS[contract],
-                folder=source.root,
-                table=table,
-                reader=mapped_reader("table", contract, mapped.fields, {}, mapped.attributes, mapped.day_column),
-                in_place=mapped,
-            )
+        unit = LoadUnit(
+            name=f"{source.name}:{contract}",
+            contract=CONTRACTS[contract],
+            folder=source.root,
+            table=table,
+            in_place=mapped,
         )
+        units.append(dataclasses.replace(unit, reader=in_place_reader(unit)))
     return units
 
 

@@ -46,7 +46,13 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="duckdb")
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    pool="duckdb",
+    exclude="tag:exptrack_in_place",  # built by the ingestion job (defs/ingestion/in_place.py)
+)
 def exptrack_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     """Every dbt model and test (`dbt build`, `--full-refresh` when configured), streamed as Dagster events."""
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]

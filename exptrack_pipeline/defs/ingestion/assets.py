@@ -10,7 +10,7 @@ from exptrack_pipeline.defs.resources import LandingZoneResource, WarehouseResou
 from exptrack_pipeline.ingest import load_day
 from exptrack_pipeline.ingest.publish import load_days_into_server
 from exptrack_pipeline.sources import units_for_asset
-from exptrack_pipeline.sources.in_place import load_table_days
+from exptrack_pipeline.sources.in_place_postgres import load_table_days
 
 PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT = "EXPTRACK_START_DATE", "2026-10-01"
 daily_partitions = dg.DailyPartitionsDefinition(
@@ -32,7 +32,7 @@ def _ingest(
         if warehouse.kind == "duckdb":
             reports = (load_day(con, raw_dir, unit, day) for unit in units for day in days)
         else:  # a server warehouse: DuckDB reads and checks the files, COPY sends each day (ingest/publish.py);
-            # a warehouse table is read in place by the server's own SQL (sources/in_place.py)
+            # a warehouse table is read in place by the server's own SQL (sources/in_place_postgres.py)
             reports = (
                 r
                 for unit in units
@@ -73,9 +73,9 @@ def _ingest(
     )
 
 
-def _ingestion_asset(key: str, description: str) -> dict:
+def _ingestion_asset(key: str, description: str, in_place: list[str]) -> dict:
     """What both raw assets share: daily partitions (a range runs as one run), the DuckDB pool, the rows_conserved
-    check."""
+    check; `in_place` are the dbt models of warehouse-table sources the asset reads (defs/ingestion/in_place.py)."""
     conserved = dg.AssetCheckSpec(
         "rows_conserved", asset=key, description="Every row read is loaded, quarantined or de-duplicated."
     )
@@ -88,6 +88,7 @@ def _ingestion_asset(key: str, description: str) -> dict:
         "group_name": "ingestion",
         "kinds": {"duckdb", "python"},
         "check_specs": [conserved],
+        "deps": in_place,
     }
 
 
@@ -96,6 +97,7 @@ def _ingestion_asset(key: str, description: str) -> dict:
         "raw_exposures",
         "Exposure rows of the day's landing-zone files (raw.exposures, raw.exposure_attributes); bad rows go "
         "to raw.quarantine.",
+        ["in_place_exposures"],
     )
 )
 def raw_exposures(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
@@ -107,6 +109,7 @@ def raw_exposures(context: dg.AssetExecutionContext, landing_zone: LandingZoneRe
     **_ingestion_asset(
         "raw_events",
         "Behaviour events of the day's landing-zone files (raw.events), de-duplicated by event_id within the day.",
+        ["in_place_events", "in_place_identities"],
     )
 )
 def raw_events(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
