@@ -75,6 +75,9 @@ def _start_postgres_server():
 def pytest_collection_finish(session):
     """When the PostgreSQL pipeline tests are selected, start their server and their pipeline run now, in the
     background: the run takes about as long as the DuckDB demo run and overlaps with it on the second core."""
+    import spark_support  # the same for the Spark pipeline tests (tests/spark_support.py)
+
+    spark_support.start(session, DEMO_START, DEMO_END, E2E_SCALE, prepare=_parse_manifest)
     if not any(item.path.name == "test_postgres_pipeline.py" for item in session.items):
         return
     import shutil
@@ -94,6 +97,9 @@ def pytest_collection_finish(session):
 
 
 def pytest_sessionfinish(session):
+    import spark_support
+
+    spark_support.stop(session)
     started = session.config.stash.get(_PG, None)
     if started:
         server, run, cleanup = started

@@ -41,7 +41,15 @@ class BackgroundPipeline:
     """The documented commands (`python -m exptrack_pipeline.demo.generate`, `exptrack run`) in a subprocess, started
     early so a second pipeline (the PostgreSQL run) overlaps with the session's other tests on the other core."""
 
-    def __init__(self, root: Path, env: dict[str, str], start: str, end: str, scale: float) -> None:
+    def __init__(
+        self,
+        root: Path,
+        env: dict[str, str],
+        start: str,
+        end: str,
+        scale: float,
+        runner: str = "-m exptrack_pipeline.cli run",
+    ) -> None:
         import os
         import shlex
         import subprocess
@@ -53,7 +61,7 @@ class BackgroundPipeline:
         python = shlex.quote(sys.executable)
         script = (
             f"{python} -m exptrack_pipeline.demo.generate --out {shlex.quote(str(self.raw_dir))} --seed 7 --scale {scale} && "
-            f"{python} -m exptrack_pipeline.cli run --start {start} --end {end}"
+            f"{python} {runner} --start {start} --end {end}"
         )
         full_env = {
             **os.environ,
