@@ -119,6 +119,11 @@ def run_warehouse_pipeline(start_day: str, end_day: str) -> None:
                 raise_on_error=True,
             )
             print(f"{name}: success={result.success}", flush=True)
+    from exptrack_pipeline.defs.results.assets import latest_primary_markdown
+    from exptrack_pipeline.warehouse import open_warehouse
+
+    results = open_warehouse(settings).read_df("select * from main.experiment_results")
+    print(f"latest primary results on {open_warehouse(settings).describe()}:\n{latest_primary_markdown(results)}")
 
 
 if __name__ == "__main__":  # the background subprocess: python tests/spark_support.py run --start DAY --end DAY
