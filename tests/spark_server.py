@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -218,6 +219,7 @@ def _require() -> tuple[str, Path] | None:
 def main(argv: list[str]) -> int:
     """The command line: find, run, exec -- CMD."""
     command = argv[1] if len(argv) > 1 else "find"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill` still stops the JVM and deletes its data
     found = _require()
     if command == "find":
         if found:
