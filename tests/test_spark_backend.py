@@ -1,4 +1,4 @@
-"""The Spark backend's SQL translation and the skip rule, without a JVM (the pipeline itself: test_spark_pipeline.py)."""
+"""The Spark backend's SQL translation and the skip rule, without a JVM (the pipeline: test_spark_pipeline.py)."""
 
 from __future__ import annotations
 
