@@ -31,7 +31,7 @@ class SparkRun:
 
 
 @pytest.fixture(scope="module")
-def spark_run(demo_run, pytestconfig) -> SparkRun:
+def spark_run(demo_run, pytestconfig):
     """The background run started at collection (or, when this module was chosen later, one started here)."""
     from exptrack_pipeline.warehouse import SparkWarehouse
 
@@ -47,7 +47,9 @@ def spark_run(demo_run, pytestconfig) -> SparkRun:
     print(
         f"\nthe demo pipeline on local Spark (generate + ingest + registry + dbt + results): {started.run.seconds:.1f}s"
     )
-    return SparkRun(SparkWarehouse(remote=started.server.remote), started.run.seconds)
+    warehouse = SparkWarehouse(remote=started.server.remote)
+    yield SparkRun(warehouse, started.run.seconds)
+    warehouse.session().stop()  # close the Connect client before the server goes: its threads would retry at exit
 
 
 def test_ingestion_into_spark_conserves_every_row(demo_run, spark_run):
