@@ -12,7 +12,7 @@ export EXPTRACK_EXPERIMENTS_DIR ?= $(CURDIR)/experiments
 export EXPTRACK_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
 export EXPTRACK_OUTPUT_DIR ?= $(CURDIR)/data/output
 
-.PHONY: install manifest dagster-home demo demo-segment demo-postgres test lint dev bench clean
+.PHONY: install manifest dagster-home demo demo-segment demo-postgres demo-spark test lint dev bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,19 @@ demo-postgres: manifest dagster-home
 	test -f $(EXPTRACK_RAW_DIR)/demo_truth.json || $(BIN)/python -m exptrack_pipeline.demo.generate --out $(EXPTRACK_RAW_DIR)
 	EXPTRACK_OUTPUT_DIR=$(CURDIR)/data/output-postgres $(BIN)/python tests/postgres_server.py exec -- sh -c '$(BIN)/exptrack run --start $(DEMO_START) --end $(DEMO_END) && $(BIN)/exptrack summary'
 
-test: manifest dagster-home
+# pyspark + dbt-spark (pyproject extra `spark`): the Spark pipeline test and `make demo-spark`.
+$(VENV)/.spark-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,spark]'
+	touch $@
+
+# The warehouse part of the pipeline on a throw-away local Apache Spark (tests/spark_server.py: one JVM serving Spark
+# Connect and thrift, warehouse and metastore in a temp dir): ingestion, registry, every dbt model and test, the
+# statistics (tests/spark_support.py; monitoring and lifecycle do not run on Spark yet). Clusters: docs/scale-out.md.
+demo-spark: manifest dagster-home $(VENV)/.spark-installed
+	test -f $(EXPTRACK_RAW_DIR)/demo_truth.json || $(BIN)/python -m exptrack_pipeline.demo.generate --out $(EXPTRACK_RAW_DIR)
+	EXPTRACK_OUTPUT_DIR=$(CURDIR)/data/output-spark $(BIN)/python tests/spark_server.py exec -- $(BIN)/python tests/spark_support.py run --start $(DEMO_START) --end $(DEMO_END)
+
+test: manifest dagster-home $(VENV)/.spark-installed
 	$(BIN)/pytest -q
 
 # ruff (format check + rules in pyproject.toml) and sqlfluff on the dbt models (dbt templater, .sqlfluff).

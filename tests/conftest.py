@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import background_runs
+import spark_support
 import pytest
 from pipeline_support import PipelineRun, make_settings
 
@@ -70,9 +71,11 @@ def pytest_collection_finish(session):
     """Start the slow runs the selected test modules declare (BACKGROUND_RUNS) in the background: each takes about
     as long as the DuckDB demo run and overlaps with the foreground tests on the second core (background_runs.py)."""
     background_runs.start_declared(session, prepare=_parse_manifest)
+    spark_support.start(session, DEMO_START, DEMO_END, E2E_SCALE, prepare=_parse_manifest)  # its own JVM server
 
 
 def pytest_sessionfinish(session):
+    spark_support.stop(session)
     background_runs.stop_all(session.config)
 
 

@@ -43,11 +43,19 @@ class BackgroundPipeline(BackgroundProcess):
     """The documented commands (`python -m exptrack_pipeline.demo.generate`, `exptrack run`) in a subprocess, started
     early so a second pipeline (the PostgreSQL run) overlaps with the session's other tests on the other core."""
 
-    def __init__(self, root: Path, env: dict[str, str], start: str, end: str, scale: float) -> None:
+    def __init__(
+        self,
+        root: Path,
+        env: dict[str, str],
+        start: str,
+        end: str,
+        scale: float,
+        runner: tuple[str, ...] = ("-m", "exptrack_pipeline.cli", "run"),
+    ) -> None:
         self.raw_dir, self.output_dir = root / "raw", root / "output"
         script = python_script(
             ["-m", "exptrack_pipeline.demo.generate", "--out", self.raw_dir, "--seed", "7", "--scale", scale],
-            ["-m", "exptrack_pipeline.cli", "run", "--start", start, "--end", end],
+            [*runner, "--start", start, "--end", end],
         )
         paths = {
             "EXPTRACK_RAW_DIR": str(self.raw_dir),

@@ -45,6 +45,15 @@ MODEL_KEYS = {
 # Wall-clock times of each run (when the pause was recorded), which two runs cannot share.
 RUN_TIME_COLUMNS = {"dim_experiment_status": ["status_changed_at"], "experiment_lifecycle": ["status_since"]}
 RESULT_KEYS = ["experiment_id", "metric_id", "variant", "analysis_date"]
+# 1.35M event rows: compared per file and event name (counts, distinct ids and users, value sums, time range)
+# rather than row by row, which would spend a minute in Python
+EVENTS_FINGERPRINT = (
+    "select partition_date, source_file, event_name, count(*) as n_rows, count(distinct event_id) as n_ids, "
+    "count(distinct user_id) as n_users, count(value) as n_values, sum(value) as value_sum, "
+    "sum(source_row) as row_sum, min(occurred_at) as first_at, max(occurred_at) as last_at, "
+    "count(distinct session_id) as n_sessions "
+    "from raw.events group by partition_date, source_file, event_name"
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -162,18 +171,9 @@ def test_ingestion_into_postgres_conserves_every_row(demo_run, pg_run):
         quarantine_key,
         "raw.quarantine",
     )
-    # 1.35M event rows: compared per file and event name (counts, distinct ids and users, value sums, time range)
-    # rather than row by row, which would spend a minute in Python
-    fingerprint = (
-        "select partition_date, source_file, event_name, count(*) as n_rows, count(distinct event_id) as n_ids, "
-        "count(distinct user_id) as n_users, count(value) as n_values, sum(value) as value_sum, "
-        "sum(source_row) as row_sum, "
-        "min(occurred_at) as first_at, max(occurred_at) as last_at, count(distinct session_id) as n_sessions "
-        "from raw.events group by partition_date, source_file, event_name"
-    )
     assert_same_table(
-        demo_run.query(fingerprint),
-        pg_run.query(fingerprint),
+        demo_run.query(EVENTS_FINGERPRINT),
+        pg_run.query(EVENTS_FINGERPRINT),
         ["partition_date", "source_file", "event_name"],
         "raw.events",
     )

@@ -7,3 +7,5 @@
 {% macro default__exptrack_type_double() %}double precision{% endmacro %}
 
 {% macro bigquery__exptrack_type_double() %}float64{% endmacro %}
+
+{% macro spark__exptrack_type_double() %}double{% endmacro %}

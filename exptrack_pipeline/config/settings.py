@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-TARGETS = ("duckdb", "postgres")
+TARGETS = ("duckdb", "postgres", "spark")
 
 
 def _path(name: str, default: str) -> Path:
@@ -64,7 +64,8 @@ class Settings(BaseModel):
     EXPTRACK_RAW_DIR (default data/raw), EXPTRACK_EXPERIMENTS_DIR (default experiments/),
     EXPTRACK_METRICS_FILE (default <experiments dir>/metrics.yaml),
     EXPTRACK_WAREHOUSE (default data/warehouse.duckdb), EXPTRACK_OUTPUT_DIR (default data/output),
-    EXPTRACK_DBT_TARGET (duckdb, the default, or postgres: then EXPTRACK_PG_* say where; docs/postgres.md).
+    EXPTRACK_DBT_TARGET (duckdb, the default, or postgres: then EXPTRACK_PG_* say where; docs/postgres.md; or spark:
+    then EXPTRACK_SPARK_REMOTE / SPARK_REMOTE, docs/scale-out.md).
     Relative paths resolve against the current directory, so dbt and Python see the same absolute file.
     """
 
@@ -73,7 +74,7 @@ class Settings(BaseModel):
     metrics_file: Path
     warehouse: Path
     output_dir: Path
-    target: Literal["duckdb", "postgres"] = "duckdb"
+    target: Literal["duckdb", "postgres", "spark"] = "duckdb"
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
 
     @classmethod

@@ -83,6 +83,8 @@ class WarehouseResource(dg.ConfigurableResource):
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
         """The resource for the settings' target: the DuckDB file, or the PostgreSQL database."""
+        if settings.target == "spark":  # Spark Connect URL and table format from the environment (spark_backend.py)
+            return cls(target="spark", path=str(settings.warehouse))
         if settings.target != "postgres":
             return cls(target="duckdb", path=str(settings.warehouse))
         pg = settings.postgres

@@ -1,4 +1,4 @@
-"""One warehouse interface for the Python side, on DuckDB (the embedded default) or PostgreSQL.
+"""One warehouse interface for the Python side, on DuckDB (the embedded default), PostgreSQL or Spark.
 
 Everything exptrack's Python code does to a warehouse goes through a :class:`Warehouse`: ``read_df``,
 ``replace_table``, ``execute`` and ``connect`` (a connection with the DuckDB-style subset ``execute(sql, params)``
@@ -17,6 +17,7 @@ from exptrack_pipeline.warehouse.base import (
 )
 from exptrack_pipeline.warehouse.duckdb_backend import DEFAULT_MEMORY_LIMIT, DuckDBWarehouse
 from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
+from exptrack_pipeline.warehouse.spark_backend import SparkWarehouse
 from exptrack_pipeline.warehouse.targets import TARGETS, make_warehouse, open_warehouse
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Connect",
     "DuckDBWarehouse",
     "PostgresWarehouse",
+    "SparkWarehouse",
     "Warehouse",
     "WarehouseBusy",
     "is_lock_error",

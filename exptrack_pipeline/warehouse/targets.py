@@ -1,17 +1,20 @@
-"""The choice of backend, in one place: EXPTRACK_DBT_TARGET (the setting dbt reads too) names DuckDB or PostgreSQL.
+"""The choice of backend, in one place: EXPTRACK_DBT_TARGET (the setting dbt reads too) names DuckDB, PostgreSQL or
+Spark.
 
 Both the CLI (`open_warehouse(settings)`) and the Dagster `WarehouseResource` call `make_warehouse`.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from exptrack_pipeline.warehouse.base import Warehouse
 from exptrack_pipeline.warehouse.duckdb_backend import DEFAULT_MEMORY_LIMIT, DuckDBWarehouse
 from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
+from exptrack_pipeline.warehouse.spark_backend import SparkWarehouse
 
-TARGETS = ("duckdb", "postgres")
+TARGETS = ("duckdb", "postgres", "spark")
 
 
 def make_warehouse(
@@ -24,6 +27,8 @@ def make_warehouse(
         return PostgresWarehouse(
             host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode, password=password
         )
+    if target == "spark":  # Spark Connect: EXPTRACK_SPARK_REMOTE / SPARK_REMOTE (spark_backend.py)
+        return SparkWarehouse(file_format=os.environ.get("EXPTRACK_SPARK_FILE_FORMAT") or "parquet")
     if target != "duckdb":
         raise ValueError(f"warehouse target {target!r}: expected one of {', '.join(TARGETS)} (EXPTRACK_DBT_TARGET)")
     return DuckDBWarehouse(path, memory_limit=memory_limit)

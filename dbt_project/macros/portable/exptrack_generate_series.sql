@@ -23,3 +23,9 @@
     select generated_number - 1 as day_offset
     from ({{ exptrack_generate_series(days) }}) as exptrack_days
 {% endmacro %}
+
+{#- Spark: the native range() table function (bigint column `id`), no power-of-two cross joins. -#}
+{% macro spark__exptrack_generate_series(upper_bound) %}
+    select cast(id as bigint) as generated_number
+    from range(1, ({{ upper_bound }}) + 1)
+{% endmacro %}
