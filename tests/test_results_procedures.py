@@ -59,7 +59,7 @@ def test_adjusted_p_values_are_statsmodels_and_decisions_follow_them(procedure, 
     assert row["abs_ci_high"] - row["abs_effect"] == pytest.approx(z * se, rel=1e-9)
 
 
-def test_holm_and_bh_find_more_than_bonferroni_here():
+def test_holm_never_finds_fewer_than_bonferroni_nor_bh_than_holm():
     frames = {
         p: compute_results(pd.DataFrame(secondary_family()), pd.Series({"e": 0.05}), corrections=pd.Series({"e": p}))
         for p in ("bonferroni", "holm", "bh")
