@@ -47,12 +47,11 @@ def adjust(p: np.ndarray, family: np.ndarray, m: np.ndarray, counted: np.ndarray
     out = np.minimum(p * m, 1.0)  # bonferroni with the family's m, NaN stays NaN
     for name in ("holm", "bh"):
         rows = (procedure == name) & counted
-        if not rows.any():
-            continue
-        padded = np.where(np.isnan(p[rows]), 1.0, p[rows])
-        adjusted = adjust_pvalues(padded, method=name, family=family[rows])
-        out[rows] = np.where(np.isnan(p[rows]), np.nan, adjusted)
         out[(procedure == name) & ~counted] = np.nan
+        if rows.any():
+            padded = np.where(np.isnan(p[rows]), 1.0, p[rows])
+            adjusted = adjust_pvalues(padded, method=name, family=family[rows])
+            out[rows] = np.where(np.isnan(p[rows]), np.nan, adjusted)
     return out
 
 
