@@ -30,6 +30,8 @@ class VariantMetricStats(pa.DataFrameModel):
     sum_xy: Series[float]
 
     class Config:
+        """pandera options: strict columns, coerced types, one row per key."""
+
         strict = True
         coerce = True
         unique = ["experiment_id", "metric_id", "variant", "analysis_date"]
@@ -86,6 +88,8 @@ class ExperimentResults(pa.DataFrameModel):
     reason: Series[str]
 
     class Config:
+        """pandera options: strict columns, coerced types, one row per key."""
+
         strict = True
         coerce = True
         unique = ["experiment_id", "metric_id", "variant", "analysis_date"]
@@ -105,38 +109,59 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "mean_control": "Control metric value (rate, mean per unit, or Σnumerator/Σdenominator for ratios).",
     "mean_variant": "Variant metric value.",
     "abs_effect": "mean_variant − mean_control.",
-    "abs_ci_low": "Lower bound of the CI of abs_effect at level 1 − alpha/comparisons (bh: 1 − R·alpha/comparisons, R = the family's rejections; −inf for a one-sided 'less' test).",
+    "abs_ci_low": "Lower bound of the CI of abs_effect at level 1 − alpha/comparisons (bh: 1 − R·alpha/comparisons, "
+    "R = the family's rejections; −inf for a one-sided 'less' test).",
     "abs_ci_high": "Upper bound of that CI (+inf for a one-sided 'greater' test).",
     "rel_lift": "mean_variant / mean_control − 1.",
-    "rel_lift_ci_low": "Lower bound of Fieller's CI of rel_lift at level 1 − alpha/comparisons (excludes 0 exactly when p_value_adjusted < alpha; NaN with a reason when unbounded).",
+    "rel_lift_ci_low": "Lower bound of Fieller's CI of rel_lift at level 1 − alpha/comparisons (excludes 0 exactly "
+    "when "
+    "p_value_adjusted < alpha; NaN with a reason when unbounded).",
     "rel_lift_ci_high": "Upper bound of that CI.",
-    "p_value": "Fixed-horizon p-value (z for proportions and ratios, Welch t for means, an exact test for proportions with few events: see `method`), two-sided or one-sided as `alternative` says.",
-    "p_value_adjusted": "p_value corrected over its family (see `correction`): the variants of this metric and date, or for a secondary metric the variants × all secondary metrics of the date.",
-    "correction": "Multiple-comparison correction applied: the experiment's procedure (`correction_procedure`) when the family has several comparisons, else none.",
-    "correction_procedure": "The experiment's multiple-comparison procedure, named in every row: bonferroni (default), holm or bh (Benjamini–Hochberg), from success_criteria.correction or the catalog's default_correction.",
-    "comparisons": "m: the comparisons of the corrected family that have a test (defined p-value); every p-value is adjusted over them by the procedure and every interval is at level 1 − alpha/m (bh: 1 − R·alpha/m).",
+    "p_value": "Fixed-horizon p-value (z for proportions and ratios, Welch t for means, an exact test for proportions "
+    "with few events: see `method`), two-sided or one-sided as `alternative` says.",
+    "p_value_adjusted": "p_value corrected over its family (see `correction`): the variants of this metric and date, "
+    "or for a secondary metric the variants × all secondary metrics of the date.",
+    "correction": "Multiple-comparison correction applied: the experiment's procedure (`correction_procedure`) when "
+    "the family has several comparisons, else none.",
+    "correction_procedure": "The experiment's multiple-comparison procedure, named in every row: bonferroni (default), "
+    "holm or bh (Benjamini–Hochberg), from success_criteria.correction or the catalog's default_correction.",
+    "comparisons": "m: the comparisons of the corrected family that have a test (defined p-value); every p-value is "
+    "adjusted over them by the procedure and every interval is at level 1 − alpha/m (bh: 1 − R·alpha/m).",
     "alpha": "The experiment's significance level.",
     "is_significant": "p_value_adjusted < alpha (fixed horizon: valid at the planned end, not for daily peeking).",
-    "method": "Which test ran: z_unpooled, welch_t, delta_ratio_z, or fisher_exact / boschloo_exact / barnard_exact for proportions below the metric's expected-count threshold (default 5).",
-    "alternative": "The hypothesis declared in the registry: two-sided, or one-sided greater (variant above control) / less. One-sided rows have one-sided p-values and one-sided interval bounds.",
-    "seq_abs_ci_low": "Always-valid (sequential) CI of abs_effect at level 1 − alpha/comparisons, safe to look at every day.",
+    "method": "Which test ran: z_unpooled, welch_t, delta_ratio_z, or fisher_exact / boschloo_exact / barnard_exact "
+    "for proportions below the metric's expected-count threshold (default 5).",
+    "alternative": "The hypothesis declared in the registry: two-sided, or one-sided greater (variant above control) / "
+    "less. One-sided rows have one-sided p-values and one-sided interval bounds.",
+    "seq_abs_ci_low": "Always-valid (sequential) CI of abs_effect at level 1 − alpha/comparisons, safe to look at "
+    "every day.",
     "seq_abs_ci_high": "Upper bound of that CI.",
     "seq_rel_lift_ci_low": "Always-valid Fieller CI of rel_lift at the same level (agrees with seq_p_value_adjusted).",
     "seq_rel_lift_ci_high": "Upper bound of the always-valid CI.",
     "seq_p_value": "Always-valid p-value (mixture SPRT), unadjusted.",
-    "seq_p_value_adjusted": "seq_p_value adjusted by the procedure over the family (bonferroni: min(1, comparisons × seq_p_value)): what daily decisions read.",
-    "seq_is_significant": "seq_p_value_adjusted < alpha (⇔ the always-valid CIs exclude zero): the daily decision rule.",
+    "seq_p_value_adjusted": "seq_p_value adjusted by the procedure over the family (bonferroni: min(1, comparisons × "
+    "seq_p_value)): what daily decisions read.",
+    "seq_is_significant": "seq_p_value_adjusted < alpha (⇔ the always-valid CIs exclude zero): the daily decision "
+    "rule.",
     "harm_margin": "Allowed relative harm (the guardrail's max_relative_harm; 0 for primary and secondary metrics).",
-    "seq_is_harmful": "Always-valid test at level alpha/comparisons: the effect is worse than harm_margin in the bad direction (guardrail breach; primary harm). Read by monitoring, reports and the weekly status.",
+    "seq_is_harmful": "Always-valid test at level alpha/comparisons: the effect is worse than harm_margin in the bad "
+    "direction "
+    "(guardrail breach; primary harm). Read by monitoring, reports and the weekly status.",
     "cuped_rel_lift": "Relative lift after CUPED adjustment with the pre-exposure covariate.",
     "cuped_rel_lift_ci_low": "Lower bound of the CUPED-adjusted CI.",
     "cuped_rel_lift_ci_high": "Upper bound of the CUPED-adjusted CI.",
     "cuped_p_value": "p-value of the CUPED-adjusted test, unadjusted.",
-    "cuped_p_value_adjusted": "cuped_p_value adjusted by the procedure over the family (bonferroni: min(1, comparisons × cuped_p_value)).",
+    "cuped_p_value_adjusted": "cuped_p_value adjusted by the procedure over the family (bonferroni: min(1, "
+    "comparisons × cuped_p_value)).",
     "cuped_variance_reduction": "1 − Var(CUPED estimate) / Var(plain estimate).",
-    "prob_beat_control": "Bayesian (normal approximation, flat prior) probability that the variant is better in the good direction.",
-    "expected_loss": "Bayesian expected loss (relative lift) of shipping the variant, in the metric's good direction (for 'decrease' metrics, the expected rise).",
-    "expected_loss_control": "Bayesian expected loss of keeping the control instead: the expected improvement forgone, in the good direction.",
+    "prob_beat_control": "Bayesian (normal approximation, flat prior) probability that the variant is better in the "
+    "good direction.",
+    "expected_loss": "Bayesian expected loss (relative lift) of shipping the variant, in the metric's good direction "
+    "(for "
+    "'decrease' metrics, the expected rise).",
+    "expected_loss_control": "Bayesian expected loss of keeping the control instead: the expected improvement "
+    "forgone, in the good "
+    "direction.",
     "reason": "Why some numbers are missing (e.g. too few units); empty when all is well.",
 }
 
@@ -152,6 +177,8 @@ class RetentionCohorts(pa.DataFrameModel):
     retained_units: Series[int] = pa.Field(ge=0)
 
     class Config:
+        """pandera options: strict columns, coerced types."""
+
         strict = True
         coerce = True
 
@@ -172,6 +199,8 @@ class RetentionResults(pa.DataFrameModel):
     p_value_vs_control: Series[float] = pa.Field(nullable=True, ge=0, le=1)
 
     class Config:
+        """pandera options: strict columns, coerced types, one row per key."""
+
         strict = True
         coerce = True
         unique = ["experiment_id", "variant", "retention_day"]
@@ -184,6 +213,8 @@ class SegmentMetricStats(VariantMetricStats):
     attribute_value: Series[str]
 
     class Config:
+        """pandera options: strict columns, coerced types, one row per key."""
+
         strict = True
         coerce = True
         unique = ["experiment_id", "metric_id", "variant", "attribute", "attribute_value"]
@@ -213,5 +244,7 @@ class SegmentResults(pa.DataFrameModel):
     warning: Series[str]
 
     class Config:
+        """pandera options: strict columns, coerced types."""
+
         strict = True
         coerce = True

@@ -47,7 +47,8 @@ def pair_with_control(stats: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFra
 
 
 def by_kind(pairs: pd.DataFrame, run) -> dict[str, np.ndarray]:
-    """Run `run(control, variant, kind, mask)` per stat kind and scatter the result fields back into full-length arrays."""
+    """Run `run(control, variant, kind, mask)` per stat kind and scatter the result fields back into full-length
+    arrays."""
     out: dict[str, np.ndarray] = {}
     for kind in pairs["stat_kind"].unique():
         mask = (pairs["stat_kind"] == kind).to_numpy()
@@ -83,6 +84,8 @@ def bonferroni(p_values: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class HarmTest:
+    """Outcome of the always-valid harm test per row: `harmful` is a boolean array aligned with the pairs."""
+
     harmful: np.ndarray
 
 
@@ -128,7 +131,7 @@ def compute_results(
     `options` (experiment_id, metric_id, alternative, exact_test, exact_below) and `corrections` (experiment_id →
     bonferroni | holm | bh) come from the registry (analysis/multiplicity.py); absent, the defaults apply.
     """
-    pairs = pair_with_control(stats).sort_values(KEYS + ["variant"]).reset_index(drop=True)
+    pairs = pair_with_control(stats).sort_values([*KEYS, "variant"]).reset_index(drop=True)
     if pairs.empty:
         return ExperimentResults.validate(
             pd.DataFrame({c: pd.Series(dtype="object") for c in ExperimentResults.to_schema().columns})

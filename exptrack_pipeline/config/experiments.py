@@ -16,6 +16,8 @@ class _Strict(BaseModel):
 
 
 class Variant(_Strict):
+    """One arm of an experiment: its name, traffic weight and whether it is the control."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     weight: float = Field(gt=0, le=1)
     is_control: bool = False
@@ -32,11 +34,12 @@ Correction = Literal["bonferroni", "holm", "bh"]
 
 
 class SuccessCriteria(_Strict):
-    """How the experiment is judged, declared before it starts.
+    """The test's error rates, the minimum detectable effect the experiment is sized for, and how it is judged.
 
     `one_sided` names the metrics tested one-sided and the direction the hypothesis expects ("greater": the variant
-    raises the metric, "less": lowers it); every other metric is two-sided. `correction` is the multiple-comparison
-    procedure (default: the catalog's `default_correction`, else bonferroni). docs/statistics.md.
+    raises the metric, "less": lowers it), declared before the data; every other metric is two-sided. `correction` is
+    the multiple-comparison procedure (default: the catalog's `default_correction`, else bonferroni).
+    docs/statistics.md.
     """
 
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
@@ -48,6 +51,8 @@ class SuccessCriteria(_Strict):
 
 
 class Prioritization(_Strict):
+    """ICE prioritisation scores (impact, confidence, effort) that order the backlog."""
+
     expected_impact: float = Field(ge=0, le=10)
     confidence: float = Field(ge=0, le=10)
     effort: float = Field(gt=0, le=10)
@@ -61,7 +66,8 @@ class AllocationPhase(_Strict):
 
 
 class ShipStep(_Strict):
-    """After `decide ship V`: from `after_days` days after the decision, V serves `winner_share` of units (control the rest)."""
+    """After `decide ship V`: from `after_days` days after the decision, V serves `winner_share` of units (control the
+    rest)."""
 
     after_days: int = Field(ge=0)
     winner_share: float = Field(gt=0, le=1)
@@ -80,6 +86,8 @@ class AlertRouting(_Strict):
 
 
 class Experiment(_Strict):
+    """One experiment's YAML: design, metrics, owners, schedule and lifecycle status."""
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     hypothesis: str
@@ -142,7 +150,8 @@ class Experiment(_Strict):
         days = [s.after_days for s in self.ship_ramp]
         if self.ship_ramp and (days != sorted(set(days)) or days[0] != 0 or self.ship_ramp[-1].winner_share != 1):
             raise ValueError(
-                f"ship_ramp must start at after_days 0, increase, and end with winner_share 1, got {[s.model_dump() for s in self.ship_ramp]}"
+                "ship_ramp must start at after_days 0, increase, and end with winner_share 1, got "
+                f"{[s.model_dump() for s in self.ship_ramp]}"
             )
         return self
 
@@ -160,7 +169,8 @@ class Experiment(_Strict):
         for phase in phases:
             if sorted(phase.weights) != sorted(names):
                 raise ValueError(
-                    f"allocation phase {phase.start_date} must give a weight to each variant {names}, got {sorted(phase.weights)}"
+                    f"allocation phase {phase.start_date} must give a weight to each variant {names}, got "
+                    f"{sorted(phase.weights)}"
                 )
             if abs(sum(phase.weights.values()) - 1.0) > WEIGHT_TOLERANCE:
                 raise ValueError(
@@ -188,11 +198,12 @@ class Experiment(_Strict):
         return out
 
     def alternative(self, metric_id: str) -> str:
-        """The declared hypothesis for a metric: greater / less when success_criteria.one_sided says so, else two-sided."""
+        """The declared hypothesis for a metric: greater/less as success_criteria.one_sided says, else two-sided."""
         return self.success_criteria.one_sided.get(metric_id, "two-sided")
 
     @property
     def control(self) -> Variant:
+        """The control variant."""
         return next(v for v in self.variants if v.is_control)
 
     @property
