@@ -61,10 +61,12 @@ class ExperimentResults(pa.DataFrameModel):
     p_value: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     p_value_adjusted: Series[float] = pa.Field(nullable=True, ge=0, le=1)
     correction: Series[str] = pa.Field(isin=["none", "bonferroni", "holm", "bh"])
+    correction_procedure: Series[str] = pa.Field(isin=["bonferroni", "holm", "bh"])
     comparisons: Series[int] = pa.Field(ge=1)
     alpha: Series[float] = pa.Field(gt=0, lt=1)
     is_significant: Series[bool]
     method: Series[str]
+    alternative: Series[str] = pa.Field(isin=["two-sided", "greater", "less"])
     seq_abs_ci_low: Series[float] = pa.Field(nullable=True)
     seq_abs_ci_high: Series[float] = pa.Field(nullable=True)
     seq_rel_lift_ci_low: Series[float] = pa.Field(nullable=True)
@@ -107,31 +109,38 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "mean_control": "Control metric value (rate, mean per unit, or Σnumerator/Σdenominator for ratios).",
     "mean_variant": "Variant metric value.",
     "abs_effect": "mean_variant − mean_control.",
-    "abs_ci_low": "Lower bound of the CI of abs_effect at level 1 − alpha/comparisons.",
-    "abs_ci_high": "Upper bound of that CI.",
+    "abs_ci_low": "Lower bound of the CI of abs_effect at level 1 − alpha/comparisons (bh: 1 − R·alpha/comparisons, "
+    "R = the family's rejections; −inf for a one-sided 'less' test).",
+    "abs_ci_high": "Upper bound of that CI (+inf for a one-sided 'greater' test).",
     "rel_lift": "mean_variant / mean_control − 1.",
     "rel_lift_ci_low": "Lower bound of Fieller's CI of rel_lift at level 1 − alpha/comparisons (excludes 0 exactly "
     "when "
     "p_value_adjusted < alpha; NaN with a reason when unbounded).",
     "rel_lift_ci_high": "Upper bound of that CI.",
-    "p_value": "Two-sided fixed-horizon p-value (z for proportions and ratios, Welch t for means).",
+    "p_value": "Fixed-horizon p-value (z for proportions and ratios, Welch t for means, an exact test for proportions "
+    "with few events: see `method`), two-sided or one-sided as `alternative` says.",
     "p_value_adjusted": "p_value corrected over its family (see `correction`): the variants of this metric and date, "
-    "or for a "
-    "secondary metric the variants × all secondary metrics of the date.",
-    "correction": "Multiple-comparison correction applied: bonferroni when the family has several comparisons, else "
-    "none.",
+    "or for a secondary metric the variants × all secondary metrics of the date.",
+    "correction": "Multiple-comparison correction applied: the experiment's procedure (`correction_procedure`) when "
+    "the family has several comparisons, else none.",
+    "correction_procedure": "The experiment's multiple-comparison procedure, named in every row: bonferroni (default), "
+    "holm or bh (Benjamini–Hochberg), from success_criteria.correction or the catalog's default_correction.",
     "comparisons": "m: the comparisons of the corrected family that have a test (defined p-value); every p-value is "
-    "multiplied by it and every interval is at level 1 − alpha/m.",
+    "adjusted over them by the procedure and every interval is at level 1 − alpha/m (bh: 1 − R·alpha/m).",
     "alpha": "The experiment's significance level.",
     "is_significant": "p_value_adjusted < alpha (fixed horizon: valid at the planned end, not for daily peeking).",
-    "method": "Which test ran, e.g. z_unpooled, welch_t, delta_ratio_z.",
+    "method": "Which test ran: z_unpooled, welch_t, delta_ratio_z, or fisher_exact / boschloo_exact / barnard_exact "
+    "for proportions below the metric's expected-count threshold (default 5).",
+    "alternative": "The hypothesis declared in the registry: two-sided, or one-sided greater (variant above control) / "
+    "less. One-sided rows have one-sided p-values and one-sided interval bounds.",
     "seq_abs_ci_low": "Always-valid (sequential) CI of abs_effect at level 1 − alpha/comparisons, safe to look at "
     "every day.",
     "seq_abs_ci_high": "Upper bound of that CI.",
     "seq_rel_lift_ci_low": "Always-valid Fieller CI of rel_lift at the same level (agrees with seq_p_value_adjusted).",
     "seq_rel_lift_ci_high": "Upper bound of the always-valid CI.",
     "seq_p_value": "Always-valid p-value (mixture SPRT), unadjusted.",
-    "seq_p_value_adjusted": "min(1, comparisons × seq_p_value): what daily decisions read.",
+    "seq_p_value_adjusted": "seq_p_value adjusted by the procedure over the family (bonferroni: min(1, comparisons × "
+    "seq_p_value)): what daily decisions read.",
     "seq_is_significant": "seq_p_value_adjusted < alpha (⇔ the always-valid CIs exclude zero): the daily decision "
     "rule.",
     "harm_margin": "Allowed relative harm (the guardrail's max_relative_harm; 0 for primary and secondary metrics).",
@@ -142,7 +151,8 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "cuped_rel_lift_ci_low": "Lower bound of the CUPED-adjusted CI.",
     "cuped_rel_lift_ci_high": "Upper bound of the CUPED-adjusted CI.",
     "cuped_p_value": "p-value of the CUPED-adjusted test, unadjusted.",
-    "cuped_p_value_adjusted": "min(1, comparisons × cuped_p_value).",
+    "cuped_p_value_adjusted": "cuped_p_value adjusted by the procedure over the family (bonferroni: min(1, "
+    "comparisons × cuped_p_value)).",
     "cuped_variance_reduction": "1 − Var(CUPED estimate) / Var(plain estimate).",
     "prob_beat_control": "Bayesian (normal approximation, flat prior) probability that the variant is better in the "
     "good direction.",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from exptrack_pipeline.analysis.multiplicity import adjust, interval_alpha, procedures
 from exptrack_pipeline.schemas import ExperimentResults
 from exptrack_pipeline.stats import (
     ArmStats,
@@ -26,6 +27,7 @@ from exptrack_pipeline.stats import (
     compare,
     compare_cuped,
     compare_sequential,
+    mixture_rho,
     sequential_ratio_test,
 )
 
@@ -97,13 +99,37 @@ def harm_margins(pairs: pd.DataFrame, margins: pd.DataFrame | None) -> np.ndarra
     return np.where((pairs["metric_role"] == "guardrail").to_numpy() & np.isfinite(values), values, 0.0)
 
 
-def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFrame | None = None) -> pd.DataFrame:
+OPTION_DEFAULTS = {"alternative": "two-sided", "exact_test": "fisher", "exact_below": 5.0}
+
+
+def row_options(pairs: pd.DataFrame, options: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Per row: the declared alternative, the exact test and its expected-count threshold (registry; else defaults)."""
+    out = {name: np.full(len(pairs), default, dtype=object) for name, default in OPTION_DEFAULTS.items()}
+    if options is not None and not options.empty:
+        keyed = options.set_index(["experiment_id", "metric_id"])
+        index = pd.MultiIndex.from_frame(pairs[["experiment_id", "metric_id"]])
+        for name, default in OPTION_DEFAULTS.items():
+            if name in keyed:
+                out[name] = keyed[name].reindex(index).fillna(default).to_numpy(dtype=object)
+    out["exact_below"] = out["exact_below"].astype(float)
+    return out
+
+
+def compute_results(
+    stats: pd.DataFrame,
+    alphas: pd.Series,
+    margins: pd.DataFrame | None = None,
+    options: pd.DataFrame | None = None,
+    corrections: pd.Series | None = None,
+) -> pd.DataFrame:
     """Fixed-horizon, sequential, CUPED and Bayesian summaries for every variant-vs-control pair.
 
     `alphas` maps experiment_id to the experiment's alpha; `margins` (experiment_id, metric_id,
     max_relative_harm) gives guardrails their allowed harm. `seq_is_harmful`: the always-valid test at
     level alpha/m says the effect is worse than the margin in the metric's bad direction
     (stats.sequential_ratio_test with R = 1 ± margin; margin 0 for primary and secondary metrics).
+    `options` (experiment_id, metric_id, alternative, exact_test, exact_below) and `corrections` (experiment_id →
+    bonferroni | holm | bh) come from the registry (analysis/multiplicity.py); absent, the defaults apply.
     """
     pairs = pair_with_control(stats).sort_values([*KEYS, "variant"]).reset_index(drop=True)
     if pairs.empty:
@@ -114,25 +140,49 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFram
         pairs["experiment_id"] + "|" + correction_group(pairs) + "|" + pairs["analysis_date"].astype(str)
     ).to_numpy()
     alpha = pairs["experiment_id"].map(alphas).to_numpy(dtype=float)
+    opt = row_options(pairs, options)
+    procedure = procedures(pairs["experiment_id"], corrections)
+
+    def fixed_at(level):
+        def run(c, v, kind, part):
+            i = part.index
+            choice = {name: opt[name][i] for name in OPTION_DEFAULTS}
+            return compare(c, v, kind=kind, alpha=level[i], relative="fieller", **choice)
+
+        return by_kind(pairs, run)
+
     # one m for p-values and intervals: the family's rows that have a test (the plain estimate decides which)
-    tested = by_kind(pairs, lambda c, v, kind, part: compare(c, v, kind=kind, alpha=alpha[part.index]))["p_value"]
+    tested = fixed_at(alpha)["p_value"]
     m = family_size(tested, family)
+    counted = ~np.isnan(tested)
     level_alpha = alpha / m
+    rho = mixture_rho(level_alpha)  # the always-valid mixture is tuned at α/m whatever the procedure
 
-    def fixed(c, v, kind, part):
-        return compare(c, v, kind=kind, alpha=level_alpha[part.index], relative="fieller")
+    def sequential_at(level):
+        def run(c, v, kind, part):
+            i = part.index
+            return compare_sequential(
+                c, v, kind=kind, alpha=level[i], tau=rho[i], relative="fieller", alternative=opt["alternative"][i]
+            )
 
-    def sequential(c, v, kind, part):
-        return compare_sequential(c, v, kind=kind, alpha=level_alpha[part.index], relative="fieller")
+        return by_kind(pairs, run)
 
     def cuped(c, v, kind, part):
-        return compare_cuped(c, v, kind=kind, alpha=level_alpha[part.index], relative="fieller")
+        i = part.index
+        return compare_cuped(
+            c, v, kind=kind, alpha=level_alpha[i], relative="fieller", alternative=opt["alternative"][i]
+        )
 
     def bayes(c, v, kind, part):
         return bayesian_summary(c, v, kind=kind)
 
-    f = by_kind(pairs, fixed)
-    s = by_kind(pairs, sequential)
+    p_adj = adjust(tested, family, m, counted, procedure)
+    fixed_level = interval_alpha(p_adj, family, m, alpha, procedure)
+    f = fixed_at(fixed_level)
+    s = sequential_at(level_alpha)
+    seq_p_adj = adjust(s["p_value"], family, m, counted, procedure)
+    if (procedure == "bh").any():
+        s = sequential_at(interval_alpha(seq_p_adj, family, m, alpha, procedure))
     cu = by_kind(pairs, cuped)
     b = by_kind(pairs, bayes)
 
@@ -145,8 +195,6 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFram
         return HarmTest(np.where(decrease[part.index], z > q, z < -q))
 
     harmful = by_kind(pairs, harm)["harmful"].astype(bool)
-    p_adj = bonferroni(f["p_value"], m)
-    seq_p_adj = bonferroni(s["p_value"], m)
     prob_up = b["prob_beat_control"]
     results = pd.DataFrame(
         {
@@ -170,11 +218,13 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFram
             "rel_lift_ci_high": f["rel_lift_ci_high"],
             "p_value": f["p_value"],
             "p_value_adjusted": p_adj,
-            "correction": np.where(m > 1, "bonferroni", "none"),
+            "correction": np.where(m > 1, procedure, "none"),
+            "correction_procedure": procedure,
             "comparisons": m,
             "alpha": alpha,
             "is_significant": np.nan_to_num(p_adj, nan=1.0) < alpha,
             "method": f["method"],
+            "alternative": opt["alternative"],
             "seq_abs_ci_low": s["abs_ci_low"],
             "seq_abs_ci_high": s["abs_ci_high"],
             "seq_rel_lift_ci_low": s["rel_lift_ci_low"],
@@ -188,7 +238,7 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFram
             "cuped_rel_lift_ci_low": cu["rel_lift_ci_low"],
             "cuped_rel_lift_ci_high": cu["rel_lift_ci_high"],
             "cuped_p_value": cu["p_value"],
-            "cuped_p_value_adjusted": bonferroni(cu["p_value"], m),
+            "cuped_p_value_adjusted": adjust(cu["p_value"], family, m, counted, procedure),
             "cuped_variance_reduction": cu.get("variance_reduction"),
             "prob_beat_control": np.where(decrease, 1.0 - prob_up, prob_up),
             # the risk of shipping, in the metric's good direction: for "lower is better" a rise is the loss

@@ -30,13 +30,24 @@ class GuardrailMetric(_Strict):
     max_relative_harm: float = Field(default=0.0, ge=0, le=1)
 
 
+Correction = Literal["bonferroni", "holm", "bh"]
+
+
 class SuccessCriteria(_Strict):
-    """The test's error rates and the minimum detectable effect the experiment is sized for."""
+    """The test's error rates, the minimum detectable effect the experiment is sized for, and how it is judged.
+
+    `one_sided` names the metrics tested one-sided and the direction the hypothesis expects ("greater": the variant
+    raises the metric, "less": lowers it), declared before the data; every other metric is two-sided. `correction` is
+    the multiple-comparison procedure (default: the catalog's `default_correction`, else bonferroni).
+    docs/statistics.md.
+    """
 
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     power: float = Field(default=0.8, gt=0.5, lt=1)
     minimum_detectable_effect: float = Field(gt=0)
     mde_type: Literal["relative", "absolute"] = "relative"
+    one_sided: dict[str, Literal["greater", "less"]] = Field(default_factory=dict)
+    correction: Correction | None = None
 
 
 class Prioritization(_Strict):
@@ -129,6 +140,13 @@ class Experiment(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be unique, got {names}")
         self._check_phases(names)
+        metrics = [m for m, _ in self.metric_roles]
+        stray = sorted(set(self.success_criteria.one_sided) - set(metrics))
+        if stray:
+            raise ValueError(
+                f"success_criteria.one_sided names {stray}, which this experiment does not measure; "
+                f"use its primary, secondary or guardrail metrics ({', '.join(metrics)}) or remove the entry"
+            )
         days = [s.after_days for s in self.ship_ramp]
         if self.ship_ramp and (days != sorted(set(days)) or days[0] != 0 or self.ship_ramp[-1].winner_share != 1):
             raise ValueError(
@@ -178,6 +196,10 @@ class Experiment(_Strict):
             )
             out.append((i + 1, phase.start_date, last, dict(phase.weights)))
         return out
+
+    def alternative(self, metric_id: str) -> str:
+        """The declared hypothesis for a metric: greater/less as success_criteria.one_sided says, else two-sided."""
+        return self.success_criteria.one_sided.get(metric_id, "two-sided")
 
     @property
     def control(self) -> Variant:

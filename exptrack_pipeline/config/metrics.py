@@ -59,6 +59,9 @@ class MetricDefinition(_Strict):
     direction: Literal["increase", "decrease"] = "increase"
     cap: Cap | None = None
     cuped_lookback_days: int = Field(default=14, ge=0, le=365)
+    exact_test: Literal["fisher", "boschloo", "barnard", "none"] = "fisher"
+    """0/1 metrics: the exact test run where an arm expects fewer than `exact_below` events (none: no test there)."""
+    exact_below: float = Field(default=5.0, ge=0)
 
     @model_validator(mode="after")
     def _shape_fits_kind(self) -> MetricDefinition:
@@ -80,6 +83,12 @@ class MetricDefinition(_Strict):
             raise ValueError("`retention_day` only applies to retention metrics")
         if self.cap is not None and self.kind not in ("mean", "ratio"):
             raise ValueError("`cap` only applies to mean and ratio metrics (0/1 metrics need no cap)")
+        exact = sorted({"exact_test", "exact_below"} & self.model_fields_set)
+        if exact and STAT_KIND.get(self.kind) != "proportion":
+            raise ValueError(
+                f"`{'`, `'.join(exact)}` only applies to 0/1 metrics (conversion, adoption, retention), "
+                f"not {self.kind}; remove it"
+            )
         return self
 
     @property
@@ -102,6 +111,8 @@ class MetricCatalog(_Strict):
     """The metric catalog (experiments/metrics.yaml): every metric, ids unique."""
 
     metrics: list[MetricDefinition]
+    default_correction: Literal["bonferroni", "holm", "bh"] = "bonferroni"
+    """The multiple-comparison procedure of experiments whose success_criteria name none (docs/statistics.md)."""
 
     @model_validator(mode="after")
     def _unique_ids(self) -> MetricCatalog:

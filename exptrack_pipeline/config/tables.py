@@ -33,6 +33,7 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
                 "target_power": c.power,
                 "minimum_detectable_effect": c.minimum_detectable_effect,
                 "mde_type": c.mde_type,
+                "correction": c.correction or registry.catalog.default_correction,
             }
         )
         variants += [
@@ -60,6 +61,7 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
                 "metric_id": m,
                 "metric_role": role,
                 "max_relative_harm": harm.get(m) if role == "guardrail" else None,
+                "alternative": e.alternative(m),
             }
             for m, role in e.metric_roles
         ]
@@ -77,6 +79,8 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
                 "cap_method": m.cap.method if m.cap else None,
                 "cap_value": m.cap.value if m.cap else None,
                 "cuped_lookback_days": m.cuped_lookback_days,
+                "exact_test": m.exact_test if m.stat_kind == "proportion" else "none",
+                "exact_below": m.exact_below,
             }
         )
         for part, quantity in m.value_parts:

@@ -163,6 +163,12 @@ def render(inputs: ReportInputs) -> Rendered:
         "probability the "
         "variant is better in the metric's good direction."
     )
+    if not latest.empty and "correction_procedure" in latest:
+        doc.para(
+            f"Multiple comparisons: {', '.join(sorted(set(latest['correction_procedure'])))}; "
+            f"tests: {', '.join(sorted(set(latest['method'])))}; "
+            f"hypotheses: {', '.join(sorted(set(latest['alternative'])))} (docs/statistics.md)."
+        )
 
     forest = plots.forest_plot(latest, f"{e.id}: effects at {as_of}") if not latest.empty else None
     if forest:

@@ -20,6 +20,7 @@ from .frequentist import (
     welch_df,
     zero_variance_reason,
 )
+from .sides import Alternative, side_of
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ def compare_cuped(
     kind: Kind,
     alpha: ArrayLike = 0.05,
     relative: Relative = "delta",
+    alternative: Alternative | ArrayLike = "two-sided",
 ) -> CupedComparison:
     """CUPED-adjusted comparison: Y_adj = Y − θ(X − X̄) with θ pooled over both arms.
 
@@ -132,9 +134,9 @@ def compare_cuped(
     Ratio metrics and rows without a covariate (None or NaN sums) are returned unadjusted with
     θ = NaN; rows with zero covariate variance with θ = 0; both with a reason.
     """
-    plain = compare(control, variant, kind=kind, alpha=alpha, relative=relative)
+    plain = compare(control, variant, kind=kind, alpha=alpha, relative=relative, exact_test="none")
     est, theta = cuped_or_plain_estimate(control, variant, kind)
-    adjusted = comparison_from_estimate(est, alpha, relative, est.method)
+    adjusted = comparison_from_estimate(est, alpha, relative, est.method, side_of(alternative))
     shape = adjusted.p_value.shape
     with np.errstate(all="ignore"):
         reduction = 1.0 - adjusted.abs_se**2 / plain.abs_se**2

@@ -14,13 +14,13 @@ from ._util import (
     join_reasons,
     reasons,
     str_array,
-    two_sided_pvalue,
-    two_sided_quantile,
 )
 from .arms import ArmStats
 from .effect import Estimate, Relative, relative_effect, unbounded_reason
 from .ratio import ratio_mean_and_variance, ratio_reasons
-from .validity import few_counts_reason, few_expected_counts, input_reasons
+from .sides import Alternative, open_ends, pvalue, quantile, side_of
+from .small_sample import apply_exact
+from .validity import MIN_EXPECTED_COUNT, few_counts_reason, few_expected_counts, input_reasons
 
 Kind = Literal["proportion", "mean", "ratio"]
 METHODS: dict[str, str] = {"proportion": "z_unpooled", "mean": "welch_t", "ratio": "delta_ratio_z"}
@@ -154,20 +154,24 @@ def build_comparison(
     p_value: ArrayLike,
     method: str | StrArray,
     shape: tuple[int, ...],
+    side: ArrayLike = 0,
 ) -> Comparison:
     """Assemble a :class:`Comparison` from an estimate, a half-width multiplier q and the test.
 
     CI = Δ ± q·SE (absolute) and the relative interval of ``relative`` at the same q; NaN when SE = 0.
+    One-sided rows (``side`` +1 / −1, :mod:`.sides`) keep only the lower / upper bound (the other is ±inf).
     """
     rel = relative_effect(est, relative)
-    rel_low, rel_high = rel.interval(q)
+    rel_low, rel_high = open_ends(*rel.interval(q), side)
     diff, se = est.abs_effect, est.abs_se
 
     def b(x: ArrayLike) -> FloatArray:
         return np.array(np.broadcast_to(x, shape), dtype=np.float64)
 
     with np.errstate(all="ignore"):
-        abs_low, abs_high = np.where(se > 0, diff - q * se, np.nan), np.where(se > 0, diff + q * se, np.nan)
+        abs_low, abs_high = open_ends(
+            np.where(se > 0, diff - q * se, np.nan), np.where(se > 0, diff + q * se, np.nan), side
+        )
     reason = join_reasons(
         np.broadcast_to(est.reason, shape), np.broadcast_to(rel.reason, shape), unbounded_reason(est, rel, q)
     )
@@ -190,21 +194,24 @@ def build_comparison(
     )
 
 
-def comparison_from_estimate(est: Estimate, alpha: ArrayLike, relative: Relative, method: str | StrArray) -> Comparison:
+def comparison_from_estimate(
+    est: Estimate, alpha: ArrayLike, relative: Relative, method: str | StrArray, side: ArrayLike = 0
+) -> Comparison:
     """Fixed-horizon test and (1 − alpha) intervals from per-arm estimates.
 
     statistic = Δ/SE, SE = √(Var(m_c) + Var(m_v) − 2 Cov); p = 2·P(T_df > |statistic|)
     (normal when df = inf); CI = Δ ± q_{1−α/2, df}·SE; the relative CI uses the same q.
+    One-sided rows (``side`` ±1): p = P(T_df > side·statistic), one bound at q_{1−α, df} (:mod:`.sides`).
     Statistic, p-value and intervals are NaN when SE = 0 or undefined (see ``reason``).
     """
     a = np.asarray(alpha, dtype=np.float64)
-    shape = np.broadcast_shapes(est.shape, a.shape)
+    shape = np.broadcast_shapes(est.shape, a.shape, np.shape(side))
     diff, se, df = est.abs_effect, est.abs_se, est.df
     with np.errstate(all="ignore"):
         stat = np.where(se > 0, diff / se, np.nan)
-    p = two_sided_pvalue(stat, df)
-    q = two_sided_quantile(a, df)
-    return build_comparison(est, relative, q, stat, p, method, shape)
+    p = pvalue(stat, df, side)
+    q = quantile(a, df, side)
+    return build_comparison(est, relative, q, stat, p, method, shape, side)
 
 
 def compare(
@@ -214,6 +221,9 @@ def compare(
     kind: Kind,
     alpha: ArrayLike = 0.05,
     relative: Relative = "delta",
+    alternative: Alternative | ArrayLike = "two-sided",
+    exact_test: ArrayLike = "fisher",
+    exact_below: ArrayLike = MIN_EXPECTED_COUNT,
 ) -> Comparison:
     """Two-sample comparison of variant vs control, vectorised over result rows.
 
@@ -227,6 +237,15 @@ def compare(
     Relative lift m_v/m_c − 1: delta-method CI (relative="delta"), exponentiated log-ratio
     CI (relative="log") or Fieller's interval (relative="fieller", the one that always agrees
     with the p-value), see :func:`relative_effect`. The p-value is the absolute-effect test.
+
+    ``alternative`` (per row): "two-sided", or one-sided "greater" (H1: variant above control) / "less", with a
+    one-sided p-value and bound (:mod:`.sides`). Proportions below ``exact_below`` expected events in an arm get
+    the exact test ``exact_test`` ("fisher", "boschloo", "barnard"; "none": no test) with score intervals
+    (:mod:`.small_sample`).
     """
     est = estimate(control, variant, kind)
-    return comparison_from_estimate(est, alpha, relative, est.method)
+    side = side_of(alternative)
+    comp = comparison_from_estimate(est, alpha, relative, est.method, side)
+    if kind != "proportion":
+        return comp
+    return apply_exact(comp, control, variant, alpha=alpha, side=side, exact_test=exact_test, exact_below=exact_below)

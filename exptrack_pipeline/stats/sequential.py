@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import scipy.special as sc
 from numpy.typing import ArrayLike
 
 from ._util import FloatArray
@@ -12,6 +13,7 @@ from .arms import ArmStats
 from .cuped import cuped_or_plain_estimate
 from .effect import Relative
 from .frequentist import Comparison, Kind, build_comparison, estimate
+from .sides import Alternative, side_of
 
 DEFAULT_N_STAR = 5000.0
 
@@ -62,6 +64,56 @@ def always_valid_pvalue(z: ArrayLike, n: ArrayLike, rho: ArrayLike) -> FloatArra
         return np.exp(np.minimum(log_p, 0.0))
 
 
+def one_sided_log_lr(z: ArrayLike, n: ArrayLike, rho: ArrayLike) -> FloatArray:
+    """Log Λ⁺ of the one-sided (half-normal) mixture, evidence for Δ > 0:
+
+        Λ⁺ = 2 Φ(z √(Nρ²/(Nρ² + 1))) · exp(ρ²N z² / (2(Nρ² + 1))) / √(Nρ² + 1)
+
+    i.e. the Gaussian mixture of :func:`always_valid_pvalue` with the mixing distribution restricted to positive
+    effects (density 2φ(λ/ρ)/ρ on λ > 0), integrated in closed form. Λ⁺ is a non-negative martingale under H0 with
+    mean 1, so P(∃ look: Λ⁺ ≥ 1/α) ≤ α (Ville's inequality). Source: Howard, Ramdas, McAuliffe & Sekhon (2021),
+    Ann. Statist. 49(2), one-sided normal mixture (Proposition 6 and its one-sided variant).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    nr2 = np.asarray(n, dtype=np.float64) * np.asarray(rho, dtype=np.float64) ** 2
+    with np.errstate(all="ignore"):
+        return (
+            np.log(2.0)
+            + sc.log_ndtr(z * np.sqrt(nr2 / (nr2 + 1.0)))
+            + nr2 * z**2 / (2.0 * (nr2 + 1.0))
+            - 0.5 * np.log1p(nr2)
+        )
+
+
+def one_sided_multiplier(n: ArrayLike, rho: ArrayLike, alpha: ArrayLike) -> FloatArray:
+    """q⁺ with Λ⁺(q⁺) = 1/α (:func:`one_sided_log_lr`), by bisection on [0, two-sided q]: the one-sided boundary.
+
+    Λ⁺ ≥ Λ for z ≥ 0, so q⁺ ≤ the two-sided multiplier; the one-sided bound is Δ̂ − q⁺·SE.
+    """
+    target = -np.log(np.asarray(alpha, dtype=np.float64))
+    hi = np.asarray(mixture_halfwidth_multiplier(n, rho, alpha), dtype=np.float64)
+    lo = np.zeros(np.broadcast_shapes(hi.shape, target.shape))
+    hi = np.broadcast_to(hi, lo.shape).copy()
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        below = one_sided_log_lr(mid, n, rho) < target
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def _sided(z: FloatArray, n: FloatArray, rho: ArrayLike, alpha: ArrayLike, side: ArrayLike):
+    """(multiplier, p-value) per row: two-sided mixture for side 0, one-sided Λ⁺ on side·z otherwise."""
+    s = np.asarray(side)
+    q2 = mixture_halfwidth_multiplier(n, rho, alpha)
+    p2 = always_valid_pvalue(z, n, rho)
+    if not np.any(s != 0):
+        return q2, p2
+    q1 = one_sided_multiplier(n, rho, alpha)
+    with np.errstate(all="ignore"):
+        p1 = np.exp(np.minimum(-one_sided_log_lr(s * z, n, rho), 0.0))
+    return np.where(s == 0, q2, q1), np.where(s == 0, p2, p1)
+
+
 def compare_sequential(
     control: ArmStats,
     variant: ArmStats,
@@ -72,6 +124,7 @@ def compare_sequential(
     n_star: ArrayLike = DEFAULT_N_STAR,
     relative: Relative = "delta",
     cuped: bool = False,
+    alternative: Alternative | ArrayLike = "two-sided",
 ) -> Comparison:
     """Always-valid (anytime) comparison, safe under daily peeking.
 
@@ -84,20 +137,25 @@ def compare_sequential(
     from ``n_star`` (GrowthBook's sequentialTuningParameter, default 5000) by
     :func:`mixture_rho`. ``p_value`` is the per-look always-valid p-value
     (:func:`always_valid_pvalue`, p = min(1, 1/Λ)); ``statistic`` is z = Δ/SE; ``df`` is inf.
-    The guarantee is asymptotic (CLT-based, Waudby-Smith et al. 2023).
+    The guarantee is asymptotic (CLT-based, Waudby-Smith et al. 2023). One-sided rows (``alternative`` "greater" /
+    "less") use the half-normal mixture (:func:`one_sided_log_lr`, :func:`one_sided_multiplier`) with the same ρ:
+    p = min(1, 1/Λ⁺(side·z)) and one bound Δ̂ ∓ q⁺·SE, which excludes 0 exactly when p < alpha.
     """
     est = cuped_or_plain_estimate(control, variant, kind)[0] if cuped else estimate(control, variant, kind)
     a = np.asarray(alpha, dtype=np.float64)
-    shape = np.broadcast_shapes(est.shape, a.shape, np.shape(n_star), np.shape(tau) if tau is not None else ())
+    side = side_of(alternative)
+    shape = np.broadcast_shapes(
+        est.shape, a.shape, np.shape(n_star), np.shape(tau) if tau is not None else (), side.shape
+    )
     rho = mixture_rho(a, n_star) if tau is None else np.asarray(tau, dtype=np.float64)
     n = est.n_control + est.n_variant
-    q = mixture_halfwidth_multiplier(n, rho, a)
     diff, se = est.abs_effect, est.abs_se
     with np.errstate(all="ignore"):
         z = np.where(se > 0, diff / se, np.nan)
-    p = np.where(np.isnan(z), np.nan, always_valid_pvalue(z, n, rho))
+    q, p = _sided(z, n, rho, a, side)
+    p = np.where(np.isnan(z), np.nan, p)
     method = np.char.add(np.asarray(est.method, dtype=str), "+sequential")
-    return build_comparison(replace(est, df=np.full(est.shape, np.inf)), relative, q, z, p, method, shape)
+    return build_comparison(replace(est, df=np.full(est.shape, np.inf)), relative, q, z, p, method, shape, side)
 
 
 def sequential_ratio_test(

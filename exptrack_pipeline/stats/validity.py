@@ -7,12 +7,14 @@ Rules (docs/statistics.md, "Undefined numbers"):
 - proportions: the normal approximation needs at least ``MIN_EXPECTED_COUNT`` expected
   conversions and non-conversions in every arm under H0 (pooled rate), Cochran's rule for the
   2 × 2 χ² / z test (Cochran 1954, Biometrics 10:417). Below it the Wald test is
-  anti-conservative (0/1000 vs 5/1000: Wald p 0.025, Fisher exact p 0.062), so no test is reported.
+  anti-conservative (0/1000 vs 5/1000: Wald p 0.025, Fisher exact p 0.062), so the Wald test is withheld and
+  an exact test (:mod:`.exact`) is reported instead (:mod:`.small_sample`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._util import FloatArray, StrArray, join_reasons, reasons
 from .arms import ArmStats
@@ -63,8 +65,8 @@ def input_reasons(control: ArmStats, variant: ArmStats, shape: tuple[int, ...]) 
     return reasons(shape, *rules), mask
 
 
-def few_expected_counts(control: ArmStats, variant: ArmStats) -> FloatArray:
-    """Rows where some arm expects fewer than MIN_EXPECTED_COUNT conversions or non-conversions under H0.
+def few_expected_counts(control: ArmStats, variant: ArmStats, threshold: ArrayLike = MIN_EXPECTED_COUNT) -> FloatArray:
+    """Rows where some arm expects fewer than ``threshold`` (default 5) conversions or non-conversions under H0.
 
     Expected count of arm a = n_a · p̂ (conversions) and n_a · (1 − p̂) (non-conversions), p̂ = pooled rate.
     """
@@ -72,7 +74,7 @@ def few_expected_counts(control: ArmStats, variant: ArmStats) -> FloatArray:
         total = control.n + variant.n
         pooled = (control.sum + variant.sum) / total
         smallest = np.minimum(control.n, variant.n) * np.minimum(pooled, 1.0 - pooled)
-        return (total > 0) & (smallest < MIN_EXPECTED_COUNT)
+        return (total > 0) & (smallest < np.asarray(threshold, dtype=np.float64))
 
 
 def few_counts_reason(mask: FloatArray, shape: tuple[int, ...]) -> StrArray:

@@ -141,13 +141,16 @@ def test_negative_control_mean_gives_no_relative_lift(warnings_as_errors: None) 
     assert res.p_value < 0.05  # the absolute test is still valid
 
 
-def test_few_events_have_no_wald_test_where_fisher_disagrees(warnings_as_errors: None) -> None:
+def test_few_events_get_fishers_test_not_wald(warnings_as_errors: None) -> None:
     """0/1000 vs 5/1000: Wald p 0.025 would call it significant, Fisher's exact test (scipy) says 0.062."""
     fisher = st.fisher_exact([[0, 1000], [5, 995]]).pvalue
-    assert fisher > 0.05
+    assert fisher == pytest.approx(0.062, abs=5e-4)
     res = compare(ArmStats(1000, 0, 0), ArmStats(1000, 5, 5), kind="proportion")
-    assert np.isnan(res.p_value) and "expected conversions" in str(res.reason)
+    assert res.p_value == pytest.approx(fisher, rel=1e-12) and res.method == "fisher_exact"
+    assert res.abs_ci_low < 0 < res.abs_ci_high  # the interval agrees with p > 0.05
     assert res.mean_variant == pytest.approx(0.005)  # the estimate is still shown
+    off = compare(ArmStats(1000, 0, 0), ArmStats(1000, 5, 5), kind="proportion", exact_test="none")
+    assert np.isnan(off.p_value) and "expected conversions" in str(off.reason)  # switched off: no test at all
     ok = compare(ArmStats(1000, 0, 0), ArmStats(1000, 30, 30), kind="proportion")  # 15 expected per arm
     assert ok.p_value < 1e-6 and st.fisher_exact([[0, 1000], [30, 970]]).pvalue < 1e-6
 

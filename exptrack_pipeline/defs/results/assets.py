@@ -56,7 +56,14 @@ def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         "alpha"
     ]
     margins = warehouse.read_df("select experiment_id, metric_id, max_relative_harm from registry.experiment_metrics")
-    results = compute_results(stats, alphas, margins)
+    options = warehouse.read_df(
+        "select em.experiment_id, em.metric_id, em.alternative, m.exact_test, m.exact_below"
+        " from registry.experiment_metrics em join registry.metrics m on m.metric_id = em.metric_id"
+    )
+    corrections = warehouse.read_df("select experiment_id, correction from registry.experiments").set_index(
+        "experiment_id"
+    )["correction"]
+    results = compute_results(stats, alphas, margins, options, corrections)
     warehouse.replace_table("main", RESULTS_TABLE, results)
     context.log.info(f"wrote {len(results)} result rows")
     return dg.MaterializeResult(
