@@ -11,44 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from ratio_world import arm_stats, units
 
 from exptrack_pipeline.stats import ArmStats, compare, compare_cuped
-
-
-def _units(rng: np.random.Generator, size, lift: float = 0.0):
-    """Per-unit (y, d, x, w): sessions d, w ~ Poisson around a unit's activity, revenue per session
-    around a unit's spend rate, so the post-period ratio correlates with the pre-period one."""
-    activity = rng.gamma(2.0, 1.5, size)
-    spend = rng.gamma(4.0, 0.5, size)
-    w = rng.poisson(activity) + 1.0
-    d = rng.poisson(activity) + 1.0
-    x = rng.poisson(w * spend).astype(float)
-    y = rng.poisson(d * spend * (1.0 + lift)).astype(float)
-    return y, d, x, w
-
-
-def _stats(y, d, x, w, axis=None) -> ArmStats:
-    def s(v):
-        return v.sum(axis=axis)
-
-    n = np.float64(y.shape[-1] if axis is not None else y.size)
-    return ArmStats(
-        n,
-        s(y),
-        s(y * y),
-        s(d),
-        s(d * d),
-        s(y * d),
-        s(x),
-        s(x * x),
-        s(x * y),
-        s(w),
-        s(w * w),
-        s(x * w),
-        s(x * d),
-        s(w * y),
-        s(w * d),
-    )
 
 
 def _linearised(y, d, x, w):
@@ -59,8 +24,8 @@ def _linearised(y, d, x, w):
 def test_effect_and_theta_equal_ols_on_linearised_values(rng: np.random.Generator) -> None:
     for _ in range(25):
         n_c, n_v = rng.integers(200, 3000, 2)
-        c, v = _units(rng, n_c), _units(rng, n_v, lift=0.1)
-        res = compare_cuped(ArmStats.from_samples(c[0], c[1], c[2], c[3]), _stats(*v), kind="ratio")
+        c, v = units(rng, n_c), units(rng, n_v, lift=0.1)
+        res = compare_cuped(ArmStats.from_samples(c[0], c[1], c[2], c[3]), arm_stats(*v), kind="ratio")
         (l_c, lx_c), (l_v, lx_v) = _linearised(*c), _linearised(*v)
         ell, ell_x = np.r_[l_c, l_v], np.r_[lx_c, lx_v]
         treat = np.r_[np.zeros(n_c), np.ones(n_v)]
@@ -97,8 +62,8 @@ def _tea_tasting_style(c, v) -> tuple[float, float]:
 def test_agrees_with_tea_tasting_formula(rng: np.random.Generator) -> None:
     """tea-tasting pools θ over both arms' raw data, exptrack within arms: equal up to the lift's share of θ."""
     for lift in (0.0, 0.05):
-        c, v = _units(rng, 20_000), _units(rng, 20_000, lift=lift)
-        res = compare_cuped(_stats(*c), _stats(*v), kind="ratio")
+        c, v = units(rng, 20_000), units(rng, 20_000, lift=lift)
+        res = compare_cuped(arm_stats(*c), arm_stats(*v), kind="ratio")
         effect, se = _tea_tasting_style(c, v)
         assert res.abs_se == pytest.approx(se, rel=0.01)
         assert abs(float(res.abs_effect) - effect) < 0.05 * se
@@ -107,8 +72,8 @@ def test_agrees_with_tea_tasting_formula(rng: np.random.Generator) -> None:
 @pytest.mark.parametrize("lift", [0.0, 0.2])
 def test_relative_interval_covers_and_variance_shrinks(rng: np.random.Generator, lift: float) -> None:
     reps, n = 2000, 800
-    control = _stats(*_units(rng, (reps, n)), axis=1)
-    variant = _stats(*_units(rng, (reps, n), lift=lift), axis=1)
+    control = arm_stats(*units(rng, (reps, n)), axis=1)
+    variant = arm_stats(*units(rng, (reps, n), lift=lift), axis=1)
     plain = compare(control, variant, kind="ratio", relative="fieller")
     adjusted = compare_cuped(control, variant, kind="ratio", relative="fieller")
     noise = 3 * np.sqrt(0.05 * 0.95 / reps)
@@ -125,8 +90,8 @@ def test_relative_interval_covers_and_variance_shrinks(rng: np.random.Generator,
 
 
 def test_ratio_without_pre_period_denominator_is_unadjusted(warnings_as_errors: None) -> None:
-    y, d, x, w = _units(np.random.default_rng(1), 500)
-    full = _stats(y, d, x, np.zeros_like(w))
+    y, d, x, w = units(np.random.default_rng(1), 500)
+    full = arm_stats(y, d, x, np.zeros_like(w))
     res = compare_cuped(full, full, kind="ratio")
     assert np.isnan(res.theta) and str(res.reason) == "no covariate: CUPED not applied"
     assert res.p_value == compare(full, full, kind="ratio").p_value
