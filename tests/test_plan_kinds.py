@@ -98,15 +98,19 @@ def test_plan_reads_rho2_of_a_ratio_metric_from_the_demo_warehouse(demo_run, mon
     _env(monkeypatch, s.experiments_dir, s.warehouse, s.output_dir)
     assert main(["plan", "--metric", "card_ctr", "--mde", "0.1", "--surface", "home_page"]) == 0
     out = capsys.readouterr().out
+    stats = demo_run.query("select * from main.fct_variant_metric_stats where metric_id = 'card_ctr'")
+    baseline = planning.baseline_from_stats(stats, "card_ctr")
+    last = stats["analysis_date"].max()
     units = demo_run.query(
         "select v.metric_value as y, v.denominator_value as d, v.covariate as x, v.covariate_den as w "
         "from main.int_unit_metric_values v join main.stg_experiments e on v.experiment_id = e.experiment_id "
         "where v.metric_id = 'card_ctr' and v.experiment_id = 'homepage_cards' and v.variant = e.control_variant"
     )
     y, d, x, w = (units[c].to_numpy(float) for c in "ydxw")
+    assert w.sum() > 0 and baseline.kind == "ratio" and f"on {last:%Y-%m-%d}" in baseline.source
     r, r_x = y.sum() / d.sum(), x.sum() / w.sum()
     rho2 = np.corrcoef((y - r * d) / d.mean(), (x - r_x * w) / w.mean())[0, 1] ** 2
-    assert 0.05 < rho2 < 0.95
+    assert baseline.variance_reduction == pytest.approx(rho2, rel=1e-6)
     assert "control of homepage_cards" in out and f"with CUPED        ρ² {rho2:.2f}" in out
 
 

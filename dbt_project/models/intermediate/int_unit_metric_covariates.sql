@@ -1,9 +1,10 @@
 -- CUPED covariate per experiment, metric and unit: the same metric over cuped_lookback_days before first exposure
--- (0/1 for proportion metrics, the numerator amount otherwise). Units without pre-period events have no row (x = 0).
+-- (0/1 for proportion metrics, the numerator amount otherwise) and, for ratio metrics, the pre-period denominator w
+-- (CUPED on ratios adjusts with Σx/Σw). Units without pre-period events have no row (x = w = 0).
 with amounts as (
 
     select * from {{ ref('int_metric_event_amounts') }}
-    where metric_part = 'numerator'
+    where metric_part in ('numerator', 'denominator')
 
 ),
 
@@ -32,7 +33,8 @@ pre_period as (
         amounts.metric_id,
         assignments.user_id,
         metrics.stat_kind,
-        sum(amounts.amount) as pre_amount
+        sum(case when amounts.metric_part = 'numerator' then amounts.amount else 0 end) as pre_amount,
+        sum(case when amounts.metric_part = 'denominator' then amounts.amount else 0 end) as pre_denominator
     from amounts
     inner join experiment_metrics
         on amounts.metric_id = experiment_metrics.metric_id
@@ -57,5 +59,6 @@ select
     case
         when stat_kind = 'proportion' then case when pre_amount > 0 then 1.0 else 0.0 end
         else pre_amount
-    end as covariate
+    end as covariate,
+    pre_denominator as covariate_den
 from pre_period

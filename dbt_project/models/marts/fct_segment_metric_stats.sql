@@ -43,7 +43,9 @@ segment_stats as (
         unit_values.variant,
         unit_attributes.attribute,
         unit_attributes.attribute_value,
-        {{ exptrack_sufficient_statistics('unit_values.metric_value', 'unit_values.denominator_value', 'unit_values.covariate') }}
+        {{ exptrack_sufficient_statistics(
+            'unit_values.metric_value', 'unit_values.denominator_value', 'unit_values.covariate', 'unit_values.covariate_den'
+        ) }}
     from unit_values
     inner join unit_attributes
         on unit_values.experiment_id = unit_attributes.experiment_id
