@@ -108,10 +108,12 @@ def expected_variance_reduction(arm: ArmStats, kind: str) -> FloatArray:
     """ρ² = Cov(m̂, x̂)²/(Var(m̂)·Var(x̂)) of one arm's moments: the share of variance CUPED removes, to plan with.
 
     ``kind`` "ratio" correlates the linearised ratio with the pre-period ratio (:func:`ratio_moments`); other
-    kinds ȳ with x̄. NaN where the arm has no usable covariate or no variance. Source: Deng, Xu, Kohavi &
+    kinds ȳ with x̄. 0 where the covariate is constant; NaN where the arm has no usable covariate or the metric no
+    variance. Source: Deng, Xu, Kohavi &
     Walker (2013) §3.2: Var(Y_cv) = Var(Y)(1 − ρ²).
     """
     mom = ratio_moments(arm) if kind == "ratio" else mean_moments(arm, 0.0 if kind == "proportion" else 1.0)
     with np.errstate(all="ignore"):
         rho2 = mom.cov_xy**2 / (mom.var_y * mom.var_x)
-    return np.where(~mom.missing & (mom.var_x > 0) & (mom.var_y > 0), np.minimum(rho2, 1.0), np.nan)
+    rho2 = np.where(mom.var_x > 0, np.minimum(rho2, 1.0), 0.0)  # a constant covariate removes nothing
+    return np.where(~mom.missing & (mom.var_y > 0), rho2, np.nan)

@@ -111,3 +111,11 @@ def test_simulated_power_one_sided_retention(rng: np.random.Generator) -> None:
     observed = (z > scipy.stats.norm.ppf(0.95)).mean()
     assert abs(observed - 0.8) < NOISE
     assert n < sample_size_per_arm(0.3, 0.05, kind="retention")
+
+
+def test_expected_variance_reduction_edge_cases(warnings_as_errors: None) -> None:
+    constant = ArmStats(100, 10.0, 10.0, sum_x=100.0, sum_x_sq=100.0, sum_xy=10.0)
+    assert expected_variance_reduction(constant, "proportion") == 0.0  # every unit had pre-period activity
+    assert np.isnan(expected_variance_reduction(ArmStats(100, 0.0, 0.0, sum_x=5.0, sum_x_sq=5.0, sum_xy=0.0), "mean"))
+    nan = ArmStats(100, 10.0, 10.0, sum_x=np.nan, sum_x_sq=np.nan, sum_xy=np.nan)
+    assert np.isnan(expected_variance_reduction(nan, "proportion"))
