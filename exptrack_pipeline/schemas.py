@@ -130,7 +130,7 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "seq_is_significant": "seq_p_value_adjusted < alpha (⇔ the always-valid CIs exclude zero): the daily decision rule.",
     "harm_margin": "Allowed relative harm (the guardrail's max_relative_harm; 0 for primary and secondary metrics).",
     "seq_is_harmful": "Always-valid test at level alpha/comparisons: the effect is worse than harm_margin in the bad direction (guardrail breach; primary harm). Read by monitoring, reports and the weekly status.",
-    "cuped_rel_lift": "Relative lift after CUPED adjustment with the pre-exposure covariate (ratios: the pre-period ratio).",
+    "cuped_rel_lift": "Relative lift after CUPED adjustment with the pre-exposure covariate (ratios: its ratio).",
     "cuped_rel_lift_ci_low": "Lower bound of the CUPED-adjusted CI.",
     "cuped_rel_lift_ci_high": "Upper bound of the CUPED-adjusted CI.",
     "cuped_p_value": "p-value of the CUPED-adjusted test, unadjusted.",
