@@ -52,7 +52,8 @@ def pair_with_control(stats: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFra
 
 
 def by_kind(pairs: pd.DataFrame, run) -> dict[str, np.ndarray]:
-    """Run `run(control, variant, kind, mask)` per stat kind and scatter the result fields back into full-length arrays."""
+    """Run `run(control, variant, kind, mask)` per stat kind and scatter the result fields back into full-length
+    arrays."""
     out: dict[str, np.ndarray] = {}
     for kind in pairs["stat_kind"].unique():
         mask = (pairs["stat_kind"] == kind).to_numpy()
@@ -88,6 +89,8 @@ def bonferroni(p_values: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class HarmTest:
+    """Outcome of the always-valid harm test per row: `harmful` is a boolean array aligned with the pairs."""
+
     harmful: np.ndarray
 
 
@@ -109,7 +112,7 @@ def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFram
     level alpha/m says the effect is worse than the margin in the metric's bad direction
     (stats.sequential_ratio_test with R = 1 ± margin; margin 0 for primary and secondary metrics).
     """
-    pairs = pair_with_control(stats).sort_values(KEYS + ["variant"]).reset_index(drop=True)
+    pairs = pair_with_control(stats).sort_values([*KEYS, "variant"]).reset_index(drop=True)
     if pairs.empty:
         return ExperimentResults.validate(
             pd.DataFrame({c: pd.Series(dtype="object") for c in ExperimentResults.to_schema().columns})

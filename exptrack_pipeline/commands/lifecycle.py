@@ -67,7 +67,8 @@ def _warehouse(settings: Settings, write: bool):
             yield con
     except (WarehouseBusy, ConnectionError) as exc:
         raise LifecycleError(
-            f"{warehouse.describe()}: cannot open the warehouse ({exc}); if a pipeline run is writing, retry when it ends"
+            f"{warehouse.describe()}: cannot open the warehouse ({exc}); if a pipeline run is writing, retry "
+            "when it ends"
         ) from None
 
 
@@ -88,6 +89,8 @@ def _add_plan_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add the lifecycle commands (plan, new, move, decide, implemented, status, backlog, reports) to the CLI;
+    return their handlers."""
     plan = subparsers.add_parser("plan", help="sample size per arm and expected duration for a hypothesis")
     _add_plan_args(plan)
     new = subparsers.add_parser("new", help="scaffold a valid experiment YAML (status backlog) from a plan")
@@ -161,7 +164,8 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
     registry = load_registry(settings.experiments_dir, settings.metrics_file)
     if args.metric not in registry.catalog.ids:
         raise ValueError(
-            f"unknown metric {args.metric!r}; define it in {settings.metrics_file} or use one of: {', '.join(sorted(registry.catalog.ids))}"
+            f"unknown metric {args.metric!r}; define it in {settings.metrics_file} or use one of: "
+            f"{', '.join(sorted(registry.catalog.ids))}"
         )
     stats, exposures = pd.DataFrame(), pd.DataFrame()
     if settings.warehouse.exists() and (args.baseline is None or args.daily_units is None):
@@ -199,7 +203,8 @@ def _baseline(args: argparse.Namespace, metric, stats: pd.DataFrame, settings: S
         found = planning.baseline_from_stats(stats, args.metric, lag) if not stats.empty else None
         if found is None:
             raise ValueError(
-                f"no warehouse data for metric {args.metric!r} ({settings.warehouse}); pass --baseline (and --sd for mean and ratio metrics)"
+                f"no warehouse data for metric {args.metric!r} ({settings.warehouse}); pass --baseline (and "
+                "--sd for mean and ratio metrics)"
             )
         baseline = found
     if args.variance_reduction is not None:
@@ -210,12 +215,14 @@ def _baseline(args: argparse.Namespace, metric, stats: pd.DataFrame, settings: S
 
 
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack plan`: print the sample size per arm and the expected duration."""
     plan, arms = _plan(args, settings)
     print(planning.format_plan(plan, arms))
     return 0
 
 
 def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack new`: write a valid backlog experiment YAML scaffolded from the plan."""
     plan, arms = _plan(args, settings)
     if args.surface is None:
         raise ValueError("`exptrack new` needs --surface (where the experiment runs)")
@@ -234,7 +241,7 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
         parts = [float(x) for x in args.ice.split(",")]
         if len(parts) != 3:
             raise ValueError("--ice needs three numbers: expected_impact,confidence,effort")
-        ice = dict(zip(("expected_impact", "confidence", "effort"), parts))
+        ice = dict(zip(("expected_impact", "confidence", "effort"), parts, strict=True))
     text = planning.scaffold_yaml(
         experiment_id=args.experiment_id,
         name=args.name,
@@ -278,11 +285,13 @@ def _experiment(settings: Settings, experiment_id: str):
 def _ensure_not_frozen(settings: Settings, experiment_id: str) -> None:
     if archive.is_frozen(paths(settings).archive, experiment_id):
         raise LifecycleError(
-            f"{experiment_id}: is archived under {paths(settings).archive / experiment_id} and frozen; nothing can change it"
+            f"{experiment_id}: is archived under {paths(settings).archive / experiment_id} and frozen; nothing "
+            "can change it"
         )
 
 
 def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack move`: record an allowed lifecycle transition of an experiment."""
     e = _experiment(settings, args.experiment_id)
     at = _now(args.at)
     with _warehouse(settings, write=True) as con:
@@ -300,6 +309,7 @@ def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack decide`: record a decision (ship, rollback, ...) and its learning."""
     e = _experiment(settings, args.experiment_id)
     at = _now(args.at)
     _ensure_not_frozen(settings, e.id)
@@ -328,13 +338,15 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_implemented(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack implemented`: record that a shipped decision is implemented."""
     e = _experiment(settings, args.experiment_id)
     with _warehouse(settings, write=True) as con:
         decisions = store.latest_decisions(store.all_events(con))
         mine = decisions[decisions["experiment_id"] == e.id]
         if mine.empty or mine["decision"].iloc[0] != "ship":
             raise LifecycleError(
-                f"{e.id}: has no `ship` decision; record one first: exptrack decide {e.id} ship VARIANT --rationale ... --actor ..."
+                f"{e.id}: has no `ship` decision; record one first: exptrack decide {e.id} ship VARIANT "
+                "--rationale ... --actor ..."
             )
         store.append_events(con, [LifecycleEvent(e.id, "implemented", args.actor, args.reason, _now(args.at))])
     print(f"{e.id}: marked implemented")
@@ -342,6 +354,7 @@ def cmd_implemented(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack status`: print the effective status and history of one or every experiment."""
     registry = load_registry(settings.experiments_dir, settings.metrics_file)
     experiments = [registry.get(args.experiment_id)] if args.experiment_id else list(registry.experiments)
     with _warehouse(settings, write=False) as con:
@@ -371,6 +384,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backlog(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack backlog`: print the backlog ordered by ICE score."""
     registry = load_registry(settings.experiments_dir, settings.metrics_file)
     events = pd.DataFrame()
     if settings.warehouse.exists():
@@ -384,5 +398,6 @@ def cmd_backlog(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reports(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack reports`: print where the reports, summaries and archive are written."""
     print(where(settings))
     return 0
