@@ -28,6 +28,12 @@ class VariantMetricStats(pa.DataFrameModel):
     sum_x: Series[float]
     sum_x_sq: Series[float] = pa.Field(ge=0)
     sum_xy: Series[float]
+    sum_w: Series[float]
+    sum_w_sq: Series[float] = pa.Field(ge=0)
+    sum_xw: Series[float]
+    sum_xd: Series[float]
+    sum_wy: Series[float]
+    sum_wd: Series[float]
 
     class Config:
         """pandera options: strict columns, coerced types, one row per key."""
@@ -147,7 +153,7 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "seq_is_harmful": "Always-valid test at level alpha/comparisons: the effect is worse than harm_margin in the bad "
     "direction "
     "(guardrail breach; primary harm). Read by monitoring, reports and the weekly status.",
-    "cuped_rel_lift": "Relative lift after CUPED adjustment with the pre-exposure covariate.",
+    "cuped_rel_lift": "Relative lift after CUPED adjustment with the pre-exposure covariate (ratios: its ratio).",
     "cuped_rel_lift_ci_low": "Lower bound of the CUPED-adjusted CI.",
     "cuped_rel_lift_ci_high": "Upper bound of the CUPED-adjusted CI.",
     "cuped_p_value": "p-value of the CUPED-adjusted test, unadjusted.",

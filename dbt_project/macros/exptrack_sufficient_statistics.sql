@@ -1,8 +1,10 @@
 {#- The sufficient statistics the statistics library reads (exptrack_pipeline/schemas.py, VariantMetricStats), named
     once: n; sum, sum_sq of the metric value y; sum_den, sum_den_sq, sum_num_den of a ratio metric's denominator d;
-    with a CUPED covariate x also sum_x, sum_x_sq, sum_xy. -#}
+    with a CUPED covariate x also sum_x, sum_x_sq, sum_xy, and with the pre-period denominator w of a ratio metric's
+    covariate (CUPED on ratios: x the pre-period numerator) sum_w, sum_w_sq, sum_xw, sum_xd, sum_wy, sum_wd. -#}
 {% macro exptrack_sufficient_statistic_names(covariate=true) %}
-    {{ return(['n', 'sum', 'sum_sq', 'sum_den', 'sum_den_sq', 'sum_num_den'] + (['sum_x', 'sum_x_sq', 'sum_xy'] if covariate else [])) }}
+    {%- set covariates = ['sum_x', 'sum_x_sq', 'sum_xy', 'sum_w', 'sum_w_sq', 'sum_xw', 'sum_xd', 'sum_wy', 'sum_wd'] -%}
+    {{ return(['n', 'sum', 'sum_sq', 'sum_den', 'sum_den_sq', 'sum_num_den'] + (covariates if covariate else [])) }}
 {% endmacro %}
 
 {#- The SQL type of a sufficient statistic: a count is bigint, every sum a 64-bit float. -#}
@@ -10,11 +12,17 @@
     {{ return(dbt.type_bigint() if name == 'n' else exptrack_type_double()) }}
 {% endmacro %}
 
-{#- The aggregates of a group of units: y the metric value, d the denominator, x the covariate (optional). -#}
-{% macro exptrack_sufficient_statistics(y, d, x=none) %}
+{#- The aggregates of a group of units: y the metric value, d the denominator, x the covariate and w its pre-period
+    denominator (both or neither). -#}
+{% macro exptrack_sufficient_statistics(y, d, x=none, w=none) %}
+    {%- if (x is none) != (w is none) -%}
+        {{ exceptions.raise_compiler_error('exptrack_sufficient_statistics: pass both the covariate x and its denominator w, or neither') }}
+    {%- endif -%}
     {%- set sums = {'sum': y, 'sum_sq': y ~ ' * ' ~ y, 'sum_den': d, 'sum_den_sq': d ~ ' * ' ~ d, 'sum_num_den': y ~ ' * ' ~ d} -%}
     {%- if x is not none -%}
         {%- do sums.update({'sum_x': x, 'sum_x_sq': x ~ ' * ' ~ x, 'sum_xy': x ~ ' * ' ~ y}) -%}
+        {%- do sums.update({'sum_w': w, 'sum_w_sq': w ~ ' * ' ~ w, 'sum_xw': x ~ ' * ' ~ w}) -%}
+        {%- do sums.update({'sum_xd': x ~ ' * ' ~ d, 'sum_wy': w ~ ' * ' ~ y, 'sum_wd': w ~ ' * ' ~ d}) -%}
     {%- endif -%}
     cast(count(*) as {{ dbt.type_bigint() }}) as n
     {%- for name in exptrack_sufficient_statistic_names(covariate=x is not none)[1:] %},

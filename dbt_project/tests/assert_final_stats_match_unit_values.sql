@@ -10,7 +10,9 @@ with unit_sums as (
         sum(metric_value) as sum,
         sum(metric_value * metric_value) as sum_sq,
         sum(denominator_value * metric_value) as sum_num_den,
-        sum(covariate * metric_value) as sum_xy
+        sum(covariate * metric_value) as sum_xy,
+        sum(covariate_den * metric_value) as sum_wy,
+        sum(covariate_den * denominator_value) as sum_wd
     from {{ ref('int_unit_metric_values') }}
     group by experiment_id, metric_id, variant
 
@@ -50,3 +52,5 @@ where coalesce(unit_sums.n, 0) <> last_stats.n
     or abs(coalesce(unit_sums.sum_sq, 0) - last_stats.sum_sq) > 1e-6 * (1 + abs(last_stats.sum_sq))
     or abs(coalesce(unit_sums.sum_num_den, 0) - last_stats.sum_num_den) > 1e-6 * (1 + abs(last_stats.sum_num_den))
     or abs(coalesce(unit_sums.sum_xy, 0) - last_stats.sum_xy) > 1e-6 * (1 + abs(last_stats.sum_xy))
+    or abs(coalesce(unit_sums.sum_wy, 0) - last_stats.sum_wy) > 1e-6 * (1 + abs(last_stats.sum_wy))
+    or abs(coalesce(unit_sums.sum_wd, 0) - last_stats.sum_wd) > 1e-6 * (1 + abs(last_stats.sum_wd))

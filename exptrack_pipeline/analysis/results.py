@@ -33,15 +33,22 @@ from exptrack_pipeline.stats import (
 
 KEYS = ["experiment_id", "metric_id", "analysis_date"]
 STAT_COLUMNS = ["n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den", "sum_x", "sum_x_sq", "sum_xy"]
+# the pre-period denominator sums CUPED on ratio metrics needs; frames without them analyse ratios unadjusted
+RATIO_COVARIATE_COLUMNS = ["sum_w", "sum_w_sq", "sum_xw", "sum_xd", "sum_wy", "sum_wd"]
+
+
+def _stat_columns(frame: pd.DataFrame, suffix: str = "") -> list[str]:
+    return STAT_COLUMNS + [c for c in RATIO_COVARIATE_COLUMNS if f"{c}{suffix}" in frame.columns]
 
 
 def _arms(frame: pd.DataFrame, suffix: str) -> ArmStats:
-    return ArmStats(**{column: frame[f"{column}{suffix}"].to_numpy(dtype=float) for column in STAT_COLUMNS})
+    columns = _stat_columns(frame, suffix)
+    return ArmStats(**{column: frame[f"{column}{suffix}"].to_numpy(dtype=float) for column in columns})
 
 
 def pair_with_control(stats: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFrame:
     """One row per non-control variant with the control's statistics beside it (suffixes _v and _c)."""
-    control = stats[stats["is_control"]][keys + STAT_COLUMNS]
+    control = stats[stats["is_control"]][keys + _stat_columns(stats)]
     variants = stats[~stats["is_control"]]
     return variants.merge(control, on=keys, suffixes=("_v", "_c"), how="inner", validate="many_to_one")
 

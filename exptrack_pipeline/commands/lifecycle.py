@@ -13,6 +13,7 @@ exptrack reports                                                       where the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 import tempfile
@@ -76,7 +77,9 @@ def _add_plan_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mde", type=float, required=True, help="minimum detectable effect, e.g. 0.05 = 5%% relative")
     p.add_argument("--mde-type", choices=["relative", "absolute"], default="relative")
     p.add_argument("--baseline", type=float, help="control value of the metric (default: read from the warehouse)")
-    p.add_argument("--sd", type=float, help="per-unit standard deviation for mean metrics when --baseline is given")
+    p.add_argument("--sd", type=float, help="per-unit standard deviation for mean and ratio metrics with --baseline")
+    p.add_argument("--cuped", action="store_true", help="plan for the CUPED-adjusted test (ρ² from pre-period data)")
+    p.add_argument("--variance-reduction", type=float, help="CUPED ρ² to plan with (default: from the warehouse)")
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--power", type=float, default=0.8)
     p.add_argument("--arms", default="control,treatment", help="comma-separated arm names, control first")
@@ -169,17 +172,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
         with _warehouse(settings, write=False) as con:
             stats = inputs.optional_table(con, "main.fct_variant_metric_stats", "metric_id = ?", [args.metric])
             exposures = inputs.exposures_by_surface(con)
-    if args.baseline is not None:
-        kind = "proportion" if args.sd is None else "mean"
-        baseline = planning.Baseline(args.baseline, kind, args.sd, "--baseline")
-    else:
-        found = planning.baseline_from_stats(stats, args.metric) if not stats.empty else None
-        if found is None:
-            raise ValueError(
-                f"no warehouse data for metric {args.metric!r} ({settings.warehouse}); pass --baseline (and "
-                "--sd for mean metrics)"
-            )
-        baseline = found
+    baseline = _baseline(args, registry.catalog.get(args.metric), stats, settings)
     daily, source = (
         (args.daily_units, "--daily-units") if args.daily_units else planning.daily_traffic(exposures, args.surface)
     )
@@ -193,8 +186,32 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
         weights=weights,
         daily_units=daily,
         traffic_source=source,
+        cuped=args.cuped,
     )
     return plan, arms
+
+
+def _baseline(args: argparse.Namespace, metric, stats: pd.DataFrame, settings: Settings) -> planning.Baseline:
+    """The baseline from --baseline/--sd (kind from the catalog) or the warehouse; --variance-reduction overrides ρ²."""
+    lag = metric.retention_day or 0
+    kind = planning.power_kind(metric.kind, metric.stat_kind)
+    if args.baseline is not None:
+        if kind in ("mean", "ratio") and args.sd is None:
+            raise ValueError(f"{args.metric!r} is a {metric.kind} metric: pass --sd (its per-unit standard deviation)")
+        baseline = planning.Baseline(args.baseline, kind, args.sd, "--baseline", None, lag)
+    else:
+        found = planning.baseline_from_stats(stats, args.metric, lag) if not stats.empty else None
+        if found is None:
+            raise ValueError(
+                f"no warehouse data for metric {args.metric!r} ({settings.warehouse}); pass --baseline (and "
+                "--sd for mean and ratio metrics)"
+            )
+        baseline = found
+    if args.variance_reduction is not None:
+        if not 0 <= args.variance_reduction < 1:
+            raise ValueError(f"--variance-reduction is ρ², between 0 and 1 (got {args.variance_reduction:g})")
+        baseline = dataclasses.replace(baseline, variance_reduction=args.variance_reduction)
+    return baseline
 
 
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,11 +13,11 @@ import pandas as pd
 from scipy.stats import median_abs_deviation
 
 from exptrack_pipeline.analysis import decisions
+from exptrack_pipeline.lifecycle import planning
 from exptrack_pipeline.monitoring.inputs import HealthInputs
 from exptrack_pipeline.monitoring.integrity import _num, _sig, arm_counts
 from exptrack_pipeline.monitoring.model import Finding, HealthConfig
-from exptrack_pipeline.stats import ArmStats, expected_duration_days, sample_size_per_arm
-from exptrack_pipeline.stats.frequentist import arm_mean_and_variance
+from exptrack_pipeline.stats import expected_duration_days, sample_size_per_arm
 
 ANOMALY_METHOD = "median ± k·MAD (MAD scaled ×1.4826 to a normal SD) of the variant's own previous {window} days"
 
@@ -110,43 +110,43 @@ def check_metric_anomaly(inp: HealthInputs, cfg: HealthConfig, experiment_id: st
 
 
 def required_units(inp: HealthInputs, experiment_id: str, as_of: dt.date) -> tuple[float, str]:
-    """Units needed in the smallest-weight arm for the primary metric (stats.sample_size_per_arm), and how it was
-    derived."""
+    """Units needed in the smallest-weight arm for the primary metric (stats.sample_size_per_arm for its kind:
+    proportion, retention, mean, ratio), and how it was derived, with the CUPED-adjusted size when ρ² is known."""
     exp = inp.experiment(experiment_id)
     variants = inp.rows("variants", experiment_id).sort_values("is_control", ascending=False)
     stats = inp.rows("stats", experiment_id)
     row = stats[
         (stats["metric_id"] == exp["primary_metric_id"]) & stats["is_control"] & (stats["analysis_date"] == as_of)
     ]
-    if row.empty or float(row["n"].iloc[0]) < 2:
+    baseline = planning.baseline_from_stats(row, exp["primary_metric_id"]) if not row.empty else None
+    if baseline is None:
         return float("nan"), "no control data for the primary metric yet"
-    r = row.iloc[0]
-    kind = str(r["stat_kind"])
-    arm = ArmStats(
-        **{c: np.array([float(r[c])]) for c in ("n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den")}
-    )
-    mean, var_mean = arm_mean_and_variance(arm, kind)  # type: ignore[arg-type]
-    baseline = float(mean[0])
-    sd = float(np.sqrt(var_mean[0] * float(r["n"])))
-    power_kind = "proportion" if kind == "proportion" else "mean"
-    n = sample_size_per_arm(
-        baseline,
-        float(exp["minimum_detectable_effect"]),
-        kind=power_kind,
-        sd=None if power_kind == "proportion" else sd,
-        relative=exp["mde_type"] == "relative",
-        alpha=float(exp["alpha"]),
-        power=float(exp["target_power"]),
-        n_arms=len(variants),
-        weights=variants["weight"].to_numpy(float),
-    )
+
+    def needed(variance_reduction: float) -> float:
+        return float(
+            sample_size_per_arm(
+                baseline.value,
+                float(exp["minimum_detectable_effect"]),
+                kind=baseline.kind,  # type: ignore[arg-type]
+                sd=baseline.sd,
+                relative=exp["mde_type"] == "relative",
+                alpha=float(exp["alpha"]),
+                power=float(exp["target_power"]),
+                n_arms=len(variants),
+                weights=variants["weight"].to_numpy(float),
+                variance_reduction=variance_reduction,
+            )
+        )
+
+    rho2 = baseline.variance_reduction
     how = (
-        f"{exp['primary_metric_id']}: baseline {baseline:.4g}"
-        + ("" if power_kind == "proportion" else f", unit SD {sd:.4g}")
-        + f", MDE {float(exp['minimum_detectable_effect']):g} ({exp['mde_type']}), alpha "
-        f"{float(exp['alpha']):g}, power {float(exp['target_power']):g}"
+        f"{exp['primary_metric_id']} ({baseline.kind}): baseline {baseline.value:.4g}"
+        + ("" if baseline.sd is None else f", unit SD {baseline.sd:.4g}")
+        + f", MDE {float(exp['minimum_detectable_effect']):g} ({exp['mde_type']}), alpha {float(exp['alpha']):g}"
+        + f", power {float(exp['target_power']):g}"
+        + ("" if rho2 is None else f"; with CUPED (ρ² {rho2:.2f}) {int(np.ceil(needed(rho2))):,}")
     )
-    return float(n), how
+    return needed(0.0), how
 
 
 def check_sample_size(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, as_of: dt.date) -> Finding:

@@ -9,6 +9,7 @@ from .arms import ArmStats
 from .bayesian import BayesResult, bayesian_summary
 from .corrections import adjust_pvalues, bonferroni_alpha, pvalue_reasons
 from .cuped import CupedComparison, compare_cuped
+from .cuped_moments import expected_variance_reduction
 from .effect import fieller_interval
 from .frequentist import Comparison, compare
 from .power import expected_duration_days, mde_for_sample_size, power_proportion, sample_size_per_arm
@@ -35,6 +36,7 @@ __all__ = [
     "compare_cuped",
     "compare_sequential",
     "expected_duration_days",
+    "expected_variance_reduction",
     "fieller_interval",
     "mde_for_sample_size",
     "mixture_halfwidth_multiplier",

@@ -1,4 +1,11 @@
-"""Sample size, minimum detectable effect and duration for two-sided tests vs control."""
+"""Sample size, minimum detectable effect and duration for tests vs control, for every metric kind.
+
+Kinds: ``proportion`` (σ² = p(1 − p)), ``retention`` (a proportion over the eligible cohort: the same σ², the
+cohort being units exposed at least n days before the analysis), ``mean`` and ``ratio`` (σ² = sd², for ratios the
+delta-method per-unit SD √(n·Var(R))). ``variance_reduction`` = ρ² plans a CUPED-adjusted test: σ² × (1 − ρ²)
+(Deng, Xu, Kohavi & Walker 2013 §3.2). Quantile metrics are planned in :mod:`.power` too when the
+quantile kind exists (docs/statistics.md "Power and planning").
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,10 @@ from numpy.typing import ArrayLike
 
 from ._util import FloatArray
 
-PowerKind = Literal["proportion", "mean"]
+PowerKind = Literal["proportion", "retention", "mean", "ratio"]
+Alternative = Literal["two-sided", "greater", "less"]
+POWER_KINDS = ("proportion", "retention", "mean", "ratio")
+ALTERNATIVES = ("two-sided", "greater", "less")
 
 
 def power_proportion(
@@ -36,9 +46,16 @@ def power_proportion(
     return np.asarray(power, dtype=np.float64)
 
 
-def _standardised_effect(alpha: FloatArray, power: FloatArray) -> FloatArray:
+def _standardised_effect(alpha: FloatArray, power: FloatArray, alternative: str = "two-sided") -> FloatArray:
     """U with Φ(u − z) + Φ(−u − z) = power, z = z_{1−α/2} (both tails, as statsmodels
-    ``NormalIndPower``); solved by bisection on [0, z + z_power]."""
+    ``NormalIndPower``); solved by bisection on [0, z + z_power]. One-sided (``greater``/``less``, the effect in
+    the tested direction): Φ(u − z_{1−α}) = power, u = z_{1−α} + z_power."""
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
+    if alternative != "two-sided":
+        with np.errstate(all="ignore"):
+            u = sc.ndtri(1.0 - alpha) + sc.ndtri(power)
+        return np.where((power > alpha) & (power < 1.0), u, np.nan)
     z = sc.ndtri(1.0 - alpha / 2.0)
     hi = z + sc.ndtri(power)
     lo = np.zeros_like(hi)
@@ -68,19 +85,27 @@ def _alpha(alpha: ArrayLike, n_arms: int, correction: str) -> FloatArray:
     return a / (n_arms - 1) if correction == "bonferroni" and n_arms > 2 else a
 
 
+def _kept_share(variance_reduction: ArrayLike) -> FloatArray:
+    """1 − ρ², the share of the per-unit variance CUPED leaves (NaN outside (0, 1])."""
+    keep = 1.0 - np.asarray(variance_reduction, dtype=np.float64)
+    return np.where((keep > 0) & (keep <= 1), keep, np.nan)
+
+
 def _unit_variances(
-    baseline: FloatArray, effect: FloatArray, kind: str, sd: ArrayLike | None
+    baseline: FloatArray, effect: FloatArray, kind: str, sd: ArrayLike | None, variance_reduction: ArrayLike = 0.0
 ) -> tuple[FloatArray, FloatArray]:
-    if kind == "proportion":
+    """Per-unit variances (control, variant) × (1 − ρ²): p(1 − p) for proportions and retention, sd² otherwise."""
+    if kind not in POWER_KINDS:
+        raise ValueError(f"kind must be one of {POWER_KINDS}, got {kind!r}")
+    keep = _kept_share(variance_reduction)
+    if kind in ("proportion", "retention"):
         p2 = baseline + effect
         ok = (baseline > 0) & (baseline < 1) & (p2 >= 0) & (p2 <= 1)
-        return np.where(ok, baseline * (1 - baseline), np.nan), np.where(ok, p2 * (1 - p2), np.nan)
-    if kind == "mean":
-        if sd is None:
-            raise ValueError("kind='mean' needs sd")
-        var = np.asarray(sd, dtype=np.float64) ** 2
-        return var, var
-    raise ValueError(f"kind must be 'proportion' or 'mean', got {kind!r}")
+        return np.where(ok, baseline * (1 - baseline), np.nan) * keep, np.where(ok, p2 * (1 - p2), np.nan) * keep
+    if sd is None:
+        raise ValueError(f"kind={kind!r} needs sd (the per-unit standard deviation)")
+    var = np.asarray(sd, dtype=np.float64) ** 2 * keep
+    return var, var
 
 
 def sample_size_per_arm(
@@ -95,14 +120,18 @@ def sample_size_per_arm(
     n_arms: int = 2,
     weights: ArrayLike | None = None,
     correction: str = "bonferroni",
+    variance_reduction: ArrayLike = 0.0,
+    alternative: Alternative = "two-sided",
 ) -> FloatArray:
     """Units needed in the smallest-weight arm for a two-sided test to have ``power``.
 
     Effect δ = baseline·mde (relative) or mde. Unpooled normal approximation: with total N,
     control weight w_c and smallest variant weight w_v,
         Var(Δ̂) = V/N,  V = σ_c²/w_c + σ_v²/w_v,  power = Φ(u − z) + Φ(−u − z),  u = δ√N/√V,
-    σ² = p(1 − p) for proportions (p_v = p_c + δ), sd² for means; z = z_{1−α'/2} with
-    α' = α/(n_arms − 1) (Bonferroni over comparisons vs control) when correction="bonferroni".
+    σ² = p(1 − p) for proportions and retention (p_v = p_c + δ), sd² for means and ratios (delta-method
+    per-unit SD), times 1 − ``variance_reduction`` (ρ², CUPED); z = z_{1−α'/2} with α' = α/(n_arms − 1)
+    (Bonferroni over comparisons vs control) when correction="bonferroni". One-sided
+    (``alternative`` "greater"/"less"): power = Φ(u − z_{1−α'}).
     Returns N·min(w) (equal weights: the per-arm size); arm a needs that × w_a/min(w).
     Not rounded; round up. Equals statsmodels ``NormalIndPower().solve_power`` with
     effect size δ/√((σ_c² + σ_v²)/2) (equal weights) and ``ratio`` = n_v/n_c.
@@ -111,9 +140,9 @@ def sample_size_per_arm(
     b = np.asarray(baseline, dtype=np.float64)
     m = np.asarray(mde, dtype=np.float64)
     effect = b * m if relative else m
-    var_c, var_v = _unit_variances(b, effect, kind, sd)
+    var_c, var_v = _unit_variances(b, effect, kind, sd, variance_reduction)
     w_c, w_v, w_min = _weights(weights, n_arms)
-    u = _standardised_effect(_alpha(alpha, n_arms, correction), np.asarray(power, dtype=np.float64))
+    u = _standardised_effect(_alpha(alpha, n_arms, correction), np.asarray(power, dtype=np.float64), alternative)
     with np.errstate(all="ignore"):
         total = u**2 * (var_c / w_c + var_v / w_v) / effect**2
         return np.asarray(total * w_min, dtype=np.float64)
@@ -131,28 +160,31 @@ def mde_for_sample_size(
     n_arms: int = 2,
     weights: ArrayLike | None = None,
     correction: str = "bonferroni",
+    variance_reduction: ArrayLike = 0.0,
+    alternative: Alternative = "two-sided",
 ) -> FloatArray:
     """Smallest positive effect detectable with ``power``: the inverse of :func:`sample_size_per_arm`.
 
     ``n_per_arm`` is the smallest-weight arm's size (same convention). For means
     δ = u·√(V/N). For proportions p_v depends on δ, so δ is the positive root of
-        (N + u²/w_v) δ² − u²(1 − 2p)/w_v · δ − u²(p(1 − p)/w_c + p(1 − p)/w_v) = 0.
+        (N + k u²/w_v) δ² − k u²(1 − 2p)/w_v · δ − k u²(p(1 − p)/w_c + p(1 − p)/w_v) = 0,  k = 1 − ρ².
     Returns δ/baseline when ``relative`` (NaN when p + δ > 1).
     """
     b = np.asarray(baseline, dtype=np.float64)
     w_c, w_v, w_min = _weights(weights, n_arms)
-    u = _standardised_effect(_alpha(alpha, n_arms, correction), np.asarray(power, dtype=np.float64))
+    u = _standardised_effect(_alpha(alpha, n_arms, correction), np.asarray(power, dtype=np.float64), alternative)
     with np.errstate(all="ignore"):
         total = np.asarray(n_per_arm, dtype=np.float64) / w_min
-        if kind == "proportion":
+        if kind in ("proportion", "retention"):
             pq = b * (1.0 - b)
-            a2 = total + u**2 / w_v
-            b1 = u**2 * (1.0 - 2.0 * b) / w_v
-            c0 = u**2 * (pq / w_c + pq / w_v)
+            k = u**2 * _kept_share(variance_reduction)
+            a2 = total + k / w_v
+            b1 = k * (1.0 - 2.0 * b) / w_v
+            c0 = k * (pq / w_c + pq / w_v)
             delta = (b1 + np.sqrt(b1**2 + 4.0 * a2 * c0)) / (2.0 * a2)
             delta = np.where((b > 0) & (b < 1) & (b + delta <= 1.0), delta, np.nan)
         else:
-            var_c, var_v = _unit_variances(b, np.zeros_like(b), kind, sd)
+            var_c, var_v = _unit_variances(b, np.zeros_like(b), kind, sd, variance_reduction)
             delta = u * np.sqrt((var_c / w_c + var_v / w_v) / total)
         return np.asarray(delta / b if relative else delta, dtype=np.float64)
 

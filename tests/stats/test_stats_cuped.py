@@ -106,7 +106,7 @@ def test_ratio_and_missing_covariate_are_unadjusted_with_reason() -> None:
     arm = ArmStats(100, 50.0, 40.0, sum_den=120.0, sum_den_sq=200.0, sum_num_den=70.0)
     res = compare_cuped(arm, arm, kind="ratio")
     assert np.isnan(res.theta) and str(res.method) == "delta_ratio_z"
-    assert "CUPED not supported for ratio metrics" in str(res.reason)
+    assert "no pre-period numerator and denominator: CUPED not applied to the ratio" in str(res.reason)
     res = compare_cuped(ArmStats(100, 10, 10), ArmStats(100, 12, 12), kind="proportion")
     assert str(res.reason) == "no covariate: CUPED not applied"
     assert res.p_value == compare(ArmStats(100, 10, 10), ArmStats(100, 12, 12), kind="proportion").p_value

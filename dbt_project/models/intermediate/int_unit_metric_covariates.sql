@@ -1,6 +1,7 @@
 -- CUPED covariate per experiment, metric and unit: the same metric over cuped_lookback_days before first exposure
--- (0/1 for proportion metrics, the numerator amount otherwise), from the pre-period amounts of every partition
--- (int_unit_metric_pre_period). Units without pre-period events have no row (x = 0).
+-- (0/1 for proportion metrics, the numerator amount otherwise) and, for ratio metrics, the pre-period denominator w
+-- (CUPED on ratios adjusts with Σx/Σw), from the pre-period amounts of every partition (int_unit_metric_pre_period).
+-- Units without pre-period events have no row (x = w = 0).
 with pre_period as (
 
     select * from {{ ref('int_unit_metric_pre_period') }}
@@ -20,7 +21,8 @@ unit_totals as (
         pre_period.metric_id,
         pre_period.user_id,
         metrics.stat_kind,
-        sum(pre_period.pre_amount) as pre_amount
+        sum(pre_period.pre_amount) as pre_amount,
+        sum(pre_period.pre_denominator) as pre_denominator
     from pre_period
     inner join metrics
         on pre_period.metric_id = metrics.metric_id
@@ -35,5 +37,6 @@ select
     case
         when stat_kind = 'proportion' then case when pre_amount > 0 then 1.0 else 0.0 end
         else pre_amount
-    end as covariate
+    end as covariate,
+    pre_denominator as covariate_den
 from unit_totals

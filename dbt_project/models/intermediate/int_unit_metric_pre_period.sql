@@ -8,14 +8,14 @@
 -- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_assignment_changes') }}
 
--- Per experiment, metric, analysed unit and event partition: the numerator amount of the unit's events over
--- cuped_lookback_days before its first exposure (the CUPED pre-period; int_unit_metric_covariates sums the
--- partitions). Incremental like int_unit_metric_daily_by_partition (the same refresh scope).
+-- Per experiment, metric, analysed unit and event partition: the numerator amount (and, for ratio metrics, the
+-- denominator amount) of the unit's events over cuped_lookback_days before its first exposure (the CUPED pre-period;
+-- int_unit_metric_covariates sums the partitions). Incremental like int_unit_metric_daily_by_partition (the same refresh scope).
 with amounts as (
 
     select amounts.*
     from {{ ref('int_metric_event_amounts') }} as amounts
-    where amounts.metric_part = 'numerator'
+    where amounts.metric_part in ('numerator', 'denominator')
     {% if is_incremental() %}
         and {{ exptrack_amounts_in_refresh_scope('amounts') }}
     {% endif %}
@@ -47,7 +47,8 @@ pre_period as (
         amounts.metric_id,
         assignments.user_id,
         amounts.partition_date,
-        sum(amounts.amount) as pre_amount
+        sum(case when amounts.metric_part = 'numerator' then amounts.amount else 0 end) as pre_amount,
+        sum(case when amounts.metric_part = 'denominator' then amounts.amount else 0 end) as pre_denominator
     from amounts
     inner join experiment_metrics
         on amounts.metric_id = experiment_metrics.metric_id
@@ -70,7 +71,8 @@ select
     metric_id,
     user_id,
     partition_date,
-    pre_amount
+    pre_amount,
+    pre_denominator
 from pre_period
 {% if is_incremental() %}
     where {{ exptrack_in_refresh_scope('unit_metric', 'pre_period') }}

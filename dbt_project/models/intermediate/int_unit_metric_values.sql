@@ -1,6 +1,6 @@
 -- Each analysed unit's metric value as of its experiment's last analysis date: y (capped, or 0/1), the ratio
--- denominator d and the CUPED covariate x. Units with no qualifying event have y = d = 0. Retention Dn units
--- count only once they are n days past exposure.
+-- denominator d and the CUPED covariate x (with its pre-period denominator w for ratios). Units with no qualifying
+-- event have y = d = 0. Retention Dn units count only once they are n days past exposure.
 with assignments as (
 
     select * from {{ ref('int_assignments') }}
@@ -95,7 +95,8 @@ select
     {{ exptrack_unit_value('coalesce(totals.numerator_total, 0)', 'eligible_units.stat_kind', 'caps.cap') }}
         as metric_value,
     coalesce(totals.denominator_total, 0) as denominator_value,
-    coalesce(covariates.covariate, 0) as covariate
+    coalesce(covariates.covariate, 0) as covariate,
+    coalesce(covariates.covariate_den, 0) as covariate_den
 from eligible_units
 left join totals
     on eligible_units.experiment_id = totals.experiment_id

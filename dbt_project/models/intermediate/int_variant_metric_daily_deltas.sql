@@ -1,6 +1,7 @@
 -- What each day adds to every cumulative sufficient statistic, per experiment, metric and variant.
 -- A unit enters (n, Σx, Σx²) on its entry date: its exposure date, or exposure date + n for retention Dn.
--- A unit's value y(d) is a running total, so Σy² grows on day d by y(d)² − y(d−1)² (likewise Σd², Σy·d, Σx·y):
+-- A unit's value y(d) is a running total, so Σy² grows on day d by y(d)² − y(d−1)² (likewise Σd², Σy·d, Σx·y, and
+-- Σx·d, Σw·y, Σw·d of the pre-period denominator w; Σw, Σw², Σx·w enter with the unit):
 -- exact cumulative statistics from sparse unit-days, without a unit × day cross join.
 with daily as (
 
@@ -49,7 +50,8 @@ unit_entries as (
                 then cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
             else assignments.exposure_date
         end as analysis_date,
-        coalesce(covariates.covariate, 0) as covariate
+        coalesce(covariates.covariate, 0) as covariate,
+        coalesce(covariates.covariate_den, 0) as covariate_den
     from assignments
     inner join experiment_metrics
         on assignments.experiment_id = experiment_metrics.experiment_id
@@ -71,7 +73,10 @@ entry_deltas as (
         analysis_date,
         count(*) as delta_n,
         sum(covariate) as delta_sum_x,
-        sum(covariate * covariate) as delta_sum_x_sq
+        sum(covariate * covariate) as delta_sum_x_sq,
+        sum(covariate_den) as delta_sum_w,
+        sum(covariate_den * covariate_den) as delta_sum_w_sq,
+        sum(covariate * covariate_den) as delta_sum_xw
     from unit_entries
     group by experiment_id, metric_id, variant, analysis_date
 
@@ -89,6 +94,7 @@ running_totals as (
         metrics.stat_kind,
         caps.cap,
         coalesce(covariates.covariate, 0) as covariate,
+        coalesce(covariates.covariate_den, 0) as covariate_den,
         sum(daily.numerator_amount) over (
             partition by daily.experiment_id, daily.metric_id, daily.user_id
             order by daily.activity_date
@@ -120,6 +126,7 @@ unit_values as (
         variant,
         activity_date,
         covariate,
+        covariate_den,
         {{ exptrack_unit_value('numerator_total', 'stat_kind', 'cap') }} as value_now,
         {{ exptrack_unit_value('numerator_total - numerator_amount', 'stat_kind', 'cap') }} as value_before,
         denominator_total as denominator_now,
@@ -140,7 +147,10 @@ value_deltas as (
         sum(denominator_now - denominator_before) as delta_sum_den,
         sum(denominator_now * denominator_now - denominator_before * denominator_before) as delta_sum_den_sq,
         sum(value_now * denominator_now - value_before * denominator_before) as delta_sum_num_den,
-        sum(covariate * (value_now - value_before)) as delta_sum_xy
+        sum(covariate * (value_now - value_before)) as delta_sum_xy,
+        sum(covariate * (denominator_now - denominator_before)) as delta_sum_xd,
+        sum(covariate_den * (value_now - value_before)) as delta_sum_wy,
+        sum(covariate_den * (denominator_now - denominator_before)) as delta_sum_wd
     from unit_values
     group by experiment_id, metric_id, variant, activity_date
 
@@ -177,7 +187,13 @@ select
     coalesce(value_deltas.delta_sum_num_den, 0) as delta_sum_num_den,
     coalesce(entry_deltas.delta_sum_x, 0) as delta_sum_x,
     coalesce(entry_deltas.delta_sum_x_sq, 0) as delta_sum_x_sq,
-    coalesce(value_deltas.delta_sum_xy, 0) as delta_sum_xy
+    coalesce(value_deltas.delta_sum_xy, 0) as delta_sum_xy,
+    coalesce(entry_deltas.delta_sum_w, 0) as delta_sum_w,
+    coalesce(entry_deltas.delta_sum_w_sq, 0) as delta_sum_w_sq,
+    coalesce(entry_deltas.delta_sum_xw, 0) as delta_sum_xw,
+    coalesce(value_deltas.delta_sum_xd, 0) as delta_sum_xd,
+    coalesce(value_deltas.delta_sum_wy, 0) as delta_sum_wy,
+    coalesce(value_deltas.delta_sum_wd, 0) as delta_sum_wd
 from keys
 left join entry_deltas
     on keys.experiment_id = entry_deltas.experiment_id

@@ -45,7 +45,8 @@ segment_stats as (
         unit_attributes.attribute,
         unit_attributes.attribute_value,
         {{ exptrack_sufficient_statistics(
-            'unit_values.metric_value', 'unit_values.denominator_value', 'unit_values.covariate'
+            'unit_values.metric_value', 'unit_values.denominator_value', 'unit_values.covariate',
+            'unit_values.covariate_den'
         ) }}
     from unit_values
     inner join unit_attributes
