@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import background_runs
-import spark_support
 import pytest
+import spark_support
 from pipeline_support import PipelineRun, make_settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -66,7 +66,6 @@ def start(session, start_day: str, end_day: str, scale: float, prepare=lambda: N
 
 def start_now(config, start_day: str, end_day: str, scale: float) -> None:
     """Start the server and the pipeline subprocess; stashed in `config` for `started` and `stop`."""
-
     import spark_server
 
     server = spark_server.SparkServer(spark_server.find_spark_home()).start()

@@ -10,7 +10,8 @@
 
 -- Per experiment, metric, analysed unit and event partition: the numerator amount (and, for ratio metrics, the
 -- denominator amount) of the unit's events over cuped_lookback_days before its first exposure (the CUPED pre-period;
--- int_unit_metric_covariates sums the partitions). Incremental like int_unit_metric_daily_by_partition (the same refresh scope).
+-- int_unit_metric_covariates sums the partitions). Incremental like int_unit_metric_daily_by_partition (the same
+-- refresh scope).
 with amounts as (
 
     select amounts.*
