@@ -12,8 +12,8 @@ class VariantMetricStats(pa.DataFrameModel):
     experiment_id: Series[str]
     metric_id: Series[str]
     metric_role: Series[str] = pa.Field(isin=["primary", "secondary", "guardrail"])
-    metric_kind: Series[str] = pa.Field(isin=["conversion", "adoption", "mean", "ratio", "retention"])
-    stat_kind: Series[str] = pa.Field(isin=["proportion", "mean", "ratio"])
+    metric_kind: Series[str] = pa.Field(isin=["conversion", "adoption", "mean", "ratio", "retention", "quantile"])
+    stat_kind: Series[str] = pa.Field(isin=["proportion", "mean", "ratio", "quantile"])
     direction: Series[str] = pa.Field(isin=["increase", "decrease"])
     variant: Series[str]
     is_control: Series[bool]
@@ -93,14 +93,16 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "experiment_id": "Experiment id from the registry.",
     "metric_id": "Metric id from the metric catalog.",
     "metric_role": "primary, secondary or guardrail.",
-    "metric_kind": "conversion, adoption, mean, ratio or retention.",
+    "metric_kind": "conversion, adoption, mean, ratio, retention or quantile.",
     "direction": "Which way is good for this metric (increase or decrease).",
     "variant": "The treatment variant compared with the control.",
     "control_variant": "The experiment's control variant.",
     "analysis_date": "Results are cumulative from the experiment start through this date.",
-    "n_control": "Analysed units in the control (retention Dn: units exposed at least n days earlier).",
+    "n_control": "Analysed units in the control (retention Dn: units exposed at least n days earlier; event-level "
+    "quantiles: units with at least one event).",
     "n_variant": "Analysed units in the variant.",
-    "mean_control": "Control metric value (rate, mean per unit, or Σnumerator/Σdenominator for ratios).",
+    "mean_control": "Control metric value (rate, mean per unit, Σnumerator/Σdenominator for ratios, or the sample "
+    "quantile for quantile metrics).",
     "mean_variant": "Variant metric value.",
     "abs_effect": "mean_variant − mean_control.",
     "abs_ci_low": "Lower bound of the CI of abs_effect at level 1 − alpha/comparisons.",
@@ -114,7 +116,8 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "comparisons": "m: the comparisons of the corrected family that have a test (defined p-value); every p-value is multiplied by it and every interval is at level 1 − alpha/m.",
     "alpha": "The experiment's significance level.",
     "is_significant": "p_value_adjusted < alpha (fixed horizon: valid at the planned end, not for daily peeking).",
-    "method": "Which test ran, e.g. z_unpooled, welch_t, delta_ratio_z.",
+    "method": "Which test ran, e.g. z_unpooled, welch_t, delta_ratio_z, quantile_order_stat_z (unit-level quantile) or "
+    "quantile_order_stat_cluster_z (event-level quantile, cluster-adjusted).",
     "seq_abs_ci_low": "Always-valid (sequential) CI of abs_effect at level 1 − alpha/comparisons, safe to look at every day.",
     "seq_abs_ci_high": "Upper bound of that CI.",
     "seq_rel_lift_ci_low": "Always-valid Fieller CI of rel_lift at the same level (agrees with seq_p_value_adjusted).",
