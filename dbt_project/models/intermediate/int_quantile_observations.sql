@@ -1,0 +1,140 @@
+-- The observations behind each quantile metric as of each analysis date, with the unit (cluster) they belong to:
+-- granularity event: every event attributed to an analysed unit (in [first exposure, + window_days)) up to that date,
+-- its value (count aggregation: 1); granularity unit: every unit exposed by that date, its total so far (0 without
+-- events), as int_unit_metric_values has it for mean metrics but uncapped.
+with amounts as (
+
+    select * from {{ ref('int_metric_event_amounts') }}
+
+),
+
+assignments as (
+
+    select * from {{ ref('int_assignments') }}
+
+),
+
+experiment_metrics as (
+
+    select * from {{ ref('stg_experiment_metrics') }}
+
+),
+
+metrics as (
+
+    select * from {{ ref('stg_metrics') }}
+
+),
+
+analysis_dates as (
+
+    select * from {{ ref('int_experiment_analysis_dates') }}
+
+),
+
+daily as (
+
+    select * from {{ ref('int_unit_metric_daily') }}
+
+),
+
+quantile_metrics as (
+
+    select
+        experiment_metrics.experiment_id,
+        metrics.metric_id,
+        metrics.quantile_granularity,
+        metrics.window_days
+    from experiment_metrics
+    inner join metrics
+        on experiment_metrics.metric_id = metrics.metric_id
+    where metrics.metric_kind = 'quantile'
+
+),
+
+attributed_events as (
+
+    select
+        quantile_metrics.experiment_id,
+        quantile_metrics.metric_id,
+        assignments.variant,
+        assignments.user_id,
+        amounts.event_date,
+        amounts.amount
+    from amounts
+    inner join quantile_metrics
+        on amounts.metric_id = quantile_metrics.metric_id
+    inner join assignments
+        on quantile_metrics.experiment_id = assignments.experiment_id
+        and amounts.user_id = assignments.user_id
+        and amounts.unit_type = assignments.unit_type
+    where
+        quantile_metrics.quantile_granularity = 'event'
+        and amounts.occurred_at >= assignments.first_exposed_at
+        and amounts.occurred_at
+        < {{ dbt.dateadd('day', 'quantile_metrics.window_days', 'assignments.first_exposed_at') }}
+
+),
+
+event_observations as (
+
+    select
+        attributed_events.experiment_id,
+        attributed_events.metric_id,
+        attributed_events.variant,
+        analysis_dates.analysis_date,
+        attributed_events.user_id,
+        attributed_events.amount as observed_value
+    from attributed_events
+    inner join analysis_dates
+        on attributed_events.experiment_id = analysis_dates.experiment_id
+        and attributed_events.event_date <= analysis_dates.analysis_date
+
+),
+
+unit_observations as (
+
+    select
+        assignments.experiment_id,
+        quantile_metrics.metric_id,
+        assignments.variant,
+        analysis_dates.analysis_date,
+        assignments.user_id,
+        coalesce(sum(daily.numerator_amount), 0) as observed_value
+    from assignments
+    inner join quantile_metrics
+        on assignments.experiment_id = quantile_metrics.experiment_id
+    inner join analysis_dates
+        on assignments.experiment_id = analysis_dates.experiment_id
+        and assignments.exposure_date <= analysis_dates.analysis_date
+    left join daily
+        on assignments.experiment_id = daily.experiment_id
+        and quantile_metrics.metric_id = daily.metric_id
+        and assignments.user_id = daily.user_id
+        and analysis_dates.analysis_date >= daily.activity_date
+    where quantile_metrics.quantile_granularity = 'unit'
+    group by
+        assignments.experiment_id,
+        quantile_metrics.metric_id,
+        assignments.variant,
+        analysis_dates.analysis_date,
+        assignments.user_id
+
+),
+
+observations as (
+
+    select * from event_observations
+    union all
+    select * from unit_observations
+
+)
+
+select
+    experiment_id,
+    metric_id,
+    variant,
+    analysis_date,
+    user_id,
+    cast(observed_value as {{ exptrack_type_double() }}) as observed_value
+from observations
