@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from exptrack_pipeline.analysis.quantiles import QUANTILE_COLUMNS, arm_stats, with_quantile_inputs
 from exptrack_pipeline.schemas import ExperimentResults
 from exptrack_pipeline.stats import (
     ArmStats,
@@ -33,13 +34,13 @@ KEYS = ["experiment_id", "metric_id", "analysis_date"]
 STAT_COLUMNS = ["n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den", "sum_x", "sum_x_sq", "sum_xy"]
 
 
-def _arms(frame: pd.DataFrame, suffix: str) -> ArmStats:
-    return ArmStats(**{column: frame[f"{column}{suffix}"].to_numpy(dtype=float) for column in STAT_COLUMNS})
+def _arms(frame: pd.DataFrame, suffix: str, kind: str = "") -> ArmStats:
+    return arm_stats(frame, suffix, kind, STAT_COLUMNS)
 
 
 def pair_with_control(stats: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFrame:
     """One row per non-control variant with the control's statistics beside it (suffixes _v and _c)."""
-    control = stats[stats["is_control"]][keys + STAT_COLUMNS]
+    control = stats[stats["is_control"]][keys + STAT_COLUMNS + [c for c in QUANTILE_COLUMNS if c in stats]]
     variants = stats[~stats["is_control"]]
     return variants.merge(control, on=keys, suffixes=("_v", "_c"), how="inner", validate="many_to_one")
 
@@ -50,7 +51,7 @@ def by_kind(pairs: pd.DataFrame, run) -> dict[str, np.ndarray]:
     for kind in pairs["stat_kind"].unique():
         mask = (pairs["stat_kind"] == kind).to_numpy()
         part = pairs[mask]
-        result = run(_arms(part, "_c"), _arms(part, "_v"), kind, part)
+        result = run(_arms(part, "_c", kind), _arms(part, "_v", kind), kind, part)
         for name, values in vars(result).items():
             values = np.asarray(values)
             if values.shape != (mask.sum(),):
@@ -94,14 +95,21 @@ def harm_margins(pairs: pd.DataFrame, margins: pd.DataFrame | None) -> np.ndarra
     return np.where((pairs["metric_role"] == "guardrail").to_numpy() & np.isfinite(values), values, 0.0)
 
 
-def compute_results(stats: pd.DataFrame, alphas: pd.Series, margins: pd.DataFrame | None = None) -> pd.DataFrame:
+def compute_results(
+    stats: pd.DataFrame,
+    alphas: pd.Series,
+    margins: pd.DataFrame | None = None,
+    quantiles: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Fixed-horizon, sequential, CUPED and Bayesian summaries for every variant-vs-control pair.
 
     `alphas` maps experiment_id to the experiment's alpha; `margins` (experiment_id, metric_id,
     max_relative_harm) gives guardrails their allowed harm. `seq_is_harmful`: the always-valid test at
     level alpha/m says the effect is worse than the margin in the metric's bad direction
     (stats.sequential_ratio_test with R = 1 ± margin; margin 0 for primary and secondary metrics).
+    `quantiles` (fct_variant_metric_quantiles) holds the inputs of quantile metrics (analysis/quantiles.py).
     """
+    stats = with_quantile_inputs(stats, quantiles)
     pairs = pair_with_control(stats).sort_values(KEYS + ["variant"]).reset_index(drop=True)
     if pairs.empty:
         return ExperimentResults.validate(

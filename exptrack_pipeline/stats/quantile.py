@@ -136,11 +136,12 @@ def quantile_estimate(control: ArmStats, variant: ArmStats) -> Estimate:
             nan, nan, nan, nan, nan, nan, np.full(shape, np.inf), METHOD_UNIT, reasons(shape, (True, MISSING_INPUTS))
         )
     assert isinstance(control, QuantileArmStats) and isinstance(variant, QuantileArmStats)
-    rules: list[tuple[ArrayLike, str]] = []
+    missing = np.isnan(control.quantile_level) | np.isnan(variant.quantile_level)
+    rules: list[tuple[ArrayLike, str]] = [(missing, MISSING_INPUTS)]
     variances = []
     for name, arm in (("control", control), ("variant", variant)):
         var = arm_quantile_variance(arm)
-        few = np.isnan(arm.quantile_lower) | np.isnan(arm.quantile_upper)
+        few = (np.isnan(arm.quantile_lower) | np.isnan(arm.quantile_upper)) & ~missing
         rules += [
             (arm.n < 2, f"{name} has fewer than 2 units"),
             (
