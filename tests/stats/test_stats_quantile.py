@@ -178,3 +178,20 @@ def test_plain_sums_give_nan_with_a_reason_not_an_error() -> None:
     arm = ArmStats.from_samples([1.0, 2.0, 3.0])
     res = compare(arm, arm, kind="quantile")
     assert np.isnan(res.abs_effect[()]) and str(res.reason[()]) == MISSING_INPUTS
+
+
+def test_always_valid_test_keeps_type_one_error_under_daily_looks(rng: np.random.Generator) -> None:
+    # A/A, 10 looks at cumulative data (300 units per arm per look): any-look rejection stays below alpha
+    sims, looks, per_look = 300, 10, 300
+    control, variant = [], []
+    for _ in range(sims):
+        yc, yv = rng.lognormal(0, 1, looks * per_look), rng.lognormal(0, 1, looks * per_look)
+        for k in range(1, looks + 1):
+            control.append(QuantileArmStats.from_observations(yc[: k * per_look], 0.9))
+            variant.append(QuantileArmStats.from_observations(yv[: k * per_look], 0.9))
+    seq = compare_sequential(_stack(control), _stack(variant), kind="quantile", alpha=0.05)
+    fixed = compare(_stack(control), _stack(variant), kind="quantile", alpha=0.05)
+    seq_any = (seq.p_value.reshape(sims, looks) < 0.05).any(axis=1).mean()
+    naive_any = (fixed.p_value.reshape(sims, looks) < 0.05).any(axis=1).mean()
+    assert seq_any <= 0.05 + NOISE * np.sqrt(0.05 * 0.95 / sims), seq_any
+    assert naive_any > 0.1  # peeking at the fixed-horizon test inflates it

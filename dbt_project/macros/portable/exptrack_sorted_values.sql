@@ -27,3 +27,12 @@
 {% macro duckdb__exptrack_element_at(array, position) -%}
     list_extract({{ array }}, cast({{ position }} as bigint))
 {%- endmacro %}
+
+{#- Spark (the `spark` branch's adapter; not exercised by this branch's tests): collect_list is unordered, so sort it. -#}
+{% macro spark__exptrack_sorted_values(expression) -%}
+    array_sort(collect_list({{ expression }}))
+{%- endmacro %}
+
+{% macro spark__exptrack_element_at(array, position) -%}
+    element_at({{ array }}, cast({{ position }} as int))
+{%- endmacro %}
