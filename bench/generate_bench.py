@@ -106,7 +106,8 @@ def write_exposures(con: duckdb.DuckDBPyConnection, raw: Path, designs: list[dic
             f"""
             select '{d["id"]}' as experiment_id, u, {k} as k,
                    hash(u, {k}, {seed}, 1) % {n_variants} as v, {n_variants} as nv,
-                   timestamp '{start}' + to_microseconds(cast({_uniform(f"hash(u, {k}, {seed}, 2)")} * {days} * 86400e6 as bigint)) as t
+                   timestamp '{start}' + to_microseconds(cast({_uniform(f"hash(u, {k}, {seed}, 2)")} * {days} * 86400e6
+                       as bigint)) as t
             from range({N_USERS}) as r(u)
             where hash(u, {k}, {seed}) % 1000 < {int(EXPOSED_SHARE * 1000)}
             """
@@ -193,10 +194,13 @@ def write_events(con: duckdb.DuckDBPyConnection, raw: Path, n_events: int, seed:
                    'e' || cast(i as varchar) as event_id,
                    'u' || lpad(cast(hash(i, {seed}, 1) % {N_USERS} as varchar), 7, '0') as user_id,
                    {name_sql} as event_name,
-                   timestamp '{DATA_START.isoformat()}' + to_microseconds(cast((day_index + {_uniform(f"hash(i, {seed}, 3)")}) * 86400e6 as bigint)) as occurred_at,
+                   timestamp '{DATA_START.isoformat()}' + to_microseconds(cast((day_index +
+                       {_uniform(f"hash(i, {seed}, 3)")}) * 86400e6 as bigint)) as occurred_at,
                    cast({value_sql} as double) as value,
-                   's' || cast(hash(i, {seed}, 1) % {N_USERS} as varchar) || '-' || cast(day_index as varchar) as session_id
-            from (select i, {_uniform(f"hash(i, {seed}, 2)")} as p, hash(i, {seed}, 4) as h2 from range(first_row, first_row + n) as r(i))
+                   's' || cast(hash(i, {seed}, 1) % {N_USERS} as varchar) || '-' || cast(day_index as varchar) as
+                       session_id
+            from (select i, {_uniform(f"hash(i, {seed}, 2)")} as p, hash(i, {seed}, 4) as h2 from range(first_row,
+                first_row + n) as r(i))
             """
         )
         con.execute(f"copy ({sql}) to '{folder / 'part-0.parquet'}' (format parquet)")

@@ -18,6 +18,7 @@ __all__ = ["main", "run_pipeline"]  # run_pipeline: what `exptrack run` does, fo
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse `argv`, dispatch to the command's handler and return its exit code."""
     parser = argparse.ArgumentParser(prog="exptrack", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     handlers = {}

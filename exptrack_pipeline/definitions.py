@@ -22,4 +22,5 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    """The project's Dagster definitions (`dagster dev` and `dg` load them from here)."""
     return build_definitions()

@@ -30,6 +30,8 @@ class VariantMetricStats(pa.DataFrameModel):
     sum_xy: Series[float]
 
     class Config:
+        """pandera options: strict columns, coerced types, one row per key."""
+
         strict = True
         coerce = True
         unique = ["experiment_id", "metric_id", "variant", "analysis_date"]
@@ -84,6 +86,8 @@ class ExperimentResults(pa.DataFrameModel):
     reason: Series[str]
 
     class Config:
+        """pandera options: strict columns, coerced types, one row per key."""
+
         strict = True
         coerce = True
         unique = ["experiment_id", "metric_id", "variant", "analysis_date"]
@@ -108,34 +112,49 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "abs_ci_low": "Lower bound of the CI of abs_effect at level 1 − alpha/comparisons.",
     "abs_ci_high": "Upper bound of that CI.",
     "rel_lift": "mean_variant / mean_control − 1.",
-    "rel_lift_ci_low": "Lower bound of Fieller's CI of rel_lift at level 1 − alpha/comparisons (excludes 0 exactly when p_value_adjusted < alpha; NaN with a reason when unbounded).",
+    "rel_lift_ci_low": "Lower bound of Fieller's CI of rel_lift at level 1 − alpha/comparisons (excludes 0 exactly "
+    "when "
+    "p_value_adjusted < alpha; NaN with a reason when unbounded).",
     "rel_lift_ci_high": "Upper bound of that CI.",
     "p_value": "Two-sided fixed-horizon p-value (z for proportions and ratios, Welch t for means).",
-    "p_value_adjusted": "p_value corrected over its family (see `correction`): the variants of this metric and date, or for a secondary metric the variants × all secondary metrics of the date.",
-    "correction": "Multiple-comparison correction applied: bonferroni when the family has several comparisons, else none.",
-    "comparisons": "m: the comparisons of the corrected family that have a test (defined p-value); every p-value is multiplied by it and every interval is at level 1 − alpha/m.",
+    "p_value_adjusted": "p_value corrected over its family (see `correction`): the variants of this metric and date, "
+    "or for a "
+    "secondary metric the variants × all secondary metrics of the date.",
+    "correction": "Multiple-comparison correction applied: bonferroni when the family has several comparisons, else "
+    "none.",
+    "comparisons": "m: the comparisons of the corrected family that have a test (defined p-value); every p-value is "
+    "multiplied by it and every interval is at level 1 − alpha/m.",
     "alpha": "The experiment's significance level.",
     "is_significant": "p_value_adjusted < alpha (fixed horizon: valid at the planned end, not for daily peeking).",
     "method": "Which test ran, e.g. z_unpooled, welch_t, delta_ratio_z, quantile_order_stat_z (unit-level quantile) or "
     "quantile_order_stat_cluster_z (event-level quantile, cluster-adjusted).",
-    "seq_abs_ci_low": "Always-valid (sequential) CI of abs_effect at level 1 − alpha/comparisons, safe to look at every day.",
+    "seq_abs_ci_low": "Always-valid (sequential) CI of abs_effect at level 1 − alpha/comparisons, safe to look at "
+    "every day.",
     "seq_abs_ci_high": "Upper bound of that CI.",
     "seq_rel_lift_ci_low": "Always-valid Fieller CI of rel_lift at the same level (agrees with seq_p_value_adjusted).",
     "seq_rel_lift_ci_high": "Upper bound of the always-valid CI.",
     "seq_p_value": "Always-valid p-value (mixture SPRT), unadjusted.",
     "seq_p_value_adjusted": "min(1, comparisons × seq_p_value): what daily decisions read.",
-    "seq_is_significant": "seq_p_value_adjusted < alpha (⇔ the always-valid CIs exclude zero): the daily decision rule.",
+    "seq_is_significant": "seq_p_value_adjusted < alpha (⇔ the always-valid CIs exclude zero): the daily decision "
+    "rule.",
     "harm_margin": "Allowed relative harm (the guardrail's max_relative_harm; 0 for primary and secondary metrics).",
-    "seq_is_harmful": "Always-valid test at level alpha/comparisons: the effect is worse than harm_margin in the bad direction (guardrail breach; primary harm). Read by monitoring, reports and the weekly status.",
+    "seq_is_harmful": "Always-valid test at level alpha/comparisons: the effect is worse than harm_margin in the bad "
+    "direction "
+    "(guardrail breach; primary harm). Read by monitoring, reports and the weekly status.",
     "cuped_rel_lift": "Relative lift after CUPED adjustment with the pre-exposure covariate.",
     "cuped_rel_lift_ci_low": "Lower bound of the CUPED-adjusted CI.",
     "cuped_rel_lift_ci_high": "Upper bound of the CUPED-adjusted CI.",
     "cuped_p_value": "p-value of the CUPED-adjusted test, unadjusted.",
     "cuped_p_value_adjusted": "min(1, comparisons × cuped_p_value).",
     "cuped_variance_reduction": "1 − Var(CUPED estimate) / Var(plain estimate).",
-    "prob_beat_control": "Bayesian (normal approximation, flat prior) probability that the variant is better in the good direction.",
-    "expected_loss": "Bayesian expected loss (relative lift) of shipping the variant, in the metric's good direction (for 'decrease' metrics, the expected rise).",
-    "expected_loss_control": "Bayesian expected loss of keeping the control instead: the expected improvement forgone, in the good direction.",
+    "prob_beat_control": "Bayesian (normal approximation, flat prior) probability that the variant is better in the "
+    "good direction.",
+    "expected_loss": "Bayesian expected loss (relative lift) of shipping the variant, in the metric's good direction "
+    "(for "
+    "'decrease' metrics, the expected rise).",
+    "expected_loss_control": "Bayesian expected loss of keeping the control instead: the expected improvement "
+    "forgone, in the good "
+    "direction.",
     "reason": "Why some numbers are missing (e.g. too few units); empty when all is well.",
 }
 
@@ -151,6 +170,8 @@ class RetentionCohorts(pa.DataFrameModel):
     retained_units: Series[int] = pa.Field(ge=0)
 
     class Config:
+        """pandera options: strict columns, coerced types."""
+
         strict = True
         coerce = True
 
@@ -171,6 +192,8 @@ class RetentionResults(pa.DataFrameModel):
     p_value_vs_control: Series[float] = pa.Field(nullable=True, ge=0, le=1)
 
     class Config:
+        """pandera options: strict columns, coerced types, one row per key."""
+
         strict = True
         coerce = True
         unique = ["experiment_id", "variant", "retention_day"]
@@ -183,6 +206,8 @@ class SegmentMetricStats(VariantMetricStats):
     attribute_value: Series[str]
 
     class Config:
+        """pandera options: strict columns, coerced types, one row per key."""
+
         strict = True
         coerce = True
         unique = ["experiment_id", "metric_id", "variant", "attribute", "attribute_value"]
@@ -212,5 +237,7 @@ class SegmentResults(pa.DataFrameModel):
     warning: Series[str]
 
     class Config:
+        """pandera options: strict columns, coerced types."""
+
         strict = True
         coerce = True

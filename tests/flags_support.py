@@ -27,24 +27,24 @@ RAMP = TODAY - dt.timedelta(days=10)
 
 
 def experiment(experiment_id: str = "checkout_x", **overrides) -> Experiment:
-    fields = dict(
-        id=experiment_id,
-        name="Express checkout",
-        hypothesis="h",
-        owner="@sam",
-        slack_channel="#exp",
-        status="running",
-        surface="checkout",
-        start_date=START,
-        end_date=TODAY + dt.timedelta(days=10),
-        primary_metric="purchase_conversion",
-        success_criteria={"minimum_detectable_effect": 0.05},
-        variants=[{"name": "control", "weight": 0.5, "is_control": True}, {"name": "express", "weight": 0.5}],
-        allocation_phases=[
+    fields = {
+        "id": experiment_id,
+        "name": "Express checkout",
+        "hypothesis": "h",
+        "owner": "@sam",
+        "slack_channel": "#exp",
+        "status": "running",
+        "surface": "checkout",
+        "start_date": START,
+        "end_date": TODAY + dt.timedelta(days=10),
+        "primary_metric": "purchase_conversion",
+        "success_criteria": {"minimum_detectable_effect": 0.05},
+        "variants": [{"name": "control", "weight": 0.5, "is_control": True}, {"name": "express", "weight": 0.5}],
+        "allocation_phases": [
             {"start_date": START, "weights": {"control": 0.9, "express": 0.1}},
             {"start_date": RAMP, "weights": {"control": 0.5, "express": 0.5}},
         ],
-    )
+    }
     return Experiment.model_validate({**fields, **overrides})
 
 
@@ -56,7 +56,8 @@ def warehouse(tmp_path: Path, experiments: list[Experiment]):
         con.execute("create schema registry")
         replace_registry(con, experiments)
         con.execute(
-            "create table main.fct_daily_exposures as select 'checkout_x' as experiment_id, date '2026-11-20' as exposure_date"
+            "create table main.fct_daily_exposures as select 'checkout_x' as experiment_id, date '2026-11-20' "
+            "as exposure_date"
         )
     return connect
 

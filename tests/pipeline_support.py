@@ -52,7 +52,8 @@ class BackgroundPipeline:
         self.raw_dir, self.output_dir, self.log = root / "raw", root / "output", root / "run.log"
         python = shlex.quote(sys.executable)
         script = (
-            f"{python} -m exptrack_pipeline.demo.generate --out {shlex.quote(str(self.raw_dir))} --seed 7 --scale {scale} && "
+            f"{python} -m exptrack_pipeline.demo.generate --out {shlex.quote(str(self.raw_dir))} --seed 7 "
+            f"--scale {scale} && "
             f"{python} -m exptrack_pipeline.cli run --start {start} --end {end}"
         )
         full_env = {

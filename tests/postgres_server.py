@@ -3,7 +3,8 @@
 Standard library only (psycopg2 is imported lazily), so CI can call it before the venv exists:
 
     python3 tests/postgres_server.py find      # print the server binary directory, exit 1 when there is none
-    python3 tests/postgres_server.py install   # apt-get install the PostgreSQL server (Debian/Ubuntu; needs root or sudo)
+    python3 tests/postgres_server.py install   # apt-get install the PostgreSQL server (Debian/Ubuntu; needs root or
+    sudo)
     python3 tests/postgres_server.py run       # start a server, print the EXPTRACK_PG_* variables, stop on Ctrl-C
     python3 tests/postgres_server.py exec -- CMD ...   # start a server, run CMD with EXPTRACK_DBT_TARGET=postgres and
                                                # the EXPTRACK_PG_* variables set, then stop it (`make demo-postgres`)
@@ -15,6 +16,7 @@ tests run as root (containers), the cluster is created and run as the `postgres`
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -66,12 +68,10 @@ def find_bindir() -> Path | None:
         candidates.append(Path(initdb).resolve().parent)
     pg_config = shutil.which("pg_config")
     if pg_config:
-        try:
+        with contextlib.suppress(OSError, subprocess.CalledProcessError):
             candidates.append(
                 subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
             )
-        except (OSError, subprocess.CalledProcessError):
-            pass
 
     def version(path: str) -> tuple[int, ...]:
         digits = "".join(c if c.isdigit() else " " for c in path).split()
@@ -275,7 +275,7 @@ def install() -> int:
         return 1
     prefix = [] if os.geteuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(prefix + ["apt-get", "update"], check=True, env=env)
+    subprocess.run([*prefix, "apt-get", "update"], check=True, env=env)
     subprocess.run(prefix + INSTALL_COMMAND, check=True, env=env)
     found = find_bindir()
     print(f"PostgreSQL server binaries: {found}")
@@ -313,7 +313,8 @@ def main(argv: list[str]) -> int:
         bindir = find_bindir()
         if bindir is None or not cmd:
             print(
-                "usage: postgres_server.py exec -- CMD ... (needs PostgreSQL server binaries: postgres_server.py install)",
+                "usage: postgres_server.py exec -- CMD ... (needs PostgreSQL server binaries: "
+                "postgres_server.py install)",
                 file=sys.stderr,
             )
             return 1
@@ -321,7 +322,8 @@ def main(argv: list[str]) -> int:
             server.create_database("exptrack")
             env = dict(os.environ, EXPTRACK_DBT_TARGET="postgres", **server.env())
             print(
-                f"PostgreSQL {bindir} on {server.host}:{server.port}, database exptrack (deleted when the command ends)",
+                f"PostgreSQL {bindir} on {server.host}:{server.port}, database exptrack (deleted when the "
+                "command ends)",
                 flush=True,
             )
             return subprocess.run(cmd, env=env).returncode

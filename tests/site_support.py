@@ -1,4 +1,5 @@
-"""Helpers of the dashboard tests (import as `site_support`): read a page's elements with their inherited data-* context."""
+"""Helpers of the dashboard tests (import as `site_support`): read a page's elements with their inherited data-*
+context."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ CONTEXT = ("id", "data-experiment", "data-metric", "data-variant", "data-chart",
 
 
 class Elements(HTMLParser):
-    """Every element as (tag, own attributes, context = the CONTEXT attributes of it and its ancestors, nearest wins)."""
+    """Every element as (tag, own attributes, context = the CONTEXT attributes of it and its ancestors, nearest
+    wins)."""
 
     def __init__(self, text: str) -> None:
         super().__init__()

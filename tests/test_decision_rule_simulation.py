@@ -21,7 +21,8 @@ CFG = HealthConfig()
 def aa_stats(
     rng: np.random.Generator, sims: int, days: int, per_day: int, rate: float, metric: str, role: str, direction: str
 ) -> pd.DataFrame:
-    """Cumulative sufficient statistics of `sims` A/A experiments (two arms, one 0/1 metric), one row per arm and day."""
+    """Cumulative sufficient statistics of `sims` A/A experiments (two arms, one 0/1 metric), one row per arm and
+    day."""
     conversions = rng.binomial(per_day, rate, size=(2, sims, days)).cumsum(axis=2).astype(float)
     n = per_day * np.arange(1, days + 1, dtype=float)
     arm, sim, day = np.meshgrid(np.arange(2), np.arange(sims), np.arange(days), indexing="ij")

@@ -46,11 +46,13 @@ def _read(raw: Path, source: str, columns: set[str]) -> pd.DataFrame:
     parts = []
     if list(base.glob("*/*.parquet")):
         parts.append(
-            f"select {cols}, filename as file from read_parquet('{base}/*/*.parquet', filename = true, union_by_name = true)"
+            f"select {cols}, filename as file from read_parquet('{base}/*/*.parquet', filename = true, "
+            "union_by_name = true)"
         )
     if list(base.glob("*/*.csv")):
         parts.append(
-            f"select {cols}, filename as file from read_csv('{base}/*/*.csv', all_varchar = true, header = true, filename = true, union_by_name = true)"
+            f"select {cols}, filename as file from read_csv('{base}/*/*.csv', all_varchar = true, header = "
+            "true, filename = true, union_by_name = true)"
         )
     if list(base.glob("*/*.jsonl")):
         parts.append(
@@ -97,7 +99,8 @@ def _valid_exposures(exposures: pd.DataFrame, registry: dict) -> pd.DataFrame:
     known = {(e, v["name"]) for e, spec in registry.items() for v in spec["variants"]}
     ok = exposures["user_id"].fillna("").str.len().gt(0) & exposures["ts"].notna()
     ok &= pd.Series(
-        [(e, v) in known for e, v in zip(exposures["experiment_id"], exposures["variant"])], index=exposures.index
+        [(e, v) in known for e, v in zip(exposures["experiment_id"], exposures["variant"], strict=True)],
+        index=exposures.index,
     )
     return exposures[ok]
 
@@ -313,7 +316,7 @@ def test_truth_matches_the_registry_and_stated_effects(demo, registry, catalog):
         assert set(truth.true_lift[exp_id]) == set(metrics)
         assert set(metrics) <= set(catalog)
         treatments = {v["name"] for v in spec["variants"] if not v.get("is_control")}
-        for metric, per_variant in truth.true_lift[exp_id].items():
+        for _metric, per_variant in truth.true_lift[exp_id].items():
             assert set(per_variant) == treatments
     lift = truth.true_lift
     assert lift["signup_social_proof"]["signup_conversion"]["social_proof"] == pytest.approx(0.125 / 0.102 - 1)

@@ -15,7 +15,7 @@ def _single_variant_users(demo_run, experiment_id: str, limit: int) -> dict[str,
         "having count(distinct variant) = 1 order by user_id limit ?",
         [experiment_id, limit],
     )
-    return dict(zip(frame["user_id"], frame["variant"]))
+    return dict(zip(frame["user_id"], frame["variant"], strict=True))
 
 
 def _served(path, flag_key: str, users: list[str]) -> dict[str, str]:
@@ -41,7 +41,8 @@ def test_the_pipeline_flag_file_matches_the_demo_assignment_and_the_pause(demo_r
         assert len(exposed) == 3_000 and _served(path, experiment_id, list(exposed)) == exposed, experiment_id
     assert set(evaluate(path, "checkout_redesign", 5_000).values()) == {"control"}
     changes = demo_run.query(
-        "select serving, actor, source, reason, written_at from state.flag_changes where experiment_id = 'checkout_redesign' "
+        "select serving, actor, source, reason, written_at from state.flag_changes where experiment_id = "
+        "'checkout_redesign' "
         "order by change_seq"
     )
     # One catch-up run: the pause (experiment_alerts) records the first flag change of checkout_redesign; daily runs
@@ -53,7 +54,8 @@ def test_the_pipeline_flag_file_matches_the_demo_assignment_and_the_pause(demo_r
         and changes["written_at"].notna().all()
     )
     paused = demo_run.query(
-        "select flag_controller, flag_status, flag_detail from state.experiment_status_events where experiment_id = 'checkout_redesign'"
+        "select flag_controller, flag_status, flag_detail from state.experiment_status_events where "
+        "experiment_id = 'checkout_redesign'"
     )
     assert paused.iloc[-1]["flag_controller"] == "flagd" and paused.iloc[-1]["flag_status"] == "ok"
     assert "every unit gets control" in paused.iloc[-1]["flag_detail"]
@@ -81,7 +83,7 @@ def test_the_demo_worlds_exposure_rows_are_the_hooks_rows():
             (epoch + dt.timedelta(seconds=int(t))).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             k,
         )
-        for u, e, v, t, k in zip(world.ex_user, world.ex_exp, world.ex_variant, world.ex_t, world.ex_kind)
+        for u, e, v, t, k in zip(world.ex_user, world.ex_exp, world.ex_variant, world.ex_t, world.ex_kind, strict=True)
     ]
     assert all(r[:4] in hooked for r in rows if r[4] in (0, 1))
     assert not any(r[:4] in hooked for r in rows if r[4] == 2)

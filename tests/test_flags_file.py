@@ -157,12 +157,13 @@ def test_the_registry_refuses_inexpressible_weights_and_flag_key_collisions(tmp_
         ],
         allocation_phases=[],
     )
-    with pytest.raises(RegistryError, match="odd_weights.yaml.*cannot be expressed by the feature flag"):
+    with pytest.raises(RegistryError, match=r"odd_weights.yaml.*cannot be expressed by the feature flag"):
         load_registry(write_registry(tmp_path / "a", odd))
     first, second = experiment("checkout_x"), experiment("checkout_y", flag_key="checkout_x")
     with pytest.raises(
         RegistryError,
-        match="checkout_y.yaml: field `flag_key`: flag key 'checkout_x' is already the flag of experiment 'checkout_x'",
+        match=r"checkout_y.yaml: field `flag_key`: flag key 'checkout_x' is already the flag of experiment "
+        r"'checkout_x'",
     ):
         load_registry(write_registry(tmp_path / "b", first, second))
 

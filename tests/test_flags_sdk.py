@@ -43,7 +43,8 @@ def test_ramp_pause_resume_and_ship_drive_what_the_sdk_serves(tmp_path):
     assert [c["note"] for c in outcome.plan.changes] == [f"allocation phase 2 (from {RAMP})"]
     phase2 = evaluate(path, "checkout_x", N)
     assert_split(phase2, {"control": 0.5, "express": 0.5})
-    # A ramp never takes the treatment away from a unit; 40% of all units (control units above the new 50% line) move to it.
+    # A ramp never takes the treatment away from a unit; 40% of all units (control units above the new 50% line) move to
+    # it.
     assert all(phase2[u] == "express" for u, v in phase1.items() if v == "express")
     moved = sum(phase1[u] == "control" and phase2[u] == "express" for u in phase1) / N
     assert abs(moved - 0.4) <= 4.5 * math.sqrt(0.4 * 0.6 / N)

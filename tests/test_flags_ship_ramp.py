@@ -44,18 +44,18 @@ def _monitoring_tables(con, harmful: bool) -> None:
         con,
         "registry.experiments",
         [
-            dict(
-                experiment_id=e.id,
-                status="running",
-                start_date=e.start_date,
-                end_date=e.end_date,
-                control_variant="control",
-                primary_metric_id="purchase_conversion",
-                alpha=0.05,
-                target_power=0.8,
-                minimum_detectable_effect=0.05,
-                mde_type="relative",
-            )
+            {
+                "experiment_id": e.id,
+                "status": "running",
+                "start_date": e.start_date,
+                "end_date": e.end_date,
+                "control_variant": "control",
+                "primary_metric_id": "purchase_conversion",
+                "alpha": 0.05,
+                "target_power": 0.8,
+                "minimum_detectable_effect": 0.05,
+                "mde_type": "relative",
+            }
         ],
         [
             "experiment_id",
@@ -73,27 +73,30 @@ def _monitoring_tables(con, harmful: bool) -> None:
     _table(
         con,
         "registry.experiment_variants",
-        [dict(experiment_id=e.id, variant=v, weight=0.5, is_control=v == "control") for v in ("control", "express")],
+        [
+            {"experiment_id": e.id, "variant": v, "weight": 0.5, "is_control": v == "control"}
+            for v in ("control", "express")
+        ],
         FRAME_COLUMNS["variants"],
     )
     _table(
         con,
         "registry.experiment_metrics",
-        [dict(experiment_id=e.id, metric_id="error_rate", metric_role="guardrail", max_relative_harm=0.02)],
+        [{"experiment_id": e.id, "metric_id": "error_rate", "metric_role": "guardrail", "max_relative_harm": 0.02}],
         ["experiment_id", "metric_id", "metric_role", "max_relative_harm"],
     )
     _table(
         con,
         "registry.metrics",
         [
-            dict(
-                metric_id="error_rate",
-                stat_kind="proportion",
-                metric_kind="proportion",
-                direction="decrease",
-                window_days=7,
-                retention_day=None,
-            )
+            {
+                "metric_id": "error_rate",
+                "stat_kind": "proportion",
+                "metric_kind": "proportion",
+                "direction": "decrease",
+                "window_days": 7,
+                "retention_day": None,
+            }
         ],
         ["metric_id", "stat_kind", "metric_kind", "direction", "window_days", "retention_day"],
     )
@@ -101,7 +104,14 @@ def _monitoring_tables(con, harmful: bool) -> None:
         con,
         "main.fct_daily_exposures",
         [
-            dict(experiment_id=e.id, variant=v, exposure_date=AS_OF, design_weight=0.5, new_units=n, cumulative_units=n)
+            {
+                "experiment_id": e.id,
+                "variant": v,
+                "exposure_date": AS_OF,
+                "design_weight": 0.5,
+                "new_units": n,
+                "cumulative_units": n,
+            }
             for v, n in (("control", 4000), ("express", 4100))
         ],
         FRAME_COLUMNS["daily_exposures"],
@@ -109,7 +119,7 @@ def _monitoring_tables(con, harmful: bool) -> None:
     _table(
         con,
         "main.dim_experiment_exposure_quality",
-        [dict(experiment_id=e.id, exposed_units=8100, multi_exposed_units=0, multi_exposure_rate=0.0)],
+        [{"experiment_id": e.id, "exposed_units": 8100, "multi_exposed_units": 0, "multi_exposure_rate": 0.0}],
         FRAME_COLUMNS["exposure_quality"],
     )
     lift = 0.30 if harmful else 0.0
@@ -117,34 +127,34 @@ def _monitoring_tables(con, harmful: bool) -> None:
         con,
         "main.experiment_results",
         [
-            dict(
-                experiment_id=e.id,
-                metric_id="error_rate",
-                metric_role="guardrail",
-                direction="decrease",
-                variant="express",
-                control_variant="control",
-                analysis_date=AS_OF,
-                n_control=4000,
-                n_variant=4100,
-                mean_control=0.05,
-                mean_variant=0.05 * (1 + lift),
-                rel_lift=lift,
-                seq_rel_lift_ci_low=lift - 0.1,
-                seq_rel_lift_ci_high=lift + 0.1,
-                seq_p_value=1e-4 if harmful else 0.9,
-                seq_p_value_adjusted=1e-4 if harmful else 0.9,
-                seq_is_significant=harmful,
-                seq_is_harmful=harmful,
-                harm_margin=0.02,
-                alpha=0.05,
-                comparisons=1,
-            )
+            {
+                "experiment_id": e.id,
+                "metric_id": "error_rate",
+                "metric_role": "guardrail",
+                "direction": "decrease",
+                "variant": "express",
+                "control_variant": "control",
+                "analysis_date": AS_OF,
+                "n_control": 4000,
+                "n_variant": 4100,
+                "mean_control": 0.05,
+                "mean_variant": 0.05 * (1 + lift),
+                "rel_lift": lift,
+                "seq_rel_lift_ci_low": lift - 0.1,
+                "seq_rel_lift_ci_high": lift + 0.1,
+                "seq_p_value": 1e-4 if harmful else 0.9,
+                "seq_p_value_adjusted": 1e-4 if harmful else 0.9,
+                "seq_is_significant": harmful,
+                "seq_is_harmful": harmful,
+                "harm_margin": 0.02,
+                "alpha": 0.05,
+                "comparisons": 1,
+            }
         ],
         FRAME_COLUMNS["results"],
     )
     _table(con, "main.fct_variant_metric_stats", [], FRAME_COLUMNS["stats"])
-    _table(con, "main.stg_events", [dict(partition_date=AS_OF)], ["partition_date"])
+    _table(con, "main.stg_events", [{"partition_date": AS_OF}], ["partition_date"])
 
 
 def _ship_with_ramp(tmp_path):

@@ -53,7 +53,8 @@ def test_an_aa_portfolio_rarely_flags_any_interaction():
     frames = [interaction_check(portfolio(rng), ALPHA)[0] for _ in range(reps)]
     rate = np.mean([f["flag"].any() for f in frames])
     assert rate <= ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / reps)
-    # correcting each experiment's pairs on its own (as the report did) flags more A/A portfolios: the family is the portfolio
+    # correcting each experiment's pairs on its own (as the report did) flags more A/A portfolios: the family is the
+    # portfolio
     per_experiment = np.mean(
         [(f.groupby("experiment_id")["p_value"].transform(lambda p: p * len(p)) < ALPHA).any() for f in frames]
     )

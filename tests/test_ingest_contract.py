@@ -51,7 +51,8 @@ def write_parquet(raw: Path, source: str, name: str, table: pa.Table, day: dt.da
 
 def quarantine(con, source: str = "events") -> list[tuple]:
     return con.execute(
-        "select source_file, source_row, reason, record from raw.quarantine where source = ? order by source_file, source_row",
+        "select source_file, source_row, reason, record from raw.quarantine where source = ? order by "
+        "source_file, source_row",
         [source],
     ).fetchall()
 
@@ -62,7 +63,7 @@ def log_row(con, source: str = "events", day: dt.date = DAY) -> dict:
         "where source = ? and partition_date = ?",
         [source, day],
     ).fetchone()
-    return dict(zip(("files", "read", "loaded", "quarantined", "deduplicated"), row))
+    return dict(zip(("files", "read", "loaded", "quarantined", "deduplicated"), row, strict=True))
 
 
 def assert_conserved(report, con, source: str = "events") -> None:
@@ -226,7 +227,8 @@ def test_blank_null_and_padded_ids(raw, con):
         "exposures",
         "b.jsonl",
         '{"user_id": null, "experiment_id": "exp", "variant": "control", "exposed_at": "2026-10-05T10:00:00Z"}\n'
-        '{"user_id": 42, "experiment_id": "exp", "variant": "control", "exposed_at": "2026-10-05T10:00:00Z", "platform": "web"}\n',
+        '{"user_id": 42, "experiment_id": "exp", "variant": "control", "exposed_at": "2026-10-05T10:00:00Z", '
+        '"platform": "web"}\n',
     )
     report = load_day(con, raw, "exposures", DAY)
     assert [r[2] for r in quarantine(con, "exposures")] == [
@@ -253,7 +255,9 @@ def test_duplicate_event_ids_within_a_day_keep_the_first_copy(raw, con):
         "events",
         "a.csv",
         EVENT_HEADER
-        + "e1,u1,click,2026-10-05T10:00:00Z,1,\ne2,u1,click,2026-10-05T10:00:00Z,2,\ne1,u1,click,2026-10-05T10:00:00Z,3,\n",
+        + "e1,u1,click,2026-10-05T10:00:00Z,1,\n"
+        + "e2,u1,click,2026-10-05T10:00:00Z,2,\n"
+        + "e1,u1,click,2026-10-05T10:00:00Z,3,\n",
     )
     write(
         raw,
@@ -308,7 +312,9 @@ def test_type_drift_and_malformed_lines_quarantine_rows_not_files(raw, con):
         "events",
         "b.csv",
         EVENT_HEADER
-        + "c1,u1,click,2026-10-05T10:00:00Z,,\nc2,u1,click,2026-10-05T10:00:00Z,,,too,many\nc3,u1,click,2026-10-05T10:00:00Z,,\n",
+        + "c1,u1,click,2026-10-05T10:00:00Z,,\n"
+        + "c2,u1,click,2026-10-05T10:00:00Z,,,too,many\n"
+        + "c3,u1,click,2026-10-05T10:00:00Z,,\n",
     )
     report = load_day(con, raw, "events", DAY)
     reasons = [(r[0].rsplit("/", 1)[1], r[2]) for r in quarantine(con)]

@@ -31,7 +31,8 @@ RERUN = [
 
 
 def make_settings(root: Path, experiments_dir: Path | None = None) -> Settings:
-    """Settings under `root` (the session conftest's helper is not importable by name when tests/stats/conftest.py loads first)."""
+    """Settings under `root` (the session conftest's helper is not importable by name when tests/stats/conftest.py loads
+    first)."""
     experiments_dir = experiments_dir or Path(__file__).resolve().parents[1] / "experiments"
     return Settings(
         raw_dir=root / "raw",
@@ -130,7 +131,7 @@ def test_decide_archive_and_rerun_leave_the_archive_byte_identical(demo_run, tmp
         view = con.execute(
             "select experiment_id, effective_status, status_source, status_actor from main.dim_experiment_status"
         ).df()
-        assert dict(zip(view["experiment_id"], view["effective_status"])) == effective_statuses(con)
+        assert dict(zip(view["experiment_id"], view["effective_status"], strict=True)) == effective_statuses(con)
     by_id = view.set_index("experiment_id")
     assert (
         by_id.loc["signup_social_proof", "effective_status"] == "concluded"
@@ -173,7 +174,8 @@ def test_decide_archive_and_rerun_leave_the_archive_byte_identical(demo_run, tmp
     )
     final = pd.read_csv(archive / "results_final.csv")
     expected_rows = demo_run.query(
-        "select count(*) as n from main.experiment_results where experiment_id = 'signup_social_proof' and analysis_date = "
+        "select count(*) as n from main.experiment_results where experiment_id = 'signup_social_proof' and "
+        "analysis_date = "
         "(select max(analysis_date) from main.experiment_results where experiment_id = 'signup_social_proof')"
     )["n"].iloc[0]
     assert len(final) == expected_rows
@@ -182,7 +184,8 @@ def test_decide_archive_and_rerun_leave_the_archive_byte_identical(demo_run, tmp
     handoff = (settings.output_dir / "handoffs" / "signup_social_proof.md").read_text()
     assert "ship `social_proof`" in handoff and "Rollout requirements" in handoff and "error_rate" in handoff
 
-    # operational metrics: signup launched 11-01 (YAML start), decided 11-15 = 14 days; checkout 11-08 -> 11-30 = 22 days
+    # operational metrics: signup launched 11-01 (YAML start), decided 11-15 = 14 days; checkout 11-08 -> 11-30 = 22
+    # days
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         metrics = {
             m: json.loads(v) for m, v in con.execute("select metric, value from main.portfolio_metrics").fetchall()
@@ -192,8 +195,10 @@ def test_decide_archive_and_rerun_leave_the_archive_byte_identical(demo_run, tmp
     assert metrics["experiments_per_quarter"] == {"2026Q4": 3}
     # the monthly impact report uses the lift as of the decision date
     at_decision = demo_run.query(
-        "select rel_lift from main.experiment_results where experiment_id = 'signup_social_proof' and metric_role = 'primary' and "
-        "analysis_date = (select max(analysis_date) from main.experiment_results where experiment_id = 'signup_social_proof' "
+        "select rel_lift from main.experiment_results where experiment_id = 'signup_social_proof' and "
+        "metric_role = 'primary' and "
+        "analysis_date = (select max(analysis_date) from main.experiment_results where experiment_id = "
+        "'signup_social_proof' "
         "and analysis_date <= date '2026-11-15')"
     )["rel_lift"].iloc[0]
     monthly = (settings.output_dir / "summaries" / "monthly_impact.md").read_text()

@@ -99,8 +99,10 @@ def test_plan_reads_baseline_and_traffic_from_the_warehouse(demo_run, monkeypatc
     assert main(["plan", "--metric", "purchase_conversion", "--mde", "0.1", "--surface", "checkout"]) == 0
     out = capsys.readouterr().out
     control = demo_run.query(
-        "select mean_control from main.experiment_results where experiment_id = 'checkout_redesign' and metric_id = 'purchase_conversion' "
-        "and analysis_date = (select max(analysis_date) from main.experiment_results where experiment_id = 'checkout_redesign')"
+        "select mean_control from main.experiment_results where experiment_id = 'checkout_redesign' and "
+        "metric_id = 'purchase_conversion' "
+        "and analysis_date = (select max(analysis_date) from main.experiment_results where experiment_id = "
+        "'checkout_redesign')"
     )["mean_control"].iloc[0]
     traffic = demo_run.query(
         "select sum(new_units) / count(distinct case when new_units > 0 then exposure_date end) as per_day "

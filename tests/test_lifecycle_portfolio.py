@@ -15,7 +15,8 @@ from exptrack_pipeline.lifecycle import portfolio
 
 
 def make_settings(root: Path, experiments_dir: Path | None = None) -> Settings:
-    """Settings under `root` (the session conftest's helper is not importable by name when tests/stats/conftest.py loads first)."""
+    """Settings under `root` (the session conftest's helper is not importable by name when tests/stats/conftest.py loads
+    first)."""
     experiments_dir = experiments_dir or Path(__file__).resolve().parents[1] / "experiments"
     return Settings(
         raw_dir=root / "raw",
@@ -28,6 +29,7 @@ def make_settings(root: Path, experiments_dir: Path | None = None) -> Settings:
 
 REPO = Path(__file__).resolve().parents[1]
 D = dt.date
+NOV_1, NOV_14 = D(2026, 11, 1), D(2026, 11, 14)
 
 
 def _row(
@@ -35,8 +37,8 @@ def _row(
     surface="checkout",
     audience="all_users",
     layer=None,
-    start=D(2026, 11, 1),
-    end=D(2026, 11, 14),
+    start=NOV_1,
+    end=NOV_14,
     status="running",
     ice=None,
 ):
@@ -156,7 +158,8 @@ def test_operational_metrics_from_launch_and_decision_events():
         ]
     )
     outcomes = portfolio.launch_and_decision(frame, events).set_index("experiment_id")
-    # a: launched on its YAML start (no running event) 01-05, decided 01-15 -> 10 days; b: launched by event 04-03 -> 27 days
+    # a: launched on its YAML start (no running event) 01-05, decided 01-15 -> 10 days; b: launched by event 04-03 -> 27
+    # days
     assert outcomes["days_to_decision"].dropna().to_dict() == {"a": 10, "b": 27, "c": 8}
     assert pd.isna(outcomes.loc["d", "days_to_decision"]) and pd.isna(outcomes.loc["d", "launched_on"])
     metrics = portfolio.operational_metrics(outcomes.reset_index())

@@ -79,7 +79,8 @@ def _monitoring_table(con) -> None:
     """The monitoring feature's table, as exptrack_pipeline/warehouse/schema.py declares its main columns."""
     con.execute("create schema if not exists state")
     con.execute(
-        "create table state.experiment_status_events (event_seq bigint, experiment_id varchar, status varchar, reason varchar, "
+        "create table state.experiment_status_events (event_seq bigint, experiment_id varchar, status varchar, "
+        "reason varchar, "
         "actor varchar, changed_at timestamp, source varchar, trigger varchar)"
     )
 

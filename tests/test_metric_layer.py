@@ -32,7 +32,8 @@ def _read_folder(folder: Path) -> pd.DataFrame:
 
 
 def _parse_one(value) -> dt.datetime | None:
-    """Python's own ISO-8601 parser, one value at a time (pandas mis-parses a column mixing naive and offset strings)."""
+    """Python's own ISO-8601 parser, one value at a time (pandas mis-parses a column mixing naive and offset
+    strings)."""
     if isinstance(value, (pd.Timestamp, dt.datetime)):
         stamp = pd.Timestamp(value)
         return (stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp).to_pydatetime()
@@ -213,7 +214,8 @@ def test_segment_results_cover_every_attribute_and_show_the_srm(demo_run):
     small = (segments["n_control"] < 200) | (segments["n_variant"] < 200)
     assert segments.loc[small, "warning"].str.contains("too small").all()
     checkout = segments[(segments["experiment_id"] == "checkout_redesign") & (segments["attribute"] == "platform")]
-    # the logging loss is random across platforms, so the platform segments show the mismatch (the smallest has less power)
+    # the logging loss is random across platforms, so the platform segments show the mismatch (the smallest has less
+    # power)
     srm = checkout.groupby("attribute_value")["srm_p_value"].first()
     assert srm.min() < 0.001 and (srm < 0.1).all()
     signup = segments[(segments["experiment_id"] == "signup_social_proof") & (segments["attribute"] == "platform")]

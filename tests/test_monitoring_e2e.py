@@ -81,7 +81,10 @@ class _Webhook:
 def test_demo_run_raises_srm_level_2_and_pauses_checkout_on_guardrail_harm_level_3(demo_run):
     alerts = demo_run.query("select experiment_id, trigger, level, destination, status from alerts.outbox")
     checkout = alerts[alerts["experiment_id"] == "checkout_redesign"]
-    assert {(t, lvl) for t, lvl in zip(checkout["trigger"], checkout["level"])} >= {("srm", 2), ("guardrail_harm", 3)}
+    assert {(t, lvl) for t, lvl in zip(checkout["trigger"], checkout["level"], strict=True)} >= {
+        ("srm", 2),
+        ("guardrail_harm", 3),
+    }
     assert set(checkout[checkout["trigger"] == "guardrail_harm"]["destination"]) == {"#exp-checkout", "#exp-leadership"}
     if not os.environ.get("SLACK_BOT_TOKEN"):
         assert set(alerts["status"]) == {"dry_run"}  # no token in tests: every alert stays in the outbox, logged once

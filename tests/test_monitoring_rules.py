@@ -32,7 +32,7 @@ def world(days: int = 14, per_day: tuple[int, int] = (500, 500), end_offset: int
         [
             {"experiment_id": EXP, "variant": v, "exposure_date": day(i), "design_weight": 0.5, "new_units": n}
             for i in range(days)
-            for v, n in zip(["control", "treat"], per_day)
+            for v, n in zip(["control", "treat"], per_day, strict=True)
         ]
     )
     daily["cumulative_units"] = daily.groupby("variant")["new_units"].cumsum()

@@ -1,5 +1,6 @@
 """Slack delivery through the real slack_sdk WebClient against a local Slack Web API server (tests/slack_api_server.py):
-Block Kit content, 429/Retry-After, server errors, outages, dry runs, concurrent deliverers, and the token never leaking."""
+Block Kit content, 429/Retry-After, server errors, outages, dry runs, concurrent deliverers, and the token never
+leaking."""
 
 from __future__ import annotations
 

@@ -66,7 +66,8 @@ def connect(tmp_path):
         con.register("_e", pd.DataFrame({"experiment_id": ["exp_a", "exp_b"], "status": ["running", "concluded"]}))
         con.execute("create table registry.experiments as select * from _e")
         con.execute(
-            "create table main.fct_daily_exposures as select 'exp_a' as experiment_id, date '2026-11-20' as exposure_date"
+            "create table main.fct_daily_exposures as select 'exp_a' as experiment_id, date '2026-11-20' as "
+            "exposure_date"
         )
     return c
 
@@ -103,7 +104,8 @@ def test_pause_and_resume_by_a_person_are_recorded_and_change_the_effective_stat
     set_status_by_person(connect, controller, "exp_a", "running", "fixed in 4.2.1", "@li")
     with connect() as con:
         events = con.execute(
-            "select status, actor, source, data_date, flag_status from state.experiment_status_events order by event_seq"
+            "select status, actor, source, data_date, flag_status from state.experiment_status_events order by "
+            "event_seq"
         ).df()
         assert effective_statuses(con)["exp_a"] == "running"
     assert list(events["status"]) == ["paused", "running"] and set(events["flag_status"]) == {"ok"}

@@ -18,7 +18,8 @@ def latest(demo_run):
     return demo_run.query(
         """
         select * from main.experiment_results r
-        where analysis_date = (select max(analysis_date) from main.experiment_results x where x.experiment_id = r.experiment_id)
+        where analysis_date = (select max(analysis_date) from main.experiment_results x where x.experiment_id =
+            r.experiment_id)
         """
     ).set_index(["experiment_id", "metric_id", "variant"])
 
@@ -62,7 +63,7 @@ def test_secondary_metrics_are_corrected_as_one_family_guardrails_alone(demo_run
     secondary = latest[latest["metric_role"] == "secondary"]
     m = secondary.groupby(level="experiment_id")["comparisons"].unique().map(list).to_dict()
     assert m == {"checkout_redesign": [1], "homepage_cards": [6], "signup_social_proof": [3]}
-    for experiment_id, family in secondary.groupby(level="experiment_id"):
+    for _experiment_id, family in secondary.groupby(level="experiment_id"):
         tested = family["p_value"].notna()
         np.testing.assert_allclose(
             family.loc[tested, "p_value_adjusted"], multipletests(family.loc[tested, "p_value"], method="bonferroni")[1]
@@ -132,7 +133,8 @@ def test_every_row_reads_the_same_from_its_p_value_and_its_intervals(demo_run):
 
 
 def test_expected_loss_of_the_harmful_checkout_is_its_rise(demo_run, latest):
-    """Issue 12 item 1: error_rate +62 % with P(beat) ≈ 0 showed expected_loss 1.6e-43; the risk of shipping is ≈ the rise."""
+    """Issue 12 item 1: error_rate +62 % with P(beat) ≈ 0 showed expected_loss 1.6e-43; the risk of shipping is ≈ the
+    rise."""
     row = latest.loc[("checkout_redesign", "error_rate", "one_page")]
     assert row["prob_beat_control"] < 0.001
     assert row["expected_loss"] == pytest.approx(row["rel_lift"], rel=0.05)
@@ -140,7 +142,8 @@ def test_expected_loss_of_the_harmful_checkout_is_its_rise(demo_run, latest):
 
 def test_ingestion_conserves_rows_and_quarantines_bad_ones(demo_run):
     log = demo_run.query(
-        "select source, sum(rows_read) r, sum(rows_loaded) l, sum(rows_quarantined) q, sum(rows_deduplicated) d from raw.ingestion_log group by source"
+        "select source, sum(rows_read) r, sum(rows_loaded) l, sum(rows_quarantined) q, sum(rows_deduplicated) "
+        "d from raw.ingestion_log group by source"
     )
     counts = demo_run.truth["counts"]
     by_source = log.set_index("source")
@@ -164,7 +167,8 @@ def test_ingestion_conserves_rows_and_quarantines_bad_ones(demo_run):
 def test_unknown_experiments_variants_and_multi_variant_users_are_excluded(demo_run):
     bad = demo_run.truth["counts"]["bad_rows"]
     reasons = demo_run.query(
-        "select exclusion_reason, count(*) n from main.int_exposures_classified where exclusion_reason is not null group by 1"
+        "select exclusion_reason, count(*) n from main.int_exposures_classified where exclusion_reason is not "
+        "null group by 1"
     ).set_index("exclusion_reason")["n"]
     assert reasons.get("unknown_experiment", 0) == bad["exposure_unknown_experiment"]
     assert reasons.get("unknown_variant", 0) == bad["exposure_unknown_variant"]
@@ -210,7 +214,9 @@ def test_exposures_that_match_nothing_are_findings_and_summary_lines(demo_run):
         "select experiment_id, check_name, status from monitoring.health_findings "
         "where check_name in ('unknown_experiment', 'unknown_variants') and status = 'fail'"
     )
-    assert (UNKNOWN_EXPERIMENT, "unknown_experiment") in set(zip(findings["experiment_id"], findings["check_name"]))
+    assert (UNKNOWN_EXPERIMENT, "unknown_experiment") in set(
+        zip(findings["experiment_id"], findings["check_name"], strict=True)
+    )
     with_unknown = set(
         demo_run.query(
             "select distinct experiment_id from main.fct_unmatched_exposures where exclusion_reason = 'unknown_variant'"

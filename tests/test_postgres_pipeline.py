@@ -180,7 +180,8 @@ def test_ingestion_into_postgres_conserves_every_row(demo_run, pg_run):
     # rather than row by row, which would spend a minute in Python
     fingerprint = (
         "select partition_date, source_file, event_name, count(*) as n_rows, count(distinct event_id) as n_ids, "
-        "count(distinct user_id) as n_users, count(value) as n_values, sum(value) as value_sum, sum(source_row) as row_sum, "
+        "count(distinct user_id) as n_users, count(value) as n_values, sum(value) as value_sum, "
+        "sum(source_row) as row_sum, "
         "min(occurred_at) as first_at, max(occurred_at) as last_at, count(distinct session_id) as n_sessions "
         "from raw.events group by partition_date, source_file, event_name"
     )
@@ -191,7 +192,8 @@ def test_ingestion_into_postgres_conserves_every_row(demo_run, pg_run):
         "raw.events",
     )
     types = pg_run.query(
-        "select table_schema || '.' || table_name || '.' || column_name as col, data_type from information_schema.columns "
+        "select table_schema || '.' || table_name || '.' || column_name as col, data_type from "
+        "information_schema.columns "
         "where table_schema in ('raw', 'registry', 'state')"
     ).set_index("col")["data_type"]
     assert types["raw.events.occurred_at"] == "timestamp without time zone"
@@ -234,7 +236,10 @@ def test_breakdowns_identical_on_postgres(demo_run, pg_run, table, keys):
 
 def test_monitoring_on_postgres_raises_the_same_alerts_and_pause(demo_run, pg_run):
     """Health verdicts, the outbox (alert ids are the exactly-once keys) and the automatic pause match DuckDB's."""
-    verdicts = "select experiment_id, check_name, as_of, status, level, trigger, triggered, event_date, summary from monitoring.health_findings"
+    verdicts = (
+        "select experiment_id, check_name, as_of, status, level, trigger, triggered, event_date, summary from "
+        "monitoring.health_findings"
+    )
     assert_same_table(
         demo_run.query(verdicts), pg_run.query(verdicts), ["experiment_id", "check_name", "as_of"], "health_findings"
     )
@@ -245,7 +250,7 @@ def test_monitoring_on_postgres_raises_the_same_alerts_and_pause(demo_run, pg_ru
     pauses = "select experiment_id, status, source, trigger, level from state.experiment_status_events"
     pg_pauses = pg_run.query(pauses)
     assert ("checkout_redesign", "paused", "automatic") in set(
-        zip(pg_pauses.experiment_id, pg_pauses.status, pg_pauses.source)
+        zip(pg_pauses.experiment_id, pg_pauses.status, pg_pauses.source, strict=True)
     )
     assert_same_table(
         demo_run.query(pauses), pg_pauses, ["experiment_id", "status", "trigger"], "experiment_status_events"
@@ -361,7 +366,8 @@ def test_cli_commands_work_against_postgres(pg_run, monkeypatch, tmp_path, capsy
         assert code == 0, f"exptrack {' '.join(argv)} exited {code}:\n{out.out}\n{out.err}"
         assert expected in out.out, f"exptrack {' '.join(argv)} printed:\n{out.out}"
     events = pg_run.query(
-        "select status, source, actor from state.experiment_status_events where experiment_id = 'homepage_cards' order by event_seq"
+        "select status, source, actor from state.experiment_status_events where experiment_id = "
+        "'homepage_cards' order by event_seq"
     )
     assert events.values.tolist() == [["paused", "person", "@li"], ["running", "person", "@li"]]
     assert not (tmp_path / "must-not-be-created.duckdb").exists()

@@ -47,7 +47,7 @@ def test_demo_registry_loads_every_experiment_and_metric():
         "error_rate": "guardrail",
     }
     ctr_events = tables["metric_events"].query("metric_id == 'card_ctr'")
-    assert set(zip(ctr_events["metric_part"], ctr_events["event_name"])) == {
+    assert set(zip(ctr_events["metric_part"], ctr_events["event_name"], strict=True)) == {
         ("numerator", "card_click"),
         ("denominator", "card_impression"),
     }

@@ -166,7 +166,8 @@ def test_two_concurrent_runs_are_serialised_by_the_duckdb_pool(root, dbt_manifes
     # both runs waited for each other rather than failing, and the file holds all six days, balanced
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         log = con.execute(
-            "select source, count(*), sum(rows_read), sum(rows_loaded), bool_and(rows_read = rows_loaded + rows_quarantined + rows_deduplicated) "
+            "select source, count(*), sum(rows_read), sum(rows_loaded), bool_and(rows_read = rows_loaded + "
+            "rows_quarantined + rows_deduplicated) "
             "from raw.ingestion_log group by source order by source"
         ).fetchall()
         assert log == [("events", 6, 1200, 1200, True), ("exposures", 6, 1200, 1200, True)]

@@ -94,7 +94,8 @@ KILLER = textwrap.dedent(
             self.con = con
         def execute(self, sql, *args):
             if sql.strip().lower() == "commit":
-                inside = self.con.execute("select count(*) from raw.events where partition_date = ?", [DAY]).fetchone()[0]
+                query = "select count(*) from raw.events where partition_date = ?"
+                inside = self.con.execute(query, [DAY]).fetchone()[0]
                 print(f"rows of the day inside the transaction: {inside}", flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
             return self.con.execute(sql, *args)

@@ -182,7 +182,7 @@ def exposure_rows() -> list[dict]:
 
 def event_rows() -> list[dict]:
     rows = []
-    for variant, users in CONVERTERS.items():
+    for _variant, users in CONVERTERS.items():
         for u in users:
             rows.append(
                 {
@@ -282,7 +282,8 @@ def table_checksums(warehouse: Path) -> dict[str, tuple]:
     out = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() where not temporary and database_name = current_database() order by all"
+            "select schema_name, table_name from duckdb_tables() where not temporary and database_name = "
+            "current_database() order by all"
         ).fetchall()
         for schema, table in tables:
             columns = con.execute(
@@ -296,7 +297,10 @@ def table_checksums(warehouse: Path) -> dict[str, tuple]:
                     continue
                 col = '"' + name.replace('"', '""') + '"'
                 if dtype in ("DOUBLE", "FLOAT"):
-                    col = f"case when {col} = 0 or not isfinite({col}) then {col} else round({col}, 8 - cast(floor(log10(abs({col}))) as integer)) end"
+                    col = (
+                        f"case when {col} = 0 or not isfinite({col}) then {col} else round({col}, 8 - "
+                        f"cast(floor(log10(abs({col}))) as integer)) end"
+                    )
                 exprs.append(col)
             row_hash = f"hash({', '.join(exprs)})" if exprs else "0"
             n, digest = con.execute(
@@ -357,7 +361,8 @@ def runs(tmp_path_factory, dbt_manifest) -> Runs:
 
     stage("first", START, END)
     out.first_exclusions = out.query(
-        "select exclusion_reason, count(*) from main.int_exposures_classified where exclusion_reason is not null group by 1"
+        "select exclusion_reason, count(*) from main.int_exposures_classified where exclusion_reason is not "
+        "null group by 1"
     )
     stage("rerun_day", RERUN_DAY, RERUN_DAY)
     stage("rerun_range", START, END)
@@ -379,7 +384,8 @@ def test_bad_exposures_are_excluded_in_dbt_and_counted(runs):
     quality = {
         r[0]: r[1:]
         for r in runs.query(
-            "select experiment_id, exposed_units, multi_exposed_units, analysed_units, unknown_variant_rows, before_start_rows, "
+            "select experiment_id, exposed_units, multi_exposed_units, analysed_units, unknown_variant_rows, "
+            "before_start_rows, "
             "after_end_rows from main.dim_experiment_exposure_quality"
         )
     }
@@ -424,7 +430,8 @@ def test_an_experiment_without_traffic_and_a_variant_without_users(runs):
     assert "variant has fewer than 2 units" in lopsided["reason"] and not lopsided["is_significant"]
     units = dict(
         runs.query(
-            "select variant, max(cumulative_units) from main.fct_daily_exposures where experiment_id = 'exp_lopsided' group by 1"
+            "select variant, max(cumulative_units) from main.fct_daily_exposures where experiment_id = "
+            "'exp_lopsided' group by 1"
         )
     )
     assert units == {"control": len(LOPSIDED_USERS), "treatment": 0}
@@ -476,6 +483,6 @@ def test_a_registry_error_stops_the_pipeline_before_any_run(tmp_path):
     (experiments / "metrics.yaml").write_text(yaml.safe_dump(METRICS))
     (experiments / "broken.yaml").write_text("id: broken\nvariants: [\n")
     settings = make_settings(tmp_path, experiments_dir=experiments)
-    with pytest.raises(RegistryError, match="broken.yaml"):
+    with pytest.raises(RegistryError, match=r"broken\.yaml"):
         run_pipeline(START, END, settings)
     assert not settings.warehouse.exists()

@@ -44,7 +44,7 @@ class _Tables(HTMLParser):
             if not self._header:
                 self._header = self._row or []
             else:
-                self.tables[self._id].append(dict(zip(self._header, self._row or [])))
+                self.tables[self._id].append(dict(zip(self._header, self._row or [], strict=False)))
             self._row = None
         elif tag == "table":
             self._id = None
@@ -134,7 +134,8 @@ def test_recommendations_recover_the_designed_truth(demo_run, experiment_ids):
         demo_run.query("select experiment_id, primary_metric_id from registry.experiments").itertuples(index=False)
     )
     harm = demo_run.query(
-        "select experiment_id, metric_id, max_relative_harm from registry.experiment_metrics where metric_role = 'guardrail'"
+        "select experiment_id, metric_id, max_relative_harm from registry.experiment_metrics where metric_role "
+        "= 'guardrail'"
     )
     for eid in experiment_ids:
         text = _html(demo_run, eid)
@@ -155,7 +156,8 @@ def test_segment_table_lists_every_primary_segment(demo_run, experiment_ids):
         parser = _Tables()
         parser.feed(_html(demo_run, eid))
         expected = demo_run.query(
-            "select count(*) as n from main.segment_results s join registry.experiments e on s.experiment_id = e.experiment_id "
+            "select count(*) as n from main.segment_results s join registry.experiments e on s.experiment_id = "
+            "e.experiment_id "
             "and s.metric_id = e.primary_metric_id where s.experiment_id = ?",
             [eid],
         )["n"].iloc[0]
@@ -191,12 +193,14 @@ def test_novelty_stats_use_units_with_both_periods_observed(demo_run):
         with units as (
             select a.user_id, a.exposure_date from main.int_assignments a
             where a.experiment_id = 'homepage_cards' and a.variant = 'grid'
-              and a.exposure_date + interval 13 day <= (select max(analysis_date) from main.experiment_results where experiment_id = 'homepage_cards')
+              and a.exposure_date + interval 13 day <= (select max(analysis_date) from main.experiment_results where
+                  experiment_id = 'homepage_cards')
         )
         select
             (select count(*) from units) as n,
             sum(case when d.activity_date - u.exposure_date < 7 then d.numerator_amount else 0 end) as clicks_early,
-            sum(case when d.activity_date - u.exposure_date between 7 and 13 then d.numerator_amount else 0 end) as clicks_late,
+            sum(case when d.activity_date - u.exposure_date between 7 and 13 then d.numerator_amount else 0 end) as
+                clicks_late,
             sum(case when d.activity_date - u.exposure_date < 7 then d.denominator_amount else 0 end) as views_early
         from units u join main.int_unit_metric_daily d
           on d.user_id = u.user_id and d.experiment_id = 'homepage_cards' and d.metric_id = 'card_ctr'

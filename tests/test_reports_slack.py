@@ -12,7 +12,8 @@ from exptrack_pipeline.defs.resources import OutputPathsResource, RegistryResour
 
 
 def make_settings(root: Path, experiments_dir: Path | None = None) -> Settings:
-    """Settings under `root` (the session conftest's helper is not importable by name when tests/stats/conftest.py loads first)."""
+    """Settings under `root` (the session conftest's helper is not importable by name when tests/stats/conftest.py loads
+    first)."""
     experiments_dir = experiments_dir or Path(__file__).resolve().parents[1] / "experiments"
     return Settings(
         raw_dir=root / "raw",

@@ -73,7 +73,8 @@ def test_one_m_for_p_values_and_intervals_when_a_family_member_has_no_test():
 
 
 def test_expected_loss_is_the_risk_in_the_metrics_good_direction():
-    """A lower-is-better metric that rose ~60 %: shipping risks ≈ +60 % (posterior N(lift, se²), integrated by scipy)."""
+    """A lower-is-better metric that rose ~60 %: shipping risks ≈ +60 % (posterior N(lift, se²), integrated by
+    scipy)."""
     rows = [
         arm_rows("c", "error_rate", "guardrail", "control", True, 20000, 200, direction="decrease"),
         arm_rows("c", "error_rate", "guardrail", "b", False, 20000, 324, direction="decrease"),
@@ -88,7 +89,10 @@ def test_expected_loss_is_the_risk_in_the_metrics_good_direction():
         se = np.sqrt(pv * (1 - pv) / n / pc**2 + pv**2 * pc * (1 - pc) / n / pc**4)
         # loss of shipping = E[max(0, bad-direction change)]; for 'decrease' a rise is bad
         ref = integrate.quad(
-            lambda x: max(0.0, sign * x) * st.norm.pdf(x, lift, se), lift - 12 * se, lift + 12 * se, points=[0.0]
+            lambda x, sign=sign, lift=lift, se=se: max(0.0, sign * x) * st.norm.pdf(x, lift, se),
+            lift - 12 * se,
+            lift + 12 * se,
+            points=[0.0],
         )[0]
         assert row["expected_loss"] == pytest.approx(ref, rel=1e-6, abs=1e-12)
     assert res.loc["error_rate", "expected_loss"] == pytest.approx(0.62, abs=0.02)

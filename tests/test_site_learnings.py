@@ -38,7 +38,8 @@ def test_a_ship_without_a_learning_is_refused_and_nothing_is_recorded(decided, c
 def test_decide_records_the_learning_next_to_the_decision(decided):
     with duckdb.connect(str(decided.warehouse), read_only=True) as con:
         got = con.execute(
-            "select experiment_id, decision, variant, learned, evidence, follow_up, actor from state.learnings order by 1"
+            "select experiment_id, decision, variant, learned, evidence, follow_up, actor from state.learnings "
+            "order by 1"
         ).fetchall()
     assert got == [
         ("checkout_redesign", "rollback", None, ROLLBACK_LEARNING, "", "", "@sam"),
@@ -108,6 +109,7 @@ def test_weekly_and_review_pages_follow_the_decisions(decided):
     assert "checkout_redesign</a>:" in moves and "decision rollback" in moves and "signup_social_proof" not in moves
     active = [a["data-experiment"] for a, _ in Elements(weekly).find("tr", id="tbl-active") if "data-experiment" in a]
     assert active == ["homepage_cards"]  # the decided ones are concluded
-    # the review pack: homepage_cards is past its planned end (11-21) without a decision; the decided ones are not listed
+    # the review pack: homepage_cards is past its planned end (11-21) without a decision; the decided ones are not
+    # listed
     review = [a["data-experiment"] for a, _ in Elements((site / "review.html").read_text()).find("article")]
     assert review == ["homepage_cards"]

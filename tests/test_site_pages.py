@@ -48,7 +48,8 @@ def results(demo_run) -> pd.DataFrame:
 def findings(demo_run) -> pd.DataFrame:
     """The latest verdict of every check per experiment."""
     return demo_run.query(
-        "select * from monitoring.health_findings qualify row_number() over (partition by experiment_id, check_name order by as_of desc) = 1"
+        "select * from monitoring.health_findings qualify row_number() over (partition by experiment_id, "
+        "check_name order by as_of desc) = 1"
     )
 
 
@@ -115,7 +116,7 @@ def test_experiment_pages_equal_results_and_draw_them(site, results, findings):
         for a, ctx in page.find():
             if "data-col" in a and ctx.get("id", "").startswith("tbl-") and "data-metric" in ctx:
                 shown[(ctx["data-metric"], ctx["data-variant"], a["data-col"])] = value(a)
-        assert {(m, v) for m, v, _ in shown} == set(zip(latest["metric_id"], latest["variant"])), eid
+        assert {(m, v) for m, v, _ in shown} == set(zip(latest["metric_id"], latest["variant"], strict=True)), eid
         for r in latest.itertuples():
             for col in RESULT_COLUMNS:
                 assert same(shown[(r.metric_id, r.variant, col)], getattr(r, col)), (eid, r.metric_id, r.variant, col)
@@ -126,7 +127,7 @@ def test_experiment_pages_equal_results_and_draw_them(site, results, findings):
         assert points == sorted(history["rel_lift"].dropna())
         health = {a["data-check"]: a["data-status"] for a, _ in page.find("tr", id="tbl-health") if "data-check" in a}
         mine = findings[findings["experiment_id"] == eid]
-        assert health == dict(zip(mine["check_name"], mine["status"]))
+        assert health == dict(zip(mine["check_name"], mine["status"], strict=True))
 
 
 def test_pages_reference_nothing_outside_the_site(site):
@@ -139,7 +140,8 @@ def test_pages_reference_nothing_outside_the_site(site):
 
 
 def test_the_pipeline_regenerates_the_site(demo_run):
-    """The dashboard_site asset ran in the demo pipeline (after results, monitoring and lifecycle) and wrote the site."""
+    """The dashboard_site asset ran in the demo pipeline (after results, monitoring and lifecycle) and wrote the
+    site."""
     index = (demo_run.settings.output_dir / "site" / "index.html").read_text()
     assert index.count('<tr class="experiment"') == len(demo_run.query("select * from registry.experiments"))
     for eid in demo_run.query("select experiment_id from registry.experiments")["experiment_id"]:

@@ -64,7 +64,7 @@ def test_targets_from_a_yaml_file(tmp_path):
     t = scorecard.Targets.from_file(path)
     assert (t.win_rate, t.completed_per_quarter, t.time_to_decision_days) == (0.5, 4.0, 14)
     path.write_text("win_rte: 0.5\n")
-    with pytest.raises(ValueError, match="unknown target.*win_rte.*known: completed_per_quarter"):
+    with pytest.raises(ValueError, match=r"unknown target.*win_rte.*known: completed_per_quarter"):
         scorecard.Targets.from_file(path)
 
 

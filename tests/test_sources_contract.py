@@ -304,7 +304,8 @@ def test_a_warehouse_table_is_read_in_place_day_by_day_and_undated_rows_are_refu
         "create table seg.tracks as select * from (values "
         "('t1', null, 'u1', 'session_start', timestamp '2026-11-03 10:00:00'), "
         "('t2', 'a1', null, 'session_start', timestamp '2026-11-04 10:00:00'), "
-        "('t3', null, null, 'session_start', timestamp '2026-11-03 11:00:00')) as t(id, anonymous_id, user_id, event, timestamp)"
+        "('t3', null, null, 'session_start', timestamp '2026-11-03 11:00:00')) as t(id, anonymous_id, user_id, "
+        "event, timestamp)"
     )
     sources = _sources(
         tmp_path,

@@ -40,5 +40,8 @@ def test_segment_demo_exposures_equal_the_native_ones(tmp_path):
     assert _exposures(segment) == _exposures(native)
     attributes = "select user_id, experiment_id, attribute, value from raw.exposure_attributes order by all"
     assert segment.execute(attributes).fetchall() == native.execute(attributes).fetchall()
-    reasons = "select regexp_replace(reason, ':.*', '') r, count(*) from raw.quarantine where record is not null group by 1 order by 1"
+    reasons = (
+        "select regexp_replace(reason, ':.*', '') r, count(*) from raw.quarantine where record is not null group "
+        "by 1 order by 1"
+    )
     assert segment.execute(reasons).fetchall() == native.execute(reasons).fetchall()

@@ -79,7 +79,8 @@ def _write_native(raw: Path) -> None:
 
 def _segment_world():
     """The segment copy plus dirt that must not change its results: exposures to an unknown variant and to an
-    experiment the registry does not have (new visitors, excluded and counted), a shared device (another user identified later on an exposed anonymous id) and
+    experiment the registry does not have (new visitors, excluded and counted), a shared device (another user identified
+    later on an exposed anonymous id) and
     a second device of a converted user (linked after the first): both counted, neither re-routes an event."""
     world = simulate("segment")
     late = dt.datetime.combine(END, dt.time(23, 0))
@@ -205,13 +206,16 @@ def test_the_logged_out_conversions_need_the_identity_map(sources_run):
     settings, _ = sources_run
     latest = _query(
         settings,
-        "select experiment_id, mean_variant, n_variant from main.experiment_results where metric_id = 'signup_conversion' "
-        "and experiment_id like 'logout_%' and analysis_date = (select max(analysis_date) from main.experiment_results)",
+        "select experiment_id, mean_variant, n_variant from main.experiment_results where metric_id = "
+        "'signup_conversion' "
+        "and experiment_id like 'logout_%' and analysis_date = (select max(analysis_date) from "
+        "main.experiment_results)",
     ).set_index("experiment_id")
     assert latest.loc["logout_native", "mean_variant"] > 0.2
     user_only = _query(
         settings,
-        "select count(*) as n from main.stg_events where event_name = 'signup_completed' and user_id like 'segment_u1_%' "
+        "select count(*) as n from main.stg_events where event_name = 'signup_completed' and user_id like "
+        "'segment_u1_%' "
         "and anonymous_id is null",
     )["n"].iloc[0]
     assert user_only > 10

@@ -67,15 +67,20 @@ SOURCES = (
     },
 )
 COMPARED = {
-    "raw.exposures": "select source, source_file, source_row, user_id, anonymous_id, device_id, experiment_id, variant, exposed_at "
+    "raw.exposures": "select source, source_file, source_row, user_id, anonymous_id, device_id, experiment_id, "
+    "variant, "
+    "exposed_at "
     "from raw.exposures order by 1, 2, 3",
-    "raw.exposure_attributes": "select source, user_id, experiment_id, exposed_at, attribute, value from raw.exposure_attributes "
+    "raw.exposure_attributes": "select source, user_id, experiment_id, exposed_at, attribute, value from "
+    "raw.exposure_attributes "
     "order by 1, 2, 3, 5",
-    "raw.events": "select source, source_file, source_row, event_id, user_id, anonymous_id, event_name, occurred_at, value "
+    "raw.events": "select source, source_file, source_row, event_id, user_id, anonymous_id, event_name, occurred_at, "
+    "value "
     "from raw.events order by 1, 4",
     "raw.identities": "select source, user_id, anonymous_id, identified_at from raw.identities order by 1, 2",
     "raw.quarantine": "select source, source_file, source_row, reason, record from raw.quarantine order by 1, 3",
-    "raw.ingestion_log": "select source, partition_date, files_read, rows_read, rows_loaded, rows_quarantined, rows_deduplicated "
+    "raw.ingestion_log": "select source, partition_date, files_read, rows_read, rows_loaded, rows_quarantined, "
+    "rows_deduplicated "
     "from raw.ingestion_log order by 1",
 }
 

@@ -47,10 +47,14 @@ EXPERIMENTS = {
     "logout_segwh": "anonymous_id",
 }
 RAW = {
-    "raw.exposures": "select source, source_file, source_row, user_id, anonymous_id, experiment_id, variant, exposed_at from raw.exposures",
-    "raw.events": "select source, source_file, event_id, user_id, anonymous_id, event_name, occurred_at, value from raw.events",
+    "raw.exposures": "select source, source_file, source_row, user_id, anonymous_id, experiment_id, variant, "
+    "exposed_at from "
+    "raw.exposures",
+    "raw.events": "select source, source_file, event_id, user_id, anonymous_id, event_name, occurred_at, value from "
+    "raw.events",
     "raw.identities": "select source, user_id, anonymous_id, identified_at from raw.identities",
-    "raw.ingestion_log": "select source, partition_date, files_read, rows_read, rows_loaded, rows_quarantined, rows_deduplicated "
+    "raw.ingestion_log": "select source, partition_date, files_read, rows_read, rows_loaded, rows_quarantined, "
+    "rows_deduplicated "
     "from raw.ingestion_log",
 }
 

@@ -13,8 +13,11 @@ from exptrack_pipeline.sources import all_units
 from exptrack_pipeline.warehouse import PostgresWarehouse
 
 TABLES = {
-    "raw.events": "select source, event_id, user_id, anonymous_id, event_name, occurred_at from raw.events order by 1, 2",
-    "raw.exposures": "select source, user_id, anonymous_id, experiment_id, variant, exposed_at from raw.exposures order by 1, 2, 3",
+    "raw.events": "select source, event_id, user_id, anonymous_id, event_name, occurred_at from raw.events order by "
+    "1, 2",
+    "raw.exposures": "select source, user_id, anonymous_id, experiment_id, variant, exposed_at from raw.exposures "
+    "order by 1, "
+    "2, 3",
     "raw.identities": "select source, user_id, anonymous_id, identified_at from raw.identities order by 1, 2",
     "raw.quarantine": "select source, source_file, source_row, reason, record from raw.quarantine order by 1, 2, 3",
     "raw.ingestion_log": "select source, partition_date, rows_read, rows_loaded, rows_quarantined, rows_deduplicated "
@@ -33,8 +36,10 @@ def test_a_segment_source_in_postgres_equals_duckdb(pg_server, tmp_path):
             "{broken",
             _segment("m1"),
             _segment("m2", userId=None, anonymousId="a7"),
-            '{"type": "identify", "messageId": "i1", "userId": "u1", "anonymousId": "a7", "timestamp": "2026-11-03T09:00:00Z"}',
-            '{"type": "track", "event": "Experiment Viewed", "messageId": "x1", "anonymousId": "a7", "timestamp": "2026-11-03T08:00:00Z", '
+            '{"type": "identify", "messageId": "i1", "userId": "u1", "anonymousId": "a7", "timestamp": '
+            '"2026-11-03T09:00:00Z"}',
+            '{"type": "track", "event": "Experiment Viewed", "messageId": "x1", "anonymousId": "a7", '
+            '"timestamp": "2026-11-03T08:00:00Z", '
             '"properties": {"experiment_id": "exp", "variation_id": "control"}}',
         ],
     )

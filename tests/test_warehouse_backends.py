@@ -130,7 +130,8 @@ def test_postgres_claims_are_exclusive_under_concurrency(backends):
         now = dt.datetime(2026, 11, 1)
         for i in range(20):
             con.execute(
-                "insert into alerts.outbox (alert_id, alert_key, experiment_id, trigger, check_name, level, alert_date, as_of, destination, "
+                "insert into alerts.outbox (alert_id, alert_key, experiment_id, trigger, check_name, level, "
+                "alert_date, as_of, destination, "
                 "recipients, title, summary, action, details_json, status, attempts, created_at, updated_at) "
                 "values (?, 'k', 'e', 't', 'c', 1, ?, ?, '#x', '', 't', 's', 'a', '{}', 'pending', 0, ?, ?)",
                 [f"a{i}", now.date(), now.date(), now, now],
@@ -171,7 +172,8 @@ def test_ingestion_into_postgres_replaces_a_day_on_rerun(backends, demo_run):
     assert sum(r.rows_quarantined for r in reports) == quarantined["rows_quarantined"].sum() > 0
     in_list = f"(date '{days[0]}', date '{days[1]}')"
     log = warehouse.read_df(
-        "select partition_date, rows_read, rows_loaded, rows_quarantined, rows_deduplicated from raw.ingestion_log order by 1"
+        "select partition_date, rows_read, rows_loaded, rows_quarantined, rows_deduplicated from "
+        "raw.ingestion_log order by 1"
     )
     expected = demo_run.query(
         f"select partition_date, rows_read, rows_loaded, rows_quarantined, rows_deduplicated from raw.ingestion_log "

@@ -114,7 +114,8 @@ class ToolCaptureServer:
             (folder / "export.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
 
     def write_amplitude(self, root: Path, project: str = "187520") -> None:
-        """The Export API's zip: per day, one zip of hourly gzipped JSON-lines files `<project>/<project>_<day>_<hour>#0.json.gz`
+        """The Export API's zip: per day, one zip of hourly gzipped JSON-lines files
+        `<project>/<project>_<day>_<hour>#0.json.gz`
         with the export's fields (`event_time` as UTC text, `$insert_id`, `uuid`, `server_upload_time`)."""
         by_hour: dict[tuple[str, int], list[dict]] = defaultdict(list)
         for number, event in enumerate(self.received["amplitude"]):

@@ -58,7 +58,8 @@ def problems(warehouse: Path, dbt_dir: Path = DBT_DIR) -> list[str]:
             columns = [
                 r[0]
                 for r in con.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position",
+                    "select column_name from information_schema.columns where table_schema = ? and table_name "
+                    "= ? order by ordinal_position",
                     [schema, table],
                 ).fetchall()
             ]
@@ -71,6 +72,7 @@ def problems(warehouse: Path, dbt_dir: Path = DBT_DIR) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    """Print the undocumented dbt columns; exit 1 when there are any."""
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2

@@ -16,17 +16,21 @@ with unit_sums as (
 
 ),
 
+last_dates as (
+
+    select
+        experiment_id,
+        max(analysis_date) as analysis_date
+    from {{ ref('int_experiment_analysis_dates') }}
+    group by experiment_id
+
+),
+
 last_stats as (
 
     select stats.*
     from {{ ref('fct_variant_metric_stats') }} as stats
-    inner join (
-        select
-            experiment_id,
-            max(analysis_date) as analysis_date
-        from {{ ref('int_experiment_analysis_dates') }}
-        group by experiment_id
-    ) as last_dates
+    inner join last_dates
         on stats.experiment_id = last_dates.experiment_id
         and stats.analysis_date = last_dates.analysis_date
 

@@ -1,10 +1,13 @@
-"""The decision rules that monitoring, the experiment report and the weekly status share (pure, on experiment_results rows).
+"""The decision rules that monitoring, the experiment report and the weekly status share (pure, on experiment_results
+rows).
 
 One definition each, so a Slack alert, a report and the weekly status never disagree:
 
-* **significant** on a day: `seq_is_significant` (always-valid, adjusted sequential p-value < alpha) before the planned end
+* **significant** on a day: `seq_is_significant` (always-valid, adjusted sequential p-value < alpha) before the planned
+  end
   date, `is_significant` (fixed horizon) from it on; the p-value and both intervals agree by construction (results.py).
-* **harm**: `seq_is_harmful` — the always-valid test at level alpha/m that the effect is worse than the allowed margin in
+* **harm**: `seq_is_harmful` — the always-valid test at level alpha/m that the effect is worse than the allowed margin
+  in
   the metric's bad direction (a guardrail's `max_relative_harm`; 0 for primary metrics) — once both arms have
   `min_units_per_arm` units. A guardrail harmed is a *breach*; a primary metric harmed is *primary harm*. Both are
   level-3 triggers (automatic pause).
@@ -34,10 +37,12 @@ def harmed(rows: pd.DataFrame, role: str, min_units_per_arm: int = MIN_UNITS_PER
 
 
 def guardrail_breaches(rows: pd.DataFrame, min_units_per_arm: int = MIN_UNITS_PER_ARM) -> pd.DataFrame:
+    """Guardrail rows harmed beyond their margin (the `harmed` rule for role guardrail)."""
     return harmed(rows, "guardrail", min_units_per_arm)
 
 
 def primary_harms(rows: pd.DataFrame, min_units_per_arm: int = MIN_UNITS_PER_ARM) -> pd.DataFrame:
+    """Primary-metric rows harmed beyond their margin (the `harmed` rule for role primary)."""
     return harmed(rows, "primary", min_units_per_arm)
 
 

@@ -43,7 +43,8 @@ def lift_difference(
     paired: bool = False,
     per_experiment: bool = True,
 ) -> pd.DataFrame:
-    """Per experiment (when the column is there), other experiment (when there), metric and non-control variant: the lift
+    """Per experiment (when the column is there), other experiment (when there), metric and non-control variant: the
+    lift
     within `by == first` and within `by == second`, their difference, its p-value, and the Bonferroni-adjusted p-value
     over the experiment's pairs (`per_experiment`) or over every row. `paired`: the same units are in both groups
     (use the cross-period sums).
@@ -52,12 +53,14 @@ def lift_difference(
     """
     keys = [k for k in ("experiment_id", "other_experiment_id") if k in stats.columns]
     out = []
-    for group_key, part in stats.groupby(keys + ["metric_id"], dropna=False, sort=True):
+    for group_key, part in stats.groupby([*keys, "metric_id"], dropna=False, sort=True):
         kind = str(part["stat_kind"].iloc[0])
         control = part[part["is_control"]].set_index(by)
         for variant, rows in part[~part["is_control"]].groupby("variant", sort=True):
             rows = rows.set_index(by)
-            row = dict(zip(keys + ["metric_id"], group_key if isinstance(group_key, tuple) else (group_key,)))
+            row = dict(
+                zip([*keys, "metric_id"], group_key if isinstance(group_key, tuple) else (group_key,), strict=True)
+            )
             row["variant"] = variant
             if not {first, second} <= set(control.index) or not {first, second} <= set(rows.index):
                 out.append(
@@ -121,7 +124,8 @@ def novelty_check(stats: pd.DataFrame, direction: str, alpha: float) -> tuple[pd
         if r.flag:
             kind = "novelty effect (the lift fades)" if sign * r.difference > 0 else "learning effect (the lift grows)"
             notes.append(
-                f"{r.variant}: {kind}, early {r.lift_early:+.1%} vs late {r.lift_late:+.1%} (p adj {r.p_value_adjusted:.2g})"
+                f"{r.variant}: {kind}, early {r.lift_early:+.1%} vs late {r.lift_late:+.1%} (p adj "
+                f"{r.p_value_adjusted:.2g})"
             )
     return frame, "; ".join(notes) if notes else "no evidence that the lift changes with time since exposure"
 

@@ -46,7 +46,8 @@ def pair_with_control(stats: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFra
 
 
 def by_kind(pairs: pd.DataFrame, run) -> dict[str, np.ndarray]:
-    """Run `run(control, variant, kind, mask)` per stat kind and scatter the result fields back into full-length arrays."""
+    """Run `run(control, variant, kind, mask)` per stat kind and scatter the result fields back into full-length
+    arrays."""
     out: dict[str, np.ndarray] = {}
     for kind in pairs["stat_kind"].unique():
         mask = (pairs["stat_kind"] == kind).to_numpy()
@@ -82,6 +83,8 @@ def bonferroni(p_values: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class HarmTest:
+    """Outcome of the always-valid harm test per row: `harmful` is a boolean array aligned with the pairs."""
+
     harmful: np.ndarray
 
 
@@ -110,7 +113,7 @@ def compute_results(
     `quantiles` (fct_variant_metric_quantiles) holds the inputs of quantile metrics (analysis/quantiles.py).
     """
     stats = with_quantile_inputs(stats, quantiles)
-    pairs = pair_with_control(stats).sort_values(KEYS + ["variant"]).reset_index(drop=True)
+    pairs = pair_with_control(stats).sort_values([*KEYS, "variant"]).reset_index(drop=True)
     if pairs.empty:
         return ExperimentResults.validate(
             pd.DataFrame({c: pd.Series(dtype="object") for c in ExperimentResults.to_schema().columns})

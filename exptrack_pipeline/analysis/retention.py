@@ -14,7 +14,8 @@ RETENTION_DAYS = (1, 7, 30)
 def compute_retention_results(cohorts: pd.DataFrame, controls: pd.Series, alpha: float = 0.05) -> pd.DataFrame:
     """Dn retention = Σ retained on day n / Σ eligible for day n over every cohort old enough (day n observed).
 
-    Every arm gets a row for each of D1, D7 and D30; with no cohort old enough yet, eligible_units is 0 and the rate NaN.
+    Every arm gets a row for each of D1, D7 and D30; with no cohort old enough yet, eligible_units is 0 and the rate
+    NaN.
 
     `controls` maps experiment_id to its control variant. The lift vs control is the unpooled two-proportion z test
     of the statistics library (units are users; each user is in one cohort).

@@ -27,8 +27,9 @@ def segment_srm(exposures: pd.DataFrame, threshold: float = 0.001) -> pd.DataFra
 
 
 def compute_segment_results(stats: pd.DataFrame, exposures: pd.DataFrame, alphas: pd.Series) -> pd.DataFrame:
-    """Per segment: lift, Fieller CI (Bonferroni over the tested variants, as in results.py), p-value, the segment's SRM p-value and a warning."""
-    pairs = pair_with_control(stats, SEGMENT_KEYS).sort_values(SEGMENT_KEYS + ["variant"]).reset_index(drop=True)
+    """Per segment: lift, Fieller CI (Bonferroni over the tested variants, as in results.py), p-value, the segment's SRM
+    p-value and a warning."""
+    pairs = pair_with_control(stats, SEGMENT_KEYS).sort_values([*SEGMENT_KEYS, "variant"]).reset_index(drop=True)
     if pairs.empty:
         return SegmentResults.validate(
             pd.DataFrame({c: pd.Series(dtype="object") for c in SegmentResults.to_schema().columns})
@@ -64,5 +65,5 @@ def compute_segment_results(stats: pd.DataFrame, exposures: pd.DataFrame, alphas
     small = (out["n_control"] < MIN_UNITS_PER_ARM) | (out["n_variant"] < MIN_UNITS_PER_ARM)
     warning = np.where(small, f"too small to say anything: fewer than {MIN_UNITS_PER_ARM} units in an arm", "")
     reason = pd.Series(f["reason"], index=out.index).fillna("")
-    out["warning"] = [w if w else r for w, r in zip(warning, reason)]
+    out["warning"] = [w if w else r for w, r in zip(warning, reason, strict=True)]
     return SegmentResults.validate(out)

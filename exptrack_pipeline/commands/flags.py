@@ -1,7 +1,8 @@
 """`exptrack flags`: the flag each experiment serves, its change history, and re-writing the flag file on purpose.
 
 exptrack flags [EXPERIMENT]                       flag state of every experiment (history of one)
-exptrack flags --sync [--overwrite --actor WHO]   plan and write the flag file now (--overwrite replaces a hand-edited file)
+exptrack flags --sync [--overwrite --actor WHO]   plan and write the flag file now (--overwrite replaces a hand-edited
+file)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def register(subparsers: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add the `flags` command to the CLI; return its handlers by name."""
     flags = subparsers.add_parser(
         "flags", help="feature-flag state of every experiment and its history; --sync writes the flag file now"
     )
@@ -61,16 +63,19 @@ def history_lines(con, experiment_id: str) -> list[str]:
     if not table_exists(con, "state.flag_changes"):
         return []
     return [
-        f"  {pd.Timestamp(r.changed_at):%Y-%m-%d %H:%M}  flag {r.flag_key} → {r.note}  by {r.actor} [{r.source}]: {r.reason}"
+        f"  {pd.Timestamp(r.changed_at):%Y-%m-%d %H:%M}  flag {r.flag_key} → {r.note}  by {r.actor} "
+        f"[{r.source}]: {r.reason}"
         for r in store.history(con, experiment_id).itertuples()
     ]
 
 
 def format_state(latest: pd.DataFrame) -> str:
+    """One line per flag: key, experiment, serving mode, note, since when and by whom."""
     if latest.empty:
         return "no flags yet (run `exptrack run`)"
     rows = [
-        f"{r.flag_key:<26} {r.experiment_id:<24} {r.serving:<8} {r.note}  [since {pd.Timestamp(r.changed_at):%Y-%m-%d %H:%M} UTC, {r.actor}]"
+        f"{r.flag_key:<26} {r.experiment_id:<24} {r.serving:<8} {r.note}  [since "
+        f"{pd.Timestamp(r.changed_at):%Y-%m-%d %H:%M} UTC, {r.actor}]"
         + ("" if pd.notna(r.written_at) else "  (NOT in the file yet)")
         for r in latest.itertuples()
     ]
@@ -78,6 +83,7 @@ def format_state(latest: pd.DataFrame) -> str:
 
 
 def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack flags`: sync the flag file (--sync) or print the flag state and history."""
     path = flag_file_path(settings)
     connect = open_warehouse(settings).connect
     if args.sync:
@@ -105,6 +111,8 @@ def cmd_flags(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def guarded(fn: Handler) -> Handler:
+    """Wrap a handler so a busy warehouse prints a one-line error and exits 1 instead of a traceback."""
+
     def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             return fn(args, settings)

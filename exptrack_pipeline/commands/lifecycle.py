@@ -66,7 +66,8 @@ def _warehouse(settings: Settings, write: bool):
             yield con
     except (WarehouseBusy, ConnectionError) as exc:
         raise LifecycleError(
-            f"{warehouse.describe()}: cannot open the warehouse ({exc}); if a pipeline run is writing, retry when it ends"
+            f"{warehouse.describe()}: cannot open the warehouse ({exc}); if a pipeline run is writing, retry "
+            "when it ends"
         ) from None
 
 
@@ -85,6 +86,8 @@ def _add_plan_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add the lifecycle commands (plan, new, move, decide, implemented, status, backlog, reports) to the CLI;
+    return their handlers."""
     plan = subparsers.add_parser("plan", help="sample size per arm and expected duration for a hypothesis")
     _add_plan_args(plan)
     new = subparsers.add_parser("new", help="scaffold a valid experiment YAML (status backlog) from a plan")
@@ -158,7 +161,8 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
     registry = load_registry(settings.experiments_dir, settings.metrics_file)
     if args.metric not in registry.catalog.ids:
         raise ValueError(
-            f"unknown metric {args.metric!r}; define it in {settings.metrics_file} or use one of: {', '.join(sorted(registry.catalog.ids))}"
+            f"unknown metric {args.metric!r}; define it in {settings.metrics_file} or use one of: "
+            f"{', '.join(sorted(registry.catalog.ids))}"
         )
     stats, exposures = pd.DataFrame(), pd.DataFrame()
     if settings.warehouse.exists() and (args.baseline is None or args.daily_units is None):
@@ -172,7 +176,8 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
         found = planning.baseline_from_stats(stats, args.metric) if not stats.empty else None
         if found is None:
             raise ValueError(
-                f"no warehouse data for metric {args.metric!r} ({settings.warehouse}); pass --baseline (and --sd for mean metrics)"
+                f"no warehouse data for metric {args.metric!r} ({settings.warehouse}); pass --baseline (and "
+                "--sd for mean metrics)"
             )
         baseline = found
     daily, source = (
@@ -193,12 +198,14 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
 
 
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack plan`: print the sample size per arm and the expected duration."""
     plan, arms = _plan(args, settings)
     print(planning.format_plan(plan, arms))
     return 0
 
 
 def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack new`: write a valid backlog experiment YAML scaffolded from the plan."""
     plan, arms = _plan(args, settings)
     if args.surface is None:
         raise ValueError("`exptrack new` needs --surface (where the experiment runs)")
@@ -217,7 +224,7 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
         parts = [float(x) for x in args.ice.split(",")]
         if len(parts) != 3:
             raise ValueError("--ice needs three numbers: expected_impact,confidence,effort")
-        ice = dict(zip(("expected_impact", "confidence", "effort"), parts))
+        ice = dict(zip(("expected_impact", "confidence", "effort"), parts, strict=True))
     text = planning.scaffold_yaml(
         experiment_id=args.experiment_id,
         name=args.name,
@@ -261,11 +268,13 @@ def _experiment(settings: Settings, experiment_id: str):
 def _ensure_not_frozen(settings: Settings, experiment_id: str) -> None:
     if archive.is_frozen(paths(settings).archive, experiment_id):
         raise LifecycleError(
-            f"{experiment_id}: is archived under {paths(settings).archive / experiment_id} and frozen; nothing can change it"
+            f"{experiment_id}: is archived under {paths(settings).archive / experiment_id} and frozen; nothing "
+            "can change it"
         )
 
 
 def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack move`: record an allowed lifecycle transition of an experiment."""
     e = _experiment(settings, args.experiment_id)
     at = _now(args.at)
     with _warehouse(settings, write=True) as con:
@@ -283,6 +292,7 @@ def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack decide`: record a decision (ship, rollback, ...) and its learning."""
     e = _experiment(settings, args.experiment_id)
     at = _now(args.at)
     _ensure_not_frozen(settings, e.id)
@@ -311,13 +321,15 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_implemented(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack implemented`: record that a shipped decision is implemented."""
     e = _experiment(settings, args.experiment_id)
     with _warehouse(settings, write=True) as con:
         decisions = store.latest_decisions(store.all_events(con))
         mine = decisions[decisions["experiment_id"] == e.id]
         if mine.empty or mine["decision"].iloc[0] != "ship":
             raise LifecycleError(
-                f"{e.id}: has no `ship` decision; record one first: exptrack decide {e.id} ship VARIANT --rationale ... --actor ..."
+                f"{e.id}: has no `ship` decision; record one first: exptrack decide {e.id} ship VARIANT "
+                "--rationale ... --actor ..."
             )
         store.append_events(con, [LifecycleEvent(e.id, "implemented", args.actor, args.reason, _now(args.at))])
     print(f"{e.id}: marked implemented")
@@ -325,6 +337,7 @@ def cmd_implemented(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack status`: print the effective status and history of one or every experiment."""
     registry = load_registry(settings.experiments_dir, settings.metrics_file)
     experiments = [registry.get(args.experiment_id)] if args.experiment_id else list(registry.experiments)
     with _warehouse(settings, write=False) as con:
@@ -354,6 +367,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backlog(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack backlog`: print the backlog ordered by ICE score."""
     registry = load_registry(settings.experiments_dir, settings.metrics_file)
     events = pd.DataFrame()
     if settings.warehouse.exists():
@@ -367,5 +381,6 @@ def cmd_backlog(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reports(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack reports`: print where the reports, summaries and archive are written."""
     print(where(settings))
     return 0

@@ -1,4 +1,5 @@
-"""`exptrack alerts`, `exptrack pause` and `exptrack resume` (see exptrack_pipeline/commands/__init__.py for the contract)."""
+"""`exptrack alerts`, `exptrack pause` and `exptrack resume` (see exptrack_pipeline/commands/__init__.py for the
+contract)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def _default_actor() -> str:
 
 
 def register(subparsers: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add the monitoring commands (alerts, health, pause, resume) to the CLI; return their handlers."""
     alerts = subparsers.add_parser(
         "alerts", help="list the alert outbox; --deliver sends pending alerts now (dry run without SLACK_BOT_TOKEN)"
     )
@@ -75,7 +77,8 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             sender = SlackSender(token, env.slack_api_url) if token else None
             report = deliver_pending(connect, sender, env.dagster_url, print)
             print(
-                f"sent {report.sent}, dry run {report.dry_run}, failed {report.failed}; {report.undelivered_after} still waiting"
+                f"sent {report.sent}, dry run {report.dry_run}, failed {report.failed}; "
+                f"{report.undelivered_after} still waiting"
             )
         with connect() as con:
             ensure_tables(con)

@@ -28,6 +28,7 @@ class PipelineFailed(RuntimeError):
 
 
 def register(subparsers: argparse._SubParsersAction) -> dict:
+    """Add the `run` command to the CLI; return its handler."""
     run = subparsers.add_parser("run", help="materialise the whole pipeline for a date range")
     run.add_argument("--start", type=_date, required=True)
     run.add_argument("--end", type=_date, required=True)

@@ -49,6 +49,7 @@ class RunProgress:
         self._tasks: dict[str, Any] = {}
 
     def __enter__(self) -> RunProgress:
+        """Start the rich progress display (or nothing in plain mode)."""
         if not self.plain:
             from rich.console import Console
             from rich.progress import (
@@ -72,22 +73,26 @@ class RunProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Stop the progress display."""
         if self._rich is not None:
             self._rich.stop()
 
     def heading(self, text: str) -> None:
+        """Print a heading line above the progress display."""
         if self._rich is not None:
             self._rich.console.print(f"[bold]{text}")
         else:
             print(text, file=self.out, flush=True)
 
     def step_started(self, step: str) -> None:
+        """Start timing `step` and show its progress bar."""
         self.started[step] = time.monotonic()
         self.counts[step] = 0
         if self._rich is not None:
             self._tasks[step] = self._rich.add_task(self._label(step), total=self.totals.get(step))
 
     def advance(self, step: str) -> None:
+        """Count one finished node of `step` (never past the step's total)."""
         # a few dbt tests report twice (an observation and a check); never count past the manifest's nodes
         if self.totals.get(step) and self.counts.get(step, 0) >= self.totals[step]:
             return
@@ -96,6 +101,7 @@ class RunProgress:
             self._rich.update(self._tasks[step], advance=1)
 
     def step_finished(self, step: str, ok: bool, error: str = "") -> None:
+        """Mark `step` done or failed (with `error`), showing its duration."""
         seconds = time.monotonic() - self.started.get(step, time.monotonic())
         if not ok:
             self.failures.append((step, error))
@@ -135,7 +141,9 @@ class RunProgress:
             self.step_finished(
                 step, False, _root_cause(event.step_failure_data.error if event.step_failure_data else None)
             )
-        elif (step == DBT_STEP and kind in DBT_NODE_EVENTS) or (kind is None and INGEST_DAY.match(meta.get("orig_message", ""))):
+        elif (step == DBT_STEP and kind in DBT_NODE_EVENTS) or (
+            kind is None and INGEST_DAY.match(meta.get("orig_message", ""))
+        ):
             self.advance(step)
 
 

@@ -12,6 +12,7 @@ from exptrack_pipeline.warehouse import open_warehouse
 
 
 def register(subparsers: argparse._SubParsersAction) -> dict:
+    """Add the results, summary and validate commands to the CLI; return their handlers."""
     results = subparsers.add_parser("results", help="print the latest results as a table")
     results.add_argument("experiment", nargs="?")
     subparsers.add_parser("summary", help="print ingestion, exposure and latest results per experiment")

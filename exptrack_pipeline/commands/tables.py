@@ -1,4 +1,5 @@
-"""Plain-text tables of a warehouse for the terminal: `exptrack results` and `exptrack summary` (commands/results.py)."""
+"""Plain-text tables of a warehouse for the terminal: `exptrack results` and `exptrack summary`
+(commands/results.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ ROLE_ORDER = {"primary": 0, "secondary": 1, "guardrail": 2}
 
 LATEST_RESULTS = """
     select * from main.experiment_results r
-    where analysis_date = (select max(analysis_date) from main.experiment_results x where x.experiment_id = r.experiment_id)
+    where analysis_date = (select max(analysis_date) from main.experiment_results x where x.experiment_id =
+        r.experiment_id)
 """
 
 
@@ -25,6 +27,7 @@ def _query(warehouse: Any, sql: str) -> pd.DataFrame:
 
 
 def latest_results(warehouse: Any, experiment_id: str | None = None) -> pd.DataFrame:
+    """Latest experiment_results rows (of one experiment, or all), ordered by role, metric and variant."""
     frame = _query(warehouse, LATEST_RESULTS)
     if experiment_id:
         frame = frame[frame["experiment_id"] == experiment_id]
@@ -33,6 +36,7 @@ def latest_results(warehouse: Any, experiment_id: str | None = None) -> pd.DataF
 
 
 def verdict(row) -> str:
+    """The verdict of one result row: not significant, better or WORSE, with its reason."""
     if not row.is_significant:
         text = "not significant"
     else:
@@ -42,6 +46,7 @@ def verdict(row) -> str:
 
 
 def format_results(frame: pd.DataFrame) -> str:
+    """The results rows as a plain-text table per experiment."""
     if frame.empty:
         return "no results (run `exptrack run --start YYYY-MM-DD --end YYYY-MM-DD` first)"
     lines = []
@@ -51,7 +56,8 @@ def format_results(frame: pd.DataFrame) -> str:
     )
     for experiment_id, rows in frame.groupby("experiment_id", sort=False):
         lines.append(
-            f"\n{experiment_id}  (through {rows['analysis_date'].max():%Y-%m-%d}, control = {rows['control_variant'].iloc[0]})"
+            f"\n{experiment_id}  (through {rows['analysis_date'].max():%Y-%m-%d}, control = "
+            f"{rows['control_variant'].iloc[0]})"
         )
         lines.append(header)
         for r in rows.itertuples():
@@ -66,14 +72,18 @@ def format_results(frame: pd.DataFrame) -> str:
 
 
 def format_ingestion(warehouse: Any) -> str:
+    """Ingestion per source (days, files, rows loaded, quarantined, deduplicated) and quarantine reasons as text."""
     log = _query(
         warehouse,
-        "select source, count(*)::bigint as days, sum(files_read)::bigint as files, sum(rows_read)::bigint as rows_read, sum(rows_loaded)::bigint as loaded, "
-        "sum(rows_quarantined)::bigint as quarantined, sum(rows_deduplicated)::bigint as deduplicated from raw.ingestion_log group by source order by source",
+        "select source, count(*)::bigint as days, sum(files_read)::bigint as files, sum(rows_read)::bigint as "
+        "rows_read, sum(rows_loaded)::bigint as loaded, "
+        "sum(rows_quarantined)::bigint as quarantined, sum(rows_deduplicated)::bigint as deduplicated from "
+        "raw.ingestion_log group by source order by source",
     )
     reasons = _query(
         warehouse,
-        "select source, regexp_replace(reason, ':.*', '') as reason, count(*) as rows from raw.quarantine group by 1, 2 order by 1, 2",
+        "select source, regexp_replace(reason, ':.*', '') as reason, count(*) as rows from raw.quarantine "
+        "group by 1, 2 order by 1, 2",
     )
     lines = ["Ingestion (rows read = loaded + quarantined + de-duplicated):"]
     for r in log.itertuples():
@@ -102,6 +112,7 @@ def _statuses(warehouse: Any) -> dict[str, str]:
 
 
 def format_exposures(warehouse: Any) -> str:
+    """Exposure quality per experiment: the split against the design and multi-variant units, as text."""
     quality = _query(warehouse, "select * from main.dim_experiment_exposure_quality order by experiment_id")
     units = _query(
         warehouse,
@@ -115,7 +126,8 @@ def format_exposures(warehouse: Any) -> str:
         split = ", ".join(f"{a.variant} {a.units:,} ({a.design_weight:.0%})" for a in arms.itertuples())
         status = statuses.get(q.experiment_id, "?")
         lines.append(
-            f"  {q.experiment_id:<22} [{status}] {split}; multi-variant units {int(q.multi_exposed_units)} ({q.multi_exposure_rate:.2%})"
+            f"  {q.experiment_id:<22} [{status}] {split}; multi-variant units {int(q.multi_exposed_units)} "
+            f"({q.multi_exposure_rate:.2%})"
         )
     return "\n".join(lines)
 
@@ -125,12 +137,17 @@ def format_unmatched(warehouse: Any) -> str:
     try:
         rows = _query(
             warehouse,
-            "select experiment_id, exclusion_reason, variant, sum(exposure_rows) as exposure_rows, min(exposure_date) as first_seen, "
-            "max(exposure_date) as last_seen from main.fct_unmatched_exposures group by experiment_id, exclusion_reason, variant "
+            "select experiment_id, exclusion_reason, variant, sum(exposure_rows) as exposure_rows, "
+            "min(exposure_date) as first_seen, "
+            "max(exposure_date) as last_seen from main.fct_unmatched_exposures group by experiment_id, "
+            "exclusion_reason, variant "
             "order by experiment_id, exclusion_reason, variant",
         )
     except Exception:  # an older warehouse without the mart
-        return "Exposures that match nothing in the registry: unknown (run `exptrack run` to build fct_unmatched_exposures)"
+        return (
+            "Exposures that match nothing in the registry: unknown (run `exptrack run` to build "
+            "fct_unmatched_exposures)"
+        )
     if rows.empty:
         return "Exposures that match nothing in the registry: none"
     lines = ["Exposures that match nothing in the registry (excluded from every analysis):"]
@@ -142,12 +159,14 @@ def format_unmatched(warehouse: Any) -> str:
         )
         rows = int(r.exposure_rows)
         lines.append(
-            f"  {what}: {rows:,} row{'' if rows == 1 else 's'}, {pd.Timestamp(r.first_seen):%Y-%m-%d} .. {pd.Timestamp(r.last_seen):%Y-%m-%d}"
+            f"  {what}: {rows:,} row{'' if rows == 1 else 's'}, {pd.Timestamp(r.first_seen):%Y-%m-%d} .. "
+            f"{pd.Timestamp(r.last_seen):%Y-%m-%d}"
         )
     return "\n".join(lines)
 
 
 def format_summary(warehouse: Any) -> str:
+    """The whole `exptrack summary`: ingestion, exposures, unmatched exposures and the latest results."""
     return "\n\n".join(
         [
             format_ingestion(warehouse),

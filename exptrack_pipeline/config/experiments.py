@@ -16,6 +16,8 @@ class _Strict(BaseModel):
 
 
 class Variant(_Strict):
+    """One arm of an experiment: its name, traffic weight and whether it is the control."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     weight: float = Field(gt=0, le=1)
     is_control: bool = False
@@ -29,6 +31,8 @@ class GuardrailMetric(_Strict):
 
 
 class SuccessCriteria(_Strict):
+    """The test's error rates and the minimum detectable effect the experiment is sized for."""
+
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     power: float = Field(default=0.8, gt=0.5, lt=1)
     minimum_detectable_effect: float = Field(gt=0)
@@ -36,6 +40,8 @@ class SuccessCriteria(_Strict):
 
 
 class Prioritization(_Strict):
+    """ICE prioritisation scores (impact, confidence, effort) that order the backlog."""
+
     expected_impact: float = Field(ge=0, le=10)
     confidence: float = Field(ge=0, le=10)
     effort: float = Field(gt=0, le=10)
@@ -49,7 +55,8 @@ class AllocationPhase(_Strict):
 
 
 class ShipStep(_Strict):
-    """After `decide ship V`: from `after_days` days after the decision, V serves `winner_share` of units (control the rest)."""
+    """After `decide ship V`: from `after_days` days after the decision, V serves `winner_share` of units (control the
+    rest)."""
 
     after_days: int = Field(ge=0)
     winner_share: float = Field(gt=0, le=1)
@@ -68,6 +75,8 @@ class AlertRouting(_Strict):
 
 
 class Experiment(_Strict):
+    """One experiment's YAML: design, metrics, owners, schedule and lifecycle status."""
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     hypothesis: str
@@ -123,7 +132,8 @@ class Experiment(_Strict):
         days = [s.after_days for s in self.ship_ramp]
         if self.ship_ramp and (days != sorted(set(days)) or days[0] != 0 or self.ship_ramp[-1].winner_share != 1):
             raise ValueError(
-                f"ship_ramp must start at after_days 0, increase, and end with winner_share 1, got {[s.model_dump() for s in self.ship_ramp]}"
+                "ship_ramp must start at after_days 0, increase, and end with winner_share 1, got "
+                f"{[s.model_dump() for s in self.ship_ramp]}"
             )
         return self
 
@@ -141,7 +151,8 @@ class Experiment(_Strict):
         for phase in phases:
             if sorted(phase.weights) != sorted(names):
                 raise ValueError(
-                    f"allocation phase {phase.start_date} must give a weight to each variant {names}, got {sorted(phase.weights)}"
+                    f"allocation phase {phase.start_date} must give a weight to each variant {names}, got "
+                    f"{sorted(phase.weights)}"
                 )
             if abs(sum(phase.weights.values()) - 1.0) > WEIGHT_TOLERANCE:
                 raise ValueError(
@@ -170,6 +181,7 @@ class Experiment(_Strict):
 
     @property
     def control(self) -> Variant:
+        """The control variant."""
         return next(v for v in self.variants if v.is_control)
 
     @property

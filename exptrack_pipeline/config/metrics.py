@@ -61,6 +61,8 @@ def check_quantile_fields(kind: str, quantile: float | None, granularity: str | 
 
 
 class MetricDefinition(_Strict):
+    """One metric of the catalog: the events it sums, how, and its kind (proportion, mean, ratio)."""
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     description: str = ""
@@ -109,6 +111,7 @@ class MetricDefinition(_Strict):
 
     @property
     def stat_kind(self) -> str:
+        """The statistical kind of the metric's test (see STAT_KIND)."""
         return STAT_KIND[self.kind]
 
     @property
@@ -123,6 +126,8 @@ class MetricDefinition(_Strict):
 
 
 class MetricCatalog(_Strict):
+    """The metric catalog (experiments/metrics.yaml): every metric, ids unique."""
+
     metrics: list[MetricDefinition]
 
     @model_validator(mode="after")
@@ -135,8 +140,10 @@ class MetricCatalog(_Strict):
         return self
 
     def get(self, metric_id: str) -> MetricDefinition:
+        """The metric with id `metric_id` (KeyError when unknown)."""
         return {m.id: m for m in self.metrics}[metric_id]
 
     @property
     def ids(self) -> set[str]:
+        """The ids of every metric in the catalog."""
         return {m.id for m in self.metrics}

@@ -22,10 +22,13 @@ class RegistryError(ValueError):
 
 @dataclass(frozen=True)
 class Registry:
+    """The validated experiments and the metric catalog they use."""
+
     experiments: tuple[Experiment, ...]
     catalog: MetricCatalog
 
     def get(self, experiment_id: str) -> Experiment:
+        """The experiment `experiment_id`; RegistryError listing the known ids when it is not there."""
         for experiment in self.experiments:
             if experiment.id == experiment_id:
                 return experiment
@@ -62,6 +65,7 @@ def _explain(path: Path, exc: ValidationError) -> RegistryError:
 
 
 def load_catalog(path: Path) -> MetricCatalog:
+    """Read and validate the metric catalog YAML; RegistryError naming the file and field otherwise."""
     if not path.is_file():
         raise RegistryError(f"{path}: metric catalog not found. Create it (see experiments/metrics.yaml in the repo).")
     data = _read_yaml(path)
@@ -72,6 +76,7 @@ def load_catalog(path: Path) -> MetricCatalog:
 
 
 def load_experiment(path: Path) -> Experiment:
+    """Read and validate one experiment YAML; RegistryError naming the file and field otherwise."""
     data = _read_yaml(path)
     if not isinstance(data, dict):
         raise RegistryError(
@@ -97,7 +102,8 @@ def check_flags(experiments: list[Experiment], files: dict[str, Path]) -> None:
             )
         owners[key] = e.id
         try:
-            for _, first, _, weights in e.phases:
+            for _, phase_start, _, weights in e.phases:
+                first = phase_start  # named in the error below
                 integer_weights(e.id, weights)
             first = "ship_ramp"
             for step in e.ship_ramp:
@@ -123,7 +129,8 @@ def load_registry(experiments_dir: Path, metrics_file: Path | None = None) -> Re
         experiment = load_experiment(path)
         if experiment.id in seen:
             raise RegistryError(
-                f"{path}: field `id`: experiment id {experiment.id!r} is already used by {seen[experiment.id]}; ids must be unique"
+                f"{path}: field `id`: experiment id {experiment.id!r} is already used by "
+                f"{seen[experiment.id]}; ids must be unique"
             )
         seen[experiment.id] = path
         unknown = [m for m, _ in experiment.metric_roles if m not in catalog.ids]

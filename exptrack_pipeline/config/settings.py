@@ -32,6 +32,7 @@ class PostgresSettings(BaseModel):
 
     @classmethod
     def from_env(cls) -> PostgresSettings:
+        """Connection settings from the EXPTRACK_PG_* variables (defaults: localhost:5432)."""
         env = os.environ.get
         port = env("EXPTRACK_PG_PORT") or "5432"
         if not port.isdigit():
@@ -46,6 +47,7 @@ class PostgresSettings(BaseModel):
         )
 
     def export(self) -> None:
+        """Set the EXPTRACK_PG_* variables dbt's postgres profile reads."""
         os.environ.update(
             EXPTRACK_PG_HOST=self.host,
             EXPTRACK_PG_PORT=str(self.port),
@@ -76,6 +78,7 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls) -> Settings:
+        """Settings from the EXPTRACK_* environment variables, with the repo's defaults."""
         experiments_dir = _path("EXPTRACK_EXPERIMENTS_DIR", "experiments")
         target = (os.environ.get("EXPTRACK_DBT_TARGET") or "duckdb").strip().lower()
         if target not in TARGETS:

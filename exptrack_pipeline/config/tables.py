@@ -9,6 +9,7 @@ from exptrack_pipeline.flags.desired import FlagDesign, design_to_json
 
 
 def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
+    """The registry as warehouse tables: experiments, variants, experiment_metrics, phases and flags."""
     experiments, variants, experiment_metrics, phases, flags = [], [], [], [], []
     for e in registry.experiments:
         c = e.success_criteria

@@ -55,17 +55,21 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def kind(self) -> str:
+        """The backend kind: duckdb or postgres."""
         return self.target
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[Any]:
+        """A connection to the warehouse (read-only when asked), closed on exit."""
         with self.backend().connect(read_only=read_only) as con:
             yield con
 
     def read_df(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """The query's result as a DataFrame."""
         return self.backend().read_df(sql, params)
 
     def execute(self, sql: str, params: list | None = None) -> None:
+        """Run one statement in its own connection."""
         self.backend().execute(sql, params)
 
     def replace_table(self, schema: str, table: str, frame: pd.DataFrame) -> None:
@@ -73,10 +77,12 @@ class WarehouseResource(dg.ConfigurableResource):
         self.backend().replace_table(schema, table, frame)
 
     def describe(self) -> str:
+        """The warehouse in words, for messages (file path or database and host)."""
         return self.backend().describe()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
+        """The resource for the settings' target: the DuckDB file, or the PostgreSQL database."""
         if settings.target != "postgres":
             return cls(target="duckdb", path=str(settings.warehouse))
         pg = settings.postgres
@@ -99,6 +105,7 @@ class RegistryResource(dg.ConfigurableResource):
     metrics_file: str
 
     def load(self) -> Registry:
+        """The registry loaded and validated from the YAML files."""
         return load_registry(Path(self.experiments_dir), Path(self.metrics_file))
 
 
@@ -111,11 +118,13 @@ class LandingZoneResource(dg.ConfigurableResource):
 
 
 class OutputPathsResource(dg.ConfigurableResource):
-    """Where reports, summaries, handoffs and the archive are written (EXPTRACK_OUTPUT_DIR; folders: reports.OutputPaths)."""
+    """Where reports, summaries, handoffs and the archive are written (EXPTRACK_OUTPUT_DIR; folders:
+    reports.OutputPaths)."""
 
     root: str
 
     def paths(self) -> OutputPaths:
+        """The output folders under `root`."""
         return OutputPaths(Path(self.root))
 
 
@@ -134,6 +143,7 @@ class SlackResource(dg.ConfigurableResource):
     retry_backoff_seconds: float = 0.5
 
     def sender(self) -> SlackSender | None:
+        """A Slack sender with the token, or None without one (dry run)."""
         if not self.token:
             return None
         return SlackSender(
@@ -148,6 +158,7 @@ class SlackResource(dg.ConfigurableResource):
 
     @classmethod
     def from_env(cls) -> SlackResource:
+        """The resource from the environment (token through dg.EnvVar when SLACK_BOT_TOKEN is set)."""
         env = MonitoringEnv.from_env()
         return cls(
             token=dg.EnvVar(TOKEN_VAR) if os.environ.get(TOKEN_VAR) else None,
@@ -159,7 +170,8 @@ class SlackResource(dg.ConfigurableResource):
 
 
 class FeatureFlagResource(dg.ConfigurableResource):
-    """What a pause switches: `none` (record only), `webhook` (POST JSON to webhook_url) or `flagd` (write flag_file)."""
+    """What a pause switches: `none` (record only), `webhook` (POST JSON to webhook_url) or `flagd` (write
+    flag_file)."""
 
     mode: str = "none"
     webhook_url: str | None = None
@@ -167,6 +179,7 @@ class FeatureFlagResource(dg.ConfigurableResource):
     flag_file: str | None = None
 
     def controller(self, connect=None) -> FeatureFlagController:
+        """The flag controller of the configured mode."""
         return make_controller(
             self.mode, self.webhook_url, self.timeout_seconds, connect=connect, flag_file=self.flag_file
         )
@@ -194,6 +207,7 @@ class MonitoringResource(create_model("HealthThresholds", __base__=dg.Configurab
     names, defaults and meanings), generated from it, so a new threshold there is configurable here with no edit."""
 
     def config(self) -> HealthConfig:
+        """The resource's fields as a HealthConfig."""
         values = {name: getattr(self, name) for name in HealthConfig.model_fields}
         return HealthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
@@ -209,12 +223,14 @@ class SiteResource(dg.ConfigurableResource):
     implementation_rate: float = 0.90
 
     def targets(self) -> scorecard.Targets:
+        """The portfolio targets as a scorecard.Targets."""
         return scorecard.Targets(
             self.completed_per_quarter, self.time_to_decision_days, self.win_rate, self.implementation_rate
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SiteResource:
+        """The resource for the settings' output folder and the targets from the environment."""
         t = scorecard.Targets.from_env()
         return cls(
             output_dir=str(settings.output_dir),

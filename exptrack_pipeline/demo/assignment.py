@@ -36,7 +36,7 @@ DOMAIN = "exptrack-demo"
 def flag_design(design) -> FlagDesign:
     """The flag design of a demo ExperimentDesign (one allocation phase from its start date)."""
     names = (design.control, *[v for v in design.variants if v != design.control])
-    weights = dict(zip(design.variants, design.weights))
+    weights = dict(zip(design.variants, design.weights, strict=True))
     return FlagDesign(
         design.id,
         design.id,
@@ -65,6 +65,7 @@ class FlagAssigner:
         atomic_write(self.path, render_file(flags))
 
     def __enter__(self) -> FlagAssigner:
+        """Start the flagd file provider and the exposure hook."""
         self.provider = FlagdProvider(
             resolver_type=ResolverType.FILE, offline_flag_source_path=str(self.path), deadline_ms=50
         )
@@ -74,8 +75,10 @@ class FlagAssigner:
         return self
 
     def __exit__(self, *exc) -> None:
+        """Shut the provider down and wait for its file watcher."""
         self.provider.shutdown()
-        # the provider's file watcher polls once more after shutdown (every deadline_ms): let it finish before the file goes
+        # the provider's file watcher polls once more after shutdown (every deadline_ms): let it finish before the file
+        # goes
         watcher = getattr(getattr(getattr(self.provider, "resolver", None), "connector", None), "thread", None)
         if watcher is not None:
             watcher.join(timeout=5)
@@ -88,7 +91,7 @@ class FlagAssigner:
         index = {v: i for i, v in enumerate(design.variants)}
         get = self.client.get_string_details
         start = len(self.rows)
-        for uid, t in zip(user_ids.tolist(), seconds.tolist()):
+        for uid, t in zip(user_ids.tolist(), seconds.tolist(), strict=True):
             self._now = self.epoch + dt.timedelta(seconds=t)
             details = get(experiment_id, design.control, EvaluationContext(targeting_key=uid))
             if details.error_code is not None:

@@ -89,10 +89,12 @@ class DemoTruth:
     notes: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        """The truth as a JSON-ready dict."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> DemoTruth:
+        """The truth from its dict form."""
         return cls(**data)
 
     @classmethod
@@ -123,10 +125,10 @@ def _experiment_truth(world: World) -> dict:
             "end_date": d.end.isoformat(),
             "exposure_end_date": d.exposure_end.isoformat(),
             "control": d.control,
-            "weights": dict(zip(d.variants, d.weights)),
-            "assigned_users": {v: int(n) for v, n in zip(d.variants, assigned)},
-            "unlogged_users": {v: int(n) for v, n in zip(d.variants, lost)},
-            "users_per_variant": {v: int(n) for v, n in zip(d.variants, clean)},
+            "weights": dict(zip(d.variants, d.weights, strict=True)),
+            "assigned_users": {v: int(n) for v, n in zip(d.variants, assigned, strict=True)},
+            "unlogged_users": {v: int(n) for v, n in zip(d.variants, lost, strict=True)},
+            "users_per_variant": {v: int(n) for v, n in zip(d.variants, clean, strict=True)},
             "multi_variant_users": int((n_variants > 1).sum()),
             "users_with_repeat_exposures": world.repeat_users[d.id],
             "logging_loss": LOGGING_LOSS.get(d.id, {}),
@@ -197,6 +199,7 @@ def generate_demo(raw_dir: Path, *, seed: int = 7, scale: float = 1.0, bad_rows:
 
 
 def summary(truth: DemoTruth, raw_dir: Path, seconds: float) -> str:
+    """A few lines on what was generated: per experiment, the split and the true effects."""
     c = truth.counts
     parts = []
     for exp_id, info in truth.experiments.items():
@@ -217,6 +220,7 @@ def summary(truth: DemoTruth, raw_dir: Path, seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Generate the demo landing zone (`python -m exptrack_pipeline.demo.generate`)."""
     parser = argparse.ArgumentParser(description="Generate exptrack's seeded synthetic demo landing zone.")
     parser.add_argument("--out", type=Path, default=Path("data/raw"), help="raw landing-zone folder (default data/raw)")
     parser.add_argument("--seed", type=int, default=7)

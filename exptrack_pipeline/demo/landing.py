@@ -193,7 +193,7 @@ def _write_groups(
     key = table["day"].astype(np.int64) * 4 + table["fmt"]
     bounds = np.flatnonzero(np.diff(key)) + 1
     starts, ends = np.r_[0, bounds], np.r_[bounds, key.size]
-    for s, e in zip(starts, ends):
+    for s, e in zip(starts, ends, strict=True):
         day, fmt = divmod(int(key[s]), 4)
         path = folder / f"date={_date(day).isoformat()}" / f"part-{fmt}.{EXTENSIONS[fmt]}"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,7 +220,7 @@ def _write_groups(
         data[ts_name] = ts_text[s:e]
         frame = pd.DataFrame(data)
         if fmt == CSV:
-            for col in frame.columns[frame.dtypes == bool]:
+            for col in frame.columns[frame.dtypes == np.dtype(bool)]:
                 frame[col] = np.where(frame[col], "true", "false")
             frame.to_csv(path, index=False, na_rep="", lineterminator="\n")
         else:
@@ -252,7 +252,7 @@ def write_landing(raw_dir: Path, world: World, rng: np.random.Generator, bad_row
     ev = _event_table(world, rng)
     per_name = np.bincount(world.ev_name, minlength=EVENT_NAMES.size)
     counts["unique_events"] = int(ev["t"].size)
-    counts["events_by_name"] = {str(k): int(v) for k, v in zip(EVENT_NAMES, per_name)}
+    counts["events_by_name"] = {str(k): int(v) for k, v in zip(EVENT_NAMES, per_name, strict=True)}
     if bad_rows:
         ev = _event_dirt(ev, rng, counts)
     else:

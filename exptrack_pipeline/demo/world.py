@@ -55,6 +55,8 @@ EV = {name: i for i, name in enumerate(EVENT_NAMES)}
 
 @dataclass(frozen=True)
 class ExperimentDesign:
+    """One demo experiment's design: dates, variants, weights and control."""
+
     id: str
     start: dt.date
     end: dt.date
@@ -64,6 +66,7 @@ class ExperimentDesign:
 
     @property
     def exposure_end(self) -> dt.date:
+        """The last day with exposures: the end date, or the end of the data."""
         return min(self.end, DATA_END)
 
 
@@ -116,6 +119,7 @@ PLATFORM_SIGNUP = np.array([1.05, 0.85, 1.15])
 
 
 def day_index(day: dt.date) -> int:
+    """Days since the start of the demo data."""
     return (day - DATA_START).days
 
 
@@ -156,6 +160,8 @@ class Arm:
 
 @dataclass
 class World:
+    """The simulated users and their exposures and events, as arrays."""
+
     n_returning: int
     n_new: int
     user_id: np.ndarray  # str
@@ -181,7 +187,8 @@ class World:
 
 
 def simulate(rng: np.random.Generator, scale: float) -> World:
-    """The world; its exposure rows are logged by exptrack's OpenFeature hook as the SDK serves the flags (demo/assignment.py)."""
+    """The world; its exposure rows are logged by exptrack's OpenFeature hook as the SDK serves the flags
+    (demo/assignment.py)."""
     with FlagAssigner(list(EXPERIMENTS)) as flags:
         return _simulate(rng, scale, flags)
 
@@ -191,7 +198,8 @@ def _simulate(rng: np.random.Generator, scale: float, flags: FlagAssigner) -> Wo
     n_new = max(8, round(N_NEW * scale))
     n = n_ret + n_new
     is_new = np.arange(n) >= n_ret
-    # user ids first (from a child generator: the world's own stream is untouched), because assignment evaluates the flags
+    # user ids first (from a child generator: the world's own stream is untouched), because assignment evaluates the
+    # flags
     user_id = np.char.add("u", (rng.spawn(1)[0].permutation(n) + 1_000_000).astype(str))
     platform = rng.choice(3, n, p=PLATFORM_P)
     country = rng.choice(5, n, p=COUNTRY_P)
@@ -375,7 +383,9 @@ def _exposure_rows(rng, arms, s_user, s_start, window, expose) -> dict:
         first_later = np.searchsorted(key, base + t, side="right")
         n_later = np.searchsorted(key, base + hi, side="left") - first_later
 
-        def later_session_time(rows: np.ndarray) -> np.ndarray:
+        def later_session_time(
+            rows: np.ndarray, first_later: np.ndarray = first_later, n_later: np.ndarray = n_later
+        ) -> np.ndarray:
             pick = first_later[rows] + np.floor(rng.random(rows.size) * n_later[rows]).astype(np.int64)
             return s_start[pick] + 1
 

@@ -62,7 +62,8 @@ def integer_weights(experiment_id: str, weights: dict[str, float]) -> dict[str, 
         if abs(float(approx) - weight) > EXACT:
             raise FlagError(
                 f"{experiment_id}: weight {weight!r} of variant {variant!r} cannot be expressed by the feature flag "
-                f"(weights must be multiples of 1/{MAX_DENOMINATOR:,} or simple fractions such as 1/3); round it, e.g. to {round(weight, 4)}"
+                f"(weights must be multiples of 1/{MAX_DENOMINATOR:,} or simple fractions such as 1/3); round "
+                f"it, e.g. to {round(weight, 4)}"
             )
         fractions[variant] = approx
     if sum(fractions.values()) <= 0:

@@ -51,6 +51,7 @@ class FlagDesign:
         return started[-1] if started else None
 
     def entry(self, serving: Serving) -> dict:
+        """This flag's entry in the flag file for `serving`."""
         return flag_entry(self.experiment_id, list(self.variants), serving)
 
 
@@ -84,9 +85,12 @@ def desired_serving(
     The flag then goes back to control, not to the last ramp step: the step in force is the one that harmed, and
     an earlier step's data may be too thin to call safe. A new `exptrack decide` restarts the ramp from its first step.
     """
-    everyone = lambda v, note: Serving(
-        "control" if v == design.control else "winner", {n: float(n == v) for n in design.variants}, note
-    )
+
+    def everyone(v, note):
+        return Serving(
+            "control" if v == design.control else "winner", {n: float(n == v) for n in design.variants}, note
+        )
+
     if status == "running":
         phase = design.phase_in_force(today)
         if phase is None:
@@ -129,6 +133,7 @@ def design_to_json(design: FlagDesign) -> str:
 
 
 def design_from_json(text: str) -> FlagDesign:
+    """A FlagDesign from its JSON form (registry.flags.definition_json)."""
     d = json.loads(text)
     phases = tuple((dt.date.fromisoformat(s), tuple((v, float(w)) for v, w in ws)) for s, ws in d["phases"])
     ramp = tuple((int(a), float(s)) for a, s in d.get("ship_ramp", [[0, 1.0]]))

@@ -1,4 +1,5 @@
-"""Atomic writes of the flag file: a reader (flagd, an in-process provider) sees the old file or the new one, never half."""
+"""Atomic writes of the flag file: a reader (flagd, an in-process provider) sees the old file or the new one, never
+half."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 
 def sha256_text(text: str) -> str:
+    """Hex SHA-256 of the text's UTF-8 bytes."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -5,7 +5,8 @@
 
     client = api.get_client()
     client.add_hooks([ExposureHook(LandingZoneExposures("/data/raw"))])
-    variant = client.get_string_value("checkout_redesign", "control", EvaluationContext(targeting_key=user_id, attributes={"platform": "ios"}))
+    variant = client.get_string_value("checkout_redesign", "control", EvaluationContext(targeting_key=user_id,
+    attributes={"platform": "ios"}))
 
 The hook runs at the `after` stage of every successful evaluation. It writes a row only for flags exptrack manages
 (flag metadata `managed_by: exptrack`) while they split traffic (`serving: split`, or `ship_ramp` while a shipped
@@ -59,7 +60,8 @@ def exposure_row(hook_context: HookContext, details: FlagEvaluationDetails, at: 
 
 
 class ExposureHook(Hook):
-    """OpenFeature `after` hook: hands every exposure row to `sink` (e.g. LandingZoneExposures, or your event pipeline)."""
+    """OpenFeature `after` hook: hands every exposure row to `sink` (e.g. LandingZoneExposures, or your event
+    pipeline)."""
 
     def __init__(
         self, sink: Callable[[Row], None], clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
@@ -68,6 +70,7 @@ class ExposureHook(Hook):
         self.clock = clock
 
     def after(self, hook_context: HookContext, details: FlagEvaluationDetails, hints: HookHints) -> None:
+        """After each evaluation, pass its exposure row (if it is one) to the sink."""
         row = exposure_row(hook_context, details, self.clock())
         if row is not None:
             self.sink(row)
@@ -86,9 +89,11 @@ class LandingZoneExposures:
         self._lock = threading.Lock()
 
     def path_for(self, day: str) -> Path:
+        """The JSON-lines file of `day` for this process."""
         return self.raw_dir / "exposures" / f"date={day}" / f"{self.name}-{os.getpid()}.jsonl"
 
     def __call__(self, row: Row) -> None:
+        """Append the row to its day's file (thread-safe)."""
         path = self.path_for(str(row["exposed_at"])[:10])
         line = json.dumps(row, sort_keys=True) + "\n"
         with self._lock:

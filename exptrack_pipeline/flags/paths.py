@@ -9,6 +9,7 @@ FLAG_FILE_VAR = "EXPTRACK_FLAG_FILE"
 
 
 def flag_file_path(settings) -> Path:
-    """The flag file of these exptrack_pipeline.config.Settings (absolute; relative paths against the current directory)."""
+    """The flag file of these exptrack_pipeline.config.Settings (absolute; relative paths against the current
+    directory)."""
     text = os.environ.get(FLAG_FILE_VAR)
     return Path(text).expanduser().resolve() if text else Path(settings.output_dir) / "flags" / "flags.flagd.json"

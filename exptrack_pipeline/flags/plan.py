@@ -33,6 +33,8 @@ def _ramp_stopped(events: pd.DataFrame, experiment_id: str, decided_at) -> bool:
 
 @dataclass
 class Plan:
+    """The flag changes to apply and the problems that block others."""
+
     changes: list[dict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -67,7 +69,7 @@ def plan_changes(
     yaml_status = dict(con.execute("select experiment_id, status from registry.experiments").fetchall())
     events = lifecycle_store.all_events(con)
     statuses = lifecycle_store.effective_statuses({e: s for e, s in yaml_status.items() if e in designs}, events)
-    status = dict(zip(statuses["experiment_id"], statuses["status"]))
+    status = dict(zip(statuses["experiment_id"], statuses["status"], strict=True))
     decisions = lifecycle_store.latest_decisions(events).set_index("experiment_id")
     latest = store.latest_changes(con).set_index("flag_key")
     plan = Plan()
@@ -96,24 +98,26 @@ def plan_changes(
             last = latest.loc[design.flag_key]
             if last["experiment_id"] != experiment_id:
                 plan.problems.append(
-                    f"flag key {design.flag_key!r} of {experiment_id} already belongs to experiment {last['experiment_id']!r} "
-                    "(recorded in state.flag_changes); exptrack does not take over another experiment's flag: set a distinct `flag_key` in the YAML"
+                    f"flag key {design.flag_key!r} of {experiment_id} already belongs to experiment "
+                    f"{last['experiment_id']!r} "
+                    "(recorded in state.flag_changes); exptrack does not take over another experiment's flag: "
+                    "set a distinct `flag_key` in the YAML"
                 )
                 continue
             if last["definition_json"] == definition:
                 continue
-        row = dict(
-            flag_key=design.flag_key,
-            experiment_id=experiment_id,
-            serving=serving.mode,
-            weights_json=json.dumps(serving.weights),
-            definition_json=definition,
-            note=serving.note,
-            actor=actor,
-            reason=reason,
-            source=source,
-            changed_at=at or store.now_utc(),
-        )
+        row = {
+            "flag_key": design.flag_key,
+            "experiment_id": experiment_id,
+            "serving": serving.mode,
+            "weights_json": json.dumps(serving.weights),
+            "definition_json": definition,
+            "note": serving.note,
+            "actor": actor,
+            "reason": reason,
+            "source": source,
+            "changed_at": at or store.now_utc(),
+        }
         store.append_change(con, **row)
         plan.changes.append(row)
     return plan

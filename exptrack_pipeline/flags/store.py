@@ -50,11 +50,13 @@ DDL = [
 
 
 def ensure_tables(con) -> None:
+    """Create the flag state tables when missing."""
     for statement in DDL:
         con.execute(statement)
 
 
 def now_utc() -> dt.datetime:
+    """Now in UTC, naive (as the warehouse stores timestamps)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -63,7 +65,8 @@ def latest_changes(con) -> pd.DataFrame:
     return con.execute(
         """
         select * from state.flag_changes c
-        where not exists (select 1 from state.flag_changes later where later.flag_key = c.flag_key and later.change_seq > c.change_seq)
+        where not exists (select 1 from state.flag_changes later where later.flag_key = c.flag_key and later.change_seq
+            > c.change_seq)
         order by flag_key
         """
     ).df()
@@ -75,13 +78,15 @@ def ship_ramps_in_progress(con) -> set[str]:
         """
         select experiment_id from state.flag_changes c
         where serving = 'ship_ramp' and not exists (
-            select 1 from state.flag_changes later where later.flag_key = c.flag_key and later.change_seq > c.change_seq)
+            select 1 from state.flag_changes later where later.flag_key = c.flag_key and later.change_seq >
+                c.change_seq)
         """
     ).fetchall()
     return {r[0] for r in rows}
 
 
 def history(con, experiment_id: str | None = None) -> pd.DataFrame:
+    """Every recorded flag change (of one experiment, or all), oldest first."""
     where, params = ("where experiment_id = ?", [experiment_id]) if experiment_id else ("", [])
     return con.execute(f"select * from state.flag_changes {where} order by changed_at, change_seq", params).df()
 
@@ -100,9 +105,11 @@ def append_change(
     source: str,
     changed_at: dt.datetime,
 ) -> int:
+    """Append one flag change; return its change_seq."""
     row = con.execute(
         """
-        insert into state.flag_changes (flag_key, experiment_id, serving, weights_json, definition_json, note, actor, reason, source, changed_at)
+        insert into state.flag_changes (flag_key, experiment_id, serving, weights_json, definition_json, note, actor,
+            reason, source, changed_at)
         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning change_seq
         """,
         [
@@ -136,8 +143,10 @@ def known_file_hashes(con, path: str) -> tuple[str | None, set[str]]:
 
 
 def record_write(con, *, path: str, sha: str, status: str, flags: int, forced: bool, actor: str) -> None:
+    """Record one write of the flag file (or a refusal) in state.flag_file_writes."""
     con.execute(
-        "insert into state.flag_file_writes (path, file_sha256, status, flags, forced, actor, written_at) values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into state.flag_file_writes (path, file_sha256, status, flags, forced, actor, written_at) "
+        "values (?, ?, ?, ?, ?, ?, ?)",
         [path, sha, status, flags, forced, actor, now_utc()],
     )
 

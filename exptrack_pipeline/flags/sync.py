@@ -29,6 +29,8 @@ class FlagDriftError(FlagError):
 
 @dataclass
 class WriteOutcome:
+    """What writing the flag file did: path, hash, flags and changes applied."""
+
     path: Path
     written: bool
     sha256: str
@@ -39,6 +41,8 @@ class WriteOutcome:
 
 @dataclass
 class SyncOutcome:
+    """A sync's plan, its write (None when nothing was written), an error and lines to print."""
+
     plan: Plan
     write: WriteOutcome | None = None
     error: str | None = None
@@ -55,7 +59,8 @@ def _drift_message(path: Path, on_disk: str, expected: str | None, desired: dict
     return (
         f"{path}: the flag file was changed outside exptrack ({what}; sha256 {on_disk[:12]}, exptrack last wrote "
         f"{(expected or 'nothing')[:12]}). exptrack does not overwrite it: put the change in the experiment YAML or "
-        "`exptrack move/decide/pause/resume`, then replace the file on purpose with `exptrack flags sync --overwrite --actor WHO`"
+        "`exptrack move/decide/pause/resume`, then replace the file on purpose with `exptrack flags sync "
+        "--overwrite --actor WHO`"
     )
 
 

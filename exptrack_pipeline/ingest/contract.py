@@ -36,6 +36,8 @@ NUMERIC_TYPES = (
 
 @dataclass(frozen=True)
 class SourceContract:
+    """The columns a raw table accepts, its timestamp and dedup key, and what it keeps."""
+
     name: str
     required: tuple[str, ...]
     optional: tuple[str, ...]
@@ -53,6 +55,7 @@ class SourceContract:
 
     @property
     def core_columns(self) -> tuple[str, ...]:
+        """Required, id and optional columns, in the table's order."""
         return self.required + tuple(c for c in self.one_of if c not in self.required) + self.optional
 
     def lacking(self, columns: set[str]) -> list[str]:
@@ -67,6 +70,7 @@ class SourceContract:
 
     @property
     def warehouse_types(self) -> dict[str, str]:
+        """Warehouse type per core column: the timestamp, value as double, the rest varchar."""
         return {
             c: "timestamp" if c == self.timestamp_column else "double" if c == "value" else "varchar"
             for c in self.core_columns
@@ -138,6 +142,7 @@ def timestamp_sql(column: str, source_type: str) -> str:
 
 
 def value_sql(column: str, source_type: str) -> str:
+    """SQL casting `column` to double: directly when numeric, else trimmed text with blanks as null."""
     if source_type.upper() in NUMERIC_TYPES or source_type.upper().startswith("DECIMAL"):
         return f"cast({column} as double)"
     return f"try_cast(nullif(trim(cast({column} as varchar)), '') as double)"

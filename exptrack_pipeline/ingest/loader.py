@@ -48,7 +48,8 @@ create table if not exists raw.exposure_attributes (
     attribute varchar, value varchar);
 create table if not exists raw.events (
     partition_date date, source_file varchar, source_row bigint,
-    event_id varchar, user_id varchar, event_name varchar, occurred_at timestamp, value double precision, session_id varchar);
+    event_id varchar, user_id varchar, event_name varchar, occurred_at timestamp, value double precision, session_id
+        varchar);
 create table if not exists raw.identities (
     partition_date date, source_file varchar, source_row bigint,
     user_id varchar, anonymous_id varchar, identified_at timestamp, device_id varchar);
@@ -79,6 +80,8 @@ class FileProblem(Exception):
 
 @dataclass
 class IngestionReport:
+    """What loading one source's day did: files, rows read, loaded, quarantined and deduplicated."""
+
     source: str
     partition_date: dt.date
     files: list[str] = field(default_factory=list)
@@ -91,10 +94,12 @@ class IngestionReport:
 
     @property
     def balanced(self) -> bool:
+        """True when every row read is loaded, quarantined or deduplicated."""
         return self.rows_read == self.rows_loaded + self.rows_quarantined + self.rows_deduplicated
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and tables when missing."""
     con.execute(RAW_DDL)
 
 
@@ -143,13 +148,17 @@ def _reader(con: duckdb.DuckDBPyConnection, path: Path, rejects: str) -> tuple[s
             return reader, dict.fromkeys(names, "VARCHAR")
         # JSON lines: every key of any object is a column; a line that is not an object becomes an all-null row
         keys = con.execute(
-            f"select distinct unnest(json_keys(json)) from read_ndjson_objects({p}, ignore_errors = true, hive_partitioning = false)"
+            f"select distinct unnest(json_keys(json)) from read_ndjson_objects({p}, ignore_errors = true, "
+            "hive_partitioning = false)"
         ).fetchall()
         names = sorted(k[0] for k in keys)
         if not names:
             return f"read_ndjson_objects({p}, ignore_errors = true, hive_partitioning = false) with ordinality", {}
         columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names) + "}"
-        reader = f"read_json({p}, format = 'newline_delimited', columns = {columns}, ignore_errors = true, hive_partitioning = false)"
+        reader = (
+            f"read_json({p}, format = 'newline_delimited', columns = {columns}, ignore_errors = true, "
+            "hive_partitioning = false)"
+        )
         return f"{reader} with ordinality", dict.fromkeys(names, "VARCHAR")
     except duckdb.Error as exc:
         raise FileProblem(f"unreadable file: {_first_line(exc)}") from None
@@ -230,7 +239,8 @@ class _Stage:
         self.rows_read = 0
         cols = ", ".join(f"{c} {t}" for c, t in contract.warehouse_types.items())
         con.execute(
-            f"create or replace temp table _staged (source_file varchar, source_row bigint, {cols}, {REASON} varchar, _record varchar)"
+            f"create or replace temp table _staged (source_file varchar, source_row bigint, {cols}, {REASON} "
+            "varchar, _record varchar)"
         )
         con.execute(
             "create or replace temp table _quarantine (source varchar, partition_date date, source_file varchar, "
@@ -315,14 +325,15 @@ def _accepted_sql(contract: SourceContract) -> str:
             f"select s.* from _staged as s left join ("
             f"select {key}, min(struct_pack(f := source_file, r := source_row)) as first_copy from _staged "
             f"where {REASON} is null group by {key} having count(*) > 1) as d on s.{key} = d.{key} "
-            f"where s.{REASON} is null and (d.{key} is null or (s.source_file = d.first_copy.f and s.source_row = d.first_copy.r))"
+            f"where s.{REASON} is null and (d.{key} is null or (s.source_file = d.first_copy.f and "
+            "s.source_row = d.first_copy.r))"
         )
     return f"select ? as partition_date, source_file, source_row, {columns} from ({valid})"
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, source: str, contract: SourceContract, day: dt.date) -> None:
     """The day's accepted rows into raw.<table>, marked with their source (load unit)."""
-    columns = ", ".join(("partition_date",) + INTERNAL + contract.core_columns)
+    columns = ", ".join(("partition_date", *INTERNAL, *contract.core_columns))
     con.execute(
         f"insert into raw.{contract.table} ({columns}, source) select *, ? from ({_accepted_sql(contract)})",
         [source, day],
@@ -337,11 +348,13 @@ def _insert_attributes(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.d
     ts = unit.contract.timestamp_column
     # keyed by every id the exposure carries (user, anonymous, device): the experiment's unit picks its own in dbt
     keyed = " union all ".join(
-        f"select {key} as user_id, experiment_id, {ts}, {values} from _staged where {REASON} is null and {key} is not null"
+        f"select {key} as user_id, experiment_id, {ts}, {values} from _staged where {REASON} is null and {key} "
+        "is not null"
         for key in ("user_id", "anonymous_id", "device_id")
     )
     con.execute(
-        f"insert into raw.exposure_attributes (partition_date, user_id, experiment_id, exposed_at, attribute, value, source) "
+        "insert into raw.exposure_attributes (partition_date, user_id, experiment_id, exposed_at, attribute, "
+        "value, source) "
         f"select ?, user_id, experiment_id, {ts}, attribute, value, ? from ("
         f"unpivot ({keyed}) on {values} into name attribute value value)",
         [day, unit.name],
@@ -382,7 +395,8 @@ def _replace_day(
     """Quarantine the rejected rows and replace the unit's day in its raw tables and the log, in one transaction."""
     contract, source = unit.contract, unit.name
     con.execute(
-        f"insert into _quarantine select ?, ?, source_file, source_row, {REASON}, _record from _staged where {REASON} is not null",
+        f"insert into _quarantine select ?, ?, source_file, source_row, {REASON}, _record from _staged where "
+        f"{REASON} is not null",
         [source, day],
     )
     duplicates = 0

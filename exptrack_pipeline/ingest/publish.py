@@ -28,7 +28,7 @@ class TransferMismatch(RuntimeError):
 
 def _day_tables(unit: LoadUnit) -> list[tuple[str, str, list]]:
     """(table, where clause, params before the day) of everything one unit's day owns in schema raw."""
-    mine = "coalesce(source, '%s') = ? and partition_date = ?" % unit.contract.name
+    mine = f"coalesce(source, '{unit.contract.name}') = ? and partition_date = ?"
     tables = [(f"raw.{unit.contract.table}", mine)]
     if unit.contract.keeps_attributes:
         tables.append(("raw.exposure_attributes", mine))

@@ -14,6 +14,7 @@ from exptrack_pipeline.ingest.contract import CONTRACTS, SUFFIXES, SourceContrac
 
 
 def day_folder(raw_dir: Path, source: str, day: dt.date) -> Path:
+    """The landing-zone folder of one source's day: `<raw_dir>/<source>/date=YYYY-MM-DD`."""
     return raw_dir / source / f"date={day.isoformat()}"
 
 
@@ -69,4 +70,5 @@ class TableMapping:
 
 
 def native_unit(source: str) -> LoadUnit:
+    """The load unit of exptrack's own format for `source` (exposures or events)."""
     return LoadUnit(name=source, contract=CONTRACTS[source], folder=source)

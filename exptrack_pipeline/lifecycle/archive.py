@@ -16,18 +16,22 @@ MANIFEST = "MANIFEST.sha256"
 
 
 def sha256(data: bytes) -> str:
+    """Hex SHA-256 of the bytes."""
     return hashlib.sha256(data).hexdigest()
 
 
 def manifest_text(files: dict[str, bytes]) -> str:
+    """The manifest: `<sha256>  <name>` per file, sorted by name (sha256sum's format)."""
     return "".join(f"{sha256(files[name])}  {name}\n" for name in sorted(files))
 
 
 def archive_dir(archive_root: Path, experiment_id: str) -> Path:
+    """The archive folder of one experiment."""
     return archive_root / experiment_id
 
 
 def is_frozen(archive_root: Path, experiment_id: str) -> bool:
+    """True when the experiment's archive has its manifest (it is never rewritten)."""
     return (archive_dir(archive_root, experiment_id) / MANIFEST).is_file()
 
 

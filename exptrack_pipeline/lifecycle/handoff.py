@@ -23,7 +23,8 @@ def handoff_markdown(experiment: Experiment, decision: dict, latest: pd.DataFram
     lines = [
         f"# Implementation handoff: {experiment.name} (`{experiment.id}`) — ship `{variant}`",
         "",
-        f"- Decision: **ship `{variant}`**, by {decision['decided_by']} on {pd.Timestamp(decision['decided_at']):%Y-%m-%d}",
+        f"- Decision: **ship `{variant}`**, by {decision['decided_by']} on "
+        f"{pd.Timestamp(decision['decided_at']):%Y-%m-%d}",
         f"- Rationale: {decision['rationale']}",
         f"- Owner: {experiment.owner}; PM: {experiment.pm or 'n/a'}; channel: {experiment.slack_channel}",
         f"- Surface: `{experiment.surface}`; audience: `{experiment.audience}`"
@@ -37,22 +38,27 @@ def handoff_markdown(experiment: Experiment, decision: dict, latest: pd.DataFram
     ]
     for r in rows.itertuples():
         lines.append(
-            f"| {r.metric_role} | {r.metric_id} | {_pct(r.rel_lift)} | [{_pct(r.rel_lift_ci_low)}, {_pct(r.rel_lift_ci_high)}] | {'n/a' if pd.isna(r.p_value_adjusted) else f'{r.p_value_adjusted:.3g}'} |"
+            f"| {r.metric_role} | {r.metric_id} | {_pct(r.rel_lift)} | [{_pct(r.rel_lift_ci_low)}, "
+            f"{_pct(r.rel_lift_ci_high)}] | "
+            f"{'n/a' if pd.isna(r.p_value_adjusted) else f'{r.p_value_adjusted:.3g}'} |"
         )
     lines += [
         "",
         "## Rollout requirements",
         "",
-        f"1. Serve `{variant}` to the whole `{experiment.audience}` audience on `{experiment.surface}`; remove the code paths of "
+        f"1. Serve `{variant}` to the whole `{experiment.audience}` audience on `{experiment.surface}`; remove "
+        "the code paths of "
         + ", ".join(f"`{v.name}`" for v in experiment.variants if v.name != variant)
         + " once the rollout is complete.",
-        "2. Keep the experiment's exposure logging until the rollout is complete, so the launch can be compared with the test.",
+        "2. Keep the experiment's exposure logging until the rollout is complete, so the launch can be "
+        "compared with the test.",
         "3. Watch these metrics for two weeks after launch and roll back if a guardrail degrades beyond its tolerance:",
     ]
     lines += [f"   - `{m}` (primary)" for m in [experiment.primary_metric]]
     lines += [f"   - `{m}` (guardrail, tolerance {harm[m]:.0%} relative harm)" for m in harm]
     lines += [
-        "4. Consider a small long-term holdback (e.g. 5%) to measure the lasting effect; the test's estimate of a winner "
+        "4. Consider a small long-term holdback (e.g. 5%) to measure the lasting effect; the test's estimate "
+        "of a winner "
         "is optimistic (winner's curse).",
         f"5. When done, record it: `exptrack implemented {experiment.id} --actor WHO --reason 'rolled out to 100%'` "
         "(it counts toward the implementation rate).",

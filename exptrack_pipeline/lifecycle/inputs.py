@@ -22,8 +22,10 @@ def daily_units(con) -> dict[str, float]:
         return {}
     frame = con.execute(
         """
-        select experiment_id, sum(new_units) / nullif(count(distinct case when new_units > 0 then exposure_date end), 0) as per_day
-        from (select experiment_id, exposure_date, sum(new_units) as new_units from main.fct_daily_exposures group by experiment_id, exposure_date) as daily
+        select experiment_id, sum(new_units) / nullif(count(distinct case when new_units > 0 then exposure_date end),
+            0) as per_day
+        from (select experiment_id, exposure_date, sum(new_units) as new_units from main.fct_daily_exposures group by
+            experiment_id, exposure_date) as daily
         group by experiment_id
         """
     ).df()
@@ -31,7 +33,8 @@ def daily_units(con) -> dict[str, float]:
 
 
 def exposures_by_surface(con) -> pd.DataFrame:
-    """fct_daily_exposures with each experiment's surface (for planning: traffic of the latest experiment on a surface)."""
+    """fct_daily_exposures with each experiment's surface (for planning: traffic of the latest experiment on a
+    surface)."""
     if not (table_exists(con, "main.fct_daily_exposures") and table_exists(con, "registry.experiments")):
         return pd.DataFrame(columns=["experiment_id", "surface", "exposure_date", "new_units"])
     return con.execute(
@@ -50,7 +53,8 @@ def health_rows(con, experiment_id: str) -> pd.DataFrame | None:
         return None
     return (
         con.execute(
-            f"select as_of, check_name, status, level, summary from {HEALTH_FINDINGS} where experiment_id = ? and as_of = "
+            f"select as_of, check_name, status, level, summary from {HEALTH_FINDINGS} where experiment_id = ? "
+            "and as_of = "
             f"(select max(as_of) from {HEALTH_FINDINGS} where experiment_id = ?) order by check_name",
             [experiment_id, experiment_id],
         )

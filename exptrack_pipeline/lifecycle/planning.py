@@ -26,6 +26,8 @@ STAT_COLUMNS = ["n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den"]
 
 @dataclass(frozen=True)
 class Baseline:
+    """The baseline a plan starts from: value, kind, sd (means) and where it came from."""
+
     value: float
     kind: str  # "proportion" or "mean" (ratio metrics are planned as means with their delta-method sd)
     sd: float | None
@@ -34,6 +36,8 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Plan:
+    """A sample-size plan: units per arm for the effect, alpha and power, and the traffic to reach them."""
+
     metric_id: str
     baseline: Baseline
     mde: float
@@ -49,6 +53,7 @@ class Plan:
 
     @property
     def total_units(self) -> int:
+        """Units needed over every arm."""
         return int(sum(self.n_per_arm))
 
     def mde_after(self, days: int) -> float | None:
@@ -71,7 +76,8 @@ class Plan:
 
 
 def baseline_from_stats(stats, metric_id: str) -> Baseline | None:
-    """The control arm of `metric_id` at the latest date of the most recent experiment (frame: fct_variant_metric_stats rows)."""
+    """The control arm of `metric_id` at the latest date of the most recent experiment (frame: fct_variant_metric_stats
+    rows)."""
     rows = stats[(stats["metric_id"] == metric_id) & stats["is_control"] & (stats["n"] > 1)]
     if rows.empty:
         return None
@@ -155,6 +161,7 @@ def make_plan(
 
 
 def format_plan(plan: Plan, arm_names: list[str]) -> str:
+    """The plan as the lines `exptrack plan` prints."""
     b = plan.baseline
     effect = f"{plan.mde:.1%} relative" if plan.relative else f"{plan.mde:g} absolute"
     lines = [
@@ -164,7 +171,9 @@ def format_plan(plan: Plan, arm_names: list[str]) -> str:
         + (f", Bonferroni over {len(plan.weights) - 1} comparisons" if len(plan.weights) > 2 else "")
         + f"), power {plan.power:.0%}",
         "sample size       "
-        + ", ".join(f"{name} {n:,} ({w:.0%})" for name, n, w in zip(arm_names, plan.n_per_arm, plan.weights)),
+        + ", ".join(
+            f"{name} {n:,} ({w:.0%})" for name, n, w in zip(arm_names, plan.n_per_arm, plan.weights, strict=True)
+        ),
         f"total units       {plan.total_units:,}",
     ]
     if plan.duration_days is None:
@@ -227,7 +236,7 @@ def scaffold_yaml(
         "end_date": start_date + dt.timedelta(days=days - 1),
         "variants": [
             {"name": n, "weight": w, **({"is_control": True} if i == 0 else {})}
-            for i, (n, w) in enumerate(zip(arm_names, weights))
+            for i, (n, w) in enumerate(zip(arm_names, weights, strict=True))
         ],
         "primary_metric": plan.metric_id,
         "secondary_metrics": secondary_metrics,
@@ -241,9 +250,10 @@ def scaffold_yaml(
         **({"prioritization": prioritization} if prioritization else {}),
     }
     header = [
-        f"# Scaffolded by `exptrack new` on {dt.date.today()}; state (backlog → scheduled → running ...) lives in the warehouse.",
+        f"# Scaffolded by `exptrack new` on {dt.date.today()}; state (backlog → scheduled → running ...) lives "
+        "in the warehouse.",
         f"# Plan: baseline {plan.baseline.value:.4g} ({plan.baseline.source}); "
-        + ", ".join(f"{n} {k:,}" for n, k in zip(arm_names, plan.n_per_arm))
+        + ", ".join(f"{n} {k:,}" for n, k in zip(arm_names, plan.n_per_arm, strict=True))
         + " units; "
         + (
             f"{plan.duration_days} days at {plan.daily_units:,.0f} units/day ({plan.traffic_source})."

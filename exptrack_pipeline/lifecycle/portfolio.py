@@ -63,7 +63,8 @@ def experiment_frame(experiments: list[Experiment], statuses: pd.DataFrame) -> p
 
 
 def backlog(frame: pd.DataFrame) -> pd.DataFrame:
-    """Experiments not yet running (backlog, scheduled), best ICE score first (no score last; ties by start date, id)."""
+    """Experiments not yet running (backlog, scheduled), best ICE score first (no score last; ties by start date,
+    id)."""
     waiting = frame[frame["status"].isin(["backlog", "scheduled"])].copy()
     waiting = waiting.sort_values(
         ["ice_score", "start_date", "experiment_id"], ascending=[False, True, True], na_position="last"
@@ -140,7 +141,8 @@ def find_conflicts(frame: pd.DataFrame) -> pd.DataFrame:
 def describe_conflicts(conflicts: pd.DataFrame) -> str:
     """One sentence per conflict, naming both experiments and the overlapping dates, plus what to do."""
     lines = [
-        f"{c.experiment_a} and {c.experiment_b} overlap on surface {c.surface!r} (audiences {c.audience_a}/{c.audience_b}) "
+        f"{c.experiment_a} and {c.experiment_b} overlap on surface {c.surface!r} (audiences "
+        f"{c.audience_a}/{c.audience_b}) "
         f"from {c.overlap_start} to {c.overlap_end}"
         for c in conflicts.itertuples()
     ]

@@ -51,6 +51,7 @@ class LifecycleEvent:
     source: str = "cli"
 
     def as_row(self) -> dict[str, object]:
+        """The event as a row of state.experiment_status_events."""
         return asdict(self)
 
 

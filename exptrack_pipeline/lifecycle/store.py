@@ -39,7 +39,8 @@ def append_events(con, events: list[LifecycleEvent]) -> None:
     try:
         con.execute("begin transaction")
         con.execute(
-            f"insert into {EVENTS_TABLE} ({', '.join(EVENT_COLUMNS)}) select {', '.join(EVENT_COLUMNS)} from _lifecycle_new"
+            f"insert into {EVENTS_TABLE} ({', '.join(EVENT_COLUMNS)}) select {', '.join(EVENT_COLUMNS)} from "
+            "_lifecycle_new"
         )
         con.execute("commit")
     finally:
@@ -61,7 +62,8 @@ def read_status_events(con) -> pd.DataFrame:
     if not table_exists(con, STATUS_EVENTS_TABLE):
         return pd.DataFrame(columns=EVENT_COLUMNS)
     raw = con.execute(
-        f"select experiment_id, status, actor, reason, changed_at from {STATUS_EVENTS_TABLE} order by changed_at, event_seq"
+        f"select experiment_id, status, actor, reason, changed_at from {STATUS_EVENTS_TABLE} order by "
+        "changed_at, event_seq"
     ).df()
     out = pd.DataFrame(
         {

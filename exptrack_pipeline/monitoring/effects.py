@@ -20,7 +20,7 @@ def _flagged(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return [
-        {c: (_num(float(v), 4) if isinstance(v, float) else v) for c, v in zip(columns, r)}
+        {c: (_num(float(v), 4) if isinstance(v, float) else v) for c, v in zip(columns, r, strict=True)}
         for r in frame[columns].itertuples(index=False)
     ]
 
@@ -125,7 +125,8 @@ def check_unknown_variants(inp: HealthInputs, cfg: HealthConfig, experiment_id: 
 
 
 def unregistered_experiments(inp: HealthInputs, as_of: dt.date | None) -> list[Finding]:
-    """One finding per experiment id that exposures name but the registry does not (no owner to alert: the summary lists it)."""
+    """One finding per experiment id that exposures name but the registry does not (no owner to alert: the summary lists
+    it)."""
     rows = inp.unmatched[inp.unmatched["exclusion_reason"] == "unknown_experiment"]
     if as_of is None or rows.empty:
         return []
@@ -143,8 +144,10 @@ def unregistered_experiments(inp: HealthInputs, as_of: dt.date | None) -> list[F
                 "unknown_experiment",
                 "fail",
                 as_of,
-                f"{details['exposure_rows']:,} exposure rows name experiment '{experiment_id}', which is not in the registry "
-                f"({details['first_seen']} .. {details['last_seen']}): add its YAML under experiments/ or fix the logging.",
+                f"{details['exposure_rows']:,} exposure rows name experiment '{experiment_id}', which is not "
+                "in the registry "
+                f"({details['first_seen']} .. {details['last_seen']}): add its YAML under experiments/ or fix "
+                "the logging.",
                 as_of,
                 details,
             )

@@ -183,6 +183,7 @@ class HealthInputs:
         return frame[frame["experiment_id"] == experiment_id]
 
     def experiment(self, experiment_id: str) -> pd.Series:
+        """The registry row of one experiment."""
         return self.experiments.set_index("experiment_id").loc[experiment_id]
 
 

@@ -1,5 +1,6 @@
 """Integrity rules: sample ratio mismatch (overall and per segment), multiple exposure, freshness, traffic,
-launch instrumentation and pre-exposure bias. Pure: frames in, :class:`Finding` out; statistics via exptrack_pipeline.stats.
+launch instrumentation and pre-exposure bias. Pure: frames in, :class:`Finding` out; statistics via
+exptrack_pipeline.stats.
 """
 
 from __future__ import annotations
@@ -55,14 +56,16 @@ def check_srm(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, as_of: d
     expected = arms["weight"] / arms["weight"].sum() * total
     p, reason = float(result.p_value[0]), str(result.reason[0])
     details = {
-        "units": dict(zip(arms["variant"], arms["units"].astype(int).tolist())),
-        "expected_units": {v: _num(e, 1) for v, e in zip(arms["variant"], expected)},
-        "design_weights": dict(zip(arms["variant"], arms["weight"].astype(float).tolist())),
+        "units": dict(zip(arms["variant"], arms["units"].astype(int).tolist(), strict=True)),
+        "expected_units": {v: _num(e, 1) for v, e in zip(arms["variant"], expected, strict=True)},
+        "design_weights": dict(zip(arms["variant"], arms["weight"].astype(float).tolist(), strict=True)),
         "chi_square": _num(float(result.statistic[0])),
         "p_value": _sig(p),
         "threshold": cfg.srm_threshold,
     }
-    split = ", ".join(f"{v} {u:,} (expected {e:,.0f})" for v, u, e in zip(arms["variant"], arms["units"], expected))
+    split = ", ".join(
+        f"{v} {u:,} (expected {e:,.0f})" for v, u, e in zip(arms["variant"], arms["units"], expected, strict=True)
+    )
     if bool(result.is_mismatch[0]):
         return Finding(
             experiment_id,
@@ -81,7 +84,8 @@ def check_srm(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, as_of: d
 
 
 def check_srm_segments(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, as_of: dt.date) -> Finding:
-    """SRM within each segment (attribute value at first exposure), threshold Bonferroni-divided by the segments judged."""
+    """SRM within each segment (attribute value at first exposure), threshold Bonferroni-divided by the segments
+    judged."""
     seg = inp.rows("segment_exposures", experiment_id)
     variants = inp.rows("variants", experiment_id)
     if seg.empty:
@@ -100,7 +104,7 @@ def check_srm_segments(inp: HealthInputs, cfg: HealthConfig, experiment_id: str,
     rows = [
         {
             "segment": f"{a}={v}",
-            **{n: int(c) for n, c in zip(names, counts[i])},
+            **{n: int(c) for n, c in zip(names, counts[i], strict=True)},
             "p_value": _sig(float(result.p_value[i])),
         }
         for i, (a, v) in enumerate(matrix.index)
@@ -160,7 +164,10 @@ def check_multiple_exposure(inp: HealthInputs, cfg: HealthConfig, experiment_id:
         "multi_exposure_rate": _num(rate, 6),
         "max_rate": cfg.multi_exposure_max_rate,
     }
-    text = f"{int(row['multi_exposed_units']):,} of {int(row['exposed_units']):,} units ({rate:.2%}) saw more than one variant"
+    text = (
+        f"{int(row['multi_exposed_units']):,} of {int(row['exposed_units']):,} units ({rate:.2%}) saw more than "
+        "one variant"
+    )
     if rate > cfg.multi_exposure_max_rate:
         return Finding(
             experiment_id,
@@ -187,7 +194,8 @@ def _in_flight(exp: pd.Series, as_of: dt.date) -> bool:
 
 
 def check_freshness(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, as_of: dt.date) -> Finding:
-    """A running experiment has exposures and events of its units on the as-of date; data not older than the lag limit."""
+    """A running experiment has exposures and events of its units on the as-of date; data not older than the lag
+    limit."""
     exp = inp.experiment(experiment_id)
     details: dict = {"data_through": str(inp.data_through) if inp.data_through else None, "as_of": str(as_of)}
     if cfg.freshness_max_lag_days is not None and inp.today is not None and inp.data_through is not None:
@@ -199,7 +207,8 @@ def check_freshness(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, as
                 "freshness",
                 "fail",
                 as_of,
-                f"The newest data is from {inp.data_through}, {lag} days before today (limit {cfg.freshness_max_lag_days}).",
+                f"The newest data is from {inp.data_through}, {lag} days before today (limit "
+                f"{cfg.freshness_max_lag_days}).",
                 as_of,
                 details,
             )
@@ -285,7 +294,9 @@ def check_instrumentation(inp: HealthInputs, cfg: HealthConfig, experiment_id: s
     if as_of < exp["start_date"]:
         return Finding(experiment_id, "instrumentation", "skip", as_of, "Not started yet.", as_of)
     arms = arm_counts(inp, experiment_id, upto)
-    problems: list[str] = [f"variant {v} has no exposures" for v, u in zip(arms["variant"], arms["units"]) if u == 0]
+    problems: list[str] = [
+        f"variant {v} has no exposures" for v, u in zip(arms["variant"], arms["units"], strict=True) if u == 0
+    ]
     metric_daily = inp.rows("metric_daily", experiment_id)
     metric_daily = metric_daily[metric_daily["activity_date"] <= upto]
     days_elapsed = (upto - exp["start_date"]).days + 1
@@ -294,7 +305,7 @@ def check_instrumentation(inp: HealthInputs, cfg: HealthConfig, experiment_id: s
         if m.metric_kind == "retention" and (m.retention_day or 0) >= days_elapsed:
             continue  # a Dn retention metric cannot have events before day n
         activity = metric_daily[metric_daily["metric_id"] == m.metric_id].groupby("variant")["active_units"].sum()
-        for v, units in zip(arms["variant"], arms["units"]):
+        for v, units in zip(arms["variant"], arms["units"], strict=True):
             if units >= cfg.instrumentation_min_units_per_arm and float(activity.get(v, 0)) == 0:
                 silent.append(f"{m.metric_id} in {v}")
     if silent:
@@ -309,7 +320,7 @@ def check_instrumentation(inp: HealthInputs, cfg: HealthConfig, experiment_id: s
         "launch_window": f"{exp['start_date']} .. {window_end}",
         "judged_through": str(upto),
         "alerting": alert,
-        "units": dict(zip(arms["variant"], arms["units"].astype(int).tolist())),
+        "units": dict(zip(arms["variant"], arms["units"].astype(int).tolist(), strict=True)),
         "flip_rate": _num(flip_rate, 6),
         "silent_metrics": silent,
     }
@@ -388,14 +399,17 @@ def check_pre_exposure_bias(inp: HealthInputs, cfg: HealthConfig, experiment_id:
             "covariate_mean_variant": _num(float(mv)),
             "p_value": _sig(float(pv)),
         }
-        for m, v, mc, mv, pv in zip(pairs["metric_id"], pairs["variant"], result.mean_control, result.mean_variant, p)
+        for m, v, mc, mv, pv in zip(
+            pairs["metric_id"], pairs["variant"], result.mean_control, result.mean_variant, p, strict=True
+        )
         if np.isfinite(pv)
     ]
     bad = [r for r in rows if r["p_value"] is not None and r["p_value"] < threshold]
     details = {"threshold": threshold, "pairs_judged": int(judged.sum()), "imbalanced": bad, "pairs": rows}
     if bad:
         text = ", ".join(
-            f"{r['metric']} in {r['variant']} (pre-period mean {r['covariate_mean_variant']} vs {r['covariate_mean_control']}, p = {_fmt_p(r['p_value'])})"
+            f"{r['metric']} in {r['variant']} (pre-period mean {r['covariate_mean_variant']} vs "
+            f"{r['covariate_mean_control']}, p = {_fmt_p(r['p_value'])})"
             for r in bad[:4]
         )
         return Finding(
@@ -406,7 +420,8 @@ def check_pre_exposure_bias(inp: HealthInputs, cfg: HealthConfig, experiment_id:
         "pre_exposure_bias",
         "pass",
         as_of,
-        f"Pre-period covariates balanced across arms ({int(judged.sum())} metric × variant pairs, threshold {threshold:.1e}).",
+        f"Pre-period covariates balanced across arms ({int(judged.sum())} metric × variant pairs, threshold "
+        f"{threshold:.1e}).",
         as_of,
         details,
     )

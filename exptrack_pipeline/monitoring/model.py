@@ -5,8 +5,10 @@ outcome is a :class:`Finding`. A failing finding (or an informational one that w
 a *trigger*; a trigger has an escalation *level*:
 
 * level 0, informational (significance / sample size / duration reached) → the experiment's slack_channel;
-* level 1, anomaly (metric anomaly, traffic or freshness, pre-exposure bias, novelty, interaction) → the experiment owner;
-* level 2, integrity risk (SRM, multiple exposure, broken instrumentation, unknown variants) → automatic pause + owner and PM;
+* level 1, anomaly (metric anomaly, traffic or freshness, pre-exposure bias, novelty, interaction) → the experiment
+  owner;
+* level 2, integrity risk (SRM, multiple exposure, broken instrumentation, unknown variants) → automatic pause + owner
+  and PM;
 * level 3, negative user impact (guardrail harm, primary metric significantly worse) → immediate automatic pause +
   owner, PM and leadership.
 """
@@ -47,7 +49,9 @@ class HealthConfig(BaseModel):
         0.001,
         ge=0,
         le=1,
-        description="Alarm (level 2) when units exposed to a variant the registry does not list exceed this share of the experiment's exposed units; below it the finding is recorded without an alert.",
+        description="Alarm (level 2) when units exposed to a variant the registry does not list exceed this share of "
+        "the "
+        "experiment's exposed units; below it the finding is recorded without an alert.",
     )
     traffic_trailing_days: int = Field(
         7, ge=2, description="Trailing window for the traffic level (median of daily new units)."
@@ -116,7 +120,9 @@ class HealthConfig(BaseModel):
     resume_grace_days: int = Field(
         7,
         ge=0,
-        description="After a person resumes an experiment, no automatic pause for data dates up to this many days after the resume.",
+        description="After a person resumes an experiment, no automatic pause for data dates up to this many days "
+        "after "
+        "the resume.",
     )
 
 
@@ -143,7 +149,8 @@ CHECKS: dict[str, CheckSpec] = {
             False,
             "Pearson χ² of analysed units per arm against the design weights; alarm when p < srm_threshold "
             "and every arm has srm_min_units_per_arm units (stats.srm_test; Fabijan et al. 2019, KDD).",
-            "Do not trust the results: find where units are lost or added (assignment, logging, bots, redirects) before resuming.",
+            "Do not trust the results: find where units are lost or added (assignment, logging, bots, "
+            "redirects) before resuming.",
         ),
         CheckSpec(
             "srm_segments",
@@ -152,16 +159,19 @@ CHECKS: dict[str, CheckSpec] = {
             False,
             "The SRM test within each segment (attribute value at first exposure, fct_segment_exposures), "
             "threshold Bonferroni-divided by the number of segments judged.",
-            "Look at the mismatched segment first: a platform or country that loses units in one arm points at the bug.",
+            "Look at the mismatched segment first: a platform or country that loses units in one arm points at "
+            "the bug.",
         ),
         CheckSpec(
             "multiple_exposure",
             "multiple_exposure",
             2,
             False,
-            "Share of exposed units seen in more than one variant (dim_experiment_exposure_quality.multi_exposure_rate) "
+            "Share of exposed units seen in more than one variant "
+            "(dim_experiment_exposure_quality.multi_exposure_rate) "
             "above multi_exposure_max_rate.",
-            "Check that assignment is sticky per user (hashing on a stable id, no re-bucketing on login or across devices).",
+            "Check that assignment is sticky per user (hashing on a stable id, no re-bucketing on login or "
+            "across devices).",
         ),
         CheckSpec(
             "freshness",
@@ -177,15 +187,18 @@ CHECKS: dict[str, CheckSpec] = {
             "traffic_drop",
             1,
             False,
-            "New units on the as-of date below traffic_drop_ratio × the median of the previous traffic_trailing_days days.",
-            "Check whether the experiment is still served (feature flag, targeting, a release) and whether logging dropped.",
+            "New units on the as-of date below traffic_drop_ratio × the median of the previous "
+            "traffic_trailing_days days.",
+            "Check whether the experiment is still served (feature flag, targeting, a release) and whether "
+            "logging dropped.",
         ),
         CheckSpec(
             "metric_anomaly",
             "metric_anomaly",
             1,
             False,
-            "A variant's daily metric value (mon_variant_metric_daily.daily_value) outside median ± k·1.4826·MAD of its own "
+            "A variant's daily metric value (mon_variant_metric_daily.daily_value) outside median ± "
+            "k·1.4826·MAD of its own "
             "previous anomaly_window_days days (robust z-score; Leys et al. 2013, J. Exp. Soc. Psychol.).",
             "Look at the metric's events for that day and variant: a logging change, an outage or a bot burst.",
         ),
@@ -213,7 +226,8 @@ CHECKS: dict[str, CheckSpec] = {
             "significance_reached",
             0,
             True,
-            "The always-valid test is significant (experiment_results.seq_is_significant: seq_p_value_adjusted < alpha, "
+            "The always-valid test is significant (experiment_results.seq_is_significant: seq_p_value_adjusted "
+            "< alpha, "
             "equivalently its intervals exclude zero) for a "
             "primary metric, not before significance_min_days days and significance_min_units_per_arm units per arm.",
             "The always-valid result may be read now; check guardrails and segments before shipping.",
@@ -223,9 +237,12 @@ CHECKS: dict[str, CheckSpec] = {
             "guardrail_harm",
             3,
             False,
-            "A guardrail is worse than its allowed margin max_relative_harm in the bad direction by the always-valid test "
-            "at level alpha/m (experiment_results.seq_is_harmful: z of m_v − (1 ± margin)·m_c beyond the mixture boundary; "
-            "the same rule as the report and the weekly status, analysis/decisions.py), with guardrail_min_units_per_arm units.",
+            "A guardrail is worse than its allowed margin max_relative_harm in the bad direction by the "
+            "always-valid test "
+            "at level alpha/m (experiment_results.seq_is_harmful: z of m_v − (1 ± margin)·m_c beyond the "
+            "mixture boundary; "
+            "the same rule as the report and the weekly status, analysis/decisions.py), with "
+            "guardrail_min_units_per_arm units.",
             "The experiment hurts users and was paused: roll back the variant, find the cause, resume only with a fix.",
         ),
         CheckSpec(
@@ -236,14 +253,16 @@ CHECKS: dict[str, CheckSpec] = {
             "The primary metric is significantly worse in some variant by the always-valid test (seq_is_harmful with "
             "margin 0, i.e. seq_p_value_adjusted < alpha in the bad direction), from day significance_min_days on and "
             "with max(guardrail_min_units_per_arm, significance_min_units_per_arm) units per arm.",
-            "The variant hurts the metric it was meant to improve and was paused: roll it back unless a person decides otherwise.",
+            "The variant hurts the metric it was meant to improve and was paused: roll it back unless a person "
+            "decides otherwise.",
         ),
         CheckSpec(
             "unknown_variants",
             "unknown_variant",
             2,
             False,
-            "Exposure rows name a variant the experiment's YAML does not list (fct_unmatched_exposures); they are excluded "
+            "Exposure rows name a variant the experiment's YAML does not list (fct_unmatched_exposures); they "
+            "are excluded "
             "from the analysis, so the arms may be incomplete. Every occurrence is a finding (and a line in `exptrack "
             "summary`); it alerts when those units exceed unknown_variant_max_rate of the exposed units.",
             "Fix the flag or logging that emits the unknown variant, or add the variant to the experiment's YAML.",
@@ -284,7 +303,8 @@ CHECKS: dict[str, CheckSpec] = {
             False,
             "In the first instrumentation_days days: every variant gets exposures, each metric's events occur among "
             "exposed units of every variant, and at most instrumentation_max_flip_rate of units flip variant.",
-            "Fix the logging before the experiment collects more data: a variant or metric without data cannot be analysed.",
+            "Fix the logging before the experiment collects more data: a variant or metric without data cannot "
+            "be analysed.",
         ),
         CheckSpec(
             "pre_exposure_bias",
@@ -293,7 +313,8 @@ CHECKS: dict[str, CheckSpec] = {
             False,
             "Pre-period covariate (the CUPED covariate, sum_x/n) compared between each variant and control with the "
             "Welch test of stats.compare(kind='mean'); alarm when p < bias_alpha.",
-            "The arms differed before the experiment: check the assignment (hash salt reuse, carry-over from an earlier test).",
+            "The arms differed before the experiment: check the assignment (hash salt reuse, carry-over from "
+            "an earlier test).",
         ),
     ]
 }
@@ -346,16 +367,20 @@ class Finding:
 
     @property
     def spec(self) -> CheckSpec:
+        """The check's specification (level, trigger, texts)."""
         return CHECKS[self.check]
 
     @property
     def triggered(self) -> bool:
+        """True when the finding raises an alert: failed, or reached for informational checks."""
         return self.alert and (self.status == "fail" or (self.status == "reached" and self.spec.informational))
 
     @property
     def level(self) -> int:
+        """The check's escalation level."""
         return self.spec.level
 
     @property
     def trigger(self) -> str:
+        """The trigger the check belongs to."""
         return self.spec.trigger

@@ -75,7 +75,8 @@ def check_metric_anomaly(inp: HealthInputs, cfg: HealthConfig, experiment_id: st
     }
     if anomalies:
         text = "; ".join(
-            f"{a['metric']} in {a['variant']}: {a['value']:.4g} vs median {a['median']:.4g} (robust z {a['robust_z']:+.1f})"
+            f"{a['metric']} in {a['variant']}: {a['value']:.4g} vs median {a['median']:.4g} (robust z "
+            f"{a['robust_z']:+.1f})"
             for a in anomalies[:4]
         )
         return Finding(
@@ -109,7 +110,8 @@ def check_metric_anomaly(inp: HealthInputs, cfg: HealthConfig, experiment_id: st
 
 
 def required_units(inp: HealthInputs, experiment_id: str, as_of: dt.date) -> tuple[float, str]:
-    """Units needed in the smallest-weight arm for the primary metric (stats.sample_size_per_arm), and how it was derived."""
+    """Units needed in the smallest-weight arm for the primary metric (stats.sample_size_per_arm), and how it was
+    derived."""
     exp = inp.experiment(experiment_id)
     variants = inp.rows("variants", experiment_id).sort_values("is_control", ascending=False)
     stats = inp.rows("stats", experiment_id)
@@ -141,7 +143,8 @@ def required_units(inp: HealthInputs, experiment_id: str, as_of: dt.date) -> tup
     how = (
         f"{exp['primary_metric_id']}: baseline {baseline:.4g}"
         + ("" if power_kind == "proportion" else f", unit SD {sd:.4g}")
-        + f", MDE {float(exp['minimum_detectable_effect']):g} ({exp['mde_type']}), alpha {float(exp['alpha']):g}, power {float(exp['target_power']):g}"
+        + f", MDE {float(exp['minimum_detectable_effect']):g} ({exp['mde_type']}), alpha "
+        f"{float(exp['alpha']):g}, power {float(exp['target_power']):g}"
     )
     return float(n), how
 
@@ -156,14 +159,14 @@ def check_sample_size(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, 
         )
     variants = inp.rows("variants", experiment_id)
     w_min = float(variants["weight"].min())
-    need = {v: float(np.ceil(needed * w / w_min)) for v, w in zip(variants["variant"], variants["weight"])}
+    need = {v: float(np.ceil(needed * w / w_min)) for v, w in zip(variants["variant"], variants["weight"], strict=True)}
     res = inp.rows("results", experiment_id)
     res = res[(res["metric_id"] == exp["primary_metric_id"]) & (res["analysis_date"] <= as_of)]
     if res.empty:
         return Finding(experiment_id, "sample_size", "skip", as_of, "No results for the primary metric yet.", as_of)
     per_day = res.groupby("analysis_date").apply(
         lambda d: pd.Series(
-            {exp["control_variant"]: d["n_control"].iloc[0], **dict(zip(d["variant"], d["n_variant"]))}
+            {exp["control_variant"]: d["n_control"].iloc[0], **dict(zip(d["variant"], d["n_variant"], strict=True))}
         ),
         include_groups=False,
     )
@@ -239,7 +242,8 @@ def _streak_start(flags: pd.Series) -> dt.date:
 
 
 def check_significance(inp: HealthInputs, cfg: HealthConfig, experiment_id: str, as_of: dt.date) -> Finding:
-    """Always-valid significance (seq_is_significant) of the announced metric roles, after the minimum days and units."""
+    """Always-valid significance (seq_is_significant) of the announced metric roles, after the minimum days and
+    units."""
     exp = inp.experiment(experiment_id)
     res = inp.rows("results", experiment_id)
     res = res[res["metric_role"].isin(cfg.significance_roles) & (res["analysis_date"] <= as_of)].sort_values(
@@ -282,7 +286,8 @@ def check_significance(inp: HealthInputs, cfg: HealthConfig, experiment_id: str,
     if significant:
         since = max(dt.date.fromisoformat(s["since"]) for s in significant)
         text = "; ".join(
-            f"{s['metric']} {s['variant']} {_pct(s['rel_lift'])} (always-valid CI {_pct(s['seq_ci'][0])} .. {_pct(s['seq_ci'][1])}, p adj {s['seq_p_value_adjusted']:.2g}, {s['verdict']}) since {s['since']}"
+            f"{s['metric']} {s['variant']} {_pct(s['rel_lift'])} (always-valid CI {_pct(s['seq_ci'][0])} .. "
+            f"{_pct(s['seq_ci'][1])}, p adj {s['seq_p_value_adjusted']:.2g}, {s['verdict']}) since {s['since']}"
             for s in significant
         )
         return Finding(
@@ -300,7 +305,8 @@ def check_significance(inp: HealthInputs, cfg: HealthConfig, experiment_id: str,
             "significance",
             "skip",
             as_of,
-            f"Significant but not announced before {cfg.significance_min_days} days and {cfg.significance_min_units_per_arm} units per arm: {', '.join(early)}.",
+            f"Significant but not announced before {cfg.significance_min_days} days and "
+            f"{cfg.significance_min_units_per_arm} units per arm: {', '.join(early)}.",
             as_of,
             details,
         )
@@ -332,8 +338,10 @@ def _harm_rows(rows: pd.DataFrame, margins: dict[str, float], cfg: HealthConfig)
 
 def _harm_text(harmed: list[dict]) -> str:
     return "; ".join(
-        f"{h['metric']} in {h['variant']} {_pct(h['rel_lift'])} (always-valid CI {_pct(h['seq_ci'][0])} .. {_pct(h['seq_ci'][1])}, "
-        f"p adj {h['seq_p_value_adjusted']:.2g}; allowed {'+' if h['direction'] == 'decrease' else '−'}{h['margin']:.0%}, "
+        f"{h['metric']} in {h['variant']} {_pct(h['rel_lift'])} (always-valid CI {_pct(h['seq_ci'][0])} .. "
+        f"{_pct(h['seq_ci'][1])}, "
+        f"p adj {h['seq_p_value_adjusted']:.2g}; allowed "
+        f"{'+' if h['direction'] == 'decrease' else '−'}{h['margin']:.0%}, "
         f"{'lower' if h['direction'] == 'decrease' else 'higher'} is better)"
         for h in harmed
     )
@@ -347,12 +355,18 @@ def check_guardrail_harm(inp: HealthInputs, cfg: HealthConfig, experiment_id: st
         return Finding(
             experiment_id, "guardrail_harm", "skip", as_of, "The experiment has no guardrail metrics.", as_of
         )
-    margins = {m: float(h) if pd.notna(h) else 0.0 for m, h in zip(guard["metric_id"], guard["max_relative_harm"])}
+    margins = {
+        m: float(h) if pd.notna(h) else 0.0 for m, h in zip(guard["metric_id"], guard["max_relative_harm"], strict=True)
+    }
     res = inp.rows("results", experiment_id)
     res = res[res["metric_id"].isin(margins) & (res["metric_role"] == "guardrail") & (res["analysis_date"] == as_of)]
     rows = _harm_rows(res, margins, cfg)
     breached = decisions.guardrail_breaches(res, cfg.guardrail_min_units_per_arm)
-    harmed = [r for r in rows if (r["metric"], r["variant"]) in set(zip(breached["metric_id"], breached["variant"]))]
+    harmed = [
+        r
+        for r in rows
+        if (r["metric"], r["variant"]) in set(zip(breached["metric_id"], breached["variant"], strict=True))
+    ]
     details = {"guardrails": rows, "min_units_per_arm": cfg.guardrail_min_units_per_arm}
     if harmed:
         return Finding(
@@ -402,7 +416,7 @@ def check_primary_harm(inp: HealthInputs, cfg: HealthConfig, experiment_id: str,
             details,
         )
     if not harmed_rows.empty:
-        keys = set(zip(harmed_rows["metric_id"], harmed_rows["variant"]))
+        keys = set(zip(harmed_rows["metric_id"], harmed_rows["variant"], strict=True))
         text = _harm_text([r for r in rows if (r["metric"], r["variant"]) in keys])
         return Finding(
             experiment_id, "primary_harm", "fail", as_of, f"Primary metric significantly worse: {text}.", as_of, details

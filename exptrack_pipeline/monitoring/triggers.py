@@ -33,7 +33,7 @@ class Contacts:
     owner: str
     pm: str | None
     slack_channel: str
-    alerting: AlertRouting = AlertRouting()
+    alerting: AlertRouting = field(default_factory=AlertRouting)
 
     @classmethod
     def from_experiment(cls, experiment: Any) -> Contacts:
@@ -67,6 +67,7 @@ class Alert:
 
     @property
     def mentions(self) -> tuple[str, ...]:
+        """The recipients that are people (not channels), to mention in the message."""
         return tuple(r for r in self.recipients if not is_channel(r))
 
 
@@ -107,7 +108,8 @@ def recipients_for(level: int, contacts: Contacts, leadership_channel: str) -> t
 
 
 def destinations_for(recipients: tuple[str, ...], contacts: Contacts) -> tuple[str, ...]:
-    """Channels the message is posted to: every channel recipient, plus the experiment channel when people are mentioned."""
+    """Channels the message is posted to: every channel recipient, plus the experiment channel when people are
+    mentioned."""
     channels = [r for r in recipients if is_channel(r)]
     if any(not is_channel(r) for r in recipients) and contacts.slack_channel not in channels:
         channels.insert(0, contacts.slack_channel)

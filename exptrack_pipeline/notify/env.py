@@ -21,6 +21,8 @@ TOKEN_VAR = "SLACK_BOT_TOKEN"
 
 @dataclass(frozen=True)
 class MonitoringEnv:
+    """Monitoring settings from the environment: Slack URL and channels, Dagster URL, flag controller."""
+
     slack_api_url: str = DEFAULT_BASE_URL
     leadership_channel: str = "#exp-leadership"
     data_engineering_channel: str = "#data-eng"
@@ -30,10 +32,12 @@ class MonitoringEnv:
 
     @property
     def has_token(self) -> bool:
+        """True when SLACK_BOT_TOKEN is set."""
         return bool(os.environ.get(TOKEN_VAR))
 
     @classmethod
     def from_env(cls) -> MonitoringEnv:
+        """The settings from the EXPTRACK_* variables, with defaults."""
         get = os.environ.get
         return cls(
             slack_api_url=get("EXPTRACK_SLACK_API_URL") or DEFAULT_BASE_URL,

@@ -4,7 +4,8 @@
 * `webhook` — POST a JSON body to a configured URL:
   {"action": "pause"|"resume", "experiment_id", "status", "reason", "actor", "at", "source": "exptrack"};
   any 2xx answer is success. Point it at your flag service or a small adapter.
-* `flagd` — write exptrack's flagd flag-definition file (exptrack_pipeline.flags; served by flagd to any OpenFeature SDK).
+* `flagd` — write exptrack's flagd flag-definition file (exptrack_pipeline.flags; served by flagd to any OpenFeature
+  SDK).
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ FlagStatus = Literal["ok", "failed", "skipped"]
 
 @dataclass(frozen=True)
 class FlagResult:
+    """What a flag change did: status (ok, failed, skipped) and a detail for people."""
+
     status: FlagStatus
     detail: str
 
 
 class FeatureFlagController(Protocol):
+    """Switches an experiment's feature flag when monitoring pauses or resumes it."""
+
     name: str
 
     def set_status(self, experiment_id: str, status: str, *, reason: str, actor: str) -> FlagResult:
@@ -39,6 +44,7 @@ class NoFlagController:
     name = "none"
 
     def set_status(self, experiment_id: str, status: str, *, reason: str, actor: str) -> FlagResult:
+        """Change nothing; say the flag must be switched by hand."""
         action = "off" if status == "paused" else "back on"
         return FlagResult(
             "skipped", f"no feature-flag controller configured: switch the flag of {experiment_id} {action} by hand"
@@ -57,6 +63,7 @@ class WebhookFlagController:
         self.timeout_seconds = timeout_seconds
 
     def set_status(self, experiment_id: str, status: str, *, reason: str, actor: str) -> FlagResult:
+        """POST the pause or resume to the webhook; the result says whether it took."""
         body = {
             "action": "pause" if status == "paused" else "resume",
             "experiment_id": experiment_id,

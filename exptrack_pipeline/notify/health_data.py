@@ -45,7 +45,8 @@ def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
             """
             select e.experiment_id, e.status as registry_status, e.start_date, e.end_date, e.control_variant,
                    e.primary_metric_id, e.alpha, e.target_power, e.minimum_detectable_effect, e.mde_type,
-                   (select max(d.exposure_date) from main.fct_daily_exposures d where d.experiment_id = e.experiment_id) as as_of
+                   (select max(d.exposure_date) from main.fct_daily_exposures d where d.experiment_id =
+                       e.experiment_id) as as_of
             from registry.experiments e
             order by e.experiment_id
             """
@@ -87,7 +88,8 @@ def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
             "stats": con.execute(
                 """
                 select s.* from main.fct_variant_metric_stats s
-                inner join (select experiment_id, max(exposure_date) as as_of from main.fct_daily_exposures group by experiment_id) a
+                inner join (select experiment_id, max(exposure_date) as as_of from main.fct_daily_exposures group by
+                    experiment_id) a
                     on s.experiment_id = a.experiment_id and s.analysis_date = a.as_of
                 """
             ).df(),

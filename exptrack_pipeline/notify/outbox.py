@@ -32,6 +32,7 @@ DELIVERABLE_WITH_TOKEN = (*DELIVERABLE, "dry_run")
 
 
 def alert_id(alert_key: str, destination: str) -> str:
+    """The outbox id of one alert to one destination."""
     return f"{alert_key}→{destination}"
 
 
@@ -51,7 +52,8 @@ def enqueue(con, alerts: list[Alert], pause_notes: dict[str, str]) -> list[str]:
         for destination in a.destinations:
             row = con.execute(
                 """
-                insert into alerts.outbox (alert_id, alert_key, experiment_id, trigger, check_name, level, alert_date, as_of,
+                insert into alerts.outbox (alert_id, alert_key, experiment_id, trigger, check_name, level, alert_date,
+                    as_of,
                     destination, recipients, title, summary, action, details_json, auto_pause_note, status, attempts,
                     created_at, updated_at)
                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
@@ -99,10 +101,12 @@ def release_stale(con, older_than: dt.timedelta) -> int:
 
 
 def deliverable(con, with_token: bool, limit: int = 200) -> pd.DataFrame:
+    """Alerts to deliver now, highest level first (with a token also the failed ones)."""
     statuses = DELIVERABLE_WITH_TOKEN if with_token else ("pending",)
     marks = ", ".join("?" for _ in statuses)
     return con.execute(
-        f"select * from alerts.outbox where status in ({marks}) order by level desc, created_at, alert_id limit {int(limit)}",
+        f"select * from alerts.outbox where status in ({marks}) order by level desc, created_at, alert_id "
+        f"limit {int(limit)}",
         list(statuses),
     ).df()
 
@@ -130,6 +134,7 @@ def claim(con, alert_id_: str) -> bool:
 
 
 def mark_sent(con, alert_id_: str, ts: str, channel_id: str, text: str, blocks: list[dict]) -> None:
+    """Mark a claimed alert sent, with the Slack ts, channel and the message posted."""
     con.execute(
         """
         update alerts.outbox set status = 'sent', slack_ts = ?, slack_channel_id = ?, message_text = ?, blocks_json = ?,
@@ -141,8 +146,10 @@ def mark_sent(con, alert_id_: str, ts: str, channel_id: str, text: str, blocks: 
 
 
 def mark_failed(con, alert_id_: str, error: str) -> None:
+    """Mark a claimed alert failed (retried on the next delivery) with the error."""
     con.execute(
-        "update alerts.outbox set status = 'failed-retrying', last_error = ?, updated_at = ? where alert_id = ? and status = 'sending'",
+        "update alerts.outbox set status = 'failed-retrying', last_error = ?, updated_at = ? where alert_id = "
+        "? and status = 'sending'",
         [error[:2000], now_utc(), alert_id_],
     )
 
@@ -161,6 +168,7 @@ def mark_dry_run(con, alert_id_: str, text: str, blocks: list[dict]) -> bool:
 
 
 def count_undelivered(con) -> int:
+    """Alerts not delivered yet (pending, failed-retrying or sending)."""
     return int(
         con.execute(
             "select count(*) from alerts.outbox where status in ('pending', 'failed-retrying', 'sending')"
@@ -178,7 +186,8 @@ def list_outbox(con, experiment_id: str | None = None, status: str | None = None
         where.append("status = ?")
         params.append(status)
     sql = (
-        "select alert_date, experiment_id, trigger, level, destination, recipients, status, attempts, slack_ts, last_error, alert_id "
+        "select alert_date, experiment_id, trigger, level, destination, recipients, status, attempts, "
+        "slack_ts, last_error, alert_id "
         "from alerts.outbox"
         + (" where " + " and ".join(where) if where else "")
         + " order by alert_date desc, level desc, experiment_id, trigger, destination"

@@ -97,7 +97,8 @@ def evaluate_health(
             }
             con.execute("begin transaction")
             con.execute(
-                "delete from monitoring.health_findings h where exists (select 1 from _findings f where f.experiment_id = h.experiment_id "
+                "delete from monitoring.health_findings h where exists (select 1 from _findings f where "
+                "f.experiment_id = h.experiment_id "
                 "and f.check_name = h.check_name and cast(f.as_of as date) = h.as_of)"
             )
             con.execute(
@@ -142,6 +143,8 @@ def latest_findings(connect: Connect) -> list[Finding]:
 
 @dataclass
 class RaiseReport:
+    """What raising alerts did: alerts, the new ones, pauses and why some were not paused."""
+
     alerts: list[Alert] = field(default_factory=list)
     new_alert_ids: list[str] = field(default_factory=list)
     pauses: list[PauseDecision] = field(default_factory=list)
@@ -207,17 +210,22 @@ def status_note(experiment_id: str, latest: pd.DataFrame, stored_note: str | Non
     level = f" ({LEVEL_NAMES.get(int(ev['level']), '')})" if pd.notna(ev["level"]) else ""
     if str(ev["reason"]).startswith(RAMP_STOP_PREFIX):
         return (
-            f":double_vertical_bar: *Ship ramp stopped {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "
-            f"Every unit gets control until a person decides again (`exptrack decide {experiment_id} ship VARIANT` restarts the ramp)."
+            f":double_vertical_bar: *Ship ramp stopped {who}*{level} at "
+            f"{pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "
+            f"Every unit gets control until a person decides again (`exptrack decide {experiment_id} ship "
+            "VARIANT` restarts the ramp)."
         )
     return (
-        f":double_vertical_bar: *Paused {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; feature flag {flag}. "
+        f":double_vertical_bar: *Paused {who}*{level} at {pd.Timestamp(ev['changed_at']):%Y-%m-%d %H:%M} UTC; "
+        f"feature flag {flag}. "
         f'Resume after a fix with `exptrack resume {experiment_id} --reason "…" --actor @you`.'
     )
 
 
 @dataclass
 class DeliveryReport:
+    """Delivery counts: sent, failed, dry run, skipped, stale claims released and left undelivered."""
+
     sent: int = 0
     failed: int = 0
     dry_run: int = 0
@@ -237,7 +245,8 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Deliver every deliverable outbox row once; without a sender, log each pending alert once as a dry run.
 
-    When Slack is unavailable (down, 5xx or 429 after the retries), the remaining rows are left as they are for a later tick.
+    When Slack is unavailable (down, 5xx or 429 after the retries), the remaining rows are left as they are for a later
+    tick.
     """
     report = DeliveryReport()
     with connect() as con:
@@ -291,6 +300,8 @@ def contacts_from_registry(registry: object) -> dict[str, Contacts]:
 
 @dataclass
 class AlertingOutcome:
+    """One alerting pass: what was raised, the flag results and the delivery."""
+
     raised: RaiseReport | None
     flags: list
     delivery: DeliveryReport

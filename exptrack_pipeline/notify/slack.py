@@ -38,6 +38,8 @@ class DeliveryError(Exception):
 
 @dataclass(frozen=True)
 class Posted:
+    """A posted message: its ts and channel id."""
+
     ts: str
     channel_id: str
 

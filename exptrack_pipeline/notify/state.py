@@ -32,6 +32,7 @@ def effective_status(registry_status: str, latest_event_status: str | None) -> s
 
 
 def now_utc() -> dt.datetime:
+    """Now in UTC, naive (as the warehouse stores timestamps)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -43,7 +44,8 @@ def latest_events(con) -> pd.DataFrame:
         where not exists (
             select 1 from state.experiment_status_events later
             where later.experiment_id = e.experiment_id
-              and (later.changed_at > e.changed_at or (later.changed_at = e.changed_at and later.event_seq > e.event_seq))
+              and (later.changed_at > e.changed_at or (later.changed_at = e.changed_at and later.event_seq >
+                  e.event_seq))
         )
         """
     ).df()
@@ -58,7 +60,7 @@ def effective_statuses(con) -> dict[str, str]:
     """
     registry = dict(con.execute("select experiment_id, status from registry.experiments").fetchall())
     frame = store.effective_statuses(registry, store.all_events(con))
-    return dict(zip(frame["experiment_id"], frame["status"]))
+    return dict(zip(frame["experiment_id"], frame["status"], strict=True))
 
 
 SHIP_RAMP = "ship_ramp"
@@ -87,11 +89,12 @@ def last_resume_data_dates(con) -> dict[str, dt.date | None]:
         where e.status = 'running' and e.source = 'person' and not exists (
             select 1 from state.experiment_status_events later
             where later.experiment_id = e.experiment_id and later.status = 'running' and later.source = 'person'
-              and (later.changed_at > e.changed_at or (later.changed_at = e.changed_at and later.event_seq > e.event_seq))
+              and (later.changed_at > e.changed_at or (later.changed_at = e.changed_at and later.event_seq >
+                  e.event_seq))
         )
         """
     ).fetchall()
-    return {e: d for e, d in rows}
+    return dict(rows)
 
 
 def record_event(
@@ -118,7 +121,8 @@ def record_event(
     row = con.execute(
         """
         insert into state.experiment_status_events
-            (experiment_id, status, reason, actor, changed_at, source, trigger, level, alert_key, data_date, flag_controller, flag_status)
+            (experiment_id, status, reason, actor, changed_at, source, trigger, level, alert_key, data_date,
+                flag_controller, flag_status)
         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         returning event_seq
         """,
@@ -150,8 +154,10 @@ def record_event(
 
 
 def record_flag_result(con, event_seq: int, result: FlagResult) -> None:
+    """Store the flag controller's result on the status event `event_seq`."""
     con.execute(
-        "update state.experiment_status_events set flag_status = ?, flag_detail = ?, flag_attempts = flag_attempts + 1 where event_seq = ?",
+        "update state.experiment_status_events set flag_status = ?, flag_detail = ?, flag_attempts = "
+        "flag_attempts + 1 where event_seq = ?",
         [result.status, result.detail[:2000], event_seq],
     )
 
@@ -200,7 +206,8 @@ def set_status_by_person(
                 experiment_id,
                 status,
                 False,
-                f"unknown experiment {experiment_id!r} (the warehouse knows: {known}); run `exptrack run` after adding its YAML",
+                f"unknown experiment {experiment_id!r} (the warehouse knows: {known}); run `exptrack run` "
+                "after adding its YAML",
                 ok=False,
             )
         current = effective_statuses(con)[experiment_id]
@@ -209,7 +216,8 @@ def set_status_by_person(
                 experiment_id,
                 current,
                 False,
-                f"{experiment_id} is {registry[experiment_id]} in its YAML; only running or paused experiments can be paused or resumed",
+                f"{experiment_id} is {registry[experiment_id]} in its YAML; only running or paused experiments "
+                "can be paused or resumed",
                 ok=False,
             )
         if current not in OVERRIDABLE:

@@ -13,22 +13,28 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class OutputPaths:
+    """The output folders under one root."""
+
     root: Path
 
     @property
     def reports(self) -> Path:
+        """Experiment reports: <root>/reports."""
         return self.root / "reports"
 
     @property
     def summaries(self) -> Path:
+        """Weekly and monthly summaries: <root>/summaries."""
         return self.root / "summaries"
 
     @property
     def archive(self) -> Path:
+        """Write-once archives: <root>/archive."""
         return self.root / "archive"
 
     @property
     def handoffs(self) -> Path:
+        """Implementation handoffs: <root>/handoffs."""
         return self.root / "handoffs"
 
 

@@ -47,6 +47,8 @@ class Option:
 
 @dataclass(frozen=True)
 class Recommendation:
+    """What the report recommends (ship, rollback, keep running, iterate), with its confidence and reasons."""
+
     action: str  # ship | rollback | keep running | iterate
     variant: str | None
     confidence: float | None
@@ -57,6 +59,7 @@ class Recommendation:
 
     @property
     def headline(self) -> str:
+        """The recommendation as one Markdown line."""
         what = f"ship `{self.variant}`" if self.action == "ship" else self.action
         conf = f"P = {self.confidence:.1%}" if self.confidence is not None and np.isfinite(self.confidence) else "n/a"
         extra = (
@@ -227,7 +230,8 @@ PROJECTION_ASSUMPTIONS = (
     "the variant is rolled out to 100% of the experiment's audience on its surface",
     "new exposed users keep arriving at the rate observed during the experiment (analysed units ÷ exposure days)",
     "the per-user effect stays at the measured level for a year (no novelty decay, no seasonality)",
-    "no interaction with other launches; the CI bounds give the range, and winners are typically overestimated (winner's curse)",
+    "no interaction with other launches; the CI bounds give the range, and winners are typically overestimated "
+    "(winner's curse)",
 )
 
 

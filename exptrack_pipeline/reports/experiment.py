@@ -18,6 +18,8 @@ from exptrack_pipeline.reports.document import Document
 
 @dataclass
 class ReportInputs:
+    """Everything one experiment's report is rendered from."""
+
     experiment: Experiment
     status: str
     results: pd.DataFrame  # experiment_results rows of this experiment, every analysis date
@@ -36,6 +38,8 @@ class ReportInputs:
 
 @dataclass
 class Rendered:
+    """A rendered report: Markdown, HTML, images, the key table and the recommendation."""
+
     experiment_id: str
     markdown: str
     html: str
@@ -45,14 +49,17 @@ class Rendered:
 
 
 def pct(x: object, digits: int = 1) -> str:
+    """A relative value as a signed percentage ("n/a" when missing)."""
     return "n/a" if x is None or pd.isna(x) else f"{float(x) * 100:+.{digits}f}%"
 
 
 def ci(low: object, high: object) -> str:
+    """A CI as "[low%, high%]" ("n/a" when either bound is missing)."""
     return "n/a" if pd.isna(low) or pd.isna(high) else f"[{pct(low)}, {pct(high)}]"
 
 
 def num(x: object, fmt: str = ".4g") -> str:
+    """A number in format `fmt` ("n/a" when missing)."""
     return "n/a" if x is None or pd.isna(x) else format(float(x), fmt)
 
 
@@ -67,9 +74,11 @@ def results_table(rows: pd.DataFrame, harm: dict[str, float] | None = None) -> p
             "control": rows["mean_control"].map(num),
             "treatment": rows["mean_variant"].map(num),
             "lift": rows["rel_lift"].map(pct),
-            "CI (adjusted)": [ci(a, b) for a, b in zip(rows["rel_lift_ci_low"], rows["rel_lift_ci_high"])],
+            "CI (adjusted)": [ci(a, b) for a, b in zip(rows["rel_lift_ci_low"], rows["rel_lift_ci_high"], strict=True)],
             "p (adjusted)": rows["p_value_adjusted"].map(lambda v: num(v, ".3g")),
-            "always-valid CI": [ci(a, b) for a, b in zip(rows["seq_rel_lift_ci_low"], rows["seq_rel_lift_ci_high"])],
+            "always-valid CI": [
+                ci(a, b) for a, b in zip(rows["seq_rel_lift_ci_low"], rows["seq_rel_lift_ci_high"], strict=True)
+            ],
             "P(better)": rows["prob_beat_control"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
         }
     )
@@ -88,6 +97,7 @@ def retention_curves(cohorts: pd.DataFrame) -> pd.DataFrame:
 
 
 def render(inputs: ReportInputs) -> Rendered:
+    """Render one experiment's report."""
     e = inputs.experiment
     res = inputs.results
     as_of = analysis.data_through(res)
@@ -100,7 +110,8 @@ def render(inputs: ReportInputs) -> Rendered:
     harm = {g.metric: g.max_relative_harm for g in e.guardrail_metrics}
     doc = Document(f"{e.name} (`{e.id}`)")
     doc.para(
-        f"Status **{inputs.status}** · owner {e.owner} · PM {e.pm or 'n/a'} · surface `{e.surface}` · audience `{e.audience}` · "
+        f"Status **{inputs.status}** · owner {e.owner} · PM {e.pm or 'n/a'} · surface `{e.surface}` · audience "
+        f"`{e.audience}` · "
         f"planned {e.start_date} → {e.end_date} · data through {as_of or 'n/a'}"
     )
     doc.para(f"Hypothesis: {e.hypothesis.strip()}")
@@ -110,7 +121,8 @@ def render(inputs: ReportInputs) -> Rendered:
     doc.bullets(rec.reasons)
     if rec.options:
         doc.para(
-            "Options, with the expected loss on the primary metric (Bayesian, relative, in its good direction) and their risks:"
+            "Options, with the expected loss on the primary metric (Bayesian, relative, in its good direction) "
+            "and their risks:"
         )
         doc.table(
             pd.DataFrame(
@@ -128,7 +140,8 @@ def render(inputs: ReportInputs) -> Rendered:
         d = inputs.decision
         what = f"ship `{d['variant']}`" if d["decision"] == "ship" else d["decision"]
         doc.para(
-            f"Decision recorded: **{what}** by {d['decided_by']} on {pd.Timestamp(d['decided_at']):%Y-%m-%d}: {d['rationale']}"
+            f"Decision recorded: **{what}** by {d['decided_by']} on {pd.Timestamp(d['decided_at']):%Y-%m-%d}: "
+            f"{d['rationale']}"
         )
     else:
         doc.para("Decision recorded: none yet (`exptrack decide` records one).")
@@ -144,8 +157,10 @@ def render(inputs: ReportInputs) -> Rendered:
         tables[role] = results_table(rows, harm if role == "guardrail" else None) if not rows.empty else pd.DataFrame()
         doc.table(tables[role], f"tbl-{role}")
     doc.para(
-        "Lift = treatment / control − 1. CI (adjusted): fixed-horizon interval at level 1 − alpha/comparisons, valid at the "
-        "planned end; always-valid CI: sequential interval, safe to read every day. P(better): Bayesian probability the "
+        "Lift = treatment / control − 1. CI (adjusted): fixed-horizon interval at level 1 − alpha/comparisons, "
+        "valid at the "
+        "planned end; always-valid CI: sequential interval, safe to read every day. P(better): Bayesian "
+        "probability the "
         "variant is better in the metric's good direction."
     )
 
@@ -178,7 +193,10 @@ def render(inputs: ReportInputs) -> Rendered:
                     "eligible": r["eligible_units"].map(lambda v: f"{int(v):,}"),
                     "retained": r["retained_units"].map(lambda v: f"{int(v):,}"),
                     "rate": r["retention_rate"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
-                    "CI": [("n/a" if pd.isna(a) else f"[{a:.1%}, {b:.1%}]") for a, b in zip(r["ci_low"], r["ci_high"])],
+                    "CI": [
+                        ("n/a" if pd.isna(a) else f"[{a:.1%}, {b:.1%}]")
+                        for a, b in zip(r["ci_low"], r["ci_high"], strict=True)
+                    ],
                 }
             ),
             "tbl-retention",
@@ -207,7 +225,7 @@ def render(inputs: ReportInputs) -> Rendered:
                     "n control": seg["n_control"].map(lambda v: f"{int(v):,}"),
                     "n variant": seg["n_variant"].map(lambda v: f"{int(v):,}"),
                     "lift": seg["rel_lift"].map(pct),
-                    "CI": [ci(a, b) for a, b in zip(seg["rel_lift_ci_low"], seg["rel_lift_ci_high"])],
+                    "CI": [ci(a, b) for a, b in zip(seg["rel_lift_ci_low"], seg["rel_lift_ci_high"], strict=True)],
                     "p": seg["p_value"].map(lambda v: num(v, ".3g")),
                     "SRM p": seg["srm_p_value"].map(lambda v: num(v, ".3g")),
                     "warning": seg["warning"].fillna(""),
@@ -216,7 +234,8 @@ def render(inputs: ReportInputs) -> Rendered:
             "tbl-segments",
         )
         doc.para(
-            "Segment results are exploratory: many segments are tested, so expect some false positives; SRM p < 0.001 means the split is broken in that segment."
+            "Segment results are exploratory: many segments are tested, so expect some false positives; SRM p "
+            "< 0.001 means the split is broken in that segment."
         )
 
     doc.heading("Health")
@@ -247,8 +266,10 @@ def render(inputs: ReportInputs) -> Rendered:
     doc.heading("Novelty check")
     k = int(inputs.novelty["period_days"].iloc[0]) if not inputs.novelty.empty else 7
     doc.para(
-        f"Method: the primary metric's lift over days [0, {k}) since exposure vs days [{k}, {2 * k}), on the units exposed long "
-        f"enough to observe both periods; z-test of the difference of the two lifts with the within-unit covariance of the "
+        f"Method: the primary metric's lift over days [0, {k}) since exposure vs days [{k}, {2 * k}), on the "
+        "units exposed long "
+        "enough to observe both periods; z-test of the difference of the two lifts with the within-unit "
+        "covariance of the "
         f"two periods (the same units are in both), Bonferroni over variants."
     )
     doc.summary(f"Novelty: {nov_text}")
@@ -257,8 +278,10 @@ def render(inputs: ReportInputs) -> Rendered:
 
     doc.heading("Interaction with concurrent experiments")
     doc.para(
-        "Method: among users who are also in another experiment B, the primary metric's lift among B's control users vs among "
-        "B's treatment users (B's treatments pooled); z-test of the difference, Bonferroni over every pair of concurrent "
+        "Method: among users who are also in another experiment B, the primary metric's lift among B's control "
+        "users vs among "
+        "B's treatment users (B's treatments pooled); z-test of the difference, Bonferroni over every pair of "
+        "concurrent "
         "experiments tested in the portfolio."
     )
     doc.summary(f"Interaction: {int_text}")
@@ -283,14 +306,15 @@ def render(inputs: ReportInputs) -> Rendered:
                     "projected / year": proj["projected"].map(lambda v: num(v, ",.0f")),
                     "range (CI)": [
                         f"{num(a, ',.0f')} to {num(b, ',.0f')}"
-                        for a, b in zip(proj["projected_low"], proj["projected_high"])
+                        for a, b in zip(proj["projected_low"], proj["projected_high"], strict=True)
                     ],
                 }
             ),
             "tbl-projection",
         )
         doc.para(
-            "Projected extra units of the primary metric per year = per-user effect × new exposed users per day × 365. Assumptions:"
+            "Projected extra units of the primary metric per year = per-user effect × new exposed users per "
+            "day × 365. Assumptions:"
         )
         doc.bullets(list(analysis.PROJECTION_ASSUMPTIONS))
 

@@ -29,6 +29,7 @@ WINNERS_CURSE = (
 
 
 def latest_on_or_before(results: pd.DataFrame, experiment_id: str, on_or_before: dt.date | None = None) -> pd.DataFrame:
+    """The experiment's result rows at its latest analysis date on or before `on_or_before`."""
     rows = results[results["experiment_id"] == experiment_id]
     if on_or_before is not None and not rows.empty:
         earlier = rows[pd.to_datetime(rows["analysis_date"]).dt.date <= on_or_before]
@@ -37,6 +38,8 @@ def latest_on_or_before(results: pd.DataFrame, experiment_id: str, on_or_before:
 
 
 def metrics_section(doc: Document, metrics: dict[str, object]) -> None:
+    """Add the operational metrics table to the document."""
+
     def share(v: object) -> str:
         return "n/a" if v is None else f"{float(v):.0%}"  # type: ignore[arg-type]
 
@@ -85,7 +88,8 @@ def weekly_status(
     doc = Document(f"Weekly experiment status — week {week_start} to {report_date}")
     through = analysis.data_through(results)
     doc.para(
-        f"Data through {through or 'n/a'}. Recommendations use the always-valid test before an experiment's planned end."
+        f"Data through {through or 'n/a'}. Recommendations use the always-valid test before an experiment's "
+        "planned end."
     )
     status = portfolio.set_index("experiment_id")["status"].to_dict()
     rows = []
@@ -146,7 +150,8 @@ def weekly_status(
 
 
 def shipped_effects(outcomes: pd.DataFrame, results: pd.DataFrame, daily_units: dict[str, float]) -> pd.DataFrame:
-    """One row per shipped experiment: decided_on, primary metric, lift and CI at decision time, projected units/year."""
+    """One row per shipped experiment: decided_on, primary metric, lift and CI at decision time, projected
+    units/year."""
     rows = []
     for o in outcomes[outcomes["decision"] == "ship"].itertuples():
         latest = latest_on_or_before(results, o.experiment_id, o.decided_on)
@@ -183,7 +188,8 @@ def shipped_effects(outcomes: pd.DataFrame, results: pd.DataFrame, daily_units: 
 
 
 def combine(effects: pd.DataFrame) -> pd.DataFrame:
-    """Per metric: experiments shipped, combined lift Π(1 + lift) − 1, the same over lower CI bounds, Σ projected units."""
+    """Per metric: experiments shipped, combined lift Π(1 + lift) − 1, the same over lower CI bounds, Σ projected
+    units."""
     if effects.empty:
         return pd.DataFrame(
             columns=["metric_id", "shipped", "combined_lift", "combined_lift_low", "projected_per_year"]
@@ -222,7 +228,7 @@ def monthly_impact(
                     "decided": frame["decided_on"].astype(str),
                     "metric": frame["metric_id"],
                     "lift": frame["rel_lift"].map(pct),
-                    "CI": [ci(a, b) for a, b in zip(frame["rel_lift_ci_low"], frame["rel_lift_ci_high"])],
+                    "CI": [ci(a, b) for a, b in zip(frame["rel_lift_ci_low"], frame["rel_lift_ci_high"], strict=True)],
                     "projected / year": frame["projected_per_year"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}"),
                 }
             ),

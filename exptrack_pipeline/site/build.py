@@ -30,11 +30,14 @@ ACTIVE = ("scheduled", "running", "paused")
 
 @dataclass(frozen=True)
 class Built:
+    """A built site: its folder and the pages written."""
+
     folder: Path
     pages: list[Path]
 
     @property
     def index(self) -> Path:
+        """The site's front page."""
         return self.folder / "index.html"
 
 

@@ -1,4 +1,5 @@
-"""Chart geometry for the site's server-rendered SVG (templates/_charts.html draws it). Pure: frames in, plain dicts out.
+"""Chart geometry for the site's server-rendered SVG (templates/_charts.html draws it). Pure: frames in, plain dicts
+out.
 
 Every data point becomes an element with its value in a <title> (hover tooltip without JavaScript) and a
 `data-value` attribute holding the exact number (the tests compare it with experiment_results); each series
@@ -26,6 +27,7 @@ class Scale:
         self.lo, self.hi, self.a, self.b = lo, hi, a, b
 
     def __call__(self, v: float) -> float:
+        """The position of value `v` on the axis."""
         return round(self.a + (v - self.lo) / (self.hi - self.lo) * (self.b - self.a), 2)
 
 
@@ -52,6 +54,7 @@ def _f(v: object) -> float | None:
 
 
 def pct(v: float | None, digits: int = 1) -> str:
+    """A relative value as a signed percentage ("n/a" when missing or not finite)."""
     return "n/a" if v is None or not np.isfinite(v) else f"{v * 100:+.{digits}f}%"
 
 
@@ -133,8 +136,8 @@ def lines(
         band_path = None
         if band:
             ok = part[part[band[0]].notna() & part[band[1]].notna()]
-            upper = [f"{sx(a)},{sy(float(b))}" for a, b in zip(ok["_x"], ok[band[1]])]
-            lower = [f"{sx(a)},{sy(float(b))}" for a, b in zip(ok["_x"][::-1], ok[band[0]][::-1])]
+            upper = [f"{sx(a)},{sy(float(b))}" for a, b in zip(ok["_x"], ok[band[1]], strict=True)]
+            lower = [f"{sx(a)},{sy(float(b))}" for a, b in zip(ok["_x"][::-1], ok[band[0]][::-1], strict=True)]
             band_path = ("M" + " L".join(upper + lower) + " Z") if upper else None
         color = (colors or {}).get(str(name), PALETTE[i % len(PALETTE)])
         series.append(
@@ -148,7 +151,7 @@ def lines(
         )
     x_ticks = sorted(set(numeric))
     step = max(1, len(x_ticks) // 6)
-    labels = dict(zip(numeric, xs))
+    labels = dict(zip(numeric, xs, strict=True))
     return {
         "width": width,
         "height": height,

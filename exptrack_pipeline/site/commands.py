@@ -1,6 +1,7 @@
 """CLI commands of the dashboard (see exptrack_pipeline/commands/__init__.py for the contract).
 
-exptrack site [--today YYYY-MM-DD]                 build the static site under <EXPTRACK_OUTPUT_DIR>/site and print its path
+exptrack site [--today YYYY-MM-DD]                 build the static site under <EXPTRACK_OUTPUT_DIR>/site and print its
+path
 exptrack serve [--port 8000] [--host 127.0.0.1]    browse it locally
 exptrack learnings [--search TEXT] [--surface S] [--metric M]   the learnings library in the terminal
 """
@@ -20,6 +21,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def register(subparsers: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add the site, serve and learnings commands to the CLI; return their handlers."""
     site = subparsers.add_parser(
         "site", help="build the dashboard site (static HTML) from the warehouse and print its path"
     )
@@ -58,6 +60,7 @@ def _load(settings: Settings, today: dt.date | None = None) -> data.SiteData:
 
 
 def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack site`: build the dashboard site and print its path."""
     built = build.build_site(
         _load(settings, args.today), site_dir(settings.output_dir), scorecard.Targets.from_env(), settings.output_dir
     )
@@ -67,6 +70,7 @@ def cmd_site(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack serve`: serve the built site over HTTP until interrupted."""
     from exptrack_pipeline.site.serve import make_server
 
     server = make_server(site_dir(settings.output_dir), args.host, args.port)
@@ -81,6 +85,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_learnings(args: argparse.Namespace, settings: Settings) -> int:
+    """`exptrack learnings`: print the learnings matching the search."""
     site_data = _load(settings)
     library = pages.library(site_data)
     found = learnings.search(library, args.search, args.surface, args.metric)
@@ -89,7 +94,8 @@ def cmd_learnings(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for r in found.itertuples():
         print(
-            f"{r.experiment_id} ({r.surface}; {r.primary_metric}) — {r.decision}{' ' + r.variant if r.variant else ''} on {r.decided_on}"
+            f"{r.experiment_id} ({r.surface}; {r.primary_metric}) — "
+            f"{r.decision}{' ' + r.variant if r.variant else ''} on {r.decided_on}"
         )
         print(f"  hypothesis: {r.hypothesis}")
         print(f"  result:     {r.result}")

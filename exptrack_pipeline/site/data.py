@@ -19,6 +19,8 @@ STATUS_EVENTS = "state.experiment_status_events"
 
 @dataclass
 class SiteData:
+    """Everything the site's pages are built from, read once from the warehouse."""
+
     experiments: list[Experiment]
     today: dt.date
     frame: pd.DataFrame  # portfolio.experiment_frame: design fields + effective status
@@ -36,13 +38,16 @@ class SiteData:
 
     @property
     def data_through(self) -> dt.date | None:
+        """The latest analysis date with results, None without results."""
         return pd.Timestamp(self.results["analysis_date"].max()).date() if not self.results.empty else None
 
     def of(self, name: str, experiment_id: str) -> pd.DataFrame:
+        """The rows of frame `name` for one experiment."""
         frame: pd.DataFrame = getattr(self, name)
         return frame[frame["experiment_id"] == experiment_id] if not frame.empty else frame
 
     def status(self, experiment_id: str) -> str:
+        """The experiment's effective status ("unknown" when it has none)."""
         rows = self.frame[self.frame["experiment_id"] == experiment_id]
         return str(rows["status"].iloc[0]) if not rows.empty else "unknown"
 

@@ -52,6 +52,8 @@ SEARCHED = [
 
 @dataclass(frozen=True)
 class Learning:
+    """What a decided experiment taught: decision, variant, learning, evidence and follow-ups."""
+
     experiment_id: str
     decision: str
     variant: str | None
@@ -70,7 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def from_args(experiment_id: str, args: argparse.Namespace, at: dt.datetime) -> Learning | None:
-    """The learning given to `exptrack decide`, or None for an `iterate` without one; raises for a ship/rollback without."""
+    """The learning given to `exptrack decide`, or None for an `iterate` without one; raises for a ship/rollback
+    without."""
     learned = (getattr(args, "learned", None) or "").strip()
     if not learned:
         if args.decision in NEEDS_LEARNING:
@@ -92,6 +95,7 @@ def from_args(experiment_id: str, args: argparse.Namespace, at: dt.datetime) -> 
 
 
 def ensure_table(con) -> None:
+    """Create state.learnings when missing."""
     con.execute("create schema if not exists state")
     con.execute(DDL)
 
@@ -124,15 +128,18 @@ def archive_files(con, experiment_id: str) -> dict[str, bytes]:
 
 
 def follow_ups(text: str) -> list[str]:
+    """The follow-ups of a learning: its `;`-separated parts."""
     return [part.strip() for part in (text or "").split(";") if part.strip()]
 
 
 def library(
     experiments: list[Experiment], learnings: pd.DataFrame, outcomes: pd.DataFrame, results_text: dict[str, str]
 ) -> pd.DataFrame:
-    """One row per decided experiment (latest learning, if any): hypothesis, surface, metrics, result, decision, learnings.
+    """One row per decided experiment (latest learning, if any): hypothesis, surface, metrics, result, decision,
+    learnings.
 
-    `outcomes`: portfolio.launch_and_decision rows (decision, decided_on, shipped_variant); `results_text`: experiment id →
+    `outcomes`: portfolio.launch_and_decision rows (decision, decided_on, shipped_variant); `results_text`: experiment
+    id →
     the primary result at the decision date in words (site/portfolio.py).
     """
     latest = (

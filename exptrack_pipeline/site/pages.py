@@ -39,6 +39,7 @@ def latest_findings(data: SiteData, experiment_id: str) -> pd.DataFrame:
 
 
 def badges(findings: pd.DataFrame) -> list[dict]:
+    """Health badges (label, status) for the checks the site shows."""
     by_check = findings.set_index("check_name") if not findings.empty else pd.DataFrame()
     out = []
     for check, label in BADGE_CHECKS.items():
@@ -69,6 +70,7 @@ def badges(findings: pd.DataFrame) -> list[dict]:
 
 
 def open_alerts(data: SiteData, experiment_id: str, findings: pd.DataFrame) -> pd.DataFrame:
+    """The experiment's alerts whose check still fails, latest per alert key."""
     alerts = data.of("alerts", experiment_id)
     if alerts.empty or findings.empty:
         return alerts.iloc[0:0] if not alerts.empty else alerts
@@ -77,6 +79,7 @@ def open_alerts(data: SiteData, experiment_id: str, findings: pd.DataFrame) -> p
 
 
 def progress(findings: pd.DataFrame) -> float | None:
+    """Progress towards the planned sample size (sample_size check), None when unknown."""
     rows = findings[findings["check_name"] == "sample_size"] if not findings.empty else findings
     if rows.empty:
         return None
@@ -85,10 +88,12 @@ def progress(findings: pd.DataFrame) -> float | None:
 
 
 def latest_results(data: SiteData, experiment_id: str) -> pd.DataFrame:
+    """The experiment's results at its latest analysis date."""
     return latest_on_or_before(data.results, experiment_id) if not data.results.empty else data.results
 
 
 def best_primary(e: Experiment, latest: pd.DataFrame) -> pd.Series | None:
+    """The primary-metric row of the variant most likely to beat control, None without one."""
     prim = latest[latest["metric_role"] == "primary"] if not latest.empty else latest
     if prim.empty:
         return None
@@ -96,17 +101,20 @@ def best_primary(e: Experiment, latest: pd.DataFrame) -> pd.Series | None:
 
 
 def day_of(e: Experiment, through) -> tuple[int, int]:
+    """(day of the experiment as of `through`, planned days)."""
     planned = (e.end_date - e.start_date).days + 1
     day = min((through - e.start_date).days + 1, planned) if through and through >= e.start_date else 0
     return day, planned
 
 
 def recommendation(data: SiteData, e: Experiment, latest: pd.DataFrame) -> analysis.Recommendation:
-    """The report's recommendation: the same rule with the same health verdicts (integrity failures lower the confidence)."""
+    """The report's recommendation: the same rule with the same health verdicts (integrity failures lower the
+    confidence)."""
     return analysis.recommend(e, latest, latest_findings(data, e.id))
 
 
 def portfolio_row(data: SiteData, e: Experiment) -> dict:
+    """One experiment's row of the portfolio page."""
     findings = latest_findings(data, e.id)
     latest = latest_results(data, e.id)
     best = best_primary(e, latest)
@@ -253,6 +261,7 @@ def primary_result_text(data: SiteData, e: Experiment, on_or_before) -> str:
 
 
 def finite(v: object) -> bool:
+    """True unless `v` is None or a non-finite float."""
     return v is not None and not (isinstance(v, float) and not np.isfinite(v))
 
 

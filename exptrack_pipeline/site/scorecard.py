@@ -33,6 +33,8 @@ TARGETS_FILE_VAR = "EXPTRACK_TARGETS_FILE"
 
 @dataclass(frozen=True)
 class Targets:
+    """The portfolio targets the scorecard compares with."""
+
     completed_per_quarter: float = 12
     time_to_decision_days: float = 14
     win_rate: float = 0.30
@@ -52,11 +54,14 @@ class Targets:
 
     @classmethod
     def from_env(cls) -> Targets:
+        """The targets from the file EXPTRACK_TARGETS_FILE names (defaults without it)."""
         return cls.from_file(os.environ.get(TARGETS_FILE_VAR))
 
 
 @dataclass(frozen=True)
 class MetricRow:
+    """One scorecard row: a metric's value, its target and which way is better."""
+
     key: str
     label: str
     value: float | None
@@ -67,6 +72,7 @@ class MetricRow:
 
     @property
     def status(self) -> str:
+        """The status against the target: "met", "missed" or "n/a" (no value)."""
         if self.value is None or not np.isfinite(self.value):
             return "n/a"
         ok = self.value >= self.target if self.higher_is_better else self.value <= self.target
@@ -173,6 +179,6 @@ def scorecard(outcomes: pd.DataFrame, wins: dict[str, bool], targets: Targets, t
         else:
             raw = now[key].iloc[0]
             value = None if pd.isna(raw) else float(raw)
-        trend = [(q, None if pd.isna(v) else float(v)) for q, v in zip(quarters["quarter"], quarters[key])]
+        trend = [(q, None if pd.isna(v) else float(v)) for q, v in zip(quarters["quarter"], quarters[key], strict=True)]
         out.append(MetricRow(key, label, value, float(target), higher, unit, trend))
     return out

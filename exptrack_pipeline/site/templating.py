@@ -38,6 +38,7 @@ def inline(text: object) -> markupsafe.Markup:
 
 @cache
 def environment() -> jinja2.Environment:
+    """The Jinja environment of the site's templates (strict undefined, HTML autoescaped)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("exptrack_pipeline.site", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -60,6 +61,7 @@ def environment() -> jinja2.Environment:
 
 @cache
 def stylesheet() -> str:
+    """The site's stylesheet text."""
     return (resources.files("exptrack_pipeline.site") / "static" / "site.css").read_text()
 
 

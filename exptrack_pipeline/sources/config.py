@@ -3,7 +3,8 @@ identities are, in which tool's layout, and how the tool's fields map onto exptr
 
     sources:
       - name: web                      # lower_snake_case, unique; the ingestion log's source is `web:exposures` etc.
-        preset: segment                # exptrack | segment | rudderstack | amplitude | mixpanel | snowplow | ga4 | custom
+        preset: segment                # exptrack | segment | rudderstack | amplitude | mixpanel | snowplow | ga4 |
+        custom
         folder: segment                # <raw dir>/<folder>/date=YYYY-MM-DD/ holds the tool's files (default: name)
         exposure_event: Experiment Viewed   # optional: the tool event that records an exposure
         exposures: {variant: properties.variation_name}   # optional: override any field of a contract
@@ -70,10 +71,13 @@ class Route(BaseModel):
         return self
 
     def as_dict(self) -> dict[str, Any]:
+        """The mapping as a plain dict (aliases, no unset fields)."""
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
 class Source(BaseModel):
+    """One source of the sources YAML: its preset, folder, format and field overrides."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
@@ -100,6 +104,7 @@ class Source(BaseModel):
 
     @property
     def root(self) -> str:
+        """The landing-zone folder of the source: `folder`, else its name."""
         return self.folder or self.name
 
     @model_validator(mode="after")
@@ -142,7 +147,8 @@ class Source(BaseModel):
                 raise ValueError(f"a custom source needs `format` (one of {', '.join(FORMATS)})")
             if not self.events and not self.exposures:
                 raise ValueError(
-                    "a custom source maps its fields: give `events:` and/or `exposures:` (see README: Connect your data)"
+                    "a custom source maps its fields: give `events:` and/or `exposures:` (see README: Connect "
+                    "your data)"
                 )
         if self.preset == "exptrack" and (
             self.format or self.exposures or self.events or self.identities or self.routes
@@ -152,6 +158,8 @@ class Source(BaseModel):
 
 
 class SourcesFile(BaseModel):
+    """The sources YAML: one or more sources, names unique."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     sources: list[Source] = Field(min_length=1)
 
@@ -167,6 +175,7 @@ class SourcesFile(BaseModel):
 
 
 def sources_path(experiments_dir: Path) -> Path:
+    """The sources YAML: EXPTRACK_SOURCES_FILE, else sources.yaml in the experiments folder."""
     return Path(os.environ.get("EXPTRACK_SOURCES_FILE") or experiments_dir / SOURCES_FILE_NAME).expanduser().resolve()
 
 

@@ -45,7 +45,8 @@ def _messages_sql(relation: str, types: dict[str, str], relative: str) -> tuple[
     )
     message_id = f"md5({_quote(relative)} || ':' || cast(ordinality as varchar))"
     sql = (
-        f"select 'track' as type, 'Experiment Viewed' as event, {message_id} as messageId, {column('user_id')} as userId, "
+        f"select 'track' as type, 'Experiment Viewed' as event, {message_id} as messageId, {column('user_id')} "
+        "as userId, "
         f"{column('exposed_at')} as timestamp, struct_pack({properties}) as properties from {relation}"
     )
     return sql, extras
@@ -99,6 +100,7 @@ def exposures_to_segment(raw_dir: Path) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write the demo's exposures in Segment's format (`python -m exptrack_pipeline.sources.demo`)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--raw", type=Path, required=True, help="a landing zone written by exptrack_pipeline.demo.generate"

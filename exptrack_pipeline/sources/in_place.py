@@ -84,7 +84,10 @@ def _undated_problem(con, unit: LoadUnit) -> str | None:
     except psycopg2.Error as exc:
         return f"unreadable table: {str(exc).strip().splitlines()[0]}"
     if undated:
-        return f"unreadable table: {undated} row(s) of {unit.table} have no {column} and belong to no day; fill it or set day_column"
+        return (
+            f"unreadable table: {undated} row(s) of {unit.table} have no {column} and belong to no day; fill it or "
+            "set day_column"
+        )
     return None
 
 
@@ -94,7 +97,8 @@ def _insert_day(con, unit: LoadUnit, day: dt.date) -> tuple[int, int]:
     con.execute(f"create temp table _staged on commit drop as {staged_sql(unit)}", [day])
     key = contract.dedup_key or "source_row"
     read, valid, distinct = con.execute(
-        f"select count(*), count(*) filter (where {REASON} is null), count(distinct {key}) filter (where {REASON} is null) from _staged"
+        f"select count(*), count(*) filter (where {REASON} is null), count(distinct {key}) filter (where "
+        f"{REASON} is null) from _staged"
     ).fetchone()
     columns = ", ".join(contract.core_columns)
     con.execute(
@@ -107,15 +111,18 @@ def _insert_day(con, unit: LoadUnit, day: dt.date) -> tuple[int, int]:
         ids = ", ".join(f"(s.{key})" for key in ("user_id", "anonymous_id", "device_id"))
         pairs = ", ".join(f"({literal(name)}, s.{ident(name)})" for name in attributes)
         con.execute(
-            f"insert into raw.exposure_attributes (partition_date, user_id, experiment_id, exposed_at, attribute, value, source) "
-            f"select ?, k.id, s.experiment_id, s.{contract.timestamp_column}, a.attribute, a.value, ? from _staged as s "
+            "insert into raw.exposure_attributes (partition_date, user_id, experiment_id, exposed_at, "
+            "attribute, value, source) "
+            f"select ?, k.id, s.experiment_id, s.{contract.timestamp_column}, a.attribute, a.value, ? from "
+            "_staged as s "
             f"cross join lateral (values {ids}) as k(id) cross join lateral (values {pairs}) as a(attribute, value) "
             f"where s.{REASON} is null and k.id is not null and a.value is not null",
             [day, source],
         )
     con.execute(
         f"insert into raw.quarantine (source, partition_date, source_file, source_row, reason, record) "
-        f"select ?, ?, source_file, source_row, {REASON}, _record from _staged where {REASON} is not null order by source_row",
+        f"select ?, ?, source_file, source_row, {REASON}, _record from _staged where {REASON} is not null "
+        "order by source_row",
         [source, day],
     )
     return int(read), int(valid - distinct)

@@ -32,6 +32,7 @@ _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def literal(text: str) -> str:
+    """`text` as a SQL string literal (quotes doubled)."""
     return "'" + str(text).replace("'", "''") + "'"
 
 
@@ -87,7 +88,10 @@ def _format_sql(text: str, fmt: str) -> str:
 
 def _param_sql(key: str, within: str, record: str) -> str:
     items = f"cast(json_extract({record}, {json_path(within)}) as json[])"
-    value = "coalesce(p->>'$.value.string_value', p->>'$.value.int_value', p->>'$.value.double_value', p->>'$.value.float_value')"
+    value = (
+        "coalesce(p->>'$.value.string_value', p->>'$.value.int_value', p->>'$.value.double_value', "
+        "p->>'$.value.float_value')"
+    )
     return f"(select {value} from (select unnest({items}) as p) where p->>'$.key' = {literal(key)} limit 1)"
 
 

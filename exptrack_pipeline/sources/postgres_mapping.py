@@ -23,7 +23,8 @@ FUNCTIONS = """
 create or replace function raw.exptrack_try_timestamp(t text) returns timestamp language plpgsql stable
 set timezone to 'UTC' as $fn$
 begin
-    if t is null or lower(trim(t)) in ('now', 'today', 'tomorrow', 'yesterday', 'epoch', 'infinity', '-infinity', 'allballs') then
+    if t is null or lower(trim(t)) in ('now', 'today', 'tomorrow', 'yesterday', 'epoch', 'infinity', '-infinity',
+        'allballs') then
         return null;
     end if;
     return (trim(t)::timestamptz) at time zone 'UTC';
@@ -78,10 +79,14 @@ def _epoch_sql(text: str, unit: str) -> str:
 
 
 def _param_sql(key: str, within: str, record: str) -> str:
-    value = "coalesce(p #>> '{value,string_value}', p #>> '{value,int_value}', p #>> '{value,double_value}', p #>> '{value,float_value}')"
+    value = (
+        "coalesce(p #>> '{value,string_value}', p #>> '{value,int_value}', p #>> '{value,double_value}', p #>> "
+        "'{value,float_value}')"
+    )
     items = path_sql(within, record).replace("#>>", "#>")
     return (
-        f"(select {value} from jsonb_array_elements(case when jsonb_typeof({items}) = 'array' then {items} end) as e(p) "
+        f"(select {value} from jsonb_array_elements(case when jsonb_typeof({items}) = 'array' then {items} "
+        "end) as e(p) "
         f"where p ->> 'key' = {literal(key)} limit 1)"
     )
 

@@ -38,6 +38,8 @@ from exptrack_pipeline.sources.config import Source
 
 @dataclass(frozen=True)
 class Preset:
+    """A tool's export format: file format, exposure and identity routes, and field specs."""
+
     format: str
     exposure_event: str | None
     exposure_route: str  # the field holding the event name the exposure route tests
@@ -101,7 +103,8 @@ track call: id, anonymous_id, user_id, event, timestamp), one table per event wi
 (`experiment_viewed`: experiment_id, variation_id) and `identifies` (anonymous_id, user_id, timestamp)."""
 
 _MIXPANEL_USER = {
-    "sql": """coalesce(j->>'$.properties."$user_id"', case when j->>'$.properties."$device_id"' is null then j->>'$.properties.distinct_id' end)"""
+    "sql": """coalesce(j->>'$.properties."$user_id"', """
+    """case when j->>'$.properties."$device_id"' is null then j->>'$.properties.distinct_id' end)"""
 }
 _MIXPANEL_IDS = {"user_id": _MIXPANEL_USER, "anonymous_id": 'properties["$device_id"]'}
 _MIXPANEL_TIME = {"field": "properties.time", "epoch": True}

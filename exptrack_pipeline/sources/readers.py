@@ -69,7 +69,8 @@ def table_records_sql(con: duckdb.DuckDBPyConnection, table: str, day_column: st
         raise FileProblem(f"unreadable table: {str(exc).strip().splitlines()[0]}") from None
     if undated:
         raise FileProblem(
-            f"unreadable table: {undated} row(s) of {table} have no {day_column} and belong to no day; fill it or set day_column"
+            f"unreadable table: {undated} row(s) of {table} have no {day_column} and belong to no day; fill it "
+            "or set day_column"
         )
     return (
         f"select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j "
@@ -91,7 +92,10 @@ def records_sql(fmt: str, path: Path, scratch: Path) -> str:
         if fmt == "parquet"
         else f"read_csv({p}, all_varchar = true, header = true, hive_partitioning = false)"
     )
-    return f"select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j from {table} as t"
+    return (
+        "select row_number() over () as ordinality, cast(to_json(t) as varchar) as line, to_json(t) as j from "
+        f"{table} as t"
+    )
 
 
 def routing_sql(contract: str, routes: dict[str, dict[str, Any]]) -> str:

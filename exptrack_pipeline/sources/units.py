@@ -46,7 +46,8 @@ def source_units(source: Source, raw_dir: Path) -> list[LoadUnit]:
         missing = [c for c in CONTRACTS if mapping.fields[c] and c not in mapping.tables and c != "identities"]
         if missing:
             raise SourcesError(
-                f"source {source.name!r}: no table for {', '.join(missing)}; add `tables: {{{missing[0]}: <schema.table>}}`"
+                f"source {source.name!r}: no table for {', '.join(missing)}; add `tables: {{{missing[0]}: "
+                f"<schema.table>}}`"
             )
         return _table_units(source, mapping.tables, mapping.fields, mapping.attributes, lambda _: mapping.day_column)
     fed = [c for c in CONTRACTS if mapping.fields[c]]
@@ -109,6 +110,7 @@ def _table_units(source: Source, tables: dict[str, str], fields: dict, attribute
 
 
 def all_units(raw_dir: Path, sources_file: Path | None) -> list[LoadUnit]:
+    """Every load unit of every configured source (exptrack's own format without a sources YAML)."""
     config = load_sources(sources_file) if sources_file else None
     sources = config.sources if isinstance(config, SourcesFile) else [NATIVE]
     return [unit for source in sources for unit in source_units(source, raw_dir)]

@@ -44,10 +44,12 @@ class ArmStats:
 
     @property
     def has_ratio(self) -> bool:
+        """True when the ratio sums (denominator, its square, the cross product) are present."""
         return self.sum_den is not None and self.sum_den_sq is not None and self.sum_num_den is not None
 
     @property
     def has_covariate(self) -> bool:
+        """True when the CUPED covariate sums (x, x², xy) are present."""
         return self.sum_x is not None and self.sum_x_sq is not None and self.sum_xy is not None
 
     @classmethod

@@ -36,10 +36,12 @@ class Estimate:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Broadcast shape of the comparison."""
         return np.shape(self.mean_control)
 
     @property
     def abs_effect(self) -> FloatArray:
+        """m_v − m_c."""
         return self.mean_variant - self.mean_control
 
     @property

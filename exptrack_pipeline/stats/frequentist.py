@@ -150,6 +150,7 @@ def estimate(control: ArmStats, variant: ArmStats, kind: Kind) -> Estimate:
 
 
 def zero_variance_reason(var_c: FloatArray, var_v: FloatArray, shape: tuple[int, ...]) -> StrArray:
+    """The reason "zero variance in both arms" where both variances are 0, else an empty string."""
     return reasons(shape, ((var_c == 0) & (var_v == 0), "zero variance in both arms"))
 
 

@@ -8,7 +8,8 @@ from scipy import stats
 
 
 def wilson_interval(successes: ArrayLike, n: ArrayLike, alpha: ArrayLike = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a proportion p̂ = x/n (Wilson 1927; statsmodels ``proportion_confint(method="wilson")``).
+    """Wilson score interval for a proportion p̂ = x/n (Wilson 1927; statsmodels
+    ``proportion_confint(method="wilson")``).
 
     centre = (p̂ + z²/2n) / (1 + z²/n),  half-width = z·√(p̂(1−p̂)/n + z²/4n²) / (1 + z²/n),  z = Φ⁻¹(1 − α/2).
     Rows with n = 0 give NaN bounds.

@@ -1,4 +1,5 @@
-"""Is a relative lift different in two groups? Novelty (early vs late, the same units) and interactions (disjoint units).
+"""Is a relative lift different in two groups? Novelty (early vs late, the same units) and interactions (disjoint
+units).
 
 For group g ∈ {1, 2}, l_g = m_v,g/m_c,g − 1 with per-arm means and variances from :func:`frequentist.estimate`.
 By the delta method with gradients ∇l_g = (∂/∂m_c, ∂/∂m_v) = (−m_v,g/m_c,g², 1/m_c,g):

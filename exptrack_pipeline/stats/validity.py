@@ -76,6 +76,7 @@ def few_expected_counts(control: ArmStats, variant: ArmStats) -> FloatArray:
 
 
 def few_counts_reason(mask: FloatArray, shape: tuple[int, ...]) -> StrArray:
+    """The reason a proportion test is withheld where `mask` has too few expected counts (Cochran 1954)."""
     return reasons(
         shape,
         (

@@ -16,25 +16,47 @@ class WarehouseBusy(RuntimeError):
 class Connection(Protocol):
     """The subset of a DuckDB connection exptrack uses; :class:`PgConnection` offers the same on PostgreSQL."""
 
-    def execute(self, sql: str, params: list | tuple | None = None) -> Any: ...
-    def fetchone(self) -> tuple | None: ...
-    def fetchall(self) -> list[tuple]: ...
-    def df(self) -> pd.DataFrame: ...
-    def register(self, name: str, frame: pd.DataFrame) -> Any: ...
-    def unregister(self, name: str) -> Any: ...
+    def execute(self, sql: str, params: list | tuple | None = None) -> Any:
+        """Run a statement with optional parameters; returns the connection for chaining."""
+
+    def fetchone(self) -> tuple | None:
+        """The next row of the last result, None when exhausted."""
+
+    def fetchall(self) -> list[tuple]:
+        """The remaining rows of the last result."""
+
+    def df(self) -> pd.DataFrame:
+        """The last result as a DataFrame."""
+
+    def register(self, name: str, frame: pd.DataFrame) -> Any:
+        """Make `frame` queryable as table `name` on this connection."""
+
+    def unregister(self, name: str) -> Any:
+        """Drop the table `register` made."""
 
 
 Connect = Callable[[], AbstractContextManager[Connection]]  # e.g. Warehouse.connect: a short-lived connection
 
 
 class Warehouse(Protocol):
+    """A DuckDB file or PostgreSQL database the pipeline reads and writes."""
+
     kind: str
 
-    def connect(self, read_only: bool = False) -> AbstractContextManager[Connection]: ...
-    def read_df(self, sql: str, params: list | None = None) -> pd.DataFrame: ...
-    def replace_table(self, schema: str, table: str, frame: pd.DataFrame) -> None: ...
-    def execute(self, sql: str, params: list | None = None) -> None: ...
-    def describe(self) -> str: ...
+    def connect(self, read_only: bool = False) -> AbstractContextManager[Connection]:
+        """A connection (read-only when asked), closed on exit."""
+
+    def read_df(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """The query's result as a DataFrame."""
+
+    def replace_table(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        """Replace `schema.table` with the frame's rows in one transaction."""
+
+    def execute(self, sql: str, params: list | None = None) -> None:
+        """Run one statement in its own connection."""
+
+    def describe(self) -> str:
+        """The warehouse in words, for messages."""
 
 
 def table_exists(con: Connection, qualified: str) -> bool:
@@ -49,7 +71,8 @@ def table_columns(con: Connection, qualified: str) -> list[str]:
     """Column names of `schema.table` in order (empty when it does not exist), on any backend."""
     schema, table = qualified.split(".")
     rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position",
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by "
+        "ordinal_position",
         [schema, table],
     ).fetchall()
     return [r[0] for r in rows]
@@ -64,7 +87,8 @@ def is_lock_error(exc: BaseException) -> bool:
 
 
 def is_write_conflict(exc: BaseException) -> bool:
-    """True when a concurrent transaction changed the same row (DuckDB's conflict, PostgreSQL's serialization failure)."""
+    """True when a concurrent transaction changed the same row (DuckDB's conflict, PostgreSQL's serialization
+    failure)."""
     import duckdb
 
     if isinstance(exc, duckdb.TransactionException):

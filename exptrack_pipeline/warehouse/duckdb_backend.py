@@ -29,10 +29,12 @@ class DuckDBWarehouse:
     kind: str = "duckdb"
 
     def describe(self) -> str:
+        """The warehouse in words: the DuckDB file."""
         return f"DuckDB file {self.path}"
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB connection, retried while another process holds the file's lock."""
         path = Path(self.path)
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,10 +59,12 @@ class DuckDBWarehouse:
             con.close()
 
     def read_df(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """The query's result as a DataFrame (read-only connection)."""
         with self.connect(read_only=True) as con:
             return con.execute(sql, params or []).df()
 
     def execute(self, sql: str, params: list | None = None) -> None:
+        """Run one statement in its own connection."""
         with self.connect() as con:
             con.execute(sql, params or [])
 

@@ -26,6 +26,7 @@ _BOOL_OID = 16
 
 
 def frame_from_rows(rows: list[tuple], description) -> pd.DataFrame:
+    """psycopg2 rows as a DataFrame with dtypes from the column type codes."""
     names = [d.name for d in description]
     frame = pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame({n: [] for n in names})
     out = {}
@@ -101,11 +102,11 @@ def _cell(value):
 
 
 def frame_to_csv(frame: pd.DataFrame) -> io.StringIO:
-    """The frame as CSV for `COPY ... (format csv, null '\\N')`: floats in round-trip form, nulls as \\N."""
+    r"""The frame as CSV for `COPY ... (format csv, null '\N')`: floats in round-trip form, nulls as \N."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     columns = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in frame.columns]
-    for row in zip(*columns):
+    for row in zip(*columns, strict=True):
         writer.writerow([_cell(v) for v in row])
     buffer.seek(0)
     return buffer

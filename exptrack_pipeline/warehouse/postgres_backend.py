@@ -62,6 +62,7 @@ class PgConnection:
         self._cursor = raw.cursor()
 
     def execute(self, sql: str, params: list | tuple | None = None) -> PgConnection:
+        """Run a statement (DuckDB's `?` placeholders); returns self for chaining."""
         self._cursor = self.raw.cursor()
         if params:
             self._cursor.execute(to_pyformat(sql), [_param(p) for p in params])
@@ -70,15 +71,19 @@ class PgConnection:
         return self
 
     def fetchone(self) -> tuple | None:
+        """The next row of the last result, None when exhausted."""
         return self._cursor.fetchone()
 
     def fetchall(self) -> list[tuple]:
+        """The remaining rows of the last result."""
         return self._cursor.fetchall()
 
     def df(self) -> pd.DataFrame:
+        """The last result as a DataFrame with pandas dtypes."""
         return frame_from_rows(self._cursor.fetchall(), self._cursor.description)
 
     def copy_frame(self, table: str, frame: pd.DataFrame) -> None:
+        """COPY the frame's rows into `table`."""
         columns = ", ".join(f'"{c}"' for c in frame.columns)
         with self.raw.cursor() as cur:
             cur.copy_expert(f"copy {table} ({columns}) from stdin with {COPY_OPTIONS}", frame_to_csv(frame))
@@ -89,6 +94,7 @@ class PgConnection:
             cur.copy_expert(f"copy {table} ({', '.join(columns)}) from stdin with (format csv)", stream)
 
     def register(self, name: str, frame: pd.DataFrame) -> PgConnection:
+        """Load `frame` into temp table `name` (DuckDB's register on PostgreSQL)."""
         types = column_types(frame)
         self.execute(f"drop table if exists pg_temp.{name}")
         self.execute(f"create temp table {name} ({', '.join(f'{chr(34)}{c}{chr(34)} {t}' for c, t in types.items())})")
@@ -96,15 +102,18 @@ class PgConnection:
         return self
 
     def unregister(self, name: str) -> PgConnection:
+        """Drop the temp table `register` made."""
         return self.execute(f"drop table if exists pg_temp.{name}")
 
     def close(self) -> None:
+        """Close the connection."""
         self.raw.close()
 
 
 @dataclass(frozen=True)
 class PostgresWarehouse:
-    """A PostgreSQL database; the password is given (Dagster: `EnvVar`) or read from EXPTRACK_PG_PASSWORD when a connection opens."""
+    """A PostgreSQL database; the password is given (Dagster: `EnvVar`) or read from EXPTRACK_PG_PASSWORD when a
+    connection opens."""
 
     host: str = "localhost"
     port: int = 5432
@@ -115,10 +124,12 @@ class PostgresWarehouse:
     kind: str = "postgres"
 
     def describe(self) -> str:
+        """The warehouse in words: database, host, port and user."""
         return f"PostgreSQL database {self.database} on {self.host}:{self.port} as {self.user}"
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[PgConnection]:
+        """A psycopg2 connection (UTC; read-only transactions when asked), committed on success."""
         import psycopg2
 
         options = "-c timezone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
@@ -147,10 +158,12 @@ class PostgresWarehouse:
             con.close()
 
     def read_df(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """The query's result as a DataFrame (read-only connection)."""
         with self.connect(read_only=True) as con:
             return con.execute(sql, params).df()
 
     def execute(self, sql: str, params: list | None = None) -> None:
+        """Run one statement in its own connection."""
         with self.connect() as con:
             con.execute(sql, params)
 
@@ -166,7 +179,8 @@ class PostgresWarehouse:
             con.execute("begin transaction")
             try:
                 current = con.execute(
-                    "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ? "
+                    "select column_name, data_type from information_schema.columns where table_schema = ? and "
+                    "table_name = ? "
                     "order by ordinal_position",
                     [schema, table],
                 ).fetchall()
@@ -175,7 +189,8 @@ class PostgresWarehouse:
                 else:
                     con.execute(f"drop table if exists {schema}.{table} cascade")
                     con.execute(
-                        f"create table {schema}.{table} ({', '.join(f'{chr(34)}{c}{chr(34)} {t}' for c, t in wanted.items())})"
+                        f"create table {schema}.{table} "
+                        f"({', '.join(f'{chr(34)}{c}{chr(34)} {t}' for c, t in wanted.items())})"
                     )
                 con.copy_frame(f"{schema}.{table}", frame)
                 con.execute("commit")

@@ -5,7 +5,8 @@ the sources in dbt_project/models/monitoring/_monitoring.yml and models/lifecycl
 
 * alerts.outbox — one row per alert × destination channel; `alert_id` is the exactly-once key.
 * state.experiment_status_events — append-only log of pauses and resumes (automatic or by a person; notify/state.py).
-* state.lifecycle_events — append-only log of lifecycle moves and decisions (`exptrack move/decide`; lifecycle/store.py).
+* state.lifecycle_events — append-only log of lifecycle moves and decisions (`exptrack move/decide`;
+  lifecycle/store.py).
 * monitoring.health_findings — every health verdict per experiment, check and as-of date (history kept).
 """
 

@@ -39,7 +39,9 @@ def test_expected_loss_equals_integral_of_normal_posterior(rng: np.random.Genera
     np.testing.assert_allclose(res.effect, freq.abs_effect)
     for i in range(0, 200, 10):
         mu, s = res.effect[i], res.se[i]
-        loss = integrate.quad(lambda x: -x * stats.norm.pdf(x, mu, s), -np.inf, 0.0, epsabs=1e-15, epsrel=1e-10)[0]
+        loss = integrate.quad(
+            lambda x, mu=mu, s=s: -x * stats.norm.pdf(x, mu, s), -np.inf, 0.0, epsabs=1e-15, epsrel=1e-10
+        )[0]
         assert res.expected_loss[i] == pytest.approx(loss, rel=1e-6, abs=1e-14)
         assert res.prob_beat_control[i] == pytest.approx(stats.norm.sf(0, mu, s), rel=1e-9)
         assert res.ci_low[i] == pytest.approx(stats.norm.ppf(0.025, mu, s), rel=1e-9)

@@ -24,8 +24,8 @@ def _proportion_grid() -> tuple[ArmStats, ArmStats]:
         for frac_c, frac_v in itertools.product([0.0, 0.5, 1.0], repeat=2):
             rows.append((n_c, np.floor(frac_c * n_c), n_v, np.floor(frac_v * n_v)))
     a = np.array(rows, dtype=float)
-    x = dict(sum_x=a[:, 0] * 0.5, sum_x_sq=a[:, 0] * 0.5, sum_xy=a[:, 1] * 0.5)
-    xv = dict(sum_x=a[:, 2] * 0.5, sum_x_sq=a[:, 2] * 0.5, sum_xy=a[:, 3] * 0.5)
+    x = {"sum_x": a[:, 0] * 0.5, "sum_x_sq": a[:, 0] * 0.5, "sum_xy": a[:, 1] * 0.5}
+    xv = {"sum_x": a[:, 2] * 0.5, "sum_x_sq": a[:, 2] * 0.5, "sum_xy": a[:, 3] * 0.5}
     return ArmStats(a[:, 0], a[:, 1], a[:, 1], **x), ArmStats(a[:, 2], a[:, 3], a[:, 3], **xv)
 
 

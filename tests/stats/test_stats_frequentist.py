@@ -157,8 +157,8 @@ def test_ratio_delta_method_matches_raw_data_covariance(rng: np.random.Generator
         return float(grad @ cov @ grad)
 
     res = compare(stats(control), stats(variant), kind="ratio")
-    se = np.sqrt([var_ratio(*c) + var_ratio(*v) for c, v in zip(control, variant)])
-    diff = [v[0].sum() / v[1].sum() - c[0].sum() / c[1].sum() for c, v in zip(control, variant)]
+    se = np.sqrt([var_ratio(*c) + var_ratio(*v) for c, v in zip(control, variant, strict=True)])
+    diff = [v[0].sum() / v[1].sum() - c[0].sum() / c[1].sum() for c, v in zip(control, variant, strict=True)]
     np.testing.assert_allclose(res.abs_effect, diff, rtol=1e-9)
     np.testing.assert_allclose(res.abs_se, se, rtol=RTOL)
     np.testing.assert_allclose(res.p_value, 2 * st.norm.sf(np.abs(np.array(diff) / se)), rtol=RTOL, atol=1e-300)

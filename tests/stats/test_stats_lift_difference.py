@@ -19,7 +19,7 @@ def _periods(rng: np.random.Generator, reps: int, n: int, early_lift: float, lat
     arms = {}
     for arm, lifts in ((0, (0.0, 0.0)), (1, (early_lift, late_lift))):
         values = []
-        for period, lift in enumerate(lifts):
+        for _period, lift in enumerate(lifts):
             mean = base * u[arm] * (1 + lift) * scale[arm]
             y = (
                 rng.binomial(1, np.clip(mean, 0, 1)).astype(float)

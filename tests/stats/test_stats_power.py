@@ -61,7 +61,7 @@ def test_mde_inverts_sample_size(rng: np.random.Generator) -> None:
     for kind, sd in (("proportion", None), ("mean", rng.uniform(0.1, 3.0, 200))):
         for weights in (None, [0.5, 0.3, 0.2]):
             n_arms = 2 if weights is None else 3
-            kw = dict(kind=kind, sd=sd, n_arms=n_arms, weights=weights, power=0.9, alpha=0.1)
+            kw = {"kind": kind, "sd": sd, "n_arms": n_arms, "weights": weights, "power": 0.9, "alpha": 0.1}
             mde = mde_for_sample_size(n, base, **kw)
             np.testing.assert_allclose(sample_size_per_arm(base, mde, **kw), n, rtol=1e-8)
 

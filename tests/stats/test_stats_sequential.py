@@ -72,7 +72,7 @@ def test_likelihood_ratio_equals_numerically_integrated_mixture() -> None:
     """1/p = Λ = ∫ exp(θS − θ²N/2) N(θ; 0, ρ²) dθ for S = z√N (unit-variance increments)."""
     for z, n, rho in [(1.0, 100, 0.1), (2.5, 5000, 0.03), (3.3, 20_000, 0.01), (0.3, 10, 1.0)]:
         s = z * np.sqrt(n)
-        integrand = lambda t: np.exp(t * s - t * t * n / 2) * stats.norm.pdf(t, 0, rho)  # noqa: E731
+        integrand = lambda t, s=s, n=n, rho=rho: np.exp(t * s - t * t * n / 2) * stats.norm.pdf(t, 0, rho)  # noqa: E731
         lam = integrate.quad(integrand, -10 * rho, 10 * rho + 2 * abs(s) / n, limit=200)[0]
         assert always_valid_pvalue(z, n, rho) == pytest.approx(min(1.0, 1.0 / lam), rel=1e-7)
 

@@ -37,13 +37,13 @@ def test_fieller_interval_is_the_inverted_contrast_test(rng: np.random.Generator
         vc = (control.sum_sq[i] - control.n[i] * mc**2) / (control.n[i] - 1) / control.n[i]
         vv = (variant.sum_sq[i] - variant.n[i] * mv**2) / (variant.n[i] - 1) / variant.n[i]
         q = st.t.ppf(0.975, res.df[i])
-        z = lambda r: (mv - r * mc) / np.sqrt(vv + r * r * vc)  # noqa: E731
+        z = lambda r, mv=mv, mc=mc, vv=vv, vc=vc: (mv - r * mc) / np.sqrt(vv + r * r * vc)  # noqa: E731
         if np.isnan(res.rel_lift_ci_low[i]):
             assert mc**2 <= q**2 * vc and "unbounded (Fieller)" in res.reason[i]
             continue
         ratio = mv / mc
-        low = opt.brentq(lambda r: z(r) - q, ratio - 50 * np.sqrt(vv + vc) / abs(mc) - 1, ratio, xtol=1e-14)
-        high = opt.brentq(lambda r: z(r) + q, ratio, ratio + 50 * np.sqrt(vv + vc) / abs(mc) + 1, xtol=1e-14)
+        low = opt.brentq(lambda r, z=z, q=q: z(r) - q, ratio - 50 * np.sqrt(vv + vc) / abs(mc) - 1, ratio, xtol=1e-14)
+        high = opt.brentq(lambda r, z=z, q=q: z(r) + q, ratio, ratio + 50 * np.sqrt(vv + vc) / abs(mc) + 1, xtol=1e-14)
         assert res.rel_lift_ci_low[i] == pytest.approx(low - 1, rel=1e-8, abs=1e-10)
         assert res.rel_lift_ci_high[i] == pytest.approx(high - 1, rel=1e-8, abs=1e-10)
 
@@ -118,7 +118,7 @@ def test_cuped_relative_interval_covers_at_large_lifts(rng: np.random.Generator,
 
 
 def test_garbage_statistics_are_nan_with_a_reason(warnings_as_errors: None) -> None:
-    good = dict(n=1000.0, sum=500.0, sum_sq=900.0)
+    good = {"n": 1000.0, "sum": 500.0, "sum_sq": 900.0}
     cases = {
         "nan sum": dict(good, sum=np.nan),
         "inf sum_sq": dict(good, sum_sq=np.inf),

@@ -39,7 +39,8 @@ single_copies as (
 
 )
 
-{% set columns = "event_id, user_id, anonymous_id, device_id, event_name, occurred_at, event_date, event_value, session_id, partition_date" %}
+{% set columns = "event_id, user_id, anonymous_id, device_id, event_name, occurred_at, event_date, event_value, "
+    ~ "session_id, partition_date" %}
 select {{ columns }} from single_copies
 union all
 select {{ columns }} from first_copies

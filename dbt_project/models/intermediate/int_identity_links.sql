@@ -33,42 +33,42 @@ links as (
     where anonymous_id is not null
     union all
     select
-        'device_id',
-        device_id,
+        'device_id' as id_type,
+        device_id as id_value,
         user_id,
-        identified_at
+        identified_at as linked_at
     from identities
     where device_id is not null
     union all
     select
-        'anonymous_id',
-        anonymous_id,
+        'anonymous_id' as id_type,
+        anonymous_id as id_value,
         user_id,
-        exposed_at
+        exposed_at as linked_at
     from exposures
     where anonymous_id is not null
     union all
     select
-        'device_id',
-        device_id,
+        'device_id' as id_type,
+        device_id as id_value,
         user_id,
-        exposed_at
+        exposed_at as linked_at
     from exposures
     where device_id is not null
     union all
     select
-        'anonymous_id',
-        anonymous_id,
+        'anonymous_id' as id_type,
+        anonymous_id as id_value,
         user_id,
-        occurred_at
+        occurred_at as linked_at
     from events
     where anonymous_id is not null
     union all
     select
-        'device_id',
-        device_id,
+        'device_id' as id_type,
+        device_id as id_value,
         user_id,
-        occurred_at
+        occurred_at as linked_at
     from events
     where device_id is not null
 

@@ -71,7 +71,8 @@ eligible_units as (
 totals as (
 
     -- Performance: sum the sparse unit-days first, then attach them to the (many more) eligible units once below;
-    -- int_unit_metric_daily only holds analysed units of the experiment's metrics, so no eligibility join is needed here.
+    -- int_unit_metric_daily only holds analysed units of the experiment's metrics, so no eligibility join is needed
+    -- here.
     select
         daily.experiment_id,
         daily.metric_id,

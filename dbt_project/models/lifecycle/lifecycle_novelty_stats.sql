@@ -50,7 +50,8 @@ primary_metrics as (
         experiments.control_variant,
         metrics.metric_id,
         metrics.stat_kind,
-        least(7, cast(floor(metrics.window_days / 2.0) as integer)) as period_days  -- 2.0: int / int truncates on PostgreSQL
+        -- 2.0: int / int truncates on PostgreSQL
+        least(7, cast(floor(metrics.window_days / 2.0) as integer)) as period_days
     from experiments
     inner join metrics
         on experiments.primary_metric_id = metrics.metric_id
@@ -61,9 +62,13 @@ primary_metrics as (
 
 periods as (
 
-    select 'early' as period, 0 as period_index
+    select
+        'early' as period,
+        0 as period_index
     union all
-    select 'late' as period, 1 as period_index
+    select
+        'late' as period,
+        1 as period_index
 
 ),
 
@@ -107,8 +112,10 @@ unit_periods as (
         on units.experiment_id = daily.experiment_id
         and units.metric_id = daily.metric_id
         and units.user_id = daily.user_id
-        and {{ dbt.datediff('units.exposure_date', 'daily.activity_date', 'day') }} >= periods.period_index * units.period_days
-        and {{ dbt.datediff('units.exposure_date', 'daily.activity_date', 'day') }} < (periods.period_index + 1) * units.period_days
+        and {{ dbt.datediff('units.exposure_date', 'daily.activity_date', 'day') }}
+        >= periods.period_index * units.period_days
+        and {{ dbt.datediff('units.exposure_date', 'daily.activity_date', 'day') }}
+        < (periods.period_index + 1) * units.period_days
     group by
         units.experiment_id, units.metric_id, units.stat_kind, units.period_days, units.variant, units.is_control,
         units.user_id, periods.period

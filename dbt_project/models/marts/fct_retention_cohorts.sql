@@ -56,14 +56,21 @@ retention_event_names as (
 -- (any event), and per user, day and event name for the events some experiment counts as retention.
 any_activity as (
 
-    select distinct unit_type, user_id, event_date
+    select distinct
+        unit_type,
+        user_id,
+        event_date
     from events
 
 ),
 
 named_activity as (
 
-    select distinct events.unit_type, events.user_id, events.event_date, events.event_name
+    select distinct
+        events.unit_type,
+        events.user_id,
+        events.event_date,
+        events.event_name
     from events
     inner join retention_event_names
         on events.event_name = retention_event_names.event_name
@@ -78,7 +85,8 @@ active_days as (
         assignments.variant,
         assignments.user_id,
         assignments.exposure_date,
-        {{ dbt.datediff('assignments.exposure_date', 'named_activity.event_date', 'day') }} as day_since_exposure
+        {{ dbt.datediff('assignments.exposure_date', 'named_activity.event_date', 'day') }}
+            as day_since_exposure
     from assignments
     inner join named_activity
         on assignments.user_id = named_activity.user_id
@@ -97,7 +105,8 @@ active_days as (
         assignments.variant,
         assignments.user_id,
         assignments.exposure_date,
-        {{ dbt.datediff('assignments.exposure_date', 'any_activity.event_date', 'day') }} as day_since_exposure
+        {{ dbt.datediff('assignments.exposure_date', 'any_activity.event_date', 'day') }}
+            as day_since_exposure
     from assignments
     inner join any_activity
         on assignments.user_id = any_activity.user_id
@@ -146,7 +155,9 @@ matrix as (
     from cohorts
     cross join day_offsets
     cross join data_through
-    where cast({{ dbt.dateadd('day', 'day_offsets.day_since_exposure', 'cohorts.cohort_date') }} as date) <= data_through.data_through_date
+    where
+        cast({{ dbt.dateadd('day', 'day_offsets.day_since_exposure', 'cohorts.cohort_date') }} as date)
+        <= data_through.data_through_date
 
 )
 

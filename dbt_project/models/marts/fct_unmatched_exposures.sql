@@ -1,6 +1,7 @@
--- Exposure rows that match nothing in the registry, per logged experiment id × variant × day: an experiment id that is not
--- registered (unknown_experiment) or a variant the experiment does not have (unknown_variant). They are excluded from every
--- analysis; monitoring turns them into health findings and `exptrack summary` lists them, so they are never silent.
+-- Exposure rows that match nothing in the registry, per logged experiment id × variant × day: an experiment id that
+-- is not registered (unknown_experiment) or a variant the experiment does not have (unknown_variant). They are
+-- excluded from every analysis; monitoring turns them into health findings and `exptrack summary` lists them, so they
+-- are never silent.
 with classified as (
 
     select * from {{ ref('int_exposures_classified') }}

@@ -10,7 +10,8 @@ renamed as (
         cast(user_id as {{ dbt.type_string() }}) as user_id,
         cast(experiment_id as {{ dbt.type_string() }}) as experiment_id,
         cast(exposed_at as {{ dbt.type_timestamp() }}) as exposed_at,
-        cast(attribute as {{ dbt.type_string() }}) as attribute,
+        -- `attribute` is a keyword, but it is the column's name in the raw contract and every model downstream
+        cast(attribute as {{ dbt.type_string() }}) as attribute,  -- noqa: RF04
         cast(value as {{ dbt.type_string() }}) as attribute_value,
         cast(partition_date as date) as partition_date
     from source

@@ -22,6 +22,8 @@ class ExptrackDbtTranslator(DagsterDbtTranslator):
     """dbt sources point at the assets that load them; models group by folder (staging, intermediate, marts)."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """Registry sources map to `experiment_registry`, landing-zone sources to the ingestion assets;
+        models keep dbt's key."""
         if dbt_resource_props["resource_type"] == "source":
             source = (dbt_resource_props["source_name"], dbt_resource_props["name"])
             if source[0] == "registry":
@@ -30,6 +32,7 @@ class ExptrackDbtTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """`dbt_<folder>` for models in a subfolder of models/, else `dbt`."""
         return "dbt_" + dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
 
 
@@ -38,4 +41,5 @@ translator = ExptrackDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, pool="duckdb")
 def exptrack_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Every dbt model and test (`dbt build`), streamed as Dagster events."""
     yield from dbt.cli(["build"], context=context).stream()

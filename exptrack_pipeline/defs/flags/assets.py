@@ -27,12 +27,14 @@ CHECK = "flag_file_matches_record"
             CHECK, asset=ASSET, description="The flag file holds exactly what exptrack last wrote (no hand edits)."
         )
     ],
-    description="exptrack's flagd flag-definition file: one flag per experiment, serving what its lifecycle status, decision and "
+    description="exptrack's flagd flag-definition file: one flag per experiment, serving what its lifecycle status, "
+    "decision and "
     "allocation phase call for; every change recorded in state.flag_changes (who, why, when).",
 )
 def feature_flags(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, flag_file: FlagFileResource
 ) -> dg.MaterializeResult:
+    """Plan the flag changes the lifecycle calls for and write the flag file."""
     outcome = sync(
         warehouse.connect,
         Path(flag_file.path),

@@ -74,7 +74,8 @@ def _ingest(
 
 
 def _ingestion_asset(key: str, description: str) -> dict:
-    """What both raw assets share: daily partitions (a range runs as one run), the DuckDB pool, the rows_conserved check."""
+    """What both raw assets share: daily partitions (a range runs as one run), the DuckDB pool, the rows_conserved
+    check."""
     conserved = dg.AssetCheckSpec(
         "rows_conserved", asset=key, description="Every row read is loaded, quarantined or de-duplicated."
     )
@@ -93,10 +94,12 @@ def _ingestion_asset(key: str, description: str) -> dict:
 @dg.asset(
     **_ingestion_asset(
         "raw_exposures",
-        "Exposure rows of the day's landing-zone files (raw.exposures, raw.exposure_attributes); bad rows go to raw.quarantine.",
+        "Exposure rows of the day's landing-zone files (raw.exposures, raw.exposure_attributes); bad rows go "
+        "to raw.quarantine.",
     )
 )
 def raw_exposures(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
+    """Load one day of exposure files into raw.exposures."""
     yield from _ingest(context, "exposures", landing_zone, warehouse)
 
 
@@ -107,4 +110,5 @@ def raw_exposures(context: dg.AssetExecutionContext, landing_zone: LandingZoneRe
     )
 )
 def raw_events(context: dg.AssetExecutionContext, landing_zone: LandingZoneResource, warehouse: WarehouseResource):
+    """Load one day of event files into raw.events."""
     yield from _ingest(context, "events", landing_zone, warehouse)

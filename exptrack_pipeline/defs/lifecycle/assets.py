@@ -68,6 +68,7 @@ def _lifecycle_frame(registry: Registry, con) -> tuple[pd.DataFrame, pd.DataFram
 def experiment_lifecycle(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, registry: RegistryResource
 ) -> dg.MaterializeResult:
+    """Write main.experiment_lifecycle: each experiment's effective status, ICE score and decision."""
     with warehouse.connect() as con:
         frame, events = _lifecycle_frame(registry.load(), con)
     warehouse.replace_table("main", "experiment_lifecycle", frame)
@@ -86,6 +87,7 @@ def experiment_lifecycle(
     description="Experiments in backlog or scheduled, ordered by ICE score = expected_impact × confidence / effort.",
 )
 def experiment_backlog(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Write main.experiment_backlog: backlog experiments ordered by ICE score."""
     ordered = portfolio.backlog(warehouse.read_df("select * from main.experiment_lifecycle"))
     for column in ("expected_impact", "confidence", "effort", "ice_score"):
         ordered[column] = ordered[column].astype("float64")
@@ -118,6 +120,7 @@ def experiment_reports(
     registry: RegistryResource,
     output_paths: OutputPathsResource,
 ) -> dg.MaterializeResult:
+    """Render every experiment's report (Markdown and HTML) into the reports folder."""
     out = output_paths.paths()
     reg = registry.load()
     out.reports.mkdir(parents=True, exist_ok=True)
@@ -153,6 +156,7 @@ def experiment_reports(
 def implementation_handoffs(
     warehouse: WarehouseResource, registry: RegistryResource, output_paths: OutputPathsResource
 ) -> dg.MaterializeResult:
+    """Write an implementation handoff for every ship decision."""
     out = output_paths.paths()
     reg = registry.load()
     written = []
@@ -180,7 +184,9 @@ def implementation_handoffs(
     pool="duckdb",
     group_name=GROUP,
     kinds={"python"},
-    description="Write-once archive <output dir>/archive/<id>/ (config, final results, decision, report, handoff, SHA-256 manifest) "
+    description="Write-once archive <output dir>/archive/<id>/ (config, final results, decision, report, handoff, "
+    "SHA-256 "
+    "manifest) "
     "for experiments concluded with a decision or archived. Never rewritten.",
 )
 def experiment_archive(
@@ -189,6 +195,7 @@ def experiment_archive(
     registry: RegistryResource,
     output_paths: OutputPathsResource,
 ) -> dg.MaterializeResult:
+    """Freeze the archive folder of every concluded or archived experiment (written once)."""
     out = output_paths.paths()
     reg = registry.load()
     frozen, kept = [], []
@@ -223,6 +230,7 @@ def experiment_archive(
     description="Experiments launched per quarter, time to decision (target ≤ 14 days), win rate, implementation rate.",
 )
 def portfolioportfolio_numbers(warehouse: WarehouseResource, output_paths: OutputPathsResource) -> dg.MaterializeResult:
+    """Write main.portfolio_metrics and the operational metrics page."""
     out = output_paths.paths()
     metrics = portfolio_numbers(warehouse)
     table = pd.DataFrame({"metric": list(metrics), "value": [json.dumps(v) for v in metrics.values()]})
@@ -240,7 +248,8 @@ def portfolioportfolio_numbers(warehouse: WarehouseResource, output_paths: Outpu
     pool="duckdb",
     group_name=GROUP,
     kinds={"python", "markdown", "slack"},
-    description=f"Weekly status of the active portfolio: <output dir>/summaries/weekly_status.md/.html, posted to Slack "
+    description="Weekly status of the active portfolio: <output dir>/summaries/weekly_status.md/.html, posted to "
+    "Slack "
     f"({PORTFOLIO_CHANNEL_VAR}, default the leadership channel) when SLACK_BOT_TOKEN is set.",
 )
 def weekly_status_report(
@@ -250,6 +259,7 @@ def weekly_status_report(
     slack: dg.ResourceParam[Any],
     output_paths: OutputPathsResource,
 ) -> dg.MaterializeResult:
+    """Write the weekly status of the active portfolio and post it to Slack."""
     out = output_paths.paths()
     reg = registry.load()
     today = dt.datetime.now(dt.UTC).date()
@@ -289,7 +299,8 @@ def weekly_status_report(
     pool="duckdb",
     group_name=GROUP,
     kinds={"python", "markdown", "slack"},
-    description="Cumulative impact of shipped experiments with a winner's-curse caution: <output dir>/summaries/monthly_impact.md/.html, "
+    description="Cumulative impact of shipped experiments with a winner's-curse caution: <output "
+    "dir>/summaries/monthly_impact.md/.html, "
     "posted to Slack like the weekly status.",
 )
 def monthly_impact_report(
@@ -299,6 +310,7 @@ def monthly_impact_report(
     slack: dg.ResourceParam[Any],
     output_paths: OutputPathsResource,
 ) -> dg.MaterializeResult:
+    """Write the monthly impact of shipped experiments and post it to Slack."""
     out = output_paths.paths()
     today = dt.datetime.now(dt.UTC).date()
     with warehouse.connect(read_only=True) as con:

@@ -11,9 +11,11 @@ from exptrack_pipeline.lifecycle import archive, portfolio
     asset="experiment_lifecycle",
     name="no_scheduling_conflicts",
     pool="duckdb",
-    description="Active experiments overlapping in time on one surface and audience, unless they share a non-null layer.",
+    description="Active experiments overlapping in time on one surface and audience, unless they share a non-null "
+    "layer.",
 )
 def no_scheduling_conflicts(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Fail when active experiments overlap on a surface and audience without sharing a layer."""
     frame = warehouse.read_df("select * from main.experiment_lifecycle")
     conflicts = portfolio.find_conflicts(frame)
     text = portfolio.describe_conflicts(conflicts)
@@ -30,6 +32,7 @@ def no_scheduling_conflicts(warehouse: WarehouseResource) -> dg.AssetCheckResult
     description="Every archived file still matches its SHA-256 in MANIFEST.sha256.",
 )
 def archive_intact(output_paths: OutputPathsResource) -> dg.AssetCheckResult:
+    """Fail when an archive folder's files no longer match its SHA-256 manifest."""
     out = output_paths.paths()
     folders = (
         sorted(d for d in out.archive.iterdir() if d.is_dir() and not d.name.startswith("."))

@@ -20,10 +20,12 @@ PORTFOLIO_CHANNEL_VAR = "EXPTRACK_PORTFOLIO_CHANNEL"  # Slack channel of the wee
 
 
 def markdown_table(frame: pd.DataFrame) -> dg.MetadataValue:
+    """A frame as a Markdown table for Dagster metadata (`_none_` when empty)."""
     return dg.MetadataValue.md(frame.to_markdown(index=False) if not frame.empty else "_none_")
 
 
 def report_inputs(con, e: Experiment, lifecycle: pd.DataFrame, traffic: dict[str, float]) -> ReportInputs:
+    """Everything one experiment's report needs, read from the warehouse."""
     where, params = "experiment_id = ?", [e.id]
     row = lifecycle.loc[e.id] if e.id in lifecycle.index else None
     decision = None
@@ -69,7 +71,8 @@ def config_bytes(experiments_dir: Path, experiment_id: str) -> tuple[str, bytes]
 def archive_files(
     con, e: Experiment, row: dict, events: pd.DataFrame, experiments_dir: Path, out: OutputPaths
 ) -> dict[str, bytes]:
-    """Config, final results (latest analysis date), history, decision, report (+ PNGs) and handoff of one experiment."""
+    """Config, final results (latest analysis date), history, decision, report (+ PNGs) and handoff of one
+    experiment."""
     name, config = config_bytes(experiments_dir, e.id)
     results = inputs.optional_table(con, "main.experiment_results", "experiment_id = ?", [e.id])
     final = results[results["analysis_date"] == results["analysis_date"].max()] if not results.empty else results
@@ -102,10 +105,12 @@ def archive_files(
 
 
 def metrics_from(con, lifecycle: pd.DataFrame) -> dict[str, object]:
+    """The portfolio's operational metrics from the lifecycle frame and status events."""
     return portfolio.operational_metrics(portfolio.launch_and_decision(lifecycle, store.all_events(con)))
 
 
 def portfolio_numbers(warehouse: Any) -> dict[str, object]:
+    """The portfolio's operational metrics, read from the warehouse."""
     with warehouse.connect(read_only=True) as con:
         return metrics_from(con, inputs.optional_table(con, "main.experiment_lifecycle"))
 

@@ -54,7 +54,8 @@ def _verdicts_md(findings: list[Finding]) -> str:
 
 
 def check_results(findings: list[Finding]) -> list[dg.AssetCheckResult]:
-    """One result per rule over all experiments: fails when any experiment fails it (informational rules always pass)."""
+    """One result per rule over all experiments: fails when any experiment fails it (informational rules always
+    pass)."""
     out = []
     for name, spec in CHECKS.items():
         mine = [f for f in findings if f.check == name]
@@ -102,6 +103,7 @@ def check_results(findings: list[Finding]) -> list[dg.AssetCheckResult]:
 def experiment_health(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, monitoring: MonitoringResource
 ) -> dg.MaterializeResult:
+    """Evaluate every health check of every running experiment and store the findings."""
     inputs, findings = evaluate_health(warehouse.connect, monitoring.config(), today=dt.date.today())
     triggered = [f for f in findings if f.triggered]
     for f in triggered:
@@ -161,8 +163,10 @@ def alerting(
     pool="duckdb",
     group_name="monitoring",
     kinds={"python", "duckdb", "slack"},
-    description="Alerts from the health verdicts into alerts.outbox (exactly once per experiment × trigger × day), automatic "
-    "pauses (state.experiment_status_events + feature-flag controller), and Slack delivery (dry run without SLACK_BOT_TOKEN).",
+    description="Alerts from the health verdicts into alerts.outbox (exactly once per experiment × trigger × day), "
+    "automatic "
+    "pauses (state.experiment_status_events + feature-flag controller), and Slack delivery (dry run without "
+    "SLACK_BOT_TOKEN).",
 )
 def experiment_alerts(
     context: dg.AssetExecutionContext,
@@ -172,6 +176,8 @@ def experiment_alerts(
     feature_flags: FeatureFlagResource,
     monitoring: MonitoringResource,
 ) -> dg.MaterializeResult:
+    """Raise the alerts of the latest findings, pause harmful experiments and deliver to Slack."""
+
     def log(message: str) -> None:
         context.log.info(message)
         if message.startswith("DRY RUN"):

@@ -31,7 +31,9 @@ def _latest_storage_id(instance: dg.DagsterInstance, key: str) -> int:
     name="health_alert_sensor",
     minimum_interval_seconds=120,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After new health results: raise their alerts (if experiment_alerts did not) and deliver every alert Slack has not "
+    description="After new health results: raise their alerts (if experiment_alerts did not) and deliver every alert "
+    "Slack "
+    "has not "
     "taken yet. Skips while a run is in progress (DuckDB has one writer).",
 )
 def health_alert_sensor(
@@ -42,6 +44,7 @@ def health_alert_sensor(
     feature_flags: FeatureFlagResource,
     monitoring: MonitoringResource,
 ) -> dg.SensorResult:
+    """Raise and deliver alerts after new health results; retry undelivered ones."""
     cursor = json.loads(context.cursor) if context.cursor else {}
     health_id, alerts_id = _latest_storage_id(context.instance, HEALTH), _latest_storage_id(context.instance, ALERTS)
     evaluate = health_id > cursor.get("health", -1) and health_id > alerts_id
@@ -65,7 +68,10 @@ def health_alert_sensor(
         raise
     d = outcome.delivery
     new = len(outcome.raised.new_alert_ids) if outcome.raised else 0
-    summary = f"{new} new alert(s); sent {d.sent}, dry run {d.dry_run}, failed {d.failed}; {d.undelivered_after} waiting for a later tick"
+    summary = (
+        f"{new} new alert(s); sent {d.sent}, dry run {d.dry_run}, failed {d.failed}; {d.undelivered_after} waiting "
+        "for a later tick"
+    )
     context.log.info(summary)
     state = {
         "health": max(health_id, cursor.get("health", -1)),
@@ -81,6 +87,7 @@ def health_alert_sensor(
     description="Posts every failed run to the data-engineering Slack channel (dry run without SLACK_BOT_TOKEN).",
 )
 def pipeline_failure_sensor(context: dg.RunFailureSensorContext, slack: SlackResource) -> None:
+    """Post a failed run's job, id and error to the data-engineering channel."""
     run = context.dagster_run
     message = context.failure_event.message or "the run failed"
     text, blocks = render_run_failure(run.job_name, run.run_id, message, slack.dagster_url)

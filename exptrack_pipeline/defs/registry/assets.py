@@ -15,6 +15,7 @@ from exptrack_pipeline.warehouse.schema import ensure_tables
     description="Experiments (one YAML each) and the metric catalog, validated, as tables in schema `registry`.",
 )
 def experiment_registry(registry: RegistryResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Write the registry tables (experiments, variants, metrics, phases, flags) and ensure the state tables."""
     loaded = registry.load()
     tables = registry_tables(loaded)
     for name, frame in tables.items():

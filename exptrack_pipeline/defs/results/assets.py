@@ -13,6 +13,7 @@ RESULTS_TABLE = "experiment_results"
 
 
 def latest_primary_markdown(results) -> str:
+    """The latest primary-metric results per experiment as a Markdown table."""
     if results.empty:
         return "_no results yet_"
     latest = results[results["analysis_date"] == results.groupby("experiment_id")["analysis_date"].transform("max")]
@@ -54,6 +55,7 @@ def latest_primary_markdown(results) -> str:
     },
 )
 def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Compute experiment_results from fct_variant_metric_stats: lifts, CIs and p-values per day."""
     stats = VariantMetricStats.validate(warehouse.read_df("select * from main.fct_variant_metric_stats"))
     alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")[
         "alpha"
@@ -78,9 +80,12 @@ def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     pool="duckdb",
     group_name="analysis",
     kinds={"python", "duckdb"},
-    description="D1/D7/D30 retention per experiment and variant (cohorts old enough only) with Wilson CIs and the lift vs control.",
+    description="D1/D7/D30 retention per experiment and variant (cohorts old enough only) with Wilson CIs and the "
+    "lift vs "
+    "control.",
 )
 def retention_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Compute retention_results from fct_retention_cohorts: D1/D7/D30 rates and lifts."""
     cohorts = RetentionCohorts.validate(warehouse.read_df("select * from main.fct_retention_cohorts"))
     controls = warehouse.read_df("select experiment_id, control_variant from registry.experiments").set_index(
         "experiment_id"
@@ -115,6 +120,7 @@ def retention_results(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     "with SRM per segment and a warning when a segment is too small to say anything.",
 )
 def segment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Compute segment_results from fct_segment_metric_stats: lifts and SRM per segment."""
     stats = SegmentMetricStats.validate(warehouse.read_df("select * from main.fct_segment_metric_stats"))
     exposures = warehouse.read_df("select * from main.fct_segment_exposures")
     alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")[

@@ -25,12 +25,14 @@ from exptrack_pipeline.site import generate, site_dir
     pool="duckdb",
     group_name="site",
     kinds={"python", "html"},
-    description="Static dashboard site: portfolio, experiment pages, learnings library, weekly, monthly and review pages "
+    description="Static dashboard site: portfolio, experiment pages, learnings library, weekly, monthly and review "
+    "pages "
     "(<EXPTRACK_OUTPUT_DIR>/site/index.html; `exptrack serve` browses it).",
 )
 def dashboard_site(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, registry: RegistryResource, site: SiteResource
 ) -> dg.MaterializeResult:
+    """Build the static dashboard site from the warehouse."""
     with warehouse.connect(read_only=True) as con:
         built = generate(con, registry.load(), site.output_dir, site.targets(), dt.datetime.now(dt.UTC).date())
     context.log.info(f"dashboard site: {built.index}")
