@@ -43,8 +43,7 @@ quantile_metrics as (
     select
         experiment_metrics.experiment_id,
         metrics.metric_id,
-        metrics.quantile_granularity,
-        metrics.window_days
+        metrics.quantile_granularity
     from experiment_metrics
     inner join metrics
         on experiment_metrics.metric_id = metrics.metric_id
@@ -54,25 +53,29 @@ quantile_metrics as (
 
 attributed_events as (
 
+    -- the join shape of int_unit_metric_daily (registry tables first, the metric filter last), which PostgreSQL plans
+    -- with hash joins
     select
-        quantile_metrics.experiment_id,
-        quantile_metrics.metric_id,
+        assignments.experiment_id,
+        amounts.metric_id,
         assignments.variant,
         assignments.user_id,
         amounts.event_date,
         amounts.amount
     from amounts
-    inner join quantile_metrics
-        on amounts.metric_id = quantile_metrics.metric_id
+    inner join experiment_metrics
+        on amounts.metric_id = experiment_metrics.metric_id
     inner join assignments
-        on quantile_metrics.experiment_id = assignments.experiment_id
+        on experiment_metrics.experiment_id = assignments.experiment_id
         and amounts.user_id = assignments.user_id
         and amounts.unit_type = assignments.unit_type
+    inner join metrics
+        on amounts.metric_id = metrics.metric_id
     where
-        quantile_metrics.quantile_granularity = 'event'
+        metrics.metric_kind = 'quantile'
+        and metrics.quantile_granularity = 'event'
         and amounts.occurred_at >= assignments.first_exposed_at
-        and amounts.occurred_at
-        < {{ dbt.dateadd('day', 'quantile_metrics.window_days', 'assignments.first_exposed_at') }}
+        and amounts.occurred_at < {{ dbt.dateadd('day', 'metrics.window_days', 'assignments.first_exposed_at') }}
 
 ),
 
@@ -92,33 +95,71 @@ event_observations as (
 
 ),
 
-unit_observations as (
+unit_rows as (
 
+    -- a unit's total on each analysis date is a running sum over its days (no unit × date × day join): an
+    -- observation row per analysis date since its exposure (amount 0, flag 1), and its daily amounts (flag 0, first)
     select
         assignments.experiment_id,
         quantile_metrics.metric_id,
         assignments.variant,
-        analysis_dates.analysis_date,
         assignments.user_id,
-        coalesce(sum(daily.numerator_amount), 0) as observed_value
+        analysis_dates.analysis_date,
+        0 as amount,
+        1 as is_observation
     from assignments
     inner join quantile_metrics
         on assignments.experiment_id = quantile_metrics.experiment_id
     inner join analysis_dates
         on assignments.experiment_id = analysis_dates.experiment_id
         and assignments.exposure_date <= analysis_dates.analysis_date
-    left join daily
-        on assignments.experiment_id = daily.experiment_id
-        and quantile_metrics.metric_id = daily.metric_id
-        and assignments.user_id = daily.user_id
-        and analysis_dates.analysis_date >= daily.activity_date
     where quantile_metrics.quantile_granularity = 'unit'
-    group by
-        assignments.experiment_id,
-        quantile_metrics.metric_id,
-        assignments.variant,
-        analysis_dates.analysis_date,
-        assignments.user_id
+    union all
+    select
+        daily.experiment_id,
+        daily.metric_id,
+        daily.variant,
+        daily.user_id,
+        daily.activity_date as analysis_date,
+        daily.numerator_amount as amount,
+        0 as is_observation
+    from daily
+    inner join quantile_metrics
+        on daily.experiment_id = quantile_metrics.experiment_id
+        and daily.metric_id = quantile_metrics.metric_id
+    where quantile_metrics.quantile_granularity = 'unit'
+
+),
+
+unit_totals as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        user_id,
+        analysis_date,
+        is_observation,
+        sum(amount) over (
+            partition by experiment_id, metric_id, user_id
+            order by analysis_date, is_observation
+            rows between unbounded preceding and current row
+        ) as running_total
+    from unit_rows
+
+),
+
+unit_observations as (
+
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        analysis_date,
+        user_id,
+        running_total as observed_value
+    from unit_totals
+    where is_observation = 1
 
 ),
 
