@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ exptrack_avoid_nested_loops() }}") }}
+
 -- The observations behind each quantile metric as of each analysis date, with the unit (cluster) they belong to:
 -- granularity event: every event attributed to an analysed unit (in [first exposure, + window_days)) up to that date,
 -- its value (count aggregation: 1); granularity unit: every unit exposed by that date, its total so far (0 without

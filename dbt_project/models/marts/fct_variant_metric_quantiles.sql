@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ exptrack_avoid_nested_loops() }}") }}
+
 -- Per experiment × quantile metric × variant × analysis date (cumulative from the start): what the statistics library
 -- needs for a quantile's interval (exptrack_pipeline/stats/quantile.py) and nothing per unit. The sample quantile,
 -- the order statistics at q ∓ bound_z·√(q(1 − q)/n_obs) that bound it, and per-unit (cluster) sums of the indicator
