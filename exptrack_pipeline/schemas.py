@@ -12,8 +12,8 @@ class VariantMetricStats(pa.DataFrameModel):
     experiment_id: Series[str]
     metric_id: Series[str]
     metric_role: Series[str] = pa.Field(isin=["primary", "secondary", "guardrail"])
-    metric_kind: Series[str] = pa.Field(isin=["conversion", "adoption", "mean", "ratio", "retention"])
-    stat_kind: Series[str] = pa.Field(isin=["proportion", "mean", "ratio"])
+    metric_kind: Series[str] = pa.Field(isin=["conversion", "adoption", "mean", "ratio", "retention", "quantile"])
+    stat_kind: Series[str] = pa.Field(isin=["proportion", "mean", "ratio", "quantile"])
     direction: Series[str] = pa.Field(isin=["increase", "decrease"])
     variant: Series[str]
     is_control: Series[bool]
@@ -105,14 +105,16 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "experiment_id": "Experiment id from the registry.",
     "metric_id": "Metric id from the metric catalog.",
     "metric_role": "primary, secondary or guardrail.",
-    "metric_kind": "conversion, adoption, mean, ratio or retention.",
+    "metric_kind": "conversion, adoption, mean, ratio, retention or quantile.",
     "direction": "Which way is good for this metric (increase or decrease).",
     "variant": "The treatment variant compared with the control.",
     "control_variant": "The experiment's control variant.",
     "analysis_date": "Results are cumulative from the experiment start through this date.",
-    "n_control": "Analysed units in the control (retention Dn: units exposed at least n days earlier).",
+    "n_control": "Analysed units in the control (retention Dn: units exposed at least n days earlier; event-level "
+    "quantiles: units with at least one event).",
     "n_variant": "Analysed units in the variant.",
-    "mean_control": "Control metric value (rate, mean per unit, or Σnumerator/Σdenominator for ratios).",
+    "mean_control": "Control metric value (rate, mean per unit, Σnumerator/Σdenominator for ratios, or the sample "
+    "quantile for quantile metrics).",
     "mean_variant": "Variant metric value.",
     "abs_effect": "mean_variant − mean_control.",
     "abs_ci_low": "Lower bound of the CI of abs_effect at level 1 − alpha/comparisons (bh: 1 − R·alpha/comparisons, "
@@ -135,7 +137,8 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "adjusted over them by the procedure and every interval is at level 1 − alpha/m (bh: 1 − R·alpha/m).",
     "alpha": "The experiment's significance level.",
     "is_significant": "p_value_adjusted < alpha (fixed horizon: valid at the planned end, not for daily peeking).",
-    "method": "Which test ran: z_unpooled, welch_t, delta_ratio_z, or fisher_exact / boschloo_exact / barnard_exact "
+    "method": "Which test ran: z_unpooled, welch_t, delta_ratio_z, quantile_order_stat_z (unit-level quantile), "
+    "quantile_order_stat_cluster_z (event-level quantile, cluster-adjusted), or fisher_exact / boschloo_exact / barnard_exact "
     "for proportions below the metric's expected-count threshold (default 5).",
     "alternative": "The hypothesis declared in the registry: two-sided, or one-sided greater (variant above control) / "
     "less. One-sided rows have one-sided p-values and one-sided interval bounds.",

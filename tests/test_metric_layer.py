@@ -266,3 +266,58 @@ def test_small_segments_get_a_warning_instead_of_a_verdict():
     assert results.loc["US", "warning"] == ""
     assert results.loc["US", "rel_lift"] == pytest.approx(0.2)
     assert results.loc["US", "srm_p_value"] == pytest.approx(1.0)
+
+
+def _dbt_quantiles(demo_run, experiment_id, metric_id, through):
+    frame = demo_run.query(
+        "select * from main.fct_variant_metric_quantiles"
+        " where experiment_id = ? and metric_id = ? and analysis_date = ?",
+        [experiment_id, metric_id, through.date()],
+    )
+    return frame.set_index("variant")
+
+
+QUANTILE_INPUTS = ["n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den", "quantile_lower", "quantile_upper"]
+
+
+def _quantile_expected(groups, level: float, clustered: bool) -> pd.DataFrame:
+    """QuantileArmStats.from_observations per variant (numpy's type-7 quantiles of the pandas observations)."""
+    from exptrack_pipeline.stats import QuantileArmStats
+
+    rows = {}
+    for variant, g in groups:
+        arm = QuantileArmStats.from_observations(g["y"].to_numpy(float), level, g["user_id"] if clustered else None)
+        rows[variant] = {c: float(getattr(arm, c)) for c in QUANTILE_INPUTS} | {
+            "quantile_estimate": float(arm.quantile),
+            "n_obs": float(arm.n_obs),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def test_event_level_quantile_inputs_match_pandas(demo_run, reference):
+    registry, units, events = reference
+    metric = registry.catalog.get("page_load_p90")
+    through = pd.Timestamp("2026-11-12")
+    u = units[units["experiment_id"] == "homepage_cards"][["user_id", "variant", "first"]]
+    e = events[events["event_name"].isin(metric.events)][["user_id", "occurred_at", "event_date", "value"]]
+    joined = u.merge(e, on="user_id")
+    window = joined["first"] + pd.Timedelta(days=metric.window_days)
+    joined = joined[(joined["occurred_at"] >= joined["first"]) & (joined["occurred_at"] < window)]
+    joined = joined[joined["event_date"] <= through].rename(columns={"value": "y"})
+    expected = _quantile_expected(joined.groupby("variant"), metric.quantile, clustered=True)
+    actual = _dbt_quantiles(demo_run, "homepage_cards", "page_load_p90", through)
+    assert (actual["quantile_granularity"] == "event").all() and expected["n_obs"].min() > 1000
+    _assert_equal(actual, expected, [*QUANTILE_INPUTS, "quantile_estimate", "n_obs"])
+
+
+def test_unit_level_quantile_inputs_match_pandas(demo_run, reference):
+    registry, units, events = reference
+    metric = registry.catalog.get("session_seconds_p50")
+    through = pd.Timestamp("2026-11-20")
+    u = _unit_values(
+        units, events, "checkout_redesign", metric.events, aggregation="sum", window_days=14, through=through
+    )
+    expected = _quantile_expected(u.groupby("variant"), metric.quantile, clustered=False)
+    actual = _dbt_quantiles(demo_run, "checkout_redesign", "session_seconds_p50", through)
+    assert (actual["n"] == actual["n_obs"]).all()  # one observation per unit
+    _assert_equal(actual, expected, [*QUANTILE_INPUTS, "quantile_estimate", "n_obs"])

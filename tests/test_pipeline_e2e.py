@@ -35,9 +35,15 @@ def test_results_cover_every_experiment_metric_and_variant(demo_run, latest):
     }
     assert set(latest.index) == expected
     kinds = set(latest["metric_kind"])
-    assert kinds == {"conversion", "adoption", "mean", "ratio", "retention"}
+    assert kinds == {"conversion", "adoption", "mean", "ratio", "retention", "quantile"}
     methods = set(latest["method"])
-    assert {"z_unpooled", "welch_t", "delta_ratio_z"} <= methods
+    assert {
+        "z_unpooled",
+        "welch_t",
+        "delta_ratio_z",
+        "quantile_order_stat_z",
+        "quantile_order_stat_cluster_z",
+    } <= methods
 
 
 def test_signup_lift_is_significant_and_covers_the_truth(demo_run, latest):

@@ -28,6 +28,7 @@ BACKGROUND_RUNS = (POSTGRES_DEMO,)  # started at collection (conftest.py, backgr
 # The compared models with their keys (the unique / unique_combination tests of their schema files).
 MODEL_KEYS = {
     "fct_variant_metric_stats": ["experiment_id", "metric_id", "variant", "analysis_date"],
+    "fct_variant_metric_quantiles": ["experiment_id", "metric_id", "variant", "analysis_date"],
     "fct_daily_exposures": ["experiment_id", "variant", "exposure_date"],
     "fct_retention_cohorts": ["experiment_id", "variant", "cohort_date", "day_since_exposure"],
     "fct_segment_metric_stats": ["experiment_id", "metric_id", "variant", "attribute", "attribute_value"],

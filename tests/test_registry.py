@@ -118,3 +118,54 @@ def test_ratio_metric_needs_numerator_and_denominator(registry_dir: Path):
     _edit(registry_dir / "metrics.yaml", change)
     with pytest.raises(RegistryError, match=r"metrics\.yaml: invalid[\s\S]*numerator` and `denominator"):
         load_registry(registry_dir)
+
+
+def _set_metric(registry_dir: Path, metric_id: str, **fields) -> None:
+    def change(d):
+        for metric in d["metrics"]:
+            if metric["id"] == metric_id:
+                for key, value in fields.items():
+                    if value is None:
+                        metric.pop(key, None)
+                    else:
+                        metric[key] = value
+
+    _edit(registry_dir / "metrics.yaml", change)
+
+
+def test_demo_quantile_metrics_reach_the_registry_tables():
+    tables = registry_tables(load_registry(REPO / "experiments"))
+    metrics = tables["metrics"].set_index("metric_id")
+    assert metrics.loc["page_load_p90", ["stat_kind", "quantile", "quantile_granularity"]].tolist() == [
+        "quantile",
+        0.9,
+        "event",
+    ]
+    assert metrics.loc["session_seconds_p50", "quantile_granularity"] == "unit"  # the default
+    assert metrics.loc["card_ctr", ["quantile", "quantile_granularity"]].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("metric_id", "fields", "message"),
+    [
+        ("page_load_p90", {"quantile": None}, r"field `metrics\.\d+`: a quantile metric needs `quantile`"),
+        ("page_load_p90", {"quantile": 90}, r"`quantile` must be strictly between 0 and 1 .*got 90"),
+        ("page_load_p90", {"quantile": 1.0}, r"`quantile` must be strictly between 0 and 1"),
+        ("page_load_p90", {"aggregation": "count"}, r"granularity: event.*set `aggregation: sum`"),
+        (
+            "page_load_p90",
+            {"granularity": "session"},
+            r"field `metrics\.\d+\.granularity`: Input should be 'unit' or 'event'",
+        ),
+        ("page_load_p90", {"cap": {"method": "fixed", "value": 5000}}, r"capping would bias a quantile"),
+        (
+            "revenue_per_user",
+            {"quantile": 0.9},
+            r"`quantile`/`granularity` belong to quantile metrics, not mean; remove",
+        ),
+    ],
+)
+def test_quantile_metric_errors_name_file_field_and_fix(registry_dir: Path, metric_id, fields, message):
+    _set_metric(registry_dir, metric_id, **fields)
+    with pytest.raises(RegistryError, match=r"metrics\.yaml: invalid[\s\S]*" + message):
+        load_registry(registry_dir)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from exptrack_pipeline.analysis.multiplicity import adjust, interval_alpha, procedures
+from exptrack_pipeline.analysis.quantiles import QUANTILE_COLUMNS, arm_stats, with_quantile_inputs
 from exptrack_pipeline.schemas import ExperimentResults
 from exptrack_pipeline.stats import (
     ArmStats,
@@ -41,14 +42,13 @@ def _stat_columns(frame: pd.DataFrame, suffix: str = "") -> list[str]:
     return STAT_COLUMNS + [c for c in RATIO_COVARIATE_COLUMNS if f"{c}{suffix}" in frame.columns]
 
 
-def _arms(frame: pd.DataFrame, suffix: str) -> ArmStats:
-    columns = _stat_columns(frame, suffix)
-    return ArmStats(**{column: frame[f"{column}{suffix}"].to_numpy(dtype=float) for column in columns})
+def _arms(frame: pd.DataFrame, suffix: str, kind: str = "") -> ArmStats:
+    return arm_stats(frame, suffix, kind, _stat_columns(frame, suffix))
 
 
 def pair_with_control(stats: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFrame:
     """One row per non-control variant with the control's statistics beside it (suffixes _v and _c)."""
-    control = stats[stats["is_control"]][keys + _stat_columns(stats)]
+    control = stats[stats["is_control"]][keys + _stat_columns(stats) + [c for c in QUANTILE_COLUMNS if c in stats]]
     variants = stats[~stats["is_control"]]
     return variants.merge(control, on=keys, suffixes=("_v", "_c"), how="inner", validate="many_to_one")
 
@@ -60,7 +60,7 @@ def by_kind(pairs: pd.DataFrame, run) -> dict[str, np.ndarray]:
     for kind in pairs["stat_kind"].unique():
         mask = (pairs["stat_kind"] == kind).to_numpy()
         part = pairs[mask]
-        result = run(_arms(part, "_c"), _arms(part, "_v"), kind, part)
+        result = run(_arms(part, "_c", kind), _arms(part, "_v", kind), kind, part)
         for name, values in vars(result).items():
             values = np.asarray(values)
             if values.shape != (mask.sum(),):
@@ -128,6 +128,7 @@ def compute_results(
     margins: pd.DataFrame | None = None,
     options: pd.DataFrame | None = None,
     corrections: pd.Series | None = None,
+    quantiles: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Fixed-horizon, sequential, CUPED and Bayesian summaries for every variant-vs-control pair.
 
@@ -137,7 +138,9 @@ def compute_results(
     (stats.sequential_ratio_test with R = 1 ± margin; margin 0 for primary and secondary metrics).
     `options` (experiment_id, metric_id, alternative, exact_test, exact_below) and `corrections` (experiment_id →
     bonferroni | holm | bh) come from the registry (analysis/multiplicity.py); absent, the defaults apply.
+    `quantiles` (fct_variant_metric_quantiles) holds the inputs of quantile metrics (analysis/quantiles.py).
     """
+    stats = with_quantile_inputs(stats, quantiles)
     pairs = pair_with_control(stats).sort_values([*KEYS, "variant"]).reset_index(drop=True)
     if pairs.empty:
         return ExperimentResults.validate(

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MetricKind = Literal["conversion", "adoption", "mean", "ratio", "retention"]
+MetricKind = Literal["conversion", "adoption", "mean", "ratio", "retention", "quantile"]
 Aggregation = Literal["count", "sum"]
 
 STAT_KIND = {
@@ -15,6 +15,7 @@ STAT_KIND = {
     "retention": "proportion",
     "mean": "mean",
     "ratio": "ratio",
+    "quantile": "quantile",
 }
 """Which two-sample test each metric kind uses in the statistics library."""
 
@@ -43,6 +44,22 @@ class Cap(_Strict):
         return self
 
 
+def check_quantile_fields(kind: str, quantile: float | None, granularity: str | None, aggregation: str) -> None:
+    """`quantile` (0 < q < 1) and `granularity` appear on quantile metrics only, and `quantile` always there."""
+    if kind != "quantile":
+        if quantile is not None or granularity is not None:
+            raise ValueError(f"`quantile`/`granularity` belong to quantile metrics, not {kind}; remove them")
+        return
+    if quantile is None:
+        raise ValueError("a quantile metric needs `quantile`: the level between 0 and 1, e.g. 0.9 for p90")
+    if not 0 < quantile < 1:
+        raise ValueError(f"`quantile` must be strictly between 0 and 1 (e.g. 0.5, 0.9, 0.99), got {quantile}")
+    if granularity == "event" and aggregation != "sum":
+        raise ValueError(
+            "an event-level quantile metric (granularity: event) takes each event's `value`: set `aggregation: sum`"
+        )
+
+
 class MetricDefinition(_Strict):
     """One metric of the catalog: the events it sums, how, and its kind (proportion, mean, ratio)."""
 
@@ -62,6 +79,8 @@ class MetricDefinition(_Strict):
     exact_test: Literal["fisher", "boschloo", "barnard", "none"] = "fisher"
     """0/1 metrics: the exact test run where an arm expects fewer than `exact_below` events (none: no test there)."""
     exact_below: float = Field(default=5.0, ge=0)
+    quantile: float | None = None
+    granularity: Literal["unit", "event"] | None = None
 
     @model_validator(mode="after")
     def _shape_fits_kind(self) -> MetricDefinition:
@@ -82,14 +101,22 @@ class MetricDefinition(_Strict):
         if self.kind != "retention" and self.retention_day is not None:
             raise ValueError("`retention_day` only applies to retention metrics")
         if self.cap is not None and self.kind not in ("mean", "ratio"):
-            raise ValueError("`cap` only applies to mean and ratio metrics (0/1 metrics need no cap)")
+            raise ValueError(
+                "`cap` only applies to mean and ratio metrics (0/1 metrics need no cap; capping would bias a quantile)"
+            )
         exact = sorted({"exact_test", "exact_below"} & self.model_fields_set)
         if exact and STAT_KIND.get(self.kind) != "proportion":
             raise ValueError(
                 f"`{'`, `'.join(exact)}` only applies to 0/1 metrics (conversion, adoption, retention), "
                 f"not {self.kind}; remove it"
             )
+        check_quantile_fields(self.kind, self.quantile, self.granularity, self.aggregation)
         return self
+
+    @property
+    def quantile_granularity(self) -> str | None:
+        """For quantile metrics: "unit" (default) or "event"; None for other kinds."""
+        return (self.granularity or "unit") if self.kind == "quantile" else None
 
     @property
     def stat_kind(self) -> str:
@@ -103,7 +130,7 @@ class MetricDefinition(_Strict):
             assert self.numerator is not None and self.denominator is not None
             return [("numerator", self.numerator), ("denominator", self.denominator)]
         assert self.events is not None
-        aggregation = self.aggregation if self.kind == "mean" else "count"
+        aggregation = self.aggregation if self.kind in ("mean", "quantile") else "count"
         return [("numerator", EventSum(events=self.events, aggregation=aggregation))]
 
 

@@ -81,6 +81,8 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
                 "cuped_lookback_days": m.cuped_lookback_days,
                 "exact_test": m.exact_test if m.stat_kind == "proportion" else "none",
                 "exact_below": m.exact_below,
+                "quantile": m.quantile,
+                "quantile_granularity": m.quantile_granularity,
             }
         )
         for part, quantity in m.value_parts:
@@ -100,9 +102,9 @@ def registry_tables(registry: Registry) -> dict[str, pd.DataFrame]:
     frames["experiment_metrics"]["max_relative_harm"] = frames["experiment_metrics"]["max_relative_harm"].astype(
         "float64"
     )
-    for name in ("retention_day", "cap_value"):
+    for name in ("retention_day", "cap_value", "quantile"):
         frames["metrics"][name] = frames["metrics"][name].astype("float64")
-    for column in ("cap_method",):
+    for column in ("cap_method", "quantile_granularity"):
         frames["metrics"][column] = frames["metrics"][column].astype("object")
     for column in ("pm", "layer"):
         frames["experiments"][column] = frames["experiments"][column].astype("object")

@@ -41,8 +41,8 @@ TRUTH_FILE = "demo_truth.json"
 
 METRICS = {
     SIGNUP.id: ("signup_conversion", "d1_retention", "d7_retention", "session_duration", "error_rate"),
-    HOMEPAGE.id: ("card_ctr", "saved_search_adoption", "seconds_per_session", "error_rate"),
-    CHECKOUT.id: ("purchase_conversion", "revenue_per_user", "error_rate"),
+    HOMEPAGE.id: ("card_ctr", "saved_search_adoption", "seconds_per_session", "error_rate", "page_load_p90"),
+    CHECKOUT.id: ("purchase_conversion", "revenue_per_user", "error_rate", "session_seconds_p50"),
 }
 """Every metric each demo experiment uses (primary, secondary, guardrails), as in experiments/*.yaml."""
 

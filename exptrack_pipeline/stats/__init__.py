@@ -13,6 +13,7 @@ from .cuped_moments import expected_variance_reduction
 from .effect import fieller_interval
 from .frequentist import Comparison, compare
 from .power import expected_duration_days, mde_for_sample_size, power_proportion, sample_size_per_arm
+from .quantile import QuantileArmStats
 from .sequential import (
     always_valid_pvalue,
     compare_sequential,
@@ -27,6 +28,7 @@ __all__ = [
     "BayesResult",
     "Comparison",
     "CupedComparison",
+    "QuantileArmStats",
     "SrmResult",
     "adjust_pvalues",
     "always_valid_pvalue",

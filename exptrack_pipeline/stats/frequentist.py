@@ -17,13 +17,19 @@ from ._util import (
 )
 from .arms import ArmStats
 from .effect import Estimate, Relative, relative_effect, unbounded_reason
+from .quantile import METHOD_UNIT, quantile_estimate
 from .ratio import ratio_mean_and_variance, ratio_reasons
 from .sides import Alternative, open_ends, pvalue, quantile, side_of
 from .small_sample import apply_exact
 from .validity import MIN_EXPECTED_COUNT, few_counts_reason, few_expected_counts, input_reasons
 
-Kind = Literal["proportion", "mean", "ratio"]
-METHODS: dict[str, str] = {"proportion": "z_unpooled", "mean": "welch_t", "ratio": "delta_ratio_z"}
+Kind = Literal["proportion", "mean", "ratio", "quantile"]
+METHODS: dict[str, str] = {
+    "proportion": "z_unpooled",
+    "mean": "welch_t",
+    "ratio": "delta_ratio_z",
+    "quantile": METHOD_UNIT,
+}
 
 
 @dataclass(frozen=True)
@@ -104,8 +110,10 @@ def estimate(control: ArmStats, variant: ArmStats, kind: Kind) -> Estimate:
 
     Rows with non-finite or inconsistent inputs, and proportions below Cochran's expected-count
     rule (:mod:`.validity`), keep their means but get NaN variances, so every test and interval
-    built on them is NaN with the reason.
+    built on them is NaN with the reason. Quantile metrics: :func:`.quantile.quantile_estimate`.
     """
+    if kind == "quantile":
+        return quantile_estimate(control, variant)
     shape = np.broadcast_shapes(control.shape, variant.shape)
     mc, vc = arm_mean_and_variance(control, kind)
     mv, vv = arm_mean_and_variance(variant, kind)
@@ -233,6 +241,8 @@ def compare(
       (Welch 1947; scipy ``ttest_ind(equal_var=False)``).
     - kind="ratio": z test on Σy_v/Σd_v − Σy_c/Σd_c with delta-method variances
       (Deng, Knoblich & Lu 2018).
+    - kind="quantile": z test on Q̂_v − Q̂_c with order-statistic variances (:mod:`.quantile`; the arms are
+      :class:`.quantile.QuantileArmStats`).
 
     Relative lift m_v/m_c − 1: delta-method CI (relative="delta"), exponentiated log-ratio
     CI (relative="log") or Fieller's interval (relative="fieller", the one that always agrees

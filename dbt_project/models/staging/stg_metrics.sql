@@ -16,7 +16,9 @@ renamed as (
         direction,
         cap_method,
         cast(cap_value as {{ exptrack_type_double() }}) as cap_value,
-        cast(cuped_lookback_days as integer) as cuped_lookback_days
+        cast(cuped_lookback_days as integer) as cuped_lookback_days,
+        cast(quantile as {{ exptrack_type_double() }}) as quantile_level,
+        quantile_granularity
     from source
 
 )

@@ -37,12 +37,17 @@ def latest_primary_markdown(results) -> str:
 
 @dg.asset(
     key=RESULTS_TABLE,
-    deps=[dg.AssetKey("fct_variant_metric_stats"), dg.AssetKey("experiment_registry")],
+    deps=[
+        dg.AssetKey("fct_variant_metric_stats"),
+        dg.AssetKey("fct_variant_metric_quantiles"),
+        dg.AssetKey("experiment_registry"),
+    ],
     pool="duckdb",
     group_name="analysis",
     kinds={"python", "duckdb"},
     description="One row per experiment × metric × non-control variant × analysis date: lift, CIs, p-values "
-    "(fixed-horizon, Bonferroni-adjusted, always-valid, CUPED) and a Bayesian summary.",
+    "(fixed-horizon, Bonferroni-adjusted, always-valid, CUPED; quantile metrics by order statistics) and a "
+    "Bayesian summary.",
     metadata={
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, description=doc) for name, doc in RESULT_COLUMN_DOCS.items()]
@@ -63,7 +68,8 @@ def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     corrections = warehouse.read_df("select experiment_id, correction from registry.experiments").set_index(
         "experiment_id"
     )["correction"]
-    results = compute_results(stats, alphas, margins, options, corrections)
+    quantiles = warehouse.read_df("select * from main.fct_variant_metric_quantiles")
+    results = compute_results(stats, alphas, margins, options, corrections, quantiles=quantiles)
     warehouse.replace_table("main", RESULTS_TABLE, results)
     context.log.info(f"wrote {len(results)} result rows")
     return dg.MaterializeResult(
