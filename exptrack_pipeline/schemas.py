@@ -138,8 +138,8 @@ RESULT_COLUMN_DOCS: dict[str, str] = {
     "alpha": "The experiment's significance level.",
     "is_significant": "p_value_adjusted < alpha (fixed horizon: valid at the planned end, not for daily peeking).",
     "method": "Which test ran: z_unpooled, welch_t, delta_ratio_z, quantile_order_stat_z (unit-level quantile), "
-    "quantile_order_stat_cluster_z (event-level quantile, cluster-adjusted), or fisher_exact / boschloo_exact / barnard_exact "
-    "for proportions below the metric's expected-count threshold (default 5).",
+    "quantile_order_stat_cluster_z (event-level quantile, cluster-adjusted), or fisher_exact / boschloo_exact / "
+    "barnard_exact for proportions below the metric's expected-count threshold (default 5).",
     "alternative": "The hypothesis declared in the registry: two-sided, or one-sided greater (variant above control) / "
     "less. One-sided rows have one-sided p-values and one-sided interval bounds.",
     "seq_abs_ci_low": "Always-valid (sequential) CI of abs_effect at level 1 − alpha/comparisons, safe to look at "
