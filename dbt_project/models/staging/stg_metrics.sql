@@ -18,7 +18,7 @@ renamed as (
         cast(cap_value as {{ exptrack_type_double() }}) as cap_value,
         cast(cuped_lookback_days as integer) as cuped_lookback_days,
         cast(quantile as {{ exptrack_type_double() }}) as quantile_level,
-        quantile_granularity
+        cast(quantile_granularity as {{ dbt.type_string() }}) as quantile_granularity
     from source
 
 )
