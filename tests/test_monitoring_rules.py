@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.power import NormalIndPower
 
 from exptrack_pipeline.monitoring import HealthConfig, HealthInputs, evaluate
 from exptrack_pipeline.monitoring import integrity as ig
@@ -282,6 +283,18 @@ def test_sample_size_uses_the_power_analysis_and_reports_the_first_day_reached()
     assert short.status == "pass" and short.details["progress"] == pytest.approx(
         3 * per_day / np.ceil(needed), abs=1e-3
     )
+
+
+def test_sample_size_plans_the_primary_metric_s_declared_one_sided_test():
+    frames = world(per_day=(100, 100))
+    metrics = frames["metrics"]
+    metrics["alternative"] = np.where(metrics["metric_id"] == "conv", "greater", "two-sided")
+    f = run(oc.check_sample_size, frames)
+    # the world's control converts at 10 %; MDE 10 % relative → 11 %, unpooled variance, one-sided z at alpha 0.05
+    effect = 0.01 / np.sqrt((0.1 * 0.9 + 0.11 * 0.89) / 2)
+    one_sided = NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8, alternative="larger")
+    assert abs(f.details["required_per_arm"]["control"] - np.ceil(one_sided)) <= 1
+    assert "one-sided (greater)" in f.details["power_analysis"]
 
 
 def test_duration_reached_once_on_the_end_date():

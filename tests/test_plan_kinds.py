@@ -135,3 +135,16 @@ def test_sample_size_check_plans_the_primary_metrics_kind_and_reports_cuped() ->
     ratio["stats"] = ratio["stats"].assign(sum_den_sq=12.0 * ratio["stats"]["n"], sum_num_den=0.4 * ratio["stats"]["n"])
     finding = run(outcomes.check_sample_size, ratio)
     assert "(ratio)" in finding.details["power_analysis"] and "with CUPED" not in finding.details["power_analysis"]
+
+
+def test_a_one_sided_plan_matches_statsmodels_and_says_so() -> None:
+    # proportion 0.1 → 0.11 (relative MDE 10 %), unpooled variance, one-sided at alpha 0.05
+    baseline = planning.Baseline(0.1, "proportion", None, "test")
+    one = planning.make_plan("conv", baseline, 0.1, alternative="greater")
+    two = planning.make_plan("conv", baseline, 0.1)
+    effect = 0.01 / math.sqrt((0.1 * 0.9 + 0.11 * 0.89) / 2)
+    expected = math.ceil(NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8, alternative="larger"))
+    assert abs(one.n_smallest_arm - expected) <= 1
+    assert one.n_smallest_arm < 0.85 * two.n_smallest_arm
+    assert "(greater)" in planning.format_plan(one, ["control", "treatment"])
+    assert "(two-sided)" in planning.format_plan(two, ["control", "treatment"])

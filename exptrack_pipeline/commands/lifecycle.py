@@ -81,6 +81,12 @@ def _add_plan_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cuped", action="store_true", help="plan for the CUPED-adjusted test (ρ² from pre-period data)")
     p.add_argument("--variance-reduction", type=float, help="CUPED ρ² to plan with (default: from the warehouse)")
     p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument(
+        "--alternative",
+        choices=["two-sided", "greater", "less"],
+        default="two-sided",
+        help="the hypothesis the experiment will declare (success_criteria.one_sided); one-sided needs fewer units",
+    )
     p.add_argument("--power", type=float, default=0.8)
     p.add_argument("--arms", default="control,treatment", help="comma-separated arm names, control first")
     p.add_argument("--weights", help="comma-separated traffic weights per arm (default: equal)")
@@ -187,6 +193,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
         daily_units=daily,
         traffic_source=source,
         cuped=args.cuped,
+        alternative=args.alternative,
     )
     return plan, arms
 

@@ -64,6 +64,7 @@ class Plan:
     duration_days: int | None
     cuped: bool = False  # planned for the CUPED-adjusted test (variance × (1 − ρ²))
     n_smallest_arm_cuped: int | None = None  # the same plan with CUPED, when ρ² is known
+    alternative: str = "two-sided"  # the declared hypothesis: two-sided, greater or less (one-sided at level alpha)
 
     @property
     def total_units(self) -> int:
@@ -201,6 +202,7 @@ def make_plan(
         duration,
         cuped,
         math.ceil(n_cuped) if math.isfinite(n_cuped) else None,
+        alternative,
     )
 
 
@@ -211,7 +213,7 @@ def format_plan(plan: Plan, arm_names: list[str]) -> str:
     lines = [
         f"metric            {plan.metric_id} ({KIND_LABELS.get(b.kind, b.kind)})",
         f"baseline          {b.value:.4g}" + (f" (sd {b.sd:.4g})" if b.sd is not None else "") + f"  [{b.source}]",
-        f"effect to detect  {effect}; alpha {plan.alpha:g} (two-sided"
+        f"effect to detect  {effect}; alpha {plan.alpha:g} ({plan.alternative}"
         + (f", Bonferroni over {len(plan.weights) - 1} comparisons" if len(plan.weights) > 2 else "")
         + f"), power {plan.power:.0%}",
         "sample size       "
