@@ -161,7 +161,8 @@ def test_quantile_plan_gives_the_planned_power_in_simulation() -> None:
     # textbook asymptotics of a sample quantile: √(ν(1 − ν))/f(Q); Exp(1) p90: Q = ln 10, f(Q) = 0.1 → 3.0
     assert sd == pytest.approx(3.0, rel=0.05)
     plan = planning.make_plan("p90", planning.Baseline(float(big.quantile), "quantile", sd, "sim"), 0.1)
-    assert "quantile, order-statistic z" in planning.format_plan(plan, ["control", "treatment"])
+    text = planning.format_plan(plan, ["control", "treatment"])
+    assert "quantile, order-statistic z" in text and "does not apply to quantile metrics" in text
     n, shift, sims = plan.n_smallest_arm, 0.1 * math.log(10.0), 400
     arms = [
         (

@@ -282,6 +282,8 @@ def _cuped_lines(plan: Plan) -> list[str]:
     lines = []
     if b.lag_days:
         lines.append(f"retention day     units count {b.lag_days} days after exposure: the duration includes them")
+    if b.kind == "quantile":
+        return [*lines, "CUPED             does not apply to quantile metrics (results report the plain test)"]
     if b.variance_reduction is None:
         return [*lines, "CUPED             no pre-period data for this metric: variance reduction unknown"]
     if plan.cuped:
