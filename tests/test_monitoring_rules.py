@@ -297,6 +297,29 @@ def test_sample_size_plans_the_primary_metric_s_declared_one_sided_test():
     assert "one-sided (greater)" in f.details["power_analysis"]
 
 
+def test_sample_size_plans_a_quantile_primary_metric_from_the_quantile_mart():
+    from exptrack_pipeline.stats import QuantileArmStats
+
+    frames = world(per_day=(100, 100))
+    for name in ("stats", "metrics"):
+        frames[name].loc[frames[name]["metric_id"] == "conv", "stat_kind"] = "quantile"
+    arm = QuantileArmStats.from_observations(np.random.default_rng(2).exponential(1.0, 40_000), 0.9)
+    row = {"experiment_id": EXP, "metric_id": "conv", "is_control": True, "analysis_date": as_of(frames)}
+    row |= {"quantile_level": 0.9, "quantile_granularity": "unit", "quantile_estimate": float(arm.quantile)}
+    row |= {c: float(getattr(arm, c)) for c in ("quantile_lower", "quantile_upper", "bound_z", "n_obs", "n", "sum")}
+    row |= {c: float(getattr(arm, c)) for c in ("sum_sq", "sum_den", "sum_den_sq", "sum_num_den")}
+    frames["quantiles"] = pd.DataFrame([row])
+    f = run(oc.check_sample_size, frames)
+    # the documented plan: per-unit sd = √n·(Y_U − Y_L)/(2 z_b) from the mart row, MDE 10 % relative of Q̂, two-sided,
+    # power 0.8, sized by statsmodels (within rounding)
+    sd = np.sqrt(row["n_obs"]) * (row["quantile_upper"] - row["quantile_lower"]) / (2 * row["bound_z"])
+    assert sd == pytest.approx(3.0, rel=0.1)  # Bahadur: √(ν(1 − ν))/f(Q) = 0.3/0.1 for Exp(1) at p90
+    effect = 0.1 * row["quantile_estimate"] / sd
+    expected = NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8)
+    assert f.details["required_per_arm"]["control"] == pytest.approx(expected, abs=1.5)
+    assert "conv (quantile)" in f.details["power_analysis"]
+
+
 def test_duration_reached_once_on_the_end_date():
     f = run(oc.check_duration, world(days=14, end_offset=10))
     assert f.status == "reached" and f.event_date == day(10)

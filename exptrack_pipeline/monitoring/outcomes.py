@@ -128,11 +128,11 @@ def required_units(inp: HealthInputs, experiment_id: str, as_of: dt.date) -> tup
         (stats["metric_id"] == exp["primary_metric_id"]) & stats["is_control"] & (stats["analysis_date"] == as_of)
     ]
     if not row.empty and str(row["stat_kind"].iloc[0]) == "quantile":
-        return float("nan"), (
-            f"{exp['primary_metric_id']} is a quantile metric: the health check reads no quantile inputs yet; "
-            f"plan it with `exptrack plan --metric {exp['primary_metric_id']}`"
-        )
-    baseline = planning.baseline_from_stats(row, exp["primary_metric_id"]) if not row.empty else None
+        quantiles = inp.rows("quantiles", experiment_id)
+        quantiles = quantiles[quantiles["analysis_date"] == as_of]
+        baseline = planning.baseline_from_quantiles(quantiles, exp["primary_metric_id"]) if len(quantiles) else None
+    else:
+        baseline = planning.baseline_from_stats(row, exp["primary_metric_id"]) if not row.empty else None
     if baseline is None:
         return float("nan"), "no control data for the primary metric yet"
     alternative = primary_alternative(inp, experiment_id, exp["primary_metric_id"])

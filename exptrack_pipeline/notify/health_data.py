@@ -121,6 +121,18 @@ def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
                 "select * from main.lifecycle_interaction_stats",
                 FRAME_COLUMNS["interaction"],
             ),
+            "quantiles": _df(
+                con,
+                "main",
+                "fct_variant_metric_quantiles",
+                """
+                select q.* from main.fct_variant_metric_quantiles q
+                inner join (select experiment_id, max(exposure_date) as as_of from main.fct_daily_exposures group by
+                    experiment_id) a
+                    on q.experiment_id = a.experiment_id and q.analysis_date = a.as_of
+                """,
+                FRAME_COLUMNS["quantiles"],
+            ),
         }
         through = con.execute("select max(partition_date) from main.stg_events").fetchone()[0]
     return HealthInputs(experiments=experiments, data_through=through, today=today, **frames)
