@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.power import NormalIndPower
 
 from exptrack_pipeline.monitoring import HealthConfig, HealthInputs, evaluate
 from exptrack_pipeline.monitoring import integrity as ig
@@ -282,6 +283,41 @@ def test_sample_size_uses_the_power_analysis_and_reports_the_first_day_reached()
     assert short.status == "pass" and short.details["progress"] == pytest.approx(
         3 * per_day / np.ceil(needed), abs=1e-3
     )
+
+
+def test_sample_size_plans_the_primary_metric_s_declared_one_sided_test():
+    frames = world(per_day=(100, 100))
+    metrics = frames["metrics"]
+    metrics["alternative"] = np.where(metrics["metric_id"] == "conv", "greater", "two-sided")
+    f = run(oc.check_sample_size, frames)
+    # the world's control converts at 10 %; MDE 10 % relative → 11 %, unpooled variance, one-sided z at alpha 0.05
+    effect = 0.01 / np.sqrt((0.1 * 0.9 + 0.11 * 0.89) / 2)
+    one_sided = NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8, alternative="larger")
+    assert abs(f.details["required_per_arm"]["control"] - np.ceil(one_sided)) <= 1
+    assert "one-sided (greater)" in f.details["power_analysis"]
+
+
+def test_sample_size_plans_a_quantile_primary_metric_from_the_quantile_mart():
+    from exptrack_pipeline.stats import QuantileArmStats
+
+    frames = world(per_day=(100, 100))
+    for name in ("stats", "metrics"):
+        frames[name].loc[frames[name]["metric_id"] == "conv", "stat_kind"] = "quantile"
+    arm = QuantileArmStats.from_observations(np.random.default_rng(2).exponential(1.0, 40_000), 0.9)
+    row = {"experiment_id": EXP, "metric_id": "conv", "is_control": True, "analysis_date": as_of(frames)}
+    row |= {"quantile_level": 0.9, "quantile_granularity": "unit", "quantile_estimate": float(arm.quantile)}
+    row |= {c: float(getattr(arm, c)) for c in ("quantile_lower", "quantile_upper", "bound_z", "n_obs", "n", "sum")}
+    row |= {c: float(getattr(arm, c)) for c in ("sum_sq", "sum_den", "sum_den_sq", "sum_num_den")}
+    frames["quantiles"] = pd.DataFrame([row])
+    f = run(oc.check_sample_size, frames)
+    # the documented plan: per-unit sd = √n·(Y_U − Y_L)/(2 z_b) from the mart row, MDE 10 % relative of Q̂, two-sided,
+    # power 0.8, sized by statsmodels (within rounding)
+    sd = np.sqrt(row["n_obs"]) * (row["quantile_upper"] - row["quantile_lower"]) / (2 * row["bound_z"])
+    assert sd == pytest.approx(3.0, rel=0.1)  # Bahadur: √(ν(1 − ν))/f(Q) = 0.3/0.1 for Exp(1) at p90
+    effect = 0.1 * row["quantile_estimate"] / sd
+    expected = NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8)
+    assert f.details["required_per_arm"]["control"] == pytest.approx(expected, abs=1.5)
+    assert "conv (quantile)" in f.details["power_analysis"]
 
 
 def test_duration_reached_once_on_the_end_date():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from test_lifecycle_planning import _env
 
 from exptrack_pipeline.cli import main
 from exptrack_pipeline.lifecycle import planning
+from exptrack_pipeline.stats import QuantileArmStats, compare
+from exptrack_pipeline.stats.quantile import quantile_unit_sd
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -135,3 +138,61 @@ def test_sample_size_check_plans_the_primary_metrics_kind_and_reports_cuped() ->
     ratio["stats"] = ratio["stats"].assign(sum_den_sq=12.0 * ratio["stats"]["n"], sum_num_den=0.4 * ratio["stats"]["n"])
     finding = run(outcomes.check_sample_size, ratio)
     assert "(ratio)" in finding.details["power_analysis"] and "with CUPED" not in finding.details["power_analysis"]
+
+
+def test_a_one_sided_plan_matches_statsmodels_and_says_so() -> None:
+    # proportion 0.1 → 0.11 (relative MDE 10 %), unpooled variance, one-sided at alpha 0.05
+    baseline = planning.Baseline(0.1, "proportion", None, "test")
+    one = planning.make_plan("conv", baseline, 0.1, alternative="greater")
+    two = planning.make_plan("conv", baseline, 0.1)
+    effect = 0.01 / math.sqrt((0.1 * 0.9 + 0.11 * 0.89) / 2)
+    expected = math.ceil(NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8, alternative="larger"))
+    assert abs(one.n_smallest_arm - expected) <= 1
+    assert one.n_smallest_arm < 0.85 * two.n_smallest_arm
+    assert "(greater)" in planning.format_plan(one, ["control", "treatment"])
+    assert "(two-sided)" in planning.format_plan(two, ["control", "treatment"])
+
+
+def test_quantile_plan_gives_the_planned_power_in_simulation() -> None:
+    """The planner's n for a p90 (unit-level) reaches the planned 80 % power with the production quantile test."""
+    rng = np.random.default_rng(11)
+    big = QuantileArmStats.from_observations(rng.exponential(1.0, 200_000), 0.9)
+    sd = float(quantile_unit_sd(big))
+    # textbook asymptotics of a sample quantile: √(ν(1 − ν))/f(Q); Exp(1) p90: Q = ln 10, f(Q) = 0.1 → 3.0
+    assert sd == pytest.approx(3.0, rel=0.05)
+    plan = planning.make_plan("p90", planning.Baseline(float(big.quantile), "quantile", sd, "sim"), 0.1)
+    text = planning.format_plan(plan, ["control", "treatment"])
+    assert "quantile, order-statistic z" in text and "does not apply to quantile metrics" in text
+    n, shift, sims = plan.n_smallest_arm, 0.1 * math.log(10.0), 400
+    arms = [
+        (
+            QuantileArmStats.from_observations(rng.exponential(1.0, n), 0.9),
+            QuantileArmStats.from_observations(rng.exponential(1.0, n) + shift, 0.9),  # p90 up 10 %
+        )
+        for _ in range(sims)
+    ]
+
+    def stack(side: int) -> QuantileArmStats:
+        names = [f.name for f in fields(QuantileArmStats)]
+        return QuantileArmStats(**{k: np.array([getattr(a[side], k) for a in arms], dtype=float) for k in names})
+
+    power = float(np.mean(compare(stack(0), stack(1), kind="quantile", alpha=0.05).p_value < 0.05))
+    assert abs(power - 0.8) < 3 * math.sqrt(0.8 * 0.2 / sims), power
+
+
+def test_quantile_baseline_comes_from_the_quantile_mart() -> None:
+    rng = np.random.default_rng(5)
+    arm = QuantileArmStats.from_observations(rng.exponential(1.0, 50_000), 0.9)
+    row = {
+        "experiment_id": "e",
+        "metric_id": "p90",
+        "is_control": True,
+        "analysis_date": pd.Timestamp("2026-11-01"),
+        "quantile_granularity": "unit",
+        "quantile_estimate": float(arm.quantile),
+        **{c: float(getattr(arm, c)) for c in planning.QUANTILE_FIELDS},
+    }
+    baseline = planning.baseline_from_quantiles(pd.DataFrame([row]), "p90")
+    assert baseline.kind == "quantile" and baseline.value == pytest.approx(math.log(10.0), rel=0.03)
+    assert baseline.sd == pytest.approx(3.0, rel=0.08)  # √(ν(1 − ν))/f(Q) for Exp(1) at p90
+    assert planning.baseline_from_quantiles(pd.DataFrame([row]), "other") is None

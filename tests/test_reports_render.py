@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from exptrack_pipeline.config import load_registry
-from exptrack_pipeline.reports.analysis import recommend
 from exptrack_pipeline.reports.experiment import ReportInputs, render
+from exptrack_pipeline.reports.recommendation import recommend
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKOUT = load_registry(REPO / "experiments").get("checkout_redesign")  # ends 2026-11-28; error_rate tolerance 5%

@@ -81,6 +81,12 @@ def _add_plan_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cuped", action="store_true", help="plan for the CUPED-adjusted test (ρ² from pre-period data)")
     p.add_argument("--variance-reduction", type=float, help="CUPED ρ² to plan with (default: from the warehouse)")
     p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument(
+        "--alternative",
+        choices=["two-sided", "greater", "less"],
+        default="two-sided",
+        help="the hypothesis the experiment will declare (success_criteria.one_sided); one-sided needs fewer units",
+    )
     p.add_argument("--power", type=float, default=0.8)
     p.add_argument("--arms", default="control,treatment", help="comma-separated arm names, control first")
     p.add_argument("--weights", help="comma-separated traffic weights per arm (default: equal)")
@@ -168,9 +174,11 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
             f"{', '.join(sorted(registry.catalog.ids))}"
         )
     stats, exposures = pd.DataFrame(), pd.DataFrame()
+    metric_kind = registry.catalog.get(args.metric).kind
     if settings.warehouse.exists() and (args.baseline is None or args.daily_units is None):
         with _warehouse(settings, write=False) as con:
-            stats = inputs.optional_table(con, "main.fct_variant_metric_stats", "metric_id = ?", [args.metric])
+            table = "fct_variant_metric_quantiles" if metric_kind == "quantile" else "fct_variant_metric_stats"
+            stats = inputs.optional_table(con, f"main.{table}", "metric_id = ?", [args.metric])
             exposures = inputs.exposures_by_surface(con)
     baseline = _baseline(args, registry.catalog.get(args.metric), stats, settings)
     daily, source = (
@@ -187,6 +195,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> tuple[planning.Plan, 
         daily_units=daily,
         traffic_source=source,
         cuped=args.cuped,
+        alternative=args.alternative,
     )
     return plan, arms
 
@@ -196,15 +205,21 @@ def _baseline(args: argparse.Namespace, metric, stats: pd.DataFrame, settings: S
     lag = metric.retention_day or 0
     kind = planning.power_kind(metric.kind, metric.stat_kind)
     if args.baseline is not None:
-        if kind in ("mean", "ratio") and args.sd is None:
+        if kind in ("mean", "ratio", "quantile") and args.sd is None:
             raise ValueError(f"{args.metric!r} is a {metric.kind} metric: pass --sd (its per-unit standard deviation)")
         baseline = planning.Baseline(args.baseline, kind, args.sd, "--baseline", None, lag)
     else:
-        found = planning.baseline_from_stats(stats, args.metric, lag) if not stats.empty else None
+        found = None
+        if not stats.empty:
+            found = (
+                planning.baseline_from_quantiles(stats, args.metric)
+                if metric.kind == "quantile"
+                else planning.baseline_from_stats(stats, args.metric, lag)
+            )
         if found is None:
             raise ValueError(
                 f"no warehouse data for metric {args.metric!r} ({settings.warehouse}); pass --baseline (and "
-                "--sd for mean and ratio metrics)"
+                "--sd for mean, ratio and quantile metrics)"
             )
         baseline = found
     if args.variance_reduction is not None:

@@ -29,8 +29,10 @@ from exptrack_pipeline.stats import (
     sample_size_per_arm,
 )
 from exptrack_pipeline.stats.frequentist import arm_mean_and_variance
+from exptrack_pipeline.stats.quantile import QuantileArmStats, quantile_unit_sd
 
 STAT_COLUMNS = ["n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den"]
+QUANTILE_FIELDS = [*STAT_COLUMNS, "quantile_level", "quantile_lower", "quantile_upper", "bound_z", "n_obs"]
 COVARIATE_COLUMNS = ["sum_x", "sum_x_sq", "sum_xy", "sum_w", "sum_w_sq", "sum_xw", "sum_xd", "sum_wy", "sum_wd"]
 
 
@@ -64,6 +66,7 @@ class Plan:
     duration_days: int | None
     cuped: bool = False  # planned for the CUPED-adjusted test (variance × (1 − ρ²))
     n_smallest_arm_cuped: int | None = None  # the same plan with CUPED, when ρ² is known
+    alternative: str = "two-sided"  # the declared hypothesis: two-sided, greater or less (one-sided at level alpha)
 
     @property
     def total_units(self) -> int:
@@ -112,6 +115,29 @@ def baseline_from_stats(stats, metric_id: str, lag_days: int = 0) -> Baseline | 
     sd = None if kind == "proportion" else math.sqrt(var_mean * float(row["n"]))
     planned = power_kind(str(row.get("metric_kind", "")), kind)
     return Baseline(mean, planned, sd, source, rho2 if math.isfinite(rho2) else None, lag_days)
+
+
+def baseline_from_quantiles(quantiles, metric_id: str) -> Baseline | None:
+    """The control arm of a quantile metric at the latest date of the most recent experiment (frame:
+    fct_variant_metric_quantiles rows): Q̂ and the per-unit SD √(n·Var(Q̂)) its test behaves as
+    (stats.quantile.quantile_unit_sd), planned like a mean."""
+    rows = quantiles[(quantiles["metric_id"] == metric_id) & quantiles["is_control"] & (quantiles["n_obs"] > 1)]
+    if rows.empty:
+        return None
+    row = rows.sort_values(["analysis_date", "n_obs"]).iloc[-1]
+    fields = {"quantile": "quantile_estimate", **{c: c for c in QUANTILE_FIELDS}}
+    arm = QuantileArmStats(
+        **{f: np.array([float(row[c])]) for f, c in fields.items()},
+        clustered=np.array([1.0 if row["quantile_granularity"] == "event" else 0.0]),
+    )
+    sd = float(np.asarray(quantile_unit_sd(arm)).reshape(-1)[0])
+    if not math.isfinite(sd) or sd <= 0:
+        return None
+    source = (
+        f"control of {row['experiment_id']} on {pd.Timestamp(row['analysis_date']):%Y-%m-%d} "
+        f"(p{100 * float(row['quantile_level']):g} over {int(row['n_obs'])} {row['quantile_granularity']} values)"
+    )
+    return Baseline(float(row["quantile_estimate"]), "quantile", sd, source)
 
 
 def daily_traffic(exposures, surface: str | None) -> tuple[float | None, str]:
@@ -201,6 +227,7 @@ def make_plan(
         duration,
         cuped,
         math.ceil(n_cuped) if math.isfinite(n_cuped) else None,
+        alternative,
     )
 
 
@@ -211,7 +238,7 @@ def format_plan(plan: Plan, arm_names: list[str]) -> str:
     lines = [
         f"metric            {plan.metric_id} ({KIND_LABELS.get(b.kind, b.kind)})",
         f"baseline          {b.value:.4g}" + (f" (sd {b.sd:.4g})" if b.sd is not None else "") + f"  [{b.source}]",
-        f"effect to detect  {effect}; alpha {plan.alpha:g} (two-sided"
+        f"effect to detect  {effect}; alpha {plan.alpha:g} ({plan.alternative}"
         + (f", Bonferroni over {len(plan.weights) - 1} comparisons" if len(plan.weights) > 2 else "")
         + f"), power {plan.power:.0%}",
         "sample size       "
@@ -245,6 +272,7 @@ KIND_LABELS = {
     "retention": "retention: a proportion of the eligible cohort",
     "mean": "mean, Welch t",
     "ratio": "ratio, delta method",
+    "quantile": "quantile, order-statistic z",
 }
 
 
@@ -254,6 +282,8 @@ def _cuped_lines(plan: Plan) -> list[str]:
     lines = []
     if b.lag_days:
         lines.append(f"retention day     units count {b.lag_days} days after exposure: the duration includes them")
+    if b.kind == "quantile":
+        return [*lines, "CUPED             does not apply to quantile metrics (results report the plain test)"]
     if b.variance_reduction is None:
         return [*lines, "CUPED             no pre-period data for this metric: variance reduction unknown"]
     if plan.cuped:

@@ -132,8 +132,27 @@ FRAME_COLUMNS: dict[str, list[str]] = {
         "sum_den_sq",
         "sum_num_den",
     ],
+    "quantiles": [
+        "experiment_id",
+        "metric_id",
+        "is_control",
+        "analysis_date",
+        "quantile_level",
+        "quantile_granularity",
+        "quantile_estimate",
+        "quantile_lower",
+        "quantile_upper",
+        "bound_z",
+        "n_obs",
+        "n",
+        "sum",
+        "sum_sq",
+        "sum_den",
+        "sum_den_sq",
+        "sum_num_den",
+    ],
 }
-OPTIONAL_FRAMES = ("unmatched", "novelty", "interaction")
+OPTIONAL_FRAMES = ("unmatched", "novelty", "interaction", "quantiles")
 """Frames that may be absent (older warehouses, unit tests): an empty frame stands in."""
 """Columns each frame must have (more are allowed)."""
 
@@ -162,6 +181,7 @@ class HealthInputs:
     unmatched: pd.DataFrame | None = None
     novelty: pd.DataFrame | None = None
     interaction: pd.DataFrame | None = None
+    quantiles: pd.DataFrame | None = None  # fct_variant_metric_quantiles at each experiment's as-of date
 
     def __post_init__(self) -> None:
         for name in OPTIONAL_FRAMES:

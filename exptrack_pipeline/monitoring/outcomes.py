@@ -109,6 +109,15 @@ def check_metric_anomaly(inp: HealthInputs, cfg: HealthConfig, experiment_id: st
     )
 
 
+def primary_alternative(inp: HealthInputs, experiment_id: str, metric_id: str) -> str:
+    """The hypothesis the registry declares for the primary metric (success_criteria.one_sided), else two-sided."""
+    metrics = inp.rows("metrics", experiment_id)
+    declared = (
+        metrics.loc[metrics["metric_id"] == metric_id, "alternative"].dropna() if "alternative" in metrics else []
+    )
+    return str(declared.iloc[0]) if len(declared) else "two-sided"
+
+
 def required_units(inp: HealthInputs, experiment_id: str, as_of: dt.date) -> tuple[float, str]:
     """Units needed in the smallest-weight arm for the primary metric (stats.sample_size_per_arm for its kind:
     proportion, retention, mean, ratio), and how it was derived, with the CUPED-adjusted size when ρ² is known."""
@@ -118,9 +127,15 @@ def required_units(inp: HealthInputs, experiment_id: str, as_of: dt.date) -> tup
     row = stats[
         (stats["metric_id"] == exp["primary_metric_id"]) & stats["is_control"] & (stats["analysis_date"] == as_of)
     ]
-    baseline = planning.baseline_from_stats(row, exp["primary_metric_id"]) if not row.empty else None
+    if not row.empty and str(row["stat_kind"].iloc[0]) == "quantile":
+        quantiles = inp.rows("quantiles", experiment_id)
+        quantiles = quantiles[quantiles["analysis_date"] == as_of]
+        baseline = planning.baseline_from_quantiles(quantiles, exp["primary_metric_id"]) if len(quantiles) else None
+    else:
+        baseline = planning.baseline_from_stats(row, exp["primary_metric_id"]) if not row.empty else None
     if baseline is None:
         return float("nan"), "no control data for the primary metric yet"
+    alternative = primary_alternative(inp, experiment_id, exp["primary_metric_id"])
 
     def needed(variance_reduction: float) -> float:
         return float(
@@ -135,6 +150,7 @@ def required_units(inp: HealthInputs, experiment_id: str, as_of: dt.date) -> tup
                 n_arms=len(variants),
                 weights=variants["weight"].to_numpy(float),
                 variance_reduction=variance_reduction,
+                alternative=alternative,  # type: ignore[arg-type]
             )
         )
 
@@ -144,6 +160,7 @@ def required_units(inp: HealthInputs, experiment_id: str, as_of: dt.date) -> tup
         + ("" if baseline.sd is None else f", unit SD {baseline.sd:.4g}")
         + f", MDE {float(exp['minimum_detectable_effect']):g} ({exp['mde_type']}), alpha {float(exp['alpha']):g}"
         + f", power {float(exp['target_power']):g}"
+        + ("" if alternative == "two-sided" else f", one-sided ({alternative})")
         + ("" if rho2 is None else f"; with CUPED (ρ² {rho2:.2f}) {int(np.ceil(needed(rho2))):,}")
     )
     return needed(0.0), how

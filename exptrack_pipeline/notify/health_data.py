@@ -96,7 +96,7 @@ def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
             "metrics": con.execute(
                 """
                 select em.experiment_id, em.metric_id, em.metric_role, em.max_relative_harm, m.stat_kind, m.metric_kind,
-                       m.direction, m.window_days, m.retention_day
+                       m.direction, m.window_days, m.retention_day, em.alternative
                 from registry.experiment_metrics em inner join registry.metrics m on em.metric_id = m.metric_id
                 """
             ).df(),
@@ -120,6 +120,18 @@ def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
                 "lifecycle_interaction_stats",
                 "select * from main.lifecycle_interaction_stats",
                 FRAME_COLUMNS["interaction"],
+            ),
+            "quantiles": _df(
+                con,
+                "main",
+                "fct_variant_metric_quantiles",
+                """
+                select q.* from main.fct_variant_metric_quantiles q
+                inner join (select experiment_id, max(exposure_date) as as_of from main.fct_daily_exposures group by
+                    experiment_id) a
+                    on q.experiment_id = a.experiment_id and q.analysis_date = a.as_of
+                """,
+                FRAME_COLUMNS["quantiles"],
             ),
         }
         through = con.execute("select max(partition_date) from main.stg_events").fetchone()[0]

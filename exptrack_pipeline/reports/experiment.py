@@ -1,6 +1,6 @@
 """One experiment's decision report (Markdown + HTML + PNGs) from frames. Pure: no Dagster, no warehouse.
 
-Sections: executive summary (recommendation and confidence, see reports/analysis.py), primary/secondary/guardrail
+Sections: executive summary (recommendation and confidence, see reports/recommendation.py), primary/secondary/guardrail
 tables at the latest analysis date, forest plot, cumulative lift with its always-valid CI band, retention, segment
 breakdown, health, novelty check, interaction check and a long-term projection with its assumptions.
 """
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from exptrack_pipeline.config import Experiment
-from exptrack_pipeline.reports import analysis, plots
+from exptrack_pipeline.reports import plots
+from exptrack_pipeline.reports import recommendation as conclusions
 from exptrack_pipeline.reports.document import Document
 
 
@@ -45,7 +46,7 @@ class Rendered:
     html: str
     images: dict[str, bytes]
     key_table: str  # markdown, for the Dagster UI
-    recommendation: analysis.Recommendation
+    recommendation: conclusions.Recommendation
 
 
 def pct(x: object, digits: int = 1) -> str:
@@ -100,13 +101,13 @@ def render(inputs: ReportInputs) -> Rendered:
     """Render one experiment's report."""
     e = inputs.experiment
     res = inputs.results
-    as_of = analysis.data_through(res)
+    as_of = conclusions.data_through(res)
     latest = res[res["analysis_date"] == res["analysis_date"].max()] if not res.empty else res
-    nov_frame, nov_text = analysis.novelty_check(
+    nov_frame, nov_text = conclusions.novelty_check(
         inputs.novelty, _direction(latest, e.primary_metric), e.success_criteria.alpha
     )
-    int_frame, int_text = analysis.interaction_check(inputs.interaction, e.success_criteria.alpha, e.id)
-    rec = analysis.recommend(e, latest, inputs.health, novelty=nov_frame, interaction=int_frame)
+    int_frame, int_text = conclusions.interaction_check(inputs.interaction, e.success_criteria.alpha, e.id)
+    rec = conclusions.recommend(e, latest, inputs.health, novelty=nov_frame, interaction=int_frame)
     harm = {g.metric: g.max_relative_harm for g in e.guardrail_metrics}
     doc = Document(f"{e.name} (`{e.id}`)")
     doc.para(
@@ -295,7 +296,7 @@ def render(inputs: ReportInputs) -> Rendered:
         doc.table(_diff_table(int_frame, "control", "treatment"), "tbl-interaction")
 
     doc.heading("Long-term projection")
-    proj = analysis.projection(
+    proj = conclusions.projection(
         latest[latest["metric_role"] == "primary"] if not latest.empty else latest, inputs.daily_units
     )
     if proj.empty:
@@ -322,7 +323,7 @@ def render(inputs: ReportInputs) -> Rendered:
             "Projected extra units of the primary metric per year = per-user effect × new exposed users per "
             "day × 365. Assumptions:"
         )
-        doc.bullets(list(analysis.PROJECTION_ASSUMPTIONS))
+        doc.bullets(list(conclusions.PROJECTION_ASSUMPTIONS))
 
     key = latest[latest["metric_role"].isin(["primary", "guardrail"])] if not latest.empty else latest
     key_md = results_table(key).to_markdown(index=False) if not key.empty else "_no results yet_"

@@ -16,7 +16,7 @@ import pandas as pd
 
 from exptrack_pipeline.config import Experiment
 from exptrack_pipeline.lifecycle.portfolio import TIME_TO_DECISION_TARGET_DAYS, describe_conflicts
-from exptrack_pipeline.reports import analysis
+from exptrack_pipeline.reports import recommendation as conclusions
 from exptrack_pipeline.reports.document import Document
 from exptrack_pipeline.reports.experiment import ci, pct
 
@@ -86,7 +86,7 @@ def weekly_status(
     and decisions, the top of the backlog, scheduling conflicts and the operational metrics."""
     week_start = report_date - dt.timedelta(days=6)
     doc = Document(f"Weekly experiment status — week {week_start} to {report_date}")
-    through = analysis.data_through(results)
+    through = conclusions.data_through(results)
     doc.para(
         f"Data through {through or 'n/a'}. Recommendations use the always-valid test before an experiment's "
         "planned end."
@@ -97,7 +97,7 @@ def weekly_status(
         if status.get(e.id) not in ("scheduled", "running", "paused"):
             continue
         latest = latest_on_or_before(results, e.id)
-        rec = analysis.recommend(e, latest, health(e.id) if health else None)
+        rec = conclusions.recommend(e, latest, health(e.id) if health else None)
         prim = latest[latest["metric_role"] == "primary"]
         best = prim.sort_values("prob_beat_control", ascending=False).head(1)
         planned = (e.end_date - e.start_date).days + 1

@@ -71,7 +71,7 @@ def learnings_synthesis(data: SiteData) -> dict[str, object]:
 
 def _review(data: SiteData, rows: dict[str, dict]) -> list[dict]:
     """Experiments needing a decision: active or concluded without one, past their planned end or with a ship/rollback
-    recommendation; with the recommendation, its reasons and trade-offs (when reports/analysis provides them)."""
+    recommendation; with the recommendation, its reasons and trade-offs (when reports/recommendation provides them)."""
     decided = (
         set(data.outcomes.loc[data.outcomes["decision"].notna(), "experiment_id"]) if not data.outcomes.empty else set()
     )

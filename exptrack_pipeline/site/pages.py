@@ -3,7 +3,7 @@
 Portfolio row: status, owner, day N of M (data through the latest analysis date), progress to the planned sample
 size (the monitoring feature's `sample_size` verdict: min over arms of units ÷ required units), health badges (the
 latest verdict of each check), the primary lift of the best variant (highest P(beat control)) with its always-valid
-CI, the recommendation (reports/analysis.recommend) and the open alerts (outbox alerts whose check still fails in
+CI, the recommendation (reports/conclusions.recommend) and the open alerts (outbox alerts whose check still fails in
 the latest verdict).
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from exptrack_pipeline.config import Experiment
-from exptrack_pipeline.reports import analysis
+from exptrack_pipeline.reports import recommendation as conclusions
 from exptrack_pipeline.reports.experiment import retention_curves
 from exptrack_pipeline.reports.summaries import latest_on_or_before
 from exptrack_pipeline.site import charts, learnings
@@ -107,10 +107,10 @@ def day_of(e: Experiment, through) -> tuple[int, int]:
     return day, planned
 
 
-def recommendation(data: SiteData, e: Experiment, latest: pd.DataFrame) -> analysis.Recommendation:
+def recommendation(data: SiteData, e: Experiment, latest: pd.DataFrame) -> conclusions.Recommendation:
     """The report's recommendation: the same rule with the same health verdicts (integrity failures lower the
     confidence)."""
-    return analysis.recommend(e, latest, latest_findings(data, e.id))
+    return conclusions.recommend(e, latest, latest_findings(data, e.id))
 
 
 def portfolio_row(data: SiteData, e: Experiment) -> dict:

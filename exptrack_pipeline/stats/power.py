@@ -2,9 +2,10 @@
 
 Kinds: ``proportion`` (σ² = p(1 − p)), ``retention`` (a proportion over the eligible cohort: the same σ², the
 cohort being units exposed at least n days before the analysis), ``mean`` and ``ratio`` (σ² = sd², for ratios the
-delta-method per-unit SD √(n·Var(R))). ``variance_reduction`` = ρ² plans a CUPED-adjusted test: σ² × (1 − ρ²)
-(Deng, Xu, Kohavi & Walker 2013 §3.2). Quantile metrics are planned in :mod:`.power` too when the
-quantile kind exists (docs/statistics.md "Power and planning").
+delta-method per-unit SD √(n·Var(R))) and ``quantile`` (σ² = n·Var(Q̂), Var(Q̂) from the order statistics that bound
+the quantile, cluster-adjusted for event-level quantiles — :func:`.quantile.quantile_unit_sd`; the asymptotic
+variance ν(1 − ν)/(n·f(Q)²) of a sample quantile scales as 1/n like a mean's, Deng, Knoblich & Lu 2018).
+``variance_reduction`` = ρ² plans a CUPED-adjusted test: σ² × (1 − ρ²) (Deng, Xu, Kohavi & Walker 2013 §3.2).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from numpy.typing import ArrayLike
 
 from ._util import FloatArray
 
-PowerKind = Literal["proportion", "retention", "mean", "ratio"]
+PowerKind = Literal["proportion", "retention", "mean", "ratio", "quantile"]
 Alternative = Literal["two-sided", "greater", "less"]
-POWER_KINDS = ("proportion", "retention", "mean", "ratio")
+POWER_KINDS = ("proportion", "retention", "mean", "ratio", "quantile")
 ALTERNATIVES = ("two-sided", "greater", "less")
 
 

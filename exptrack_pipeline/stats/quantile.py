@@ -120,6 +120,14 @@ def arm_quantile_variance(arm: QuantileArmStats) -> FloatArray:
         return np.where(arm.clustered > 0, var_iid * design_effect, var_iid)
 
 
+def quantile_unit_sd(arm: QuantileArmStats) -> FloatArray:
+    """The per-unit SD a quantile's test behaves as: √(n·Var(Q̂)), n = units (``n``, clusters, for event-level
+    quantiles; ``n_obs`` for unit-level) — what stats.power plans a quantile metric with (Var(Q̂) ∝ 1/n)."""
+    units = np.where(arm.clustered > 0, arm.n, arm.n_obs)
+    with np.errstate(all="ignore"):
+        return np.sqrt(arm_quantile_variance(arm) * units)
+
+
 def _has_inputs(arm: ArmStats) -> bool:
     return isinstance(arm, QuantileArmStats) and arm.quantile is not None and arm.quantile_lower is not None
 
