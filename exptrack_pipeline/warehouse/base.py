@@ -61,6 +61,8 @@ class Warehouse(Protocol):
 
 def table_exists(con: Connection, qualified: str) -> bool:
     """True when the table or view `schema.table` exists, on any backend."""
+    if hasattr(con, "table_exists"):  # Spark: the catalog, no information_schema
+        return bool(con.table_exists(qualified))
     schema, table = qualified.split(".")
     sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
     found = con.execute(sql, [schema, table]).fetchone()
@@ -69,6 +71,8 @@ def table_exists(con: Connection, qualified: str) -> bool:
 
 def table_columns(con: Connection, qualified: str) -> list[str]:
     """Column names of `schema.table` in order (empty when it does not exist), on any backend."""
+    if hasattr(con, "table_columns"):
+        return list(con.table_columns(qualified))
     schema, table = qualified.split(".")
     rows = con.execute(
         "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by "

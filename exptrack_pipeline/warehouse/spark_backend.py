@@ -127,6 +127,14 @@ class SparkConnection:
         self.session.catalog.dropTempView(name)
         return self
 
+    def table_exists(self, qualified: str) -> bool:
+        """Whether `schema.table` exists in the catalog (Spark has no information_schema.tables)."""
+        return bool(self.session.catalog.tableExists(qualified))
+
+    def table_columns(self, qualified: str) -> list[str]:
+        """Column names of `schema.table` in order (empty when it does not exist)."""
+        return list(self.session.table(qualified).columns) if self.table_exists(qualified) else []
+
     def write_table(self, qualified: str, frame: pd.DataFrame | Any, mode: str = "overwrite") -> None:
         """Write a pandas frame (or a Spark DataFrame) as `schema.table` in the configured file format."""
         data = frame if hasattr(frame, "write") else spark_frame(self.session, frame)
