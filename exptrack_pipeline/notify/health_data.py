@@ -95,8 +95,7 @@ def load_inputs(connect: Connect, today: dt.date | None = None) -> HealthInputs:
             ).df(),
             "metrics": con.execute(
                 """
-                select em.experiment_id, em.metric_id, em.metric_role, em.max_relative_harm, m.stat_kind, m.metric_kind,
-                       m.direction, m.window_days, m.retention_day, em.alternative
+                select em.*, m.stat_kind, m.metric_kind, m.direction, m.window_days, m.retention_day
                 from registry.experiment_metrics em inner join registry.metrics m on em.metric_id = m.metric_id
                 """
             ).df(),
