@@ -1,79 +1,37 @@
-"""A small seeded world for the incremental-model tests: landing-zone days, late and re-sent data, registry edits.
+"""A tiny seeded world for the incremental-model tests: landing-zone days, late and re-sent data, registry edits.
 
 The world keeps every partition's raw rows and the registry as plain data; `write` puts the whole state into a
 warehouse (raw tables replaced, registry tables rebuilt through the real registry loader), as ingestion and the
-registry asset would. Every operation is one of the hard cases of issue 16.
+registry asset would. Every operation is one of the hard cases of issue 16; each returns what it touched, and
+`snapshot()` / `changed_scope()` say which partitions, metrics and experiments differ between two states of the
+world — what a run's refresh scope must be, found from the inputs alone (not from the models under test).
+The registry edits live in incremental_registry.py.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+from incremental_registry import FIRST_DAY, METRICS, RegistryEdits, experiment
 
-FIRST_DAY = dt.date(2026, 10, 1)
-USERS = [f"u{i:03d}" for i in range(160)]
+USERS = [f"u{i:03d}" for i in range(60)]
+ANONYMOUS = [f"anon-{i}" for i in range(12)]
 EVENT_NAMES = ["purchase", "session_start", "checkout_started"]
-
-METRICS = [
-    {"id": "purchase_conversion", "name": "Purchase", "kind": "conversion", "events": ["purchase"], "window_days": 5},
-    {
-        "id": "revenue_per_user",
-        "name": "Revenue",
-        "kind": "mean",
-        "events": ["purchase"],
-        "aggregation": "sum",
-        "window_days": 7,
-        "cap": {"method": "percentile", "value": 0.9},
-        "cuped_lookback_days": 3,
-    },
-    {
-        "id": "purchases_per_checkout",
-        "name": "Purchases per checkout",
-        "kind": "ratio",
-        "numerator": {"events": ["purchase"], "aggregation": "count"},
-        "denominator": {"events": ["checkout_started"], "aggregation": "count"},
-        "window_days": 6,
-    },
-    {"id": "d1_retention", "name": "D1", "kind": "retention", "events": ["session_start"], "retention_day": 1},
-    {"id": "sessions", "name": "Sessions", "kind": "mean", "events": ["session_start"], "window_days": 4},
-]
+PLATFORMS = ["ios", "android", "web"]
+EVENTS_PER_DAY, EXPOSURES_PER_DAY = 60, 20
 
 
-def _experiment(experiment_id: str, start: int, end: int, secondary: list[str], phases: list | None = None) -> dict:
-    experiment = {
-        "id": experiment_id,
-        "name": experiment_id,
-        "hypothesis": "A test world experiment.",
-        "owner": "@test",
-        "slack_channel": "#test",
-        "status": "running",
-        "surface": "checkout",
-        "start_date": FIRST_DAY + dt.timedelta(days=start),
-        "end_date": FIRST_DAY + dt.timedelta(days=end),
-        "variants": [{"name": "control", "weight": 0.5, "is_control": True}, {"name": "treatment", "weight": 0.5}],
-        "primary_metric": "purchase_conversion",
-        "secondary_metrics": secondary,
-        "guardrail_metrics": [{"metric": "sessions", "max_relative_harm": 0.1}],
-        "success_criteria": {"alpha": 0.05, "power": 0.8, "minimum_detectable_effect": 0.1, "mde_type": "relative"},
-    }
-    if phases:
-        experiment["allocation_phases"] = phases
-    return experiment
+def _digest(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
 
 
-def _phase(start: int, treatment: float) -> dict:
-    return {
-        "start_date": FIRST_DAY + dt.timedelta(days=start),
-        "weights": {"control": 1 - treatment, "treatment": treatment},
-    }
-
-
-class World:
+class World(RegistryEdits):
     """Raw partitions and a registry, changed by the hard-case operations below (all seeded)."""
 
     def __init__(self, seed: int) -> None:
@@ -81,10 +39,13 @@ class World:
         self.days: list[dt.date] = []
         self.exposures: dict[dt.date, pd.DataFrame] = {}
         self.events: dict[dt.date, pd.DataFrame] = {}
+        self.identities = [("u000", "anon-0")]
         self.metrics = copy.deepcopy(METRICS)
         self.experiments = {
-            "exp_a": _experiment("exp_a", 0, 20, ["revenue_per_user", "purchases_per_checkout", "d1_retention"]),
-            "exp_b": _experiment("exp_b", 1, 20, ["revenue_per_user"], phases=[_phase(1, 0.2), _phase(4, 0.5)]),
+            "exp_a": experiment(
+                "exp_a", 0, 20, ["revenue_per_user", "purchases_per_checkout", "d1_retention", "order_value_p50"]
+            ),
+            "exp_b": experiment("exp_b", 1, 20, ["revenue_per_user"], phases=[(1, 0.2), (4, 0.5)]),
         }
         self.serial = 0
 
@@ -95,10 +56,12 @@ class World:
         for _ in range(count):
             self.serial += 1
             occurred = dt.datetime.combine(day, dt.time()) - dt.timedelta(days=int(self.rng.integers(0, back_days + 1)))
+            anonymous = self.rng.random() < 0.1  # a logged-out event: the identity map resolves it, or nothing does
             rows.append(
                 {
                     "event_id": f"e{self.serial:06d}",
-                    "user_id": str(self.rng.choice(USERS)),
+                    "user_id": None if anonymous else str(self.rng.choice(USERS)),
+                    "anonymous_id": str(self.rng.choice(ANONYMOUS)) if anonymous else None,
                     "event_name": str(self.rng.choice(EVENT_NAMES, p=[0.3, 0.5, 0.2])),
                     "occurred_at": occurred + dt.timedelta(seconds=int(self.rng.integers(0, 86_400))),
                     "value": round(float(self.rng.gamma(2.0, 20.0)), 2),
@@ -106,35 +69,34 @@ class World:
             )
         return rows
 
-    def _exposure_rows(self, day: dt.date, count: int, experiment_id: str | None = None) -> list[dict]:
+    def _exposure_rows(self, day: dt.date, count: int) -> list[dict]:
         rows = []
         for _ in range(count):
             user = str(self.rng.choice(USERS))
-            experiment = experiment_id or str(self.rng.choice(["exp_a", "exp_b", "exp_c"]))
-            variant = "treatment" if int(user[1:]) % 2 else "control"
             rows.append(
                 {
                     "user_id": user,
-                    "experiment_id": experiment,
-                    "variant": variant,
+                    "experiment_id": str(self.rng.choice(["exp_a", "exp_b", "exp_c", "exp_d"])),
+                    "variant": "treatment" if int(user[1:]) % 2 else "control",
                     "exposed_at": dt.datetime.combine(day, dt.time())
                     + dt.timedelta(seconds=int(self.rng.integers(0, 86_400))),
+                    "platform": str(self.rng.choice(PLATFORMS)),
                 }
             )
         return rows
 
     def new_day(self) -> dt.date:
-        """The next landing-zone day: exposures to every experiment (exp_c's are unknown until it is registered)."""
+        """The next landing-zone day: exposures to every experiment (exp_c's, exp_d's unknown until registered)."""
         day = FIRST_DAY + dt.timedelta(days=len(self.days))
         self.days.append(day)
-        self.exposures[day] = pd.DataFrame(self._exposure_rows(day, 40))
-        self.events[day] = pd.DataFrame(self._event_rows(day, 120))
+        self.exposures[day] = pd.DataFrame(self._exposure_rows(day, EXPOSURES_PER_DAY))
+        self.events[day] = pd.DataFrame(self._event_rows(day, EVENTS_PER_DAY))
         return day
 
     def late_events(self) -> dt.date:
         """Events of earlier days arriving in the latest partition."""
         day = self.days[-1]
-        self.events[day] = pd.concat([self.events[day], pd.DataFrame(self._event_rows(day, 15, back_days=4))])
+        self.events[day] = pd.concat([self.events[day], pd.DataFrame(self._event_rows(day, 12, back_days=4))])
         return day
 
     def resend_day(self) -> dt.date:
@@ -142,77 +104,50 @@ class World:
         day = self.days[int(self.rng.integers(0, len(self.days) - 1))] if len(self.days) > 1 else self.days[0]
         frame = self.events[day].sample(frac=0.8, random_state=int(self.rng.integers(0, 1 << 30)))
         frame = frame.assign(value=frame["value"] * np.where(self.rng.random(len(frame)) < 0.2, 1.5, 1.0))
-        self.events[day] = pd.concat([frame, pd.DataFrame(self._event_rows(day, 10))])
+        self.events[day] = pd.concat([frame, pd.DataFrame(self._event_rows(day, 8))])
         return day
 
     def duplicate_later(self) -> dt.date:
         """Copies of earlier events (same event id) arriving days later, some with another payload."""
         day = self.days[-1]
         earlier = pd.concat([self.events[d] for d in self.days[:-1]] or [self.events[day]])
-        copies = earlier.sample(n=min(6, len(earlier)), random_state=int(self.rng.integers(0, 1 << 30)))
-        copies = copies.assign(value=copies["value"] + 1.0)
-        self.events[day] = pd.concat([self.events[day], copies])
+        copies = earlier.sample(n=min(5, len(earlier)), random_state=int(self.rng.integers(0, 1 << 30)))
+        self.events[day] = pd.concat([self.events[day], copies.assign(value=copies["value"] + 1.0)])
         return day
 
     def duplicate_earlier(self) -> dt.date:
         """An earlier day re-sent with a copy of an event first seen in a later day: the first copy moves earlier."""
         if len(self.days) < 3:
             return self.duplicate_later()
-        day = self.days[0]
+        day = self.days[int(self.rng.integers(0, len(self.days) - 2))] if self.days else self.days[0]
         later = self.events[self.days[-1]].head(3)
         self.events[day] = pd.concat([self.events[day], later.assign(value=later["value"] * 2)])
         return day
 
-    def first_exposure_earlier(self) -> dt.date:
+    def first_exposure_earlier(self, experiment_id: str = "exp_a") -> dt.date:
         """Exposures arriving late for exposed units, dated before their first exposure."""
         day = self.days[-1]
         exposed = pd.concat(self.exposures.values())
-        exposed = exposed[exposed["experiment_id"] == "exp_a"].sort_values("exposed_at").tail(4)
-        late = exposed.assign(exposed_at=exposed["exposed_at"] - pd.Timedelta(days=2))
+        exposed = exposed[exposed["experiment_id"] == experiment_id].sort_values("exposed_at").tail(4)
+        late = exposed.assign(exposed_at=exposed["exposed_at"] - pd.Timedelta(days=2), platform="web")
         self.exposures[day] = pd.concat([self.exposures[day], late])
         return day
 
     def multi_variant(self) -> dt.date:
         """Exposed units seen in the other variant too (they leave the analysis)."""
         day = self.days[-1]
-        exposed = pd.concat(self.exposures.values()).head(3)
+        exposed = pd.concat(self.exposures.values())
+        exposed = exposed.iloc[self.rng.choice(len(exposed), size=min(3, len(exposed)), replace=False)]
         other = exposed.assign(variant=np.where(exposed["variant"] == "control", "treatment", "control"))
         self.exposures[day] = pd.concat([self.exposures[day], other])
         return day
 
-    # -- registry -----------------------------------------------------------------------------------------------
-
-    def new_metric(self) -> str:
-        """A metric added to the catalog and to exp_c (a metric reload: its history is built)."""
-        metric = {"id": "checkouts", "name": "Checkouts", "kind": "mean", "events": ["checkout_started"]}
-        if all(m["id"] != metric["id"] for m in self.metrics):
-            self.metrics.append({**metric, "window_days": 5, "cuped_lookback_days": 2})
-            self.experiments[self.new_experiment()]["secondary_metrics"].append(metric["id"])
-        return metric["id"]
-
-    def changed_window(self) -> str:
-        """A metric's window changed in the catalog."""
-        metric = next(m for m in self.metrics if m["id"] == "revenue_per_user")
-        metric["window_days"] = 3 if metric["window_days"] != 3 else 6
-        return metric["id"]
-
-    def new_experiment(self) -> str:
-        """exp_c registered: its exposures, loaded all along as unknown, become analysable."""
-        self.experiments.setdefault("exp_c", _experiment("exp_c", 2, 20, ["d1_retention"]))
-        return "exp_c"
-
-    def changed_dates(self) -> str:
-        """exp_a's start moved a day later (its early exposures leave the analysis)."""
-        experiment = self.experiments["exp_a"]
-        experiment["start_date"] = experiment["start_date"] + dt.timedelta(days=1)
-        return "exp_a"
-
-    def changed_phases(self) -> str:
-        """exp_b's ramp ends a day earlier or later (the analysed phase's first day moves)."""
-        first, second = self.experiments["exp_b"]["allocation_phases"]
-        step = -1 if second["start_date"] - first["start_date"] > dt.timedelta(days=1) else 2
-        second["start_date"] += dt.timedelta(days=step)
-        return "exp_b"
+    def identity_change(self) -> str:
+        """An anonymous id linked to a user (an identify call): its logged-out events now count for that user."""
+        linked = {anonymous for _, anonymous in self.identities}
+        free = [anonymous for anonymous in ANONYMOUS if anonymous not in linked] or ANONYMOUS
+        self.identities.append((str(self.rng.choice(USERS)), str(self.rng.choice(free))))
+        return "identity_map"
 
     # -- output -------------------------------------------------------------------------------------------------
 
@@ -225,12 +160,12 @@ class World:
         for old in folder.glob("*.yaml"):
             old.unlink()
         (folder / "metrics.yaml").write_text(yaml.safe_dump({"metrics": self.metrics}, sort_keys=False))
-        for experiment_id, experiment in self.experiments.items():
-            (folder / f"{experiment_id}.yaml").write_text(yaml.safe_dump(experiment, sort_keys=False))
+        for experiment_id, definition in self.experiments.items():
+            (folder / f"{experiment_id}.yaml").write_text(yaml.safe_dump(definition, sort_keys=False))
         return registry_tables(load_registry(folder, folder / "metrics.yaml"))
 
     def raw_tables(self) -> dict[str, pd.DataFrame]:
-        """raw.exposures, raw.events and raw.identities as ingestion leaves them (one slice per partition)."""
+        """raw.exposures, raw.exposure_attributes, raw.events and raw.identities as ingestion leaves them."""
 
         def stamped(frames: dict[dt.date, pd.DataFrame]) -> pd.DataFrame:
             parts = [
@@ -241,23 +176,31 @@ class World:
             ]
             table = pd.concat(parts, ignore_index=True)
             table["partition_date"] = pd.to_datetime(table["partition_date"])
-            return table.assign(anonymous_id=None, device_id=None, source="native")
+            return table.assign(device_id=None, source="native")
 
         events = stamped(self.events).assign(session_id=None)
         events = events.drop_duplicates(["partition_date", "event_id"])  # ingestion de-duplicates within a day
+        exposures = stamped(self.exposures)
+        attributes = exposures[["partition_date", "user_id", "experiment_id", "exposed_at", "platform", "source"]]
+        attributes = attributes.rename(columns={"platform": "value"}).assign(attribute="platform")
         identities = pd.DataFrame(
             {
-                "partition_date": pd.to_datetime([FIRST_DAY]),
-                "source_file": ["identities.csv"],
-                "source_row": [1],
-                "user_id": ["u000"],
-                "anonymous_id": ["anon-0"],
-                "identified_at": pd.to_datetime([FIRST_DAY]),
-                "device_id": [None],
-                "source": ["native"],
+                "partition_date": pd.to_datetime([FIRST_DAY] * len(self.identities)),
+                "source_file": "identities.csv",
+                "source_row": np.arange(1, len(self.identities) + 1),
+                "user_id": [user for user, _ in self.identities],
+                "anonymous_id": [anonymous for _, anonymous in self.identities],
+                "identified_at": pd.to_datetime([FIRST_DAY] * len(self.identities)),
+                "device_id": None,
+                "source": "native",
             }
         )
-        return {"exposures": stamped(self.exposures), "events": events, "identities": identities}
+        return {
+            "exposures": exposures.drop(columns="platform").assign(anonymous_id=None),
+            "exposure_attributes": attributes,
+            "events": events,
+            "identities": identities,
+        }
 
     def write(self, warehouse, registry_folder: Path) -> None:
         """Replace the warehouse's raw and registry tables with the world's current state."""
@@ -268,3 +211,30 @@ class World:
             warehouse.replace_table("raw", name, frame)
         for name, frame in self.registry_tables(registry_folder).items():
             warehouse.replace_table("registry", name, frame)
+
+    def snapshot(self) -> dict[tuple[str, str], str]:
+        """A digest of each unit of change of the inputs: every events partition (as loaded), the identity links,
+        every metric and every experiment definition."""
+        events = self.raw_tables()["events"]
+        digests = {("events", str(day.date())): _digest(part) for day, part in events.groupby("partition_date")}
+        digests[("identity_map", "")] = repr(sorted(self.identities))
+        digests |= {("metric", m["id"]): repr(m) for m in self.metrics}
+        digests |= {("experiment", key): repr(value) for key, value in self.experiments.items()}
+        return digests
+
+
+def changed_scope(before: dict[tuple[str, str], str], after: dict[tuple[str, str], str]) -> set[tuple[str, object]]:
+    """What a run after `before` → `after` must rebuild, in int_refresh_scope's terms: ("events", day) for each new
+    or changed partition, ("metric", id) / ("experiment", id) for each new, changed or removed one, ("all", None)
+    when the identity map changed."""
+    scope: set[tuple[str, object]] = set()
+    for kind, key in set(before) | set(after):
+        if before.get((kind, key)) == after.get((kind, key)):
+            continue
+        if kind == "events":
+            scope.add(("events", dt.date.fromisoformat(key)))
+        elif kind == "identity_map":
+            scope.add(("all", None))
+        else:
+            scope.add((kind, key))
+    return scope

@@ -1,0 +1,221 @@
+"""One test warehouse for the incremental-model tests: the world written into it, dbt run in-process on it with a
+parsed manifest (no parse per run), the refresh scope and every compared table read back.
+
+What is compared is listed from the manifest, not by hand: every mart (models/marts) and every incremental model,
+plus experiment_results (the real asset over the marts). A daily run builds the incremental models with their
+parents and the refresh state (`daily_selection`); the marts — full tables over those — are built only when they
+are compared (`full_selection`): a table model depends only on its parents' current rows, so building it once at
+the end of a sequence equals building it after every run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from incremental_world import World
+
+REPO = Path(__file__).resolve().parents[1]
+DBT_DIR = REPO / "dbt_project"
+STATE_MODELS = ["int_refresh_state", "int_refresh_assignments"]
+
+
+@contextmanager
+def _environ(env: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def parse_manifest(env: dict[str, str], target_path: Path):
+    """`dbt parse` in-process for the target `env` names; the parsed Manifest (for a runner that skips parsing)."""
+    from dbt.cli.main import dbtRunner
+
+    args = ["parse", "--quiet", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+    with _environ({**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        result = dbtRunner().invoke([*args, "--target-path", str(target_path), "--log-path", str(target_path)])
+    assert result.success, f"dbt parse failed: {result.exception}"
+    return result.result
+
+
+def load_manifest(path: Path):
+    """The session's parsed manifest.json (conftest.py's dbt_manifest, target duckdb) as a Manifest."""
+    from dbt.contracts.graph.manifest import Manifest, WritableManifest
+
+    return Manifest.from_writable_manifest(WritableManifest.read_and_check_versions(str(path)))
+
+
+def project_models(manifest) -> dict[str, object]:
+    """The project's models by name."""
+    return {
+        node.name: node
+        for node in manifest.nodes.values()
+        if node.resource_type == "model" and node.package_name == "exptrack"
+    }
+
+
+class Lab:
+    """A warehouse (WarehouseResource) on one engine, its dbt environment and a parsed manifest."""
+
+    def __init__(self, resource, env: dict[str, str], root: Path, manifest) -> None:
+        self.resource, self.env, self.root, self.manifest = resource, env, root, manifest
+        models = project_models(manifest)
+        self.incremental = sorted(name for name, node in models.items() if node.config.materialized == "incremental")
+        self.marts = sorted(name for name, node in models.items() if node.fqn[1] == "marts")
+        self.daily_selection = [f"+{name}" for name in self.incremental + STATE_MODELS]
+        self.full_selection = self.daily_selection + [f"+{name}" for name in self.marts]
+
+    @classmethod
+    def duckdb(cls, root: Path, manifest_path: Path) -> Lab:
+        """A DuckDB file named for the manifest's database (dbt-duckdb names the database after the file)."""
+        from exptrack_pipeline.defs.resources import WarehouseResource
+
+        manifest = load_manifest(manifest_path)
+        database = next(iter(project_models(manifest).values())).database
+        path = root / f"{database}.duckdb"
+        env = {"EXPTRACK_DBT_TARGET": "duckdb", "EXPTRACK_WAREHOUSE": str(path)}
+        return cls(WarehouseResource(target="duckdb", path=str(path)), env, root, manifest)
+
+    @classmethod
+    def postgres(cls, root: Path, env: dict[str, str]) -> Lab:
+        """The database the EXPTRACK_PG_* variables of `env` name; the manifest parsed for target postgres."""
+        from exptrack_pipeline.defs.resources import WarehouseResource
+
+        env = {**env, "EXPTRACK_DBT_TARGET": "postgres"}
+        resource = WarehouseResource(
+            target="postgres",
+            pg_host=env["EXPTRACK_PG_HOST"],
+            pg_port=int(env["EXPTRACK_PG_PORT"]),
+            pg_user=env["EXPTRACK_PG_USER"],
+            pg_database=env["EXPTRACK_PG_DATABASE"],
+            pg_sslmode=env.get("EXPTRACK_PG_SSLMODE", "disable"),
+            pg_password=env["EXPTRACK_PG_PASSWORD"],
+        )
+        return cls(resource, env, root, parse_manifest(env, root / "parse"))
+
+    def build(self, world: World, full_refresh: bool = False, marts: bool = False) -> None:
+        """Write the world, then `dbt run` a daily run (the incremental models and the refresh state; `marts`: the
+        marts too) or a `--full-refresh` of everything compared."""
+        from dbt.cli.main import dbtRunner
+
+        world.write(self.resource.backend(), self.root / "registry")
+        selection = self.full_selection if marts or full_refresh else self.daily_selection
+        args = ["run", "--select", *selection, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+        args += ["--quiet", "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs")]
+        with _environ({**self.env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+            try:
+                result = dbtRunner(manifest=self.manifest).invoke(args + (["--full-refresh"] if full_refresh else []))
+            finally:
+                _release_duckdb()
+        failures = [f"{r.node.name}: {r.message}" for r in getattr(result.result, "results", []) if r.status == "error"]
+        assert result.success, f"dbt run failed: {result.exception or failures}"
+
+    def read(self, sql: str) -> pd.DataFrame:
+        return self.resource.read_df(sql)
+
+    def scope(self) -> set[tuple[str, object]]:
+        """int_refresh_scope of the last run: (scope_kind, key), the key a date for events, an id otherwise."""
+        frame = self.read("select scope_kind, scope_key, since_date from main.int_refresh_scope")
+        return {
+            (kind, pd.Timestamp(since).date() if kind == "events" else key)
+            for kind, key, since in frame.itertuples(index=False)
+        }
+
+    def assignments(self) -> pd.DataFrame:
+        """The analysed units (int_assignments) as the last run left them."""
+        return self.read(
+            "select experiment_id, user_id, unit_type, variant, first_exposed_at from main.int_assignments"
+        )
+
+    def assignment_changes(self) -> set[tuple[str, str]]:
+        """(experiment, unit) of int_assignment_changes: the units the last run rebuilt."""
+        frame = self.read("select experiment_id, user_id from main.int_assignment_changes")
+        return set(frame.itertuples(index=False, name=None))
+
+    def history(self, through: object) -> pd.DataFrame:
+        """exp_a's and exp_b's rows of int_unit_metric_daily_by_partition from partitions up to `through`."""
+        return self.read(
+            "select * from main.int_unit_metric_daily_by_partition "
+            f"where experiment_id in ('exp_a', 'exp_b') and partition_date <= cast('{through}' as date)"
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every mart, every incremental model and experiment_results (the asset run on the marts), normalized."""
+        import dagster as dg
+
+        from exptrack_pipeline.defs.results.assets import experiment_results
+
+        experiment_results(dg.build_asset_context(), warehouse=self.resource)
+        names = [*sorted(set(self.marts + self.incremental)), "experiment_results"]
+        return {name: normalized(self.read(f"select * from main.{name}")) for name in names}
+
+
+def _release_duckdb() -> None:
+    """Close dbt-duckdb's process-wide database handle, so the file is free for the test's own connections."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def _is_number(column: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(column):
+        return False
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    values = column.dropna()
+    return len(values) > 0 and all(isinstance(v, (Decimal, int, float)) and not isinstance(v, bool) for v in values)
+
+
+def normalized(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as floats, everything else as text; rows in a canonical order (text columns, then numbers rounded)."""
+    out = pd.DataFrame(index=frame.index)
+    numbers = []
+    for column in frame.columns:
+        if _is_number(frame[column]):
+            out[column] = frame[column].astype(float)
+            numbers.append(column)
+        else:
+            out[column] = frame[column].astype(str)
+    keys = [c for c in out.columns if c not in numbers] + [f"_{c}" for c in numbers]
+    rounded = out.assign(**{f"_{c}": out[c].round(6) for c in numbers})
+    return rounded.sort_values(keys, kind="stable").drop(columns=[f"_{c}" for c in numbers]).reset_index(drop=True)
+
+
+def assert_same(incremental: dict[str, pd.DataFrame], full: dict[str, pd.DataFrame], context: str = "") -> None:
+    """Every table equal: the same rows, text and dates exactly, numbers to 1e-9 (relative beyond 1)."""
+    assert sorted(incremental) == sorted(full), context
+    for name, expected in full.items():
+        got, where = incremental[name], f"{context}{name}"
+        assert len(got) == len(expected), f"{where}: {len(got)} rows incrementally, {len(expected)} in a full refresh"
+        assert list(got.columns) == list(expected.columns), where
+        for column in expected.columns:
+            a, b = got[column], expected[column]
+            if pd.api.types.is_float_dtype(a) or pd.api.types.is_float_dtype(b):
+                a, b = (pd.to_numeric(x, errors="coerce").to_numpy(dtype=float) for x in (a, b))
+                close = np.isclose(a, b, rtol=1e-9, atol=1e-9) | (np.isnan(a) & np.isnan(b))
+                assert close.all(), (
+                    f"{where}.{column}: rows {np.flatnonzero(~close)[:5]} differ: {a[~close][:5]} vs {b[~close][:5]}"
+                )
+            else:
+                differ = np.flatnonzero(a.to_numpy() != b.to_numpy())
+                assert len(differ) == 0, (
+                    f"{where}.{column}: rows {differ[:5]} differ: {a.iloc[differ[:3]].tolist()} "
+                    f"vs {b.iloc[differ[:3]].tolist()}"
+                )
