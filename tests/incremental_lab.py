@@ -5,7 +5,9 @@ What is compared is listed from the manifest, not by hand: every mart (models/ma
 plus experiment_results (the real asset over the marts). A daily run builds the incremental models with their
 parents and the refresh state (`daily_selection`); the marts — full tables over those — are built only when they
 are compared (`full_selection`): a table model depends only on its parents' current rows, so building it once at
-the end of a sequence equals building it after every run.
+the end of a sequence equals building it after every run. Likewise, on DuckDB (views bound late), the views (staging)
+are created by the first run and left out of later daily runs: their SQL does not change between runs. A
+--full-refresh builds everything.
 """
 
 from __future__ import annotations
@@ -69,13 +71,16 @@ def project_models(manifest) -> dict[str, object]:
 class Lab:
     """A warehouse (WarehouseResource) on one engine, its dbt environment and a parsed manifest."""
 
-    def __init__(self, resource, env: dict[str, str], root: Path, manifest) -> None:
+    def __init__(self, resource, env: dict[str, str], root: Path, manifest, late_bound_views: bool = False) -> None:
         self.resource, self.env, self.root, self.manifest = resource, env, root, manifest
+        self.late_bound_views = late_bound_views
         models = project_models(manifest)
         self.incremental = sorted(name for name, node in models.items() if node.config.materialized == "incremental")
         self.marts = sorted(name for name, node in models.items() if node.fqn[1] == "marts")
         self.daily_selection = [f"+{name}" for name in self.incremental + STATE_MODELS]
         self.full_selection = self.daily_selection + [f"+{name}" for name in self.marts]
+        self.views = {name for name, node in models.items() if node.config.materialized == "view"}
+        self.views_built: set[str] = set()
 
     @classmethod
     def duckdb(cls, root: Path, manifest_path: Path) -> Lab:
@@ -86,7 +91,7 @@ class Lab:
         database = next(iter(project_models(manifest).values())).database
         path = root / f"{database}.duckdb"
         env = {"EXPTRACK_DBT_TARGET": "duckdb", "EXPTRACK_WAREHOUSE": str(path)}
-        return cls(WarehouseResource(target="duckdb", path=str(path)), env, root, manifest)
+        return cls(WarehouseResource(target="duckdb", path=str(path)), env, root, manifest, late_bound_views=True)
 
     @classmethod
     def postgres(cls, root: Path, env: dict[str, str]) -> Lab:
@@ -113,6 +118,9 @@ class Lab:
         world.write(self.resource.backend(), self.root / "registry")
         selection = self.full_selection if marts or full_refresh else self.daily_selection
         args = ["run", "--select", *selection, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
+        if self.late_bound_views and self.views_built and not full_refresh:
+            # a view built once stays what it was (on DuckDB; PostgreSQL drops the views over a rebuilt table)
+            args += ["--exclude", *sorted(self.views_built)]
         args += ["--quiet", "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs")]
         with _environ({**self.env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             try:
@@ -121,6 +129,7 @@ class Lab:
                 _release_duckdb()
         failures = [f"{r.node.name}: {r.message}" for r in getattr(result.result, "results", []) if r.status == "error"]
         assert result.success, f"dbt run failed: {result.exception or failures}"
+        self.views_built |= {r.node.name for r in result.result.results} & self.views
 
     def read(self, sql: str) -> pd.DataFrame:
         return self.resource.read_df(sql)
