@@ -3,6 +3,7 @@ tests/test_spark_pipeline.py)."""
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from exptrack_pipeline.warehouse import DuckDBWarehouse, PostgresWarehouse
@@ -54,10 +55,18 @@ def test_state_url_names_postgres_or_a_duckdb_file(tmp_path, monkeypatch):
         "require",
         "from-env",
     )
-    for url in (f"duckdb://{tmp_path}/state.duckdb", str(tmp_path / "state.duckdb")):
+    for url in (f"duckdb://{tmp_path}/ops.duckdb", str(tmp_path / "ops.duckdb")):
         store = state_store(url, tmp_path / "w.duckdb")
-        assert isinstance(store, DuckDBWarehouse) and store.path == str(tmp_path / "state.duckdb"), url
+        assert isinstance(store, DuckDBWarehouse) and store.path == str(tmp_path / "ops.duckdb"), url
     default = state_store(None, tmp_path / "w.duckdb")
     assert isinstance(default, DuckDBWarehouse) and default.path == str(tmp_path / "w.duckdb")
     with pytest.raises(ValueError, match="EXPTRACK_STATE_URL"):
         state_store("mysql://db/exptrack", tmp_path / "w.duckdb")
+
+
+def test_a_duckdb_state_file_named_like_a_state_schema_is_refused(tmp_path):
+    """DuckDB names the database after the file: `state.duckdb` makes `state.experiment_status` ambiguous."""
+    with duckdb.connect(str(tmp_path / "state.duckdb")) as con, pytest.raises(duckdb.BinderException, match="Ambig"):
+        con.execute("create schema if not exists state")
+    with pytest.raises(ValueError, match=r"exptrack-state\.duckdb"):
+        state_store(str(tmp_path / "state.duckdb"), tmp_path / "w.duckdb")

@@ -8,9 +8,9 @@ the way GrowthBook, Eppo or Statsig keep their application state in their own da
 warehouse:
 
 * `EXPTRACK_STATE_URL` names it: a PostgreSQL URL (`postgresql://user@host:5432/db?sslmode=require`, password from
-  `EXPTRACK_STATE_PASSWORD`, else `EXPTRACK_PG_PASSWORD`) for a deployment with several processes, or a DuckDB file
-  (`duckdb:///path/state.duckdb` or a plain path). Unset: the DuckDB file `EXPTRACK_WAREHOUSE` names (on the spark
-  target that file holds nothing else).
+  `EXPTRACK_STATE_PASSWORD`, else `EXPTRACK_PG_PASSWORD`) for a deployment with several processes, or a DuckDB
+  file (`duckdb:///path/exptrack-state.duckdb` or a plain path). Unset: the DuckDB file `EXPTRACK_WAREHOUSE` names
+  (on the spark target that file holds nothing else).
 * :class:`StateRoutedConnection` is the connection the Spark warehouse hands out: a statement naming a table of the
   schemas in STATE_SCHEMAS runs in the state store (with its transactions), every other statement in Spark. The
   monitoring, lifecycle and flag code is the same on every target; a statement mixing both kinds is refused.
@@ -48,9 +48,7 @@ STATE_LOCK_ATTEMPTS, STATE_LOCK_WAIT_SECONDS = 120, 0.5
 def state_store(url: str | None, default_path: str | Path) -> Warehouse:
     """The state store `url` names (EXPTRACK_STATE_URL), else the DuckDB file `default_path`."""
     if not url:
-        return DuckDBWarehouse(
-            str(default_path), lock_attempts=STATE_LOCK_ATTEMPTS, lock_wait_seconds=STATE_LOCK_WAIT_SECONDS
-        )
+        return _duckdb_store(str(default_path))
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql"):
         query = parse_qs(parsed.query)
@@ -64,12 +62,22 @@ def state_store(url: str | None, default_path: str | Path) -> Warehouse:
             password=password,
         )
     if parsed.scheme in ("", "duckdb", "file"):
-        path = parsed.path if parsed.scheme else url
-        return DuckDBWarehouse(path, lock_attempts=STATE_LOCK_ATTEMPTS, lock_wait_seconds=STATE_LOCK_WAIT_SECONDS)
+        return _duckdb_store(parsed.path if parsed.scheme else url)
     raise ValueError(
         f"EXPTRACK_STATE_URL={url!r}: expected postgresql://user@host:port/database or a DuckDB file "
-        "(duckdb:///path/state.duckdb)"
+        "(duckdb:///path/exptrack-state.duckdb)"
     )
+
+
+def _duckdb_store(path: str) -> DuckDBWarehouse:
+    """A DuckDB state file; its name must not be a state schema's (DuckDB names the database after the file, and
+    `state.x` would then be ambiguous)."""
+    if Path(path).stem.lower() in STATE_SCHEMAS:
+        raise ValueError(
+            f"the state store {path}: DuckDB names a database after its file, so {Path(path).name} clashes with the "
+            f"schema {Path(path).stem}; name it e.g. exptrack-state.duckdb (EXPTRACK_STATE_URL)"
+        )
+    return DuckDBWarehouse(path, lock_attempts=STATE_LOCK_ATTEMPTS, lock_wait_seconds=STATE_LOCK_WAIT_SECONDS)
 
 
 def state_store_from_env(default_path: str | Path) -> Warehouse:
