@@ -240,8 +240,12 @@ class StateRoutedConnection:
         self.spark.write_table(qualified, frame, mode)
 
     def close(self) -> None:
-        """Copy the mirrored state tables written through this connection into Spark, then close the store."""
+        """Roll back a transaction left open (as closing a DuckDB or PostgreSQL connection does), copy the mirrored
+        state tables written through this connection into Spark (committed rows only), then close the store."""
         try:
+            if self._in_transaction and self._store_con is not None:
+                self._store_con.execute("rollback")
+            self._in_transaction = False
             if self.dirty:
                 mirror(self._store(), self.spark)
                 self.dirty.clear()
