@@ -70,3 +70,14 @@ def test_a_duckdb_state_file_named_like_a_state_schema_is_refused(tmp_path):
         con.execute("create schema if not exists state")
     with pytest.raises(ValueError, match=r"exptrack-state\.duckdb"):
         state_store(str(tmp_path / "state.duckdb"), tmp_path / "w.duckdb")
+
+
+def test_every_state_table_dbt_reads_is_mirrored_into_spark(dbt_manifest):
+    """On Spark, dbt reads only Spark: each `state` source of the dbt project must be a mirrored table."""
+    import json
+
+    from exptrack_pipeline.warehouse.state_store import MIRRORED
+
+    sources = json.loads(dbt_manifest.read_text())["sources"].values()
+    read_by_dbt = {f"{s['schema']}.{s['name']}" for s in sources if s["schema"] in ("state", "alerts", "monitoring")}
+    assert read_by_dbt and read_by_dbt == set(MIRRORED)

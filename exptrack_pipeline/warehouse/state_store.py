@@ -35,7 +35,7 @@ from exptrack_pipeline.warehouse.duckdb_backend import DuckDBWarehouse
 from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
 
 STATE_SCHEMAS = ("alerts", "state", "monitoring")
-MIRRORED = ("state.experiment_status_events", "state.experiment_status")
+MIRRORED = ("state.experiment_status_events", "state.experiment_status", "state.lifecycle_events")  # dbt sources
 TRANSACTION = {"begin", "begin transaction", "start transaction"}
 ENDS = {"commit", "rollback"}
 _QUALIFIED = re.compile(r"\b([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\b", re.I)
