@@ -66,8 +66,10 @@ def test_state_url_names_postgres_or_a_duckdb_file(tmp_path, monkeypatch):
 
 def test_a_duckdb_state_file_named_like_a_state_schema_is_refused(tmp_path):
     """DuckDB names the database after the file: `state.duckdb` makes `state.experiment_status` ambiguous."""
-    with duckdb.connect(str(tmp_path / "state.duckdb")) as con, pytest.raises(duckdb.BinderException, match="Ambig"):
+    with duckdb.connect(str(tmp_path / "state.duckdb")) as con:
         con.execute("create schema if not exists state")
+        with pytest.raises(duckdb.BinderException, match="Ambiguous"):
+            con.execute("create table if not exists state.experiment_status (experiment_id varchar)")
     with pytest.raises(ValueError, match=r"exptrack-state\.duckdb"):
         state_store(str(tmp_path / "state.duckdb"), tmp_path / "w.duckdb")
 
