@@ -59,12 +59,14 @@ $(VENV)/.spark-installed: $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,spark]'
 	touch $@
 
-# The warehouse part of the pipeline on a throw-away local Apache Spark (tests/spark_server.py: one JVM serving Spark
-# Connect and thrift, warehouse and metastore in a temp dir): ingestion, registry, every dbt model and test, the
-# statistics (tests/spark_support.py; monitoring and lifecycle do not run on Spark yet). Clusters: docs/scale-out.md.
+# The same pipeline on a throw-away local Apache Spark (tests/spark_server.py: one JVM serving Spark Connect and
+# thrift, warehouse and metastore in a temp dir): ingestion, registry, every dbt model and test, the statistics,
+# monitoring and lifecycle; the operational state (alerts, pauses, lifecycle, flags) in the state store beside Spark,
+# here the DuckDB file data/state-spark.duckdb (EXPTRACK_STATE_URL; docs/scale-out.md).
 demo-spark: manifest dagster-home $(VENV)/.spark-installed
 	test -f $(EXPTRACK_RAW_DIR)/demo_truth.json || $(BIN)/python -m exptrack_pipeline.demo.generate --out $(EXPTRACK_RAW_DIR)
-	EXPTRACK_OUTPUT_DIR=$(CURDIR)/data/output-spark $(BIN)/python tests/spark_server.py exec -- $(BIN)/python tests/spark_support.py run --start $(DEMO_START) --end $(DEMO_END)
+	rm -f $(CURDIR)/data/state-spark.duckdb
+	EXPTRACK_OUTPUT_DIR=$(CURDIR)/data/output-spark EXPTRACK_STATE_URL=$(CURDIR)/data/state-spark.duckdb $(BIN)/python tests/spark_server.py exec -- sh -c '$(BIN)/exptrack run --start $(DEMO_START) --end $(DEMO_END) && $(BIN)/exptrack summary'
 
 test: manifest dagster-home $(VENV)/.spark-installed
 	$(BIN)/pytest -q

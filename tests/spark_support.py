@@ -1,16 +1,15 @@
 """The demo pipeline on a local Spark, started in the background at collection (conftest.py calls `start`).
 
-The run is the documented pieces in a subprocess (`python tests/spark_support.py run ROOT`): the demo generator
-(seed 7, the session's scale), then Dagster's `ingest_job` for the demo range and the warehouse part of
-`analysis_job` — the registry, every dbt model and test (`dbt build` on the `spark` target) and the statistics assets
-(experiment_results, retention_results, segment_results) — against one local Spark server (tests/spark_server.py).
+The run is what a user runs (`exptrack run`, as the PostgreSQL run): the demo generator (seed 7, the session's
+scale), then ingestion, the registry, every dbt model and test (`dbt build` on the `spark` target), the statistics,
+monitoring (health, alerts outbox, automatic pause, feature flags) and lifecycle against one local Spark server
+(tests/spark_server.py). The operational state lives in the state store beside Spark: the DuckDB file
+`exptrack-state.duckdb` of the run's folder (EXPTRACK_STATE_URL; exptrack_pipeline/warehouse/state_store.py).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,11 @@ class SparkBackgroundRun:
     server: object
     run: object
     root: Path
+
+    @property
+    def state_file(self) -> Path:
+        """The run's state store (alerts, pauses, lifecycle, flags): a DuckDB file."""
+        return self.root / "exptrack-state.duckdb"
 
     def stop(self) -> None:
         """Kill the run if it is still going, stop the JVM, delete the folder."""
@@ -70,8 +74,8 @@ def start_now(config, start_day: str, end_day: str, scale: float) -> None:
 
     server = spark_server.SparkServer(spark_server.find_spark_home()).start()
     root = Path(tempfile.mkdtemp(prefix="exptrack-spark-run-"))
-    runner = (__file__, "run")  # instead of `exptrack run`: the warehouse part (run_warehouse_pipeline)
-    run = BackgroundPipeline(root, server.env(), start_day, end_day, scale, runner=runner)
+    env = {**server.env(), "EXPTRACK_STATE_URL": str(root / "exptrack-state.duckdb")}
+    run = BackgroundPipeline(root, env, start_day, end_day, scale)  # `exptrack run`, as on PostgreSQL
     config.stash[_KEY] = SparkBackgroundRun(server, run, root)
 
 
@@ -85,45 +89,3 @@ def stop(session) -> None:
 def started(config) -> SparkBackgroundRun | None:
     """The background run `start` stashed, or None (the module was not selected at collection)."""
     return config.stash.get(_KEY, None)
-
-
-def run_warehouse_pipeline(start_day: str, end_day: str) -> None:
-    """Ingest the demo range, then materialize the registry, the dbt assets and the statistics assets (Settings from
-    the environment: EXPTRACK_DBT_TARGET=spark, SPARK_REMOTE)."""
-    import datetime as dt
-
-    import dagster as dg
-
-    from exptrack_pipeline.commands.pipeline import RANGE_END, RANGE_START
-    from exptrack_pipeline.config import Settings
-    from exptrack_pipeline.definitions import build_definitions
-
-    settings = Settings.from_env()
-    settings.export()
-    defs = build_definitions(settings)
-    tags = {RANGE_START: dt.date.fromisoformat(start_day).isoformat(), RANGE_END: end_day}
-    dbt_groups = [f"dbt_{folder}" for folder in ("staging", "intermediate", "marts", "monitoring", "lifecycle")]
-    warehouse_part = dg.AssetSelection.groups("registry", *dbt_groups) | dg.AssetSelection.assets(
-        "experiment_results", "retention_results", "segment_results"
-    )
-    job = dg.define_asset_job("spark_warehouse_job", selection=warehouse_part)
-    defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
-    with dg.DagsterInstance.ephemeral() as instance:
-        for name, run_tags in (("ingest_job", tags), ("spark_warehouse_job", {})):
-            result = defs.resolve_job_def(name).execute_in_process(
-                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-                instance=instance,
-                tags=run_tags,
-                raise_on_error=True,
-            )
-            print(f"{name}: success={result.success}", flush=True)
-    from exptrack_pipeline.defs.results.assets import latest_primary_markdown
-    from exptrack_pipeline.warehouse import open_warehouse
-
-    results = open_warehouse(settings).read_df("select * from main.experiment_results")
-    print(f"latest primary results on {open_warehouse(settings).describe()}:\n{latest_primary_markdown(results)}")
-
-
-if __name__ == "__main__":  # the background subprocess: python tests/spark_support.py run --start DAY --end DAY
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    run_warehouse_pipeline(sys.argv[3], sys.argv[5])

@@ -1,30 +1,34 @@
-"""The warehouse part of the pipeline runs on Apache Spark and gives the same numbers as on DuckDB.
+"""The whole pipeline runs on Apache Spark and gives the same numbers, alerts and pauses as on DuckDB.
 
 A local Spark server (tests/spark_server.py: one JVM serving Spark Connect and thrift, warehouse and metastore in a
 temp dir) is the warehouse of a second run of the session's demo over the same seeded landing zone
-(tests/spark_support.py, started in the background at collection): Dagster's ingest_job (DuckDB checks the files,
-Spark receives each day as a partition), the registry, `dbt build` on the `spark` target (every model and test) and
-the statistics assets, all through exptrack_pipeline.warehouse's Spark backend. Every table must equal the DuckDB
-run's — the same comparison as tests/test_postgres_pipeline.py (1e-9 relative; counts exactly).
-
-Not run on Spark yet: monitoring (alerts outbox, pauses) and lifecycle, which need UPDATE ... RETURNING and
-sequences (docs/scale-out.md). Skipped only when java is missing, with the install command in the reason.
+(tests/spark_support.py, started in the background at collection): `exptrack run` on the `spark` target — ingestion
+(DuckDB checks the files, Spark receives each day as a partition), the registry, `dbt build` (every model and test),
+the statistics, monitoring and lifecycle, all through exptrack_pipeline.warehouse's Spark backend. The operational
+state (health verdicts, alerts outbox, pauses, lifecycle and flag logs) lives in the state store beside Spark (a
+DuckDB file here; exptrack_pipeline/warehouse/state_store.py) and the tables dbt reads are mirrored into Spark.
+Every table must equal the DuckDB run's — the same comparison as tests/test_postgres_pipeline.py (1e-9 relative;
+counts, verdicts, alerts and pauses exactly). Skipped only when java is missing, with the install command in the
+reason.
 """
 
 from __future__ import annotations
 
 import pytest
 import spark_support
+import test_postgres_pipeline as same_as_postgres
+from pipeline_support import make_settings
 from test_postgres_pipeline import EVENTS_FINGERPRINT, MODEL_KEYS, RESULT_KEYS, RUN_TIME_COLUMNS, assert_same_table
 
 DEMO_START, DEMO_END = "2026-10-18", "2026-11-24"  # the session's demo run (conftest.py)
 
 
 class SparkRun:
-    """The Spark run's warehouse (Spark Connect to the background server) and its wall time."""
+    """The Spark run's warehouse (Spark Connect to the background server, with the run's state store), its settings
+    (output folder) and wall time."""
 
-    def __init__(self, warehouse, seconds: float) -> None:
-        self.warehouse, self.seconds = warehouse, seconds
+    def __init__(self, settings, warehouse, seconds: float) -> None:
+        self.settings, self.warehouse, self.seconds = settings, warehouse, seconds
 
     def query(self, sql: str):
         return self.warehouse.read_df(sql)
@@ -33,7 +37,7 @@ class SparkRun:
 @pytest.fixture(scope="module")
 def spark_run(demo_run, pytestconfig):
     """The background run started at collection (or, when this module was chosen later, one started here)."""
-    from exptrack_pipeline.warehouse import SparkWarehouse
+    from exptrack_pipeline.warehouse import DuckDBWarehouse, SparkWarehouse
 
     reason = spark_support.skip_reason()
     if reason:
@@ -44,11 +48,12 @@ def spark_run(demo_run, pytestconfig):
         started = spark_support.started(pytestconfig)
     code = started.run.wait(timeout=3600)  # ~10 min on an idle machine, 30+ under heavy load
     assert code == 0, f"the pipeline on Spark failed (exit {code}):\n{started.run.log_tail()}"
-    print(
-        f"\nthe demo pipeline on local Spark (generate + ingest + registry + dbt + results): {started.run.seconds:.1f}s"
+    print(f"\nthe demo pipeline on local Spark (generate + exptrack run): {started.run.seconds:.1f}s")
+    warehouse = SparkWarehouse(remote=started.server.remote, state=DuckDBWarehouse(str(started.state_file)))
+    settings = make_settings(started.root).model_copy(
+        update={"raw_dir": started.run.raw_dir, "output_dir": started.run.output_dir, "target": "spark"}
     )
-    warehouse = SparkWarehouse(remote=started.server.remote)
-    yield SparkRun(warehouse, started.run.seconds)
+    yield SparkRun(settings, warehouse, started.run.seconds)
     warehouse.session().stop()  # close the Connect client before the server goes: its threads would retry at exit
 
 
@@ -90,12 +95,7 @@ def test_spark_tables_are_parquet_partitioned_by_day(spark_run):
     assert len(days) == 38, days
 
 
-# dim_experiment_status is a view over state.experiment_status_events, which the monitoring step (not run on Spark)
-# writes: after the DuckDB run it shows the automatic pause, on Spark the registry status.
-SPARK_MODELS = [model for model in MODEL_KEYS if model != "dim_experiment_status"]
-
-
-@pytest.mark.parametrize("model", SPARK_MODELS)
+@pytest.mark.parametrize("model", list(MODEL_KEYS))
 def test_model_identical_on_spark(demo_run, spark_run, model):
     ignored = RUN_TIME_COLUMNS.get(model, [])
     duck_frame = demo_run.query(f"select * from main.{model}").drop(columns=ignored)
@@ -118,3 +118,22 @@ def test_statistics_identical_on_spark(demo_run, spark_run, table, keys):
     duck_frame = demo_run.query(f"select * from main.{table}")
     assert len(duck_frame) > 0, f"{table} is empty on DuckDB"
     assert_same_table(duck_frame, spark_run.query(f"select * from main.{table}"), keys, table)
+
+
+def test_monitoring_on_spark_raises_the_same_alerts_and_pause(demo_run, spark_run):
+    """Health verdicts, the outbox (alert ids are the exactly-once keys) and the automatic pause match DuckDB's,
+    read through the Spark warehouse's connection (state tables from the state store)."""
+    same_as_postgres.test_monitoring_on_postgres_raises_the_same_alerts_and_pause(demo_run, spark_run)
+    mirrored = "select experiment_id, status, source, trigger, level from state.experiment_status_events"
+    spark_only = spark_run.warehouse.session().sql(mirrored).toPandas()
+    assert_same_table(
+        demo_run.query(mirrored),
+        spark_only,
+        ["experiment_id", "status", "trigger"],
+        "state.experiment_status_events mirrored into Spark",
+    )
+
+
+def test_lifecycle_and_summary_identical_on_spark(demo_run, spark_run):
+    """The lifecycle tables and `exptrack summary`'s text are the same on both warehouses; reports are written."""
+    same_as_postgres.test_lifecycle_and_summary_identical_on_postgres(demo_run, spark_run)

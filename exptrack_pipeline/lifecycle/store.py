@@ -104,9 +104,6 @@ def refresh_status_table(con) -> None:
     ensure_tables(con)
     registry = dict(con.execute("select experiment_id, status from registry.experiments").fetchall())
     rows = status_rows(registry, all_events(con))
-    if hasattr(con, "write_table"):  # Spark's parquet tables take no DELETE: overwrite the table
-        con.write_table(STATUS_TABLE, rows)
-        return
     con.execute(f"delete from {STATUS_TABLE}")
     if rows.empty:
         return

@@ -7,8 +7,9 @@ of tests/spark_server.py) that owns the metastore and the warehouse directory. T
 
 What Spark on parquet has not: transactions, UPDATE/DELETE, sequences, constraints. `begin transaction` / `commit` /
 `rollback` are accepted and do nothing (each statement is its own commit); a whole-table `replace_table` is atomic per
-statement only on Delta. The operational state tables (alerts.outbox, state.*) need UPDATE ... RETURNING and are
-not supported on this target yet (docs/scale-out.md).
+statement only on Delta. The operational state tables (alerts.outbox, state.*, monitoring.health_findings) need
+UPDATE ... RETURNING, sequences and transactions: they live in a transactional state store beside Spark
+(warehouse/state_store.py), and `SparkWarehouse.connect` routes each statement to where its tables are.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from exptrack_pipeline.warehouse.spark_types import frame_from_spark, spark_frame
+from exptrack_pipeline.warehouse.state_store import StateRoutedConnection, is_state_table
 
 NO_OPS = {"begin", "begin transaction", "commit", "rollback", "start transaction"}
 DEFAULT_FILE_FORMAT = "parquet"
@@ -148,6 +150,7 @@ class SparkWarehouse:
     remote: str | None = None
     file_format: str = DEFAULT_FILE_FORMAT
     kind: str = "spark"
+    state: Any = None  # the state store (a DuckDB or PostgreSQL Warehouse, state_store.py); None: Spark alone
 
     @property
     def url(self) -> str:
@@ -179,9 +182,18 @@ class SparkWarehouse:
         return session
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[SparkConnection]:
-        """A connection on the process's session (Spark has no read-only sessions: `read_only` is accepted)."""
-        yield SparkConnection(self.session(), self.file_format)
+    def connect(self, read_only: bool = False) -> Iterator[Any]:
+        """A connection on the process's session (Spark has no read-only sessions: `read_only` is accepted); with a
+        state store, one that routes the state tables' statements there (state_store.StateRoutedConnection)."""
+        spark = SparkConnection(self.session(), self.file_format)
+        if self.state is None:
+            yield spark
+            return
+        routed = StateRoutedConnection(spark, self.state, read_only=read_only)
+        try:
+            yield routed
+        finally:
+            routed.close()
 
     def read_df(self, sql: str, params: list | None = None) -> pd.DataFrame:
         """The query's rows as a DuckDB-typed pandas frame."""
@@ -195,6 +207,9 @@ class SparkWarehouse:
 
     def replace_table(self, schema: str, table: str, frame: pd.DataFrame) -> None:
         """Replace `schema.table` with the frame's rows (one overwrite; dbt's views on it read the new files)."""
+        if self.state is not None and is_state_table(f"{schema}.{table}"):
+            self.state.replace_table(schema, table, frame)
+            return
         with self.connect() as con:
             con.execute(f"create database if not exists {schema}")
             con.write_table(f"{schema}.{table}", frame)

@@ -13,6 +13,7 @@ from exptrack_pipeline.warehouse.base import Warehouse
 from exptrack_pipeline.warehouse.duckdb_backend import DEFAULT_MEMORY_LIMIT, DuckDBWarehouse
 from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
 from exptrack_pipeline.warehouse.spark_backend import SparkWarehouse
+from exptrack_pipeline.warehouse.state_store import state_store_from_env
 
 TARGETS = ("duckdb", "postgres", "spark")
 
@@ -28,7 +29,8 @@ def make_warehouse(
             host=pg.host, port=pg.port, user=pg.user, database=pg.database, sslmode=pg.sslmode, password=password
         )
     if target == "spark":  # Spark Connect: EXPTRACK_SPARK_REMOTE / SPARK_REMOTE (spark_backend.py)
-        return SparkWarehouse(file_format=os.environ.get("EXPTRACK_SPARK_FILE_FORMAT") or "parquet")
+        file_format = os.environ.get("EXPTRACK_SPARK_FILE_FORMAT") or "parquet"
+        return SparkWarehouse(file_format=file_format, state=state_store_from_env(path))  # state: EXPTRACK_STATE_URL
     if target != "duckdb":
         raise ValueError(f"warehouse target {target!r}: expected one of {', '.join(TARGETS)} (EXPTRACK_DBT_TARGET)")
     return DuckDBWarehouse(path, memory_limit=memory_limit)
@@ -37,3 +39,11 @@ def make_warehouse(
 def open_warehouse(settings: Any, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Warehouse:
     """The warehouse the settings name: the DuckDB file `settings.warehouse`, or PostgreSQL `settings.postgres`."""
     return make_warehouse(settings.target, str(settings.warehouse), settings.postgres, memory_limit=memory_limit)
+
+
+def writer_pool(target: str | None = None) -> str | None:
+    """The Dagster concurrency pool of every asset that writes the warehouse, for `target` (None:
+    EXPTRACK_DBT_TARGET): `duckdb` on a DuckDB file, which takes one writing process (dagster.yaml gives pools one
+    slot); None — no pool, parallel writers — on PostgreSQL and Spark. Read when the asset modules are imported."""
+    target = (target or os.environ.get("EXPTRACK_DBT_TARGET") or "duckdb").strip().lower()
+    return "duckdb" if target == "duckdb" else None

@@ -7,6 +7,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from exptrack_pipeline.defs.project import dbt_project
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 SOURCE_ASSETS = {
     ("raw", "exposures"): "raw_exposures",
@@ -50,7 +51,7 @@ class DbtBuildConfig(dg.Config):
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
-    pool="duckdb",
+    pool=writer_pool(),
     exclude="tag:exptrack_in_place",  # built by the ingestion job (defs/ingestion/in_place.py)
 )
 def exptrack_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):

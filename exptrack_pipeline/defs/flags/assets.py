@@ -11,6 +11,7 @@ import pandas as pd
 from exptrack_pipeline.defs.resources import FlagFileResource, WarehouseResource
 from exptrack_pipeline.flags import store
 from exptrack_pipeline.flags.sync import sync
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 ASSET = "feature_flags"
 CHECK = "flag_file_matches_record"
@@ -19,7 +20,7 @@ CHECK = "flag_file_matches_record"
 @dg.asset(
     key=ASSET,
     deps=["experiment_registry", "experiment_alerts"],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name="flags",
     kinds={"python", "json"},
     check_specs=[

@@ -12,6 +12,7 @@ from exptrack_pipeline.ingest.publish import load_days_into_server
 from exptrack_pipeline.ingest.spark_publish import load_days_into_spark
 from exptrack_pipeline.sources import units_for_asset
 from exptrack_pipeline.sources.in_place_postgres import load_table_days
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 PARTITIONS_START_VAR, PARTITIONS_START_DEFAULT = "EXPTRACK_START_DATE", "2026-10-01"
 daily_partitions = dg.DailyPartitionsDefinition(
@@ -87,7 +88,7 @@ def _ingestion_asset(key: str, description: str, in_place: list[str]) -> dict:
         "description": description,
         "partitions_def": daily_partitions,
         "backfill_policy": dg.BackfillPolicy.single_run(),
-        "pool": "duckdb",
+        "pool": writer_pool(),
         "group_name": "ingestion",
         "kinds": {"duckdb", "python"},
         "check_specs": [conserved],

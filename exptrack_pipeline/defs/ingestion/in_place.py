@@ -19,6 +19,7 @@ from exptrack_pipeline.defs.project import dbt_project
 from exptrack_pipeline.defs.resources import LandingZoneResource
 from exptrack_pipeline.sources import all_units
 from exptrack_pipeline.sources.in_place import IN_PLACE_TAG, dbt_run_args
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 
 class InPlaceTranslator(DagsterDbtTranslator):
@@ -36,7 +37,7 @@ class InPlaceTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=InPlaceTranslator(),
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb",
+    pool=writer_pool(),
     name="in_place_models",
 )
 def in_place_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, landing_zone: LandingZoneResource):

@@ -34,6 +34,7 @@ from exptrack_pipeline.reports.document import Document, data_uri_markdown
 from exptrack_pipeline.reports.experiment import render
 from exptrack_pipeline.site import data as site_data
 from exptrack_pipeline.site.build import learnings_synthesis
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 GROUP = "lifecycle"
 LIFECYCLE_TEXT_COLUMNS = ["pm", "layer", "decision", "variant", "decided_by", "rationale", "status_source"]
@@ -59,7 +60,7 @@ def _lifecycle_frame(registry: Registry, con) -> tuple[pd.DataFrame, pd.DataFram
 @dg.asset(
     key="experiment_lifecycle",
     deps=["experiment_registry", "experiment_alerts"],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name=GROUP,
     kinds={"python", "duckdb"},
     description="One row per experiment: effective lifecycle status (latest event in state.lifecycle_events / "
@@ -81,7 +82,7 @@ def experiment_lifecycle(
 @dg.asset(
     key="experiment_backlog",
     deps=["experiment_lifecycle"],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name=GROUP,
     kinds={"python", "duckdb"},
     description="Experiments in backlog or scheduled, ordered by ICE score = expected_impact × confidence / effort.",
@@ -97,7 +98,7 @@ def experiment_backlog(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 @dg.asset(
     key="experiment_reports",
-    pool="duckdb",
+    pool=writer_pool(),
     group_name=GROUP,
     kinds={"python", "html"},
     deps=[
@@ -148,7 +149,7 @@ def experiment_reports(
 @dg.asset(
     key="implementation_handoffs",
     deps=["experiment_lifecycle", "experiment_results"],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name=GROUP,
     kinds={"python", "markdown"},
     description="Markdown handoff for every `ship` decision: <output dir>/handoffs/<id>.md.",
@@ -181,7 +182,7 @@ def implementation_handoffs(
 @dg.asset(
     key="experiment_archive",
     deps=["experiment_reports", "implementation_handoffs", "experiment_lifecycle"],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name=GROUP,
     kinds={"python"},
     description="Write-once archive <output dir>/archive/<id>/ (config, final results, decision, report, handoff, "
@@ -224,7 +225,7 @@ def experiment_archive(
 @dg.asset(
     key="portfolio_metrics",
     deps=["experiment_lifecycle"],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name=GROUP,
     kinds={"python", "duckdb"},
     description="Experiments launched per quarter, time to decision (target ≤ 14 days), win rate, implementation rate.",
@@ -245,7 +246,7 @@ def portfolio_metrics(warehouse: WarehouseResource, output_paths: OutputPathsRes
 @dg.asset(
     key="weekly_status_report",
     deps=["experiment_lifecycle", "experiment_backlog", "experiment_results", "portfolio_metrics"],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name=GROUP,
     kinds={"python", "markdown", "slack"},
     description="Weekly status of the active portfolio: <output dir>/summaries/weekly_status.md/.html, posted to "
@@ -296,7 +297,7 @@ def weekly_status_report(
 @dg.asset(
     key="monthly_impact_report",
     deps=["experiment_lifecycle", "experiment_results", "portfolio_metrics"],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name=GROUP,
     kinds={"python", "markdown", "slack"},
     description="Cumulative impact of shipped experiments with a winner's-curse caution: <output "

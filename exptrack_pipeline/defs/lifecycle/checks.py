@@ -5,12 +5,13 @@ import dagster as dg
 from exptrack_pipeline.defs.lifecycle.outputs import markdown_table
 from exptrack_pipeline.defs.resources import OutputPathsResource, WarehouseResource
 from exptrack_pipeline.lifecycle import archive, portfolio
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 
 @dg.asset_check(
     asset="experiment_lifecycle",
     name="no_scheduling_conflicts",
-    pool="duckdb",
+    pool=writer_pool(),
     description="Active experiments overlapping in time on one surface and audience, unless they share a non-null "
     "layer.",
 )

@@ -25,6 +25,7 @@ from exptrack_pipeline.notify.service import (
     latest_findings,
     run_alerting,
 )
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 HEALTH = "experiment_health"
 ALERTS = "experiment_alerts"
@@ -93,7 +94,7 @@ def check_results(findings: list[Finding]) -> list[dg.AssetCheckResult]:
 @dg.asset(
     key=HEALTH,
     deps=HEALTH_DEPS,
-    pool="duckdb",
+    pool=writer_pool(),
     group_name="monitoring",
     kinds={"python", "duckdb"},
     check_specs=[dg.AssetCheckSpec(name, asset=HEALTH, description=spec.rule) for name, spec in CHECKS.items()],
@@ -160,7 +161,7 @@ def alerting(
 @dg.asset(
     key=ALERTS,
     deps=[HEALTH],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name="monitoring",
     kinds={"python", "duckdb", "slack"},
     description="Alerts from the health verdicts into alerts.outbox (exactly once per experiment × trigger × day), "

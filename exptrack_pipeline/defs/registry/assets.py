@@ -6,11 +6,12 @@ from exptrack_pipeline.config.tables import registry_tables
 from exptrack_pipeline.defs.resources import RegistryResource, WarehouseResource
 from exptrack_pipeline.lifecycle.store import refresh_status_table
 from exptrack_pipeline.warehouse.schema import ensure_tables
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 
 @dg.asset(
     key="experiment_registry",
-    pool="duckdb",
+    pool=writer_pool(),
     group_name="registry",
     kinds={"yaml", "duckdb"},
     description="Experiments (one YAML each) and the metric catalog, validated, as tables in schema `registry`.",

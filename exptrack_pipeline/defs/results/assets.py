@@ -8,6 +8,7 @@ from exptrack_pipeline.analysis.retention import compute_retention_results
 from exptrack_pipeline.analysis.segments import compute_segment_results
 from exptrack_pipeline.defs.resources import WarehouseResource
 from exptrack_pipeline.schemas import RESULT_COLUMN_DOCS, RetentionCohorts, SegmentMetricStats, VariantMetricStats
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 RESULTS_TABLE = "experiment_results"
 
@@ -42,7 +43,7 @@ def latest_primary_markdown(results) -> str:
         dg.AssetKey("fct_variant_metric_quantiles"),
         dg.AssetKey("experiment_registry"),
     ],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name="analysis",
     kinds={"python", "duckdb"},
     description="One row per experiment × metric × non-control variant × analysis date: lift, CIs, p-values "
@@ -84,7 +85,7 @@ def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 @dg.asset(
     key="retention_results",
     deps=[dg.AssetKey("fct_retention_cohorts"), dg.AssetKey("experiment_registry")],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name="analysis",
     kinds={"python", "duckdb"},
     description="D1/D7/D30 retention per experiment and variant (cohorts old enough only) with Wilson CIs and the "
@@ -120,7 +121,7 @@ def retention_results(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         dg.AssetKey("fct_segment_exposures"),
         dg.AssetKey("experiment_registry"),
     ],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name="analysis",
     kinds={"python", "duckdb"},
     description="Results per user-attribute value (platform, country, new vs returning) at the last analysis date, "

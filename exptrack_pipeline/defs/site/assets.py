@@ -7,6 +7,7 @@ import dagster as dg
 
 from exptrack_pipeline.defs.resources import RegistryResource, SiteResource, WarehouseResource
 from exptrack_pipeline.site import generate, site_dir
+from exptrack_pipeline.warehouse.targets import writer_pool
 
 
 @dg.asset(
@@ -22,7 +23,7 @@ from exptrack_pipeline.site import generate, site_dir
         "experiment_reports",
         "experiment_archive",
     ],
-    pool="duckdb",
+    pool=writer_pool(),
     group_name="site",
     kinds={"python", "html"},
     description="Static dashboard site: portfolio, experiment pages, learnings library, weekly, monthly and review "
