@@ -95,17 +95,17 @@ def list_files(session: Any, root: str, unit: LoadUnit, days: list[dt.date]) -> 
     """Every file of the days' folders, listed by Spark (names starting with `.` or `_` are skipped, as Spark and
     the DuckDB loader both do), sorted by name within each day."""
     glob = f"{root}/{unit.folder}/date={{{','.join(d.isoformat() for d in days)}}}"
-    try:
-        rows = session.read.format("binaryFile").load(glob).select("path").collect()
+    try:  # the file index of a binaryFile source (one round trip, no job; empty files included)
+        paths = session.read.format("binaryFile").load(glob).inputFiles()
     except Exception as exc:  # no folder of these days exists
         if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc).lower():
             return []
         raise
     files = []
-    for (path,) in rows:
+    for path in paths:  # URIs (percent-encoded); Spark's readers take the decoded path
         found = _relative(path, unit)
         if found and not Path(found[0]).name.startswith((".", "_")):
-            files.append(LandingFile(uri=path, relative=found[0], day=found[1]))
+            files.append(LandingFile(uri=unquote(path), relative=found[0], day=found[1]))
     return sorted(files, key=lambda f: (f.day, f.relative))
 
 

@@ -51,6 +51,11 @@ READER_VAR = "EXPTRACK_SPARK_LANDING"
 (ingest/spark_publish.py)."""
 ID_COLUMNS = ("user_id", "anonymous_id", "device_id")
 OPENERS = 8
+JSON_OPTIONS = (
+    "map('ignoreNullFields', 'false', 'timestampFormat', 'yyyy-MM-dd HH:mm:ssx', "
+    "'timestampNTZFormat', 'yyyy-MM-dd HH:mm:ss')"
+)
+"""A quarantined row as JSON like DuckDB's to_json: nulls kept, timestamps as DuckDB prints them."""
 DAYS_PER_BATCH = 31
 """Days staged and written together: every batch costs ~12 Spark statements whatever its size; the staged rows of a
 batch are cached in the Spark server (a month of a large product's events is for a cluster, not a laptop)."""
@@ -94,10 +99,13 @@ def _group_rows(frame: Any, group: FileGroup, contract: SourceContract, extras: 
         value = value_sql(*by_key["value"]) if "value" in by_key else "cast(null as double)"
         inner.append(f"{value} as _value")
     inner += [f"cast({by_key[e][0] if e in by_key else 'null'} as string) as {quote(e)}" for e in extras]
-    present = [(c, raw_name(c)) for c in contract.core_columns if c in by_key]
-    present += [(e, quote(e)) for e in by_key if e in extras]  # the file's own order, as DuckDB's record
+    # the record as read (a typed parquet column keeps its type, as DuckDB's), in the file's own column order
+    present = [
+        (c, raw_name(c) if by_key[c][1] == "string" else by_key[c][0]) for c in contract.core_columns if c in by_key
+    ]
+    present += [(e, quote(e)) for e in by_key if e in extras]
     record = ", ".join(f"{literal(name)}, {column}" for name, column in present)
-    record = f"to_json(named_struct({record}), map('ignoreNullFields', 'false'))" if record else "'{}'"
+    record = f"to_json(named_struct({record}), {JSON_OPTIONS})" if record else "'{}'"
     line = f"substr(to_json(array({CORRUPT})), 2, length(to_json(array({CORRUPT}))) - 2)"
     inner.append(f"case when {CORRUPT} is not null then {line} else {record} end as _record")
     missing = contract.lacking(set(by_key))
