@@ -18,7 +18,7 @@ import pytest
 from pipeline_support import BackgroundPipeline
 
 TESTS = Path(__file__).resolve().parent
-MODULE = "test_spark_pipeline.py"
+MODULES = {"test_spark_pipeline.py", "test_spark_landing.py"}  # the modules that use the server
 NO_JAVA = (
     "SKIPPED LOUDLY: no java on PATH or in $JAVA_HOME, so the Spark pipeline test cannot run. Install a JRE 17 "
     "(apt-get install openjdk-17-jre-headless; .ci/run does it) — Spark is an acceptance target of issue 18."
@@ -62,7 +62,7 @@ def skip_reason() -> str | None:
 
 def start(session, start_day: str, end_day: str, scale: float, prepare=lambda: None) -> None:
     """When test_spark_pipeline.py is selected: start the server and the pipeline run now, in the background."""
-    if not any(item.path.name == MODULE for item in session.items) or skip_reason():
+    if not any(item.path.name in MODULES for item in session.items) or skip_reason():
         return
     prepare()  # the dbt manifest, before the run imports the definitions
     start_now(session.config, start_day, end_day, scale)

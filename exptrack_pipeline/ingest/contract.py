@@ -148,13 +148,15 @@ def value_sql(column: str, source_type: str) -> str:
     return f"try_cast(nullif(trim(cast({column} as varchar)), '') as double)"
 
 
-def rejection_reason_sql(contract: SourceContract, not_finite: str = "not isfinite(_value)") -> str:
+def rejection_reason_sql(
+    contract: SourceContract, not_finite: str = "not isfinite(_value)", text_type: str = "varchar"
+) -> str:
     """A SQL CASE giving the first reason a staged row breaks the contract, or null when it holds.
 
     It reads the columns as read (`_raw_<column>`, text or a parquet type), the cleaned text columns, `_ts` (the
     parsed timestamp) and `_value`. Conditions test the cheap typed value first: DuckDB evaluates the text
     fallbacks and messages only for the rows that reach them. `not_finite` is the engine's test of a non-finite
-    `_value` (PostgreSQL has no isfinite for numbers).
+    `_value` (PostgreSQL has no isfinite for numbers), `text_type` its name of the text type (Spark: string).
     """
     everything = " and ".join(f"{raw_name(c)} is null" for c in contract.core_columns)
     ts, raw_ts = contract.timestamp_column, raw_name(contract.timestamp_column)
@@ -164,14 +166,14 @@ def rejection_reason_sql(contract: SourceContract, not_finite: str = "not isfini
         nulls = " and ".join(f"{o} is null" for o in contract.one_of) if c in contract.one_of else f"{c} is null"
         checks.append(f"when {nulls} then 'missing {c}'")
     checks.append(
-        f"when _ts is null and ({raw_ts} is null or trim(cast({raw_ts} as varchar)) = '') then 'missing {ts}'"
+        f"when _ts is null and ({raw_ts} is null or trim(cast({raw_ts} as {text_type})) = '') then 'missing {ts}'"
     )
-    checks.append(f"when _ts is null then 'unparseable {ts}: ' || cast({raw_ts} as varchar)")
+    checks.append(f"when _ts is null then 'unparseable {ts}: ' || cast({raw_ts} as {text_type})")
     if "value" in contract.optional:
         raw_value = raw_name("value")
         checks.append(
-            f"when _value is null and {raw_value} is not null and trim(cast({raw_value} as varchar)) <> '' "
-            f"then 'non-numeric value: ' || cast({raw_value} as varchar)"
+            f"when _value is null and {raw_value} is not null and trim(cast({raw_value} as {text_type})) <> '' "
+            f"then 'non-numeric value: ' || cast({raw_value} as {text_type})"
         )
-        checks.append(f"when {not_finite} then 'non-finite value: ' || cast({raw_value} as varchar)")
+        checks.append(f"when {not_finite} then 'non-finite value: ' || cast({raw_value} as {text_type})")
     return "case " + " ".join(checks) + " end"

@@ -9,6 +9,8 @@ import dagster as dg
 from exptrack_pipeline.defs.resources import LandingZoneResource, WarehouseResource
 from exptrack_pipeline.ingest import load_day
 from exptrack_pipeline.ingest.publish import load_days_into_server
+from exptrack_pipeline.ingest.spark_files import landing_uri
+from exptrack_pipeline.ingest.spark_landing import load_days_from_landing, spark_reads
 from exptrack_pipeline.ingest.spark_publish import load_days_into_spark
 from exptrack_pipeline.sources import units_for_asset
 from exptrack_pipeline.sources.in_place_postgres import load_table_days
@@ -41,6 +43,8 @@ def _ingest(
                 for r in (
                     load_table_days(con, unit, days)
                     if unit.in_place
+                    else load_days_from_landing(con, landing_uri(raw_dir), unit, days)  # Spark reads the files
+                    if warehouse.kind == "spark" and spark_reads(unit)  # (ingest/spark_landing.py)
                     else (load_days_into_spark if warehouse.kind == "spark" else load_days_into_server)(
                         con, raw_dir, unit, days
                     )
