@@ -110,6 +110,32 @@
     )
 {%- endmacro %}
 
+{#- The (experiment, metric, unit) rows of the partition-level tables `by_partition` (int_unit_metric_daily_by_partition)
+    and `pre_period` (int_unit_metric_pre_period) in the partitions from `since` on, each with the earliest day it
+    touches (since_date): the activity day, or for pre-period amounts the unit's exposure day (int_assignments; a unit
+    no longer analysed left through an assignment change, which int_refresh_units adds anyway). Read before the
+    rebuild (int_refresh_replaced_units) and after it (int_refresh_units). -#}
+{% macro exptrack_units_in_partitions(by_partition, pre_period, since) -%}
+    select
+        experiment_id,
+        metric_id,
+        user_id,
+        activity_date as since_date
+    from {{ by_partition }}
+    where partition_date >= cast('{{ since }}' as date)
+    union all
+    select
+        pre_period.experiment_id,
+        pre_period.metric_id,
+        pre_period.user_id,
+        assignments.exposure_date as since_date
+    from {{ pre_period }} as pre_period
+    inner join {{ ref('int_assignments') }} as assignments
+        on pre_period.experiment_id = assignments.experiment_id
+        and pre_period.user_id = assignments.user_id
+    where pre_period.partition_date >= cast('{{ since }}' as date)
+{%- endmacro %}
+
 {#- Pre-hook of an incremental model: delete the rows of its refresh scope, which the model then selects anew.
     Nothing on a first or --full-refresh build (dbt builds the whole table). -#}
 {% macro exptrack_delete_refresh_scope(scope) %}

@@ -16,29 +16,38 @@ with caps as (
 
 ),
 
+previous_caps as (
+
+    {% if previous_caps is none %}
+        select * from caps
+        where 1 = 0
+    {% else %}
+        select * from {{ previous_caps }}
+    {% endif %}
+
+),
+
 moved_caps as (
 
     -- a cap that is new, gone or another value than the deltas were last built with (int_refresh_caps)
     select
-        coalesce(caps.experiment_id, previous.experiment_id) as experiment_id,
-        coalesce(caps.metric_id, previous.metric_id) as metric_id
+        coalesce(caps.experiment_id, previous_caps.experiment_id) as experiment_id,
+        coalesce(caps.metric_id, previous_caps.metric_id) as metric_id
     from caps
-    {% if previous_caps is none %}
-        full outer join (select * from caps where 1 = 0) as previous
-    {% else %}
-        full outer join {{ previous_caps }} as previous
-    {% endif %}
-        on caps.experiment_id = previous.experiment_id
-        and caps.metric_id = previous.metric_id
+    full outer join previous_caps
+        on caps.experiment_id = previous_caps.experiment_id
+        and caps.metric_id = previous_caps.metric_id
     where caps.cap is null
-        or previous.cap is null
-        or caps.cap <> previous.cap
+        or previous_caps.cap is null
+        or caps.cap <> previous_caps.cap
 
 ),
 
 changed_registry as (
 
-    select experiment_metrics.experiment_id, experiment_metrics.metric_id
+    select
+        experiment_metrics.experiment_id,
+        experiment_metrics.metric_id
     from {{ ref('stg_experiment_metrics') }} as experiment_metrics
     inner join {{ ref('int_refresh_scope') }} as changed
         on (changed.scope_kind = 'metric' and experiment_metrics.metric_id = changed.scope_key)

@@ -5,6 +5,7 @@
 -- (the activity day; for pre-period amounts the unit's exposure day). Empty when no partition changed or on a full
 -- rebuild (scope all: every row is rebuilt anyway).
 -- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_assignments') }}
 {%- set rebuild_all, since = exptrack_refresh_since() %}
 {%- set by_partition = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_unit_metric_daily_by_partition'
@@ -12,54 +13,21 @@
 {%- set pre_period = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_unit_metric_pre_period'
 ) if execute else none %}
-{%- set replaced = since is not none and not rebuild_all %}
 
-with assignments as (
-
-    select * from {{ ref('int_assignments') }}
-
-),
-
-replaced_rows as (
-
+{% if since is not none and not rebuild_all and by_partition is not none and pre_period is not none %}
+    select
+        experiment_id,
+        metric_id,
+        user_id,
+        min(since_date) as since_date
+    from ({{ exptrack_units_in_partitions(by_partition, pre_period, since) }}) as replaced_rows
+    group by experiment_id, metric_id, user_id
+{% else %}
     select
         experiment_id,
         cast(null as {{ dbt.type_string() }}) as metric_id,
         user_id,
         cast(null as date) as since_date
-    from assignments
+    from {{ ref('int_assignments') }}
     where 1 = 0
-    {% if replaced and by_partition is not none %}
-        union all
-        select
-            experiment_id,
-            metric_id,
-            user_id,
-            activity_date as since_date
-        from {{ by_partition }}
-        where partition_date >= cast('{{ since }}' as date)
-    {% endif %}
-    {% if replaced and pre_period is not none %}
-        union all
-        -- a unit no longer analysed left through an assignment change, which int_refresh_units adds anyway
-        select
-            pre_period.experiment_id,
-            pre_period.metric_id,
-            pre_period.user_id,
-            assignments.exposure_date as since_date
-        from {{ pre_period }} as pre_period
-        inner join assignments
-            on pre_period.experiment_id = assignments.experiment_id
-            and pre_period.user_id = assignments.user_id
-        where pre_period.partition_date >= cast('{{ since }}' as date)
-    {% endif %}
-
-)
-
-select
-    experiment_id,
-    metric_id,
-    user_id,
-    min(since_date) as since_date
-from replaced_rows
-group by experiment_id, metric_id, user_id
+{% endif %}

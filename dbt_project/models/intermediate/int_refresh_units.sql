@@ -7,37 +7,17 @@
 -- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_unit_metric_daily_by_partition') }}
 -- depends_on: {{ ref('int_unit_metric_pre_period') }}
+-- depends_on: {{ ref('int_assignments') }}
 {%- set rebuild_all, since = exptrack_refresh_since() %}
 
-with assignments as (
-
-    select * from {{ ref('int_assignments') }}
-
-),
-
-changed as (
+with changed as (
 
     select * from {{ ref('int_refresh_replaced_units') }}
     {% if since is not none %}
         union all
-        select
-            experiment_id,
-            metric_id,
-            user_id,
-            activity_date as since_date
-        from {{ ref('int_unit_metric_daily_by_partition') }}
-        where partition_date >= cast('{{ since }}' as date)
-        union all
-        select
-            pre_period.experiment_id,
-            pre_period.metric_id,
-            pre_period.user_id,
-            assignments.exposure_date as since_date
-        from {{ ref('int_unit_metric_pre_period') }} as pre_period
-        inner join assignments
-            on pre_period.experiment_id = assignments.experiment_id
-            and pre_period.user_id = assignments.user_id
-        where pre_period.partition_date >= cast('{{ since }}' as date)
+        {{ exptrack_units_in_partitions(
+            ref('int_unit_metric_daily_by_partition'), ref('int_unit_metric_pre_period'), since
+        ) }}
     {% endif %}
     union all
     select
