@@ -11,7 +11,8 @@
     * partitions that hold rows of the scope and other rows (a metric, an experiment, a unit whose assignment
       changed): rewritten with their other rows by a dynamic partition overwrite (`insert overwrite ... partition`);
     * an unpartitioned table, or an external parquet table (location_root, whose dropped partitions keep their
-      files), with rows in the scope: rewritten whole with its other rows (a staging table), or truncated.
+      files): its other rows are staged in a table and written back over the whole table (unpartitioned) or over
+      each partition holding rows of the scope, named in the statement; a managed table wholly in scope: truncated.
 
     A day's run whose scope is the new partition touches nothing here (the partition is not in the table yet).
     Which rows are in the scope is decided by the same SQL condition as the DELETE on DuckDB and PostgreSQL, so the
