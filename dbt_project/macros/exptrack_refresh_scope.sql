@@ -140,7 +140,7 @@
     Nothing on a first or --full-refresh build (dbt builds the whole table). -#}
 {% macro exptrack_delete_refresh_scope(scope) %}
     {%- if is_incremental() and exptrack_deletes_refresh_scope() -%}
-        delete from {{ this }} as refreshed where {{ exptrack_in_refresh_scope(scope, 'refreshed') }}
+        {{ exptrack_delete_where(this, 'refreshed', exptrack_in_refresh_scope(scope, 'refreshed')) }}
     {%- endif -%}
 {% endmacro %}
 

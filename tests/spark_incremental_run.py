@@ -1,0 +1,125 @@
+"""Daily incremental runs on Apache Spark, then a full refresh of the same inputs (tests/test_spark_incremental.py).
+
+Run in a background process against a running Spark (SPARK_REMOTE, EXPTRACK_DBT_TARGET=spark; the test starts it
+with tests/spark_server.py):
+
+    python tests/spark_incremental_run.py OUT
+
+The world and the daily runs are tests/incremental_world.py's and tests/incremental_runs.py's (each run's
+refresh scope must be exactly what it changed): a first build of days 1-3; day 4 with a metric reload, a new metric
+and experiment, changed dates and units whose first exposure moved or that became multi-variant (partitions
+rewritten with their other rows: macros/spark/exptrack_incremental_spark.sql); day 5 with a re-sent day, late and
+duplicate events (partitions dropped); then a `--full-refresh`. Before day 4, int_unit_metric_pre_period is rebuilt
+without partitions, as a model without `partition_by` would be: the unpartitioned-table fallback. Only the
+incremental models and their inputs are built (each Spark run costs minutes); what is downstream of them is a full
+rebuild, compared on DuckDB and PostgreSQL. OUT receives the incremental tables after the last daily run and after
+the full refresh (parquet) and summary.json (each run's scope, the tables' DDL); the test compares.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from incremental_lab import Lab, parse_manifest
+from incremental_runs import run_step
+from incremental_world import World
+
+from exptrack_pipeline.warehouse import SparkWarehouse
+
+SEED = 5
+SELECT = ["+int_refresh_state", "+int_refresh_assignments"]
+INCREMENTAL_KEYS = {
+    "int_events_deduplicated": ["event_id"],
+    "int_unit_metric_daily_by_partition": ["experiment_id", "metric_id", "user_id", "activity_date", "partition_date"],
+    "int_unit_metric_pre_period": ["experiment_id", "metric_id", "user_id", "partition_date"],
+}
+UNPARTITIONED = "int_unit_metric_pre_period"
+# The cases of each daily run after the first build (on top of its new day): first those that rewrite partitions
+# (a metric reload, a new metric and experiment, changed dates, units whose assignment changed), then those that
+# drop them (a re-sent day, late data, a duplicate id days later): each way is taken on its own.
+STEPS = [
+    ["changed_window", "new_metric", "changed_dates", "first_exposure_earlier", "multi_variant"],
+    ["resend_day", "late_events", "duplicate_later"],
+]
+
+
+class FreshSpark(SparkWarehouse):
+    """Reads through a session that did not write: each read first refreshes the tables it names (dbt's session
+    rewrote them; this session's file listing would name deleted files)."""
+
+    def read_df(self, sql: str, params: list | None = None):
+        for table in sorted(set(re.findall(r"\b(?:main|registry)\.\w+", sql))):
+            self.execute(f"refresh table {table}")
+        return super().read_df(sql, params)
+
+
+class SparkResource:
+    """What incremental_lab.Lab needs of a WarehouseResource, over one Spark Connect session."""
+
+    def __init__(self, warehouse: SparkWarehouse) -> None:
+        self.warehouse = warehouse
+
+    def backend(self) -> SparkWarehouse:
+        return self.warehouse
+
+    def read_df(self, sql: str):
+        return self.warehouse.read_df(sql)
+
+
+def ddl(warehouse: Lab) -> dict[str, str]:
+    """`show create table` of each incremental table."""
+    return {
+        name: str(warehouse.resource.warehouse.read_df(f"show create table main.{name}").iloc[0, 0])
+        for name in INCREMENTAL_KEYS
+    }
+
+
+def unpartition(warehouse: Lab, name: str) -> None:
+    """Rebuild main.`name` as an unpartitioned parquet table with the same rows (a model without partition_by)."""
+    spark = warehouse.resource.warehouse
+    spark.execute(f"drop table if exists main.{name}__flat")
+    spark.execute(f"create table main.{name}__flat using parquet as select * from main.{name}")
+    spark.execute(f"drop table main.{name}")
+    spark.execute(f"alter table main.{name}__flat rename to main.{name}")
+
+
+def snapshot(warehouse: Lab, folder: Path) -> None:
+    """The incremental tables, columns by name, rows sorted by their key, as parquet files in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, keys in INCREMENTAL_KEYS.items():
+        frame = warehouse.resource.warehouse.read_df(f"select * from main.{name}")
+        frame = frame[sorted(frame.columns)].sort_values(keys).reset_index(drop=True)
+        frame.to_parquet(folder / f"{name}.parquet")
+
+
+def main(out: Path) -> None:
+    """The sequence; every table of the last incremental run and of the full refresh saved under `out`."""
+    env = {"EXPTRACK_DBT_TARGET": "spark"}  # SPARK_REMOTE comes from the environment (tests/spark_server.py exec)
+    warehouse = Lab(SparkResource(FreshSpark()), env, out, parse_manifest(env, out / "parse"))
+    warehouse.daily_selection = warehouse.full_selection = SELECT  # the incremental models and their inputs only
+    world = World(SEED)
+    for _ in range(3):
+        world.new_day()
+    warehouse.build(world)
+    summary: dict = {"first_build_scope": sorted(map(str, warehouse.scope())), "steps": []}
+    for number, cases in enumerate(STEPS):
+        if number == 0:
+            unpartition(warehouse, UNPARTITIONED)
+        run_step(warehouse, world, cases)  # asserts the run's scope is exactly what the cases changed
+        summary["steps"].append({"cases": cases, "scope": sorted(map(str, warehouse.scope()))})
+        print(f"run {number + 1}: {cases or 'a new day'} -> {summary['steps'][-1]['scope']}", flush=True)
+    summary["incremental_ddl"] = ddl(warehouse)
+    snapshot(warehouse, out / "incremental")
+    warehouse.build(world, full_refresh=True)
+    summary["full_refresh_ddl"] = ddl(warehouse)
+    snapshot(warehouse, out / "full")
+    summary["compared"] = sorted(INCREMENTAL_KEYS)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
