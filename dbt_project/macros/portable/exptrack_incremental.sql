@@ -5,8 +5,8 @@
     selects the scope's new rows and dbt's built-in `append` inserts them, in the model's transaction. A delete by
     predicate, not by the new rows' keys: a row whose inputs vanished (a re-sent day without it) is removed too,
     which `delete+insert` (delete the keys present in the new batch) would leave behind.
-    An engine without DELETE (Spark on parquet) returns its own strategy here (e.g. `insert_overwrite` by
-    partition) and makes exptrack_delete_refresh_scope a no-op. -#}
+    Spark on parquet (no DELETE) keeps `append` too: its exptrack_delete_where drops or rewrites the partitions the
+    scope covers (macros/spark/exptrack_incremental_spark.sql). -#}
 {% macro exptrack_incremental_strategy() %}
     {{ return(adapter.dispatch('exptrack_incremental_strategy', 'exptrack')()) }}
 {% endmacro %}
