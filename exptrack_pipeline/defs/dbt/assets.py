@@ -17,6 +17,7 @@ SOURCE_ASSETS = {
     ("raw", "identities"): "raw_events",
     ("raw", "quarantine"): "raw_events",
     ("raw", "ingestion_log"): "raw_events",
+    ("raw", "partition_fingerprints"): "raw_events",
 }
 
 
