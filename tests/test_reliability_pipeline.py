@@ -274,7 +274,16 @@ def write_late_file(raw: Path) -> None:
 
 AUDIT_COLUMNS = {("monitoring", "health_findings", "evaluated_at")}
 """Columns that record when a step ran (wall clock), by design different on every run: left out of the checksum."""
-RUN_TABLES = {("main", "int_refresh_scope"), ("main", "int_assignment_changes")}
+RUN_TABLES = {
+    ("main", name)
+    for name in (
+        "int_refresh_scope",
+        "int_assignment_changes",
+        "int_refresh_replaced_units",
+        "int_refresh_units",
+        "int_refresh_metric_dates",
+    )
+}
 """What the last incremental run had to rebuild (docs/incremental.md): by design empty after re-running unchanged
 inputs, so left out; every table they steer is compared."""
 

@@ -26,7 +26,15 @@ previous_units as (
 select
     coalesce(current_units.experiment_id, previous_units.experiment_id) as experiment_id,
     coalesce(current_units.user_id, previous_units.user_id) as user_id,
-    coalesce(current_units.unit_type, previous_units.unit_type) as unit_type
+    coalesce(current_units.unit_type, previous_units.unit_type) as unit_type,
+    -- the earliest day the change touches: the earlier of the old and new exposure dates
+    case
+        when previous_units.first_exposed_at is null then cast(current_units.first_exposed_at as date)
+        when current_units.first_exposed_at is null then cast(previous_units.first_exposed_at as date)
+        when current_units.first_exposed_at < previous_units.first_exposed_at
+            then cast(current_units.first_exposed_at as date)
+        else cast(previous_units.first_exposed_at as date)
+    end as since_date
 from current_units
 full outer join previous_units
     on current_units.experiment_id = previous_units.experiment_id

@@ -6,6 +6,7 @@
     )
 }}
 -- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_replaced_event_dates') }}
 
 -- An event id delivered more than once (e.g. re-sent in a later day's file) counts once: the earliest copy
 -- (by partition date, file, row).

@@ -1,8 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=exptrack_incremental_strategy(),
+        pre_hook="{{ exptrack_delete_refresh_scope('unit') }}",
+    )
+}}
+-- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_units') }}
+
 -- Per experiment, metric, analysed unit and day: what the unit's events added to the metric after exposure
 -- (int_unit_metric_daily_by_partition, the incremental table, summed over the events' partitions).
+-- Incremental: a run re-sums the units of int_refresh_units (their partition rows or assignment changed) and the
+-- changed metrics and experiments (scope unit); every other unit's partition rows are unchanged.
 with by_partition as (
 
-    select * from {{ ref('int_unit_metric_daily_by_partition') }}
+    select by_partition.*
+    from {{ ref('int_unit_metric_daily_by_partition') }} as by_partition
+    {% if is_incremental() %}
+        where {{ exptrack_in_refresh_scope('unit', 'by_partition') }}
+    {% endif %}
 
 )
 

@@ -7,6 +7,7 @@
 }}
 -- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_assignment_changes') }}
+-- depends_on: {{ ref('int_refresh_replaced_units') }}
 
 -- Per experiment, metric, analysed unit, day and event partition: what the unit's events of that partition added to
 -- the metric after exposure (int_unit_metric_daily sums the partitions).

@@ -7,6 +7,7 @@
 }}
 -- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_assignment_changes') }}
+-- depends_on: {{ ref('int_refresh_replaced_units') }}
 
 -- Per experiment, metric, analysed unit and event partition: the numerator amount (and, for ratio metrics, the
 -- denominator amount) of the unit's events over cuped_lookback_days before its first exposure (the CUPED pre-period;

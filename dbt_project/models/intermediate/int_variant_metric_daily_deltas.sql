@@ -1,11 +1,36 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=exptrack_incremental_strategy(),
+        pre_hook="{{ exptrack_delete_refresh_scope('metric_dates') }}",
+    )
+}}
+-- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_metric_dates') }}
+
 -- What each day adds to every cumulative sufficient statistic, per experiment, metric and variant.
 -- A unit enters (n, Σx, Σx²) on its entry date: its exposure date, or exposure date + n for retention Dn.
 -- A unit's value y(d) is a running total, so Σy² grows on day d by y(d)² − y(d−1)² (likewise Σd², Σy·d, Σx·y, and
 -- Σx·d, Σw·y, Σw·d of the pre-period denominator w; Σw, Σw², Σx·w enter with the unit):
 -- exact cumulative statistics from sparse unit-days, without a unit × day cross join.
+-- Incremental: a run rebuilds, per experiment and metric, the days from the earliest one a change touches on
+-- (int_refresh_metric_dates, scope metric_dates): the entries of units entering from then on, and the running totals
+-- of the units active from then on (read over all their days, kept from then on); earlier days are unchanged.
 with daily as (
 
-    select * from {{ ref('int_unit_metric_daily') }}
+    select daily.*
+    from {{ ref('int_unit_metric_daily') }} as daily
+    {% if is_incremental() %}
+        -- the units active on a rebuilt day, with all their days (their running totals start at their first)
+        where exists (
+            select 1
+            from {{ ref('int_unit_metric_daily') }} as rebuilt_day
+            where rebuilt_day.experiment_id = daily.experiment_id
+                and rebuilt_day.metric_id = daily.metric_id
+                and rebuilt_day.user_id = daily.user_id
+                and {{ exptrack_in_refresh_scope('metric_dates', 'rebuilt_day', 'activity_date') }}
+        )
+    {% endif %}
 
 ),
 
@@ -78,6 +103,9 @@ entry_deltas as (
         sum(covariate_den * covariate_den) as delta_sum_w_sq,
         sum(covariate * covariate_den) as delta_sum_xw
     from unit_entries
+    {% if is_incremental() %}
+        where {{ exptrack_in_refresh_scope('metric_dates', 'unit_entries') }}
+    {% endif %}
     group by experiment_id, metric_id, variant, analysis_date
 
 ),
@@ -205,3 +233,6 @@ left join value_deltas
     and keys.metric_id = value_deltas.metric_id
     and keys.variant = value_deltas.variant
     and keys.analysis_date = value_deltas.analysis_date
+{% if is_incremental() %}
+    where {{ exptrack_in_refresh_scope('metric_dates', 'keys') }}
+{% endif %}

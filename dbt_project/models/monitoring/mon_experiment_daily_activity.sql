@@ -1,7 +1,8 @@
 {{ config(materialized='table') }}
 -- Per experiment and analysis date: valid exposure rows, units first exposed that day (and how many of them saw
 -- more than one variant), and the events of analysed units on or after their exposure day. Feeds the freshness,
--- traffic and launch-instrumentation health checks.
+-- traffic and launch-instrumentation health checks. The events part is counted incrementally per day
+-- (int_experiment_unit_activity); the exposure counts are small aggregates of the exposure tables.
 with analysis_dates as (
 
     select * from {{ ref('int_experiment_analysis_dates') }}
@@ -21,15 +22,9 @@ first_exposures as (
 
 ),
 
-assignments as (
+unit_events as (
 
-    select * from {{ ref('int_assignments') }}
-
-),
-
-events as (
-
-    select * from {{ ref('int_event_units') }}
+    select * from {{ ref('int_experiment_unit_activity') }}
 
 ),
 
@@ -53,22 +48,6 @@ first_units as (
         sum(case when is_multi_exposed then 1 else 0 end) as multi_exposed_units
     from first_exposures
     group by experiment_id, exposure_date
-
-),
-
-unit_events as (
-
-    select
-        assignments.experiment_id,
-        events.event_date as activity_date,
-        count(*) as events,
-        count(distinct events.user_id) as active_units
-    from assignments
-    inner join events
-        on assignments.user_id = events.user_id
-        and assignments.unit_type = events.unit_type
-        and assignments.exposure_date <= events.event_date
-    group by assignments.experiment_id, events.event_date
 
 )
 
