@@ -309,6 +309,7 @@ def _row(r: dict) -> str:
     floor_cpu = r.get("floor_cpu_s", NAN)
     limit = r.get("memory_limit", DEFAULT_MEMORY_LIMIT)
     name = label(r["events"]) + ("" if limit == DEFAULT_MEMORY_LIMIT else f", dbt memory_limit {limit}")
+    name += f", {r['note']}" if r.get("note") else ""  # e.g. a saved profile of an earlier state of the code
     ratio = i.get("total_s", NAN) / b["total_s"]
     cpu_ratio = i.get("cpu_s", NAN) / b.get("cpu_s", NAN)
     peak = max(r[p]["peak_rss_mb"] for p in PHASES if p in r)
@@ -331,7 +332,8 @@ def table(results: list[dict]) -> str:
     )
     rows = [_row(r) for r in results]
     slowest = "\n".join(
-        f"- {label(r['events'])} ({r.get('memory_limit', DEFAULT_MEMORY_LIMIT)}): slowest dbt models (s) "
+        f"- {label(r['events'])} ({r.get('memory_limit', DEFAULT_MEMORY_LIMIT)}"
+        f"{', ' + r['note'] if r.get('note') else ''}): slowest dbt models (s) "
         f"in the backfill: {_top_models(r)}; in the increment: {_top_models(r, phase='increment')}; "
         f"at day 10: {_top_models(r, phase='increment_day10')}; dbt data tests: backfill {_tests(r, 'backfill')}, "
         f"increment {_tests(r, 'increment')}"
