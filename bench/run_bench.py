@@ -240,26 +240,22 @@ def bench_size(n_events: int, data_dir: Path) -> dict:
         info = generate(root, n_events)
     for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse-day10.duckdb", "warehouse-day10.duckdb.wal"):
         (root / stale).unlink(missing_ok=True)
+    result = {"events": n_events, "memory_limit": MEMORY_LIMIT, "data": info}
+    phases = [
+        ("backfill", "backfill", N_DAYS, "warehouse.duckdb"),
+        ("increment", "increment", N_DAYS, "warehouse.duckdb"),
+        ("backfill_day10", "backfill", 10, "warehouse-day10.duckdb"),
+        ("increment_day10", "increment", 10, "warehouse-day10.duckdb"),
+    ]
     print(f"[{label(n_events)}] floor ...", flush=True)
-    floor, floor_cpu = floor_seconds(root)
-    print(f"[{label(n_events)}] backfill ...", flush=True)
-    backfill = run_child("backfill", root)
-    print(f"[{label(n_events)}] increment ...", flush=True)
-    increment = run_child("increment", root)
-    print(f"[{label(n_events)}] day 10: backfill of 9 days, increment ...", flush=True)
-    run_child("backfill", root, 10, "warehouse-day10.duckdb")
-    increment_day10 = run_child("increment", root, 10, "warehouse-day10.duckdb")
-    result = {
-        "events": n_events,
-        "memory_limit": MEMORY_LIMIT,
-        "data": info,
-        "floor_s": floor,
-        "floor_cpu_s": floor_cpu,
-        "backfill": backfill,
-        "increment": increment,
-        "increment_day10": increment_day10,
-    }
-    (root / profile_name()).write_text(json.dumps(result, indent=2) + "\n")
+    result["floor_s"], result["floor_cpu_s"] = floor_seconds(root)
+    for key, phase, through, warehouse in phases:
+        print(f"[{label(n_events)}] {key.replace('_', ' at ')} ...", flush=True)
+        result[key] = run_child(phase, root, through, warehouse)
+        # saved after every phase: a run stopped half-way still leaves its numbers (--from-profiles shows them)
+        (root / profile_name()).write_text(json.dumps(result, indent=2) + "\n")
+    for done in ("warehouse-day10.duckdb", "warehouse-day10.duckdb.wal"):  # disk: only the day-30 one is kept
+        (root / done).unlink(missing_ok=True)
     print(f"[{label(n_events)}] {summary_line(result)}", flush=True)
     return result
 
@@ -278,43 +274,69 @@ def summary_line(r: dict) -> str:
     )
 
 
+PHASES = ("backfill", "increment", "backfill_day10", "increment_day10")
+NAN = float("nan")
+
+
 def _top_models(r: dict, k: int = 4, phase: str = "backfill") -> str:
+    if phase not in r:
+        return "–"
     nodes = r[phase]["dbt_nodes"]
     models = sorted(((s, n.split(".")[-1]) for n, s in nodes.items() if n.startswith("model.")), reverse=True)[:k]
     return ", ".join(f"{n} {s:.1f}" for s, n in models)
 
 
+def _tests(r: dict, phase: str) -> str:
+    """How many dbt data tests a phase ran and their summed time (a daily run leaves out the full-scan tests)."""
+    if phase not in r:
+        return "–"
+    times = [t for n, t in r[phase]["dbt_nodes"].items() if n.startswith("test.")]
+    return f"{len(times)} tests {sum(times):.1f} s"
+
+
 def _seconds(phase: dict | None) -> str:
-    return "–" if phase is None else f"{phase['total_s']:.0f} s ({phase.get('cpu_s', float('nan')):.0f} CPU-s)"
+    """`total s (CPU-s; ingest + dbt & results)` of a phase, – when it did not run."""
+    if phase is None:
+        return "–"
+    return (
+        f"{phase['total_s']:.0f} s ({phase.get('cpu_s', NAN):.0f} CPU-s; {phase['ingest_s']:.0f} + "
+        f"{phase['analysis_s']:.0f} s)"
+    )
+
+
+def _row(r: dict) -> str:
+    b, i = r["backfill"], r.get("increment") or {}
+    floor_cpu = r.get("floor_cpu_s", NAN)
+    limit = r.get("memory_limit", DEFAULT_MEMORY_LIMIT)
+    name = label(r["events"]) + ("" if limit == DEFAULT_MEMORY_LIMIT else f", dbt memory_limit {limit}")
+    name += f", {r['note']}" if r.get("note") else ""  # e.g. a saved profile of an earlier state of the code
+    ratio = i.get("total_s", NAN) / b["total_s"]
+    cpu_ratio = i.get("cpu_s", NAN) / b.get("cpu_s", NAN)
+    peak = max(r[p]["peak_rss_mb"] for p in PHASES if p in r)
+    loads = " / ".join(str(r[p].get("load_avg", NAN)) for p in PHASES if p in r)
+    return (
+        f"| {name} ({r['data']['event_rows']:,} rows) | {r['floor_s']:.1f} s ({floor_cpu:.0f} CPU-s) "
+        f"| {_seconds(b)} | {b['total_s'] / r['floor_s']:.0f}x ({b.get('cpu_s', NAN) / floor_cpu:.0f}x CPU) "
+        f"| {_seconds(r.get('increment'))} | {ratio:.2f} ({cpu_ratio:.2f} CPU) "
+        f"| {_seconds(r.get('increment_day10'))} | {b['steps'].get('experiment_results', NAN):.1f} s "
+        f"| {peak:,} MB | {loads} |"
+    )
 
 
 def table(results: list[dict]) -> str:
     head = (
-        "| events | floor query | full backfill | = ingest + dbt & results | backfill / floor "
-        "| daily increment (day 30) | increment / backfill | increment at day 10 | stats step | peak RSS | load avg |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| events | floor query | full backfill (29 days; ingest + dbt & results) | backfill / floor "
+        "| daily increment (day 30) | increment / backfill | increment at day 10 | stats step | peak RSS "
+        "| load avg (backfill / increment / day-10 backfill / day-10 increment) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
     )
-    rows = []
-    for r in results:
-        b, i = r["backfill"], r["increment"]
-        floor_cpu = r.get("floor_cpu_s", float("nan"))
-        limit = r.get("memory_limit", DEFAULT_MEMORY_LIMIT)
-        name = label(r["events"]) + ("" if limit == DEFAULT_MEMORY_LIMIT else f", dbt memory_limit {limit}")
-        rows.append(
-            f"| {name} ({r['data']['event_rows']:,} rows) | {r['floor_s']:.1f} s ({floor_cpu:.0f} CPU-s) "
-            f"| {b['total_s']:.0f} s ({b.get('cpu_s', float('nan')):.0f} CPU-s) | {b['ingest_s']:.0f} + "
-            f"{b['analysis_s']:.0f} s "
-            f"| {b['total_s'] / r['floor_s']:.0f}x ({b.get('cpu_s', float('nan')) / floor_cpu:.0f}x CPU) "
-            f"| {i['total_s']:.0f} s ({i.get('cpu_s', float('nan')):.0f} CPU-s) | {i['total_s'] / b['total_s']:.2f} "
-            f"| {_seconds(r.get('increment_day10'))} "
-            f"| {b['steps'].get('experiment_results', float('nan')):.1f} s "
-            f"| {max(b['peak_rss_mb'], i['peak_rss_mb']):,} MB | {b.get('load_avg', float('nan'))} / "
-            f"{i.get('load_avg', float('nan'))} |"
-        )
+    rows = [_row(r) for r in results]
     slowest = "\n".join(
-        f"- {label(r['events'])} ({r.get('memory_limit', DEFAULT_MEMORY_LIMIT)}): slowest dbt models (s) "
-        f"in the backfill: "
-        f"{_top_models(r)}; in the increment: {_top_models(r, phase='increment')}"
+        f"- {label(r['events'])} ({r.get('memory_limit', DEFAULT_MEMORY_LIMIT)}"
+        f"{', ' + r['note'] if r.get('note') else ''}): slowest dbt models (s) "
+        f"in the backfill: {_top_models(r)}; in the increment: {_top_models(r, phase='increment')}; "
+        f"at day 10: {_top_models(r, phase='increment_day10')}; dbt data tests: backfill {_tests(r, 'backfill')}, "
+        f"increment {_tests(r, 'increment')}"
         for r in results
     )
     return head + "\n".join(rows) + "\n\n" + slowest + "\n"

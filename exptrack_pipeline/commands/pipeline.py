@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> dict:
         action="store_true",
         help="rebuild every dbt model from all history (a run normally rebuilds only what changed since the last one)",
     )
+    run.add_argument(
+        "--all-tests",
+        action="store_true",
+        help="run every dbt data test, also those that scan all history (a daily run leaves them out; a full refresh "
+        "and the first build always run them)",
+    )
     return {"run": _run}
 
 
@@ -55,7 +61,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print("exptrack: --end is before --start", file=sys.stderr)
         return 2
     try:
-        run_pipeline(args.start, args.end, settings, ingest=not args.no_ingest, full_refresh=args.full_refresh)
+        run_pipeline(
+            args.start,
+            args.end,
+            settings,
+            ingest=not args.no_ingest,
+            full_refresh=args.full_refresh,
+            all_tests=args.all_tests,
+        )
     except (PipelineFailed, PartitionsStartError) as exc:
         print(f"exptrack: {exc}", file=sys.stderr)
         return 1
@@ -97,10 +110,12 @@ def run_pipeline(
     instance=None,
     ingest: bool = True,
     full_refresh: bool = False,
+    all_tests: bool = False,
 ) -> None:
     """Ingest every day in [start, end] in one run (unless `ingest` is False: the events are already in the
     warehouse, EXPTRACK_RAW_SCHEMA), then build the registry, dbt models, results, monitoring and lifecycle.
-    The incremental dbt models rebuild what changed since the last run; `full_refresh` rebuilds them all."""
+    The incremental dbt models rebuild what changed since the last run; `full_refresh` rebuilds them all;
+    `all_tests` runs the dbt data tests over all history that a daily run leaves out (defs/dbt/selection.py)."""
     import dagster as dg
 
     from exptrack_pipeline.definitions import build_definitions
@@ -133,7 +148,10 @@ def run_pipeline(
             else []
         )
         jobs.append(("analysis_job", "registry, dbt, results, monitoring, lifecycle", {}))
-        analysis_config = {**LOGGERS, "ops": {"exptrack_dbt_models": {"config": {"full_refresh": full_refresh}}}}
+        analysis_config = {
+            **LOGGERS,
+            "ops": {"exptrack_dbt_models": {"config": {"full_refresh": full_refresh, "all_tests": all_tests}}},
+        }
         for name, heading, tags in jobs:
             progress.heading(heading)
             with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):

@@ -58,6 +58,8 @@ create table if not exists raw.quarantine (
 create table if not exists raw.ingestion_log (
     source varchar, partition_date date, files_read integer, rows_read bigint, rows_loaded bigint,
     rows_quarantined bigint, rows_deduplicated bigint);
+create table if not exists raw.partition_fingerprints (
+    source varchar, partition_date date, table_name varchar, row_count bigint, row_hash_sum varchar);
 alter table raw.exposures add column if not exists anonymous_id varchar;
 alter table raw.exposures add column if not exists device_id varchar;
 alter table raw.exposures add column if not exists source varchar;
@@ -71,7 +73,9 @@ alter table raw.identities add column if not exists source varchar;
 for a CSV line that could not be parsed, its line number); a file-level entry (unreadable file, unsupported file
 type) has `record` null and counts no rows. Rows of raw.exposures, raw.exposure_attributes, raw.events and
 raw.identities carry the `source` (load unit) that wrote them: each source's day is replaced on its own; rows written
-before that column existed belong to the native source of their table."""
+before that column existed belong to the native source of their table. raw.partition_fingerprints is the loader's
+change log: per source, day and table, the row count and sum of 64-bit row hashes of the rows it wrote, so dbt learns
+which partitions changed without hashing every event each run (int_event_partition_fingerprints)."""
 
 
 class FileProblem(Exception):
@@ -361,6 +365,25 @@ def _insert_attributes(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.d
     )
 
 
+def _record_fingerprint(con: duckdb.DuckDBPyConnection, unit: LoadUnit, day: dt.date) -> int:
+    """Count and fingerprint the unit's day as raw.<table> now holds it (one pass over that day's rows only), record
+    both in raw.partition_fingerprints and return the count."""
+    table = unit.contract.table
+    columns = ", ".join(("partition_date", *INTERNAL, *unit.contract.core_columns))
+    rows, hash_sum = con.execute(
+        f"select count(*), cast(sum(hash({columns})) as varchar) from raw.{table} where {unit.slice_sql}",
+        [day, unit.name],
+    ).fetchone()
+    con.execute(
+        "delete from raw.partition_fingerprints where source = ? and partition_date = ? and table_name = ?",
+        [unit.name, day, table],
+    )
+    con.execute(
+        "insert into raw.partition_fingerprints values (?, ?, ?, ?, ?)", [unit.name, day, table, rows, hash_sum]
+    )
+    return rows
+
+
 def load_day(con: duckdb.DuckDBPyConnection, raw_dir: Path, source: str | LoadUnit, day: dt.date) -> IngestionReport:
     """Load every file of `<raw_dir>/<folder>/date=<day>/` and replace that day of the source in one transaction."""
     unit = native_unit(source) if isinstance(source, str) else source
@@ -416,9 +439,7 @@ def _replace_day(
         con.execute("delete from raw.quarantine where source = ? and partition_date = ?", [source, day])
         con.execute("insert into raw.quarantine select * from _quarantine order by source_file, source_row")
         report.rows_read = stage.rows_read
-        report.rows_loaded = con.execute(
-            f"select count(*) from raw.{contract.table} where {unit.slice_sql}", [day, source]
-        ).fetchone()[0]
+        report.rows_loaded = _record_fingerprint(con, unit, day)
         report.rows_quarantined = con.execute(
             "select count(*) from raw.quarantine where source = ? and partition_date = ? and record is not null",
             [source, day],

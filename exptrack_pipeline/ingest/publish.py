@@ -3,7 +3,8 @@
 DuckDB stays the file reader and contract checker (Parquet, CSV and JSON lines, per-line quarantine): each day is
 staged by :func:`load_day` in an in-memory DuckDB whose `raw` tables hold that day only. The day's rows then go
 to the warehouse with `COPY` inside one transaction that deletes and re-inserts the day in raw.<source>,
-raw.exposure_attributes, raw.quarantine and raw.ingestion_log — a re-run replaces the day, a failure leaves the
+raw.exposure_attributes, raw.quarantine, raw.ingestion_log and raw.partition_fingerprints (the change log, with the
+fingerprint DuckDB took of the staged day) — a re-run replaces the day, a failure leaves the
 previous version. Before the commit the warehouse's own counts for the day must equal the staged ones, so
 raw.ingestion_log's rows read = loaded + quarantined + de-duplicated holds for what the warehouse holds.
 """
@@ -35,6 +36,7 @@ def _day_tables(unit: LoadUnit) -> list[tuple[str, str, list]]:
     tables += [
         ("raw.quarantine", "source = ? and partition_date = ?"),
         ("raw.ingestion_log", "source = ? and partition_date = ?"),
+        ("raw.partition_fingerprints", "source = ? and partition_date = ?"),
     ]
     return [(t, where, [unit.name]) for t, where in tables]
 

@@ -4,7 +4,6 @@
 -- int_refresh_scope compares it with the last run's (int_refresh_state) to find what changed, whatever loaded it
 -- (ingestion, a re-sent file, an in-place source).
 {% set hashed = [
-    ('events', ref('stg_events'), "cast(partition_date as " ~ dbt.type_string() ~ ")"),
     ('identity_map', ref('int_identity_map'), 'id_type'),
     ('metric', ref('stg_metrics'), 'metric_id'),
     ('metric', ref('stg_metric_events'), 'metric_id'),
@@ -14,6 +13,9 @@
     ('experiment', ref('stg_experiment_metrics'), 'experiment_id'),
 ] %}
 
+-- Event partitions: from the loader's change log, hashed only where the log does not account for the rows.
+select * from {{ ref('int_event_partition_fingerprints') }}
+union all
 {% for kind, relation, key in hashed %}
     select
         cast('{{ kind }}' as {{ dbt.type_string() }}) as fingerprint_kind,

@@ -6,7 +6,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from exptrack_pipeline.defs.dbt.selection import FULL_SCAN_TAG, dbt_build_args, is_backfill
 from exptrack_pipeline.defs.project import dbt_project
+from exptrack_pipeline.defs.resources import WarehouseResource
 from exptrack_pipeline.warehouse.targets import writer_pool
 
 SOURCE_ASSETS = {
@@ -16,6 +18,7 @@ SOURCE_ASSETS = {
     ("raw", "identities"): "raw_events",
     ("raw", "quarantine"): "raw_events",
     ("raw", "ingestion_log"): "raw_events",
+    ("raw", "partition_fingerprints"): "raw_events",
 }
 
 
@@ -42,9 +45,12 @@ translator = ExptrackDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_
 
 class DbtBuildConfig(dg.Config):
     """Run config of the dbt step. The incremental models rebuild only what changed since the last run
-    (dbt_project/macros/exptrack_refresh_scope.sql); `full_refresh: true` rebuilds every model from all history."""
+    (dbt_project/macros/exptrack_refresh_scope.sql); `full_refresh: true` rebuilds every model from all history.
+    A daily run leaves out the data tests that scan a whole event-scale table (defs/dbt/selection.py);
+    `all_tests: true` runs them anyway (a full refresh and the first build of a warehouse always do)."""
 
     full_refresh: bool = False
+    all_tests: bool = False
 
 
 @dbt_assets(
@@ -54,7 +60,14 @@ class DbtBuildConfig(dg.Config):
     pool=writer_pool(),
     exclude="tag:exptrack_in_place",  # built by the ingestion job (defs/ingestion/in_place.py)
 )
-def exptrack_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    """Every dbt model and test (`dbt build`, `--full-refresh` when configured), streamed as Dagster events."""
-    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-    yield from dbt.cli(args, context=context).stream()
+def exptrack_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
+):
+    """Every dbt model and test (`dbt build`, `--full-refresh` when configured; the full-scan tests only on a
+    backfill, a full refresh or when asked), streamed as Dagster events."""
+    with warehouse.connect() as con:
+        backfill = is_backfill(con)
+    all_tests = config.all_tests or backfill
+    if not (all_tests or config.full_refresh):
+        context.log.info(f"daily run: the data tests tagged {FULL_SCAN_TAG} (whole event-scale tables) are left out")
+    yield from dbt.cli(dbt_build_args(config.full_refresh, all_tests), context=context).stream()

@@ -1,0 +1,134 @@
+"""dbt data tests that scale (issue 16): a daily run leaves out the tests that scan a whole event-scale table, a
+backfill or full refresh runs the whole suite.
+
+The selection is dbt's own (`dbt ls` with the arguments the Dagster step passes), read against the manifest: the
+expensive tests are named here by the models they test, not by the tag the code selects on, so a new unique test
+on the events without the tag fails this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import duckdb
+import pytest
+from pipeline_support import REPO
+
+DBT_DIR = REPO / "dbt_project"
+EVENT_SCALE = {
+    # one row per event (or a view over every event)
+    "source.exptrack.raw.events",
+    "model.exptrack.stg_events",
+    "model.exptrack.int_events_deduplicated",
+    "model.exptrack.int_metric_event_amounts",
+    # one row per unit and day (and event partition), or per unit and analysis date
+    "model.exptrack.int_unit_metric_daily_by_partition",
+    "model.exptrack.int_unit_metric_pre_period",
+    "model.exptrack.int_unit_metric_daily",
+    "model.exptrack.int_quantile_observations",
+}
+CHEAP = {"model.exptrack.stg_experiments", "model.exptrack.fct_variant_metric_stats", "model.exptrack.int_metric_caps"}
+
+
+def _manifest_tests() -> dict[str, dict]:
+    manifest = json.loads((DBT_DIR / "target" / "manifest.json").read_text())
+    return {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "test"}
+
+
+def _tested(node: dict) -> set[str]:
+    """The models and sources a data test reads."""
+    depends = node["depends_on"]["nodes"]
+    return {n for n in depends if n.startswith(("model.", "source."))}
+
+
+@pytest.fixture(scope="module")
+def dbt_ls(tmp_path_factory):
+    """`dbt ls` in-process on one parsed manifest: unique_ids of the tests `dbt build <args>` would run with the
+    Dagster step's own selection (the op's --select / --exclude plus the args)."""
+    from dagster_dbt.asset_utils import DAGSTER_DBT_EXCLUDE_METADATA_KEY, DAGSTER_DBT_SELECT_METADATA_KEY
+    from dbt.cli.main import dbtRunner
+
+    from exptrack_pipeline.defs.dbt.assets import exptrack_dbt_models
+
+    target = tmp_path_factory.mktemp("dbt")
+    (target / "target").mkdir()
+    if (DBT_DIR / "target" / "partial_parse.msgpack").exists():  # parse only what changed since `make manifest`
+        shutil.copy(DBT_DIR / "target" / "partial_parse.msgpack", target / "target")
+    common = ["--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR), "--quiet"]
+    common += ["--target-path", str(target / "target"), "--log-path", str(target / "logs")]
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    parsed = dbtRunner().invoke(["parse", *common])
+    assert parsed.success, parsed.exception
+    runner = dbtRunner(manifest=parsed.result)
+    tags = exptrack_dbt_models.op.tags
+    base = ["--select", tags[DAGSTER_DBT_SELECT_METADATA_KEY], "--exclude", tags[DAGSTER_DBT_EXCLUDE_METADATA_KEY]]
+
+    def selected(args: list[str]) -> set[str]:
+        assert args[0] == "build"
+        flags = [a for a in args[1:] if a != "--full-refresh"]  # `ls` takes the selection, not the build flags
+        command = ["ls", "--resource-type", "test", "--output", "json", "--output-keys", "unique_id"]
+        result = runner.invoke([*command, *flags, *base, *common])
+        assert result.success, result.exception
+        return {json.loads(line)["unique_id"] for line in result.result}
+
+    return selected
+
+
+def test_daily_runs_leave_out_the_full_scan_tests_and_a_backfill_runs_them(dbt_ls):
+    from exptrack_pipeline.defs.dbt.selection import dbt_build_args
+
+    tests = _manifest_tests()
+    expensive = {uid for uid, node in tests.items() if _tested(node) & EVENT_SCALE}
+    cheap = {uid for uid, node in tests.items() if _tested(node) and _tested(node) <= CHEAP}
+    assert len(expensive) >= 10 and len(cheap) >= 5
+
+    daily = dbt_ls(dbt_build_args(full_refresh=False, all_tests=False))
+    assert not daily & expensive, f"a daily run scans all history in {sorted(daily & expensive)}"
+    assert cheap <= daily, f"a daily run lost cheap tests {sorted(cheap - daily)}"
+    assert daily, "a daily run runs no test at all"
+
+    backfill = dbt_ls(dbt_build_args(full_refresh=False, all_tests=True))
+    full_refresh = dbt_ls(dbt_build_args(full_refresh=True, all_tests=False))
+    in_place = {uid for uid, node in tests.items() if "exptrack_in_place" in node["tags"]}
+    assert backfill == full_refresh == set(tests) - in_place
+    assert expensive <= backfill
+
+
+@pytest.mark.parametrize("full_refresh", [False, True])
+def test_dbt_build_args_pass_the_full_refresh(full_refresh):
+    from exptrack_pipeline.defs.dbt.selection import dbt_build_args
+
+    assert ("--full-refresh" in dbt_build_args(full_refresh, all_tests=False)) is full_refresh
+
+
+def test_a_warehouse_without_refresh_state_is_a_backfill(tmp_path):
+    """The first build of a warehouse (no main.int_refresh_state yet) runs every test; later builds are daily."""
+    from exptrack_pipeline.defs.dbt.selection import is_backfill
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert is_backfill(con)
+        con.execute("create table main.int_refresh_state as select 1 as x")
+        assert not is_backfill(con)
+
+
+def test_the_run_config_and_exptrack_run_ask_for_every_test():
+    """`all_tests` is a run config field of the dbt step, `exptrack run --all-tests` its flag."""
+    import argparse
+
+    import dagster as dg
+
+    from exptrack_pipeline.commands import pipeline
+    from exptrack_pipeline.config import Settings
+    from exptrack_pipeline.definitions import build_definitions
+
+    defs = build_definitions(Settings.from_env())
+    for job in ("analysis_job", "daily_pipeline"):
+        job_def = defs.resolve_job_def(job)
+        config = {"ops": {"exptrack_dbt_models": {"config": {"all_tests": True}}}}
+        assert dg.validate_run_config(job_def, config)["ops"]["exptrack_dbt_models"]["config"]["all_tests"]
+        assert not dg.validate_run_config(job_def, {})["ops"]["exptrack_dbt_models"]["config"]["all_tests"]
+    parser = argparse.ArgumentParser()
+    pipeline.register(parser.add_subparsers())
+    assert parser.parse_args(["run", "--start", "2026-10-01", "--end", "2026-10-02", "--all-tests"]).all_tests
