@@ -56,7 +56,9 @@ def load_manifest(path: Path):
     """The session's parsed manifest.json (conftest.py's dbt_manifest, target duckdb) as a Manifest."""
     from dbt.contracts.graph.manifest import Manifest, WritableManifest
 
-    return Manifest.from_writable_manifest(WritableManifest.read_and_check_versions(str(path)))
+    manifest = Manifest.from_writable_manifest(WritableManifest.read_and_check_versions(str(path)))
+    manifest.build_flat_graph()  # the `graph` context variable (the refresh-state guard walks graph.nodes)
+    return manifest
 
 
 def project_models(manifest) -> dict[str, object]:

@@ -173,12 +173,14 @@
     every model upstream of them (the incremental models, the scope they applied, the tables the state copies).
     Built alone (e.g. materialized by itself from the Dagster UI) a state model would move ahead of the incremental
     models and the next run would skip changes they never applied: the build fails instead, saying what to run.
+    Views upstream may be left out: they hold no rows, so they cannot be stale (their parents are still required).
     (Checked on `dbt run` / `dbt build`; compiling, e.g. for sqlfluff, writes nothing.) -#}
 {% macro exptrack_require_built_together() %}
     {%- if execute and flags.WHICH in ('run', 'build') -%}
         {%- set upstream, missing = model.depends_on.nodes | list, [] -%}
         {%- for node in upstream if node.startswith('model.') -%}
-            {%- if node not in selected_resources and node.split('.')[-1] not in missing -%}
+            {%- set is_view = graph.nodes[node].config.materialized == 'view' -%}
+            {%- if node not in selected_resources and not is_view and node.split('.')[-1] not in missing -%}
                 {%- do missing.append(node.split('.')[-1]) -%}
             {%- endif -%}
             {%- for parent in graph.nodes[node].depends_on.nodes if parent not in upstream -%}
