@@ -8,8 +8,9 @@ InstanceConcurrencyContext); the claim is only shared across processes when the 
 test starts two OS processes on one temporary DAGSTER_HOME (sqlite storage) holding a dagster.yaml.
 
 Each process runs `ingest_job` for its own days into the same warehouse file. Every ingestion step holds its DuckDB
-connection 2 s longer than it needs (a test-only wrapper around the loader) and the two processes start their runs
-at the same moment (a file barrier), so without serialisation their writing steps overlap for sure:
+connection 6 s longer than it needs (a test-only wrapper around the loader; longer than the backend's retries of a
+locked file, which otherwise absorb a short overlap) and the two processes start their runs at the same moment (a
+file barrier), so without serialisation their writing steps overlap for sure:
   * with the repository's dagster.yaml both runs succeed, no two writing steps overlap in time, and the warehouse
     holds every day of both runs with balanced row counts;
   * with a dagster.yaml without the pool limit (the control) the steps overlap and a run fails on DuckDB's file lock —
@@ -29,7 +30,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-HOLD_SECONDS = 2.0
+HOLD_SECONDS = 6.0  # longer than the DuckDB backend retries a locked file (5 × 0.5 s), so the control collides
 RANGES = {"a": ("2026-10-01", "2026-10-03"), "b": ("2026-10-04", "2026-10-06")}
 
 RUNNER = textwrap.dedent(
