@@ -47,7 +47,8 @@ def _cpu_seconds(pid: int) -> float:
 def run_spark_child(phase: str, root: Path, server) -> dict:
     """run_bench.py's child process for `phase` on the spark target (its environment names the server), with the
     server JVM's CPU seconds added and its RSS sampled beside the child's."""
-    (root / SPARK_WAREHOUSE_FILE).touch()  # the child reports this file's size; on Spark the tables are in the JVM
+    # The child reports this file's size: on Spark it is the state store beside Spark (alerts, state; a DuckDB file by
+    # default, EXPTRACK_STATE_URL), created by the registry step; the tables themselves are in the JVM's warehouse.
     jvm = server.process.pid  # spark-submit execs java in the same process
     jvm_cpu_before, peak, done = _cpu_seconds(jvm), [0], threading.Event()
 
