@@ -16,8 +16,9 @@ Per size: generate the landing zone (bench/generate_bench.py, cached under data/
 * peak RSS   of the whole process tree (Dagster process, dbt subprocess), sampled every 0.1 s.
 
 Every pipeline phase runs in a child process (this script with --child) with the production memory limit
-(EXPTRACK_DUCKDB_MEMORY_LIMIT / WarehouseResource.memory_limit, 4GB) on an ephemeral Dagster instance.
-Per-model dbt timings come from dbt's run_results.json; they are written to data/bench/<size>/profile.json.
+(EXPTRACK_DUCKDB_MEMORY_LIMIT, read by dbt and by the ingestion alike; default 3GB) on an ephemeral Dagster instance.
+Per-model dbt timings come from dbt's run_results.json; they are written to data/bench/<size>/profile.json with the
+dbt step's split (dbt start-up and parse + Dagster around it, models, tests) and the peak RSS per process.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from generate_bench import DATA_START, N_DAYS, generate, parse_count  # noqa: E402
 
-DEFAULT_MEMORY_LIMIT = MEMORY_LIMIT = "4GB"  # the production default (dbt_project/profiles.yml)
+from exptrack_pipeline.warehouse.duckdb_backend import DEFAULT_MEMORY_LIMIT  # noqa: E402
+
+MEMORY_LIMIT = DEFAULT_MEMORY_LIMIT  # the production default (dbt_project/profiles.yml, WarehouseResource)
 THREADS = os.cpu_count() or 2
 CORE_ASSETS = ("experiment_registry", "experiment_results", "retention_results", "segment_results")
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -80,14 +83,35 @@ def _step_seconds(instance, run_id: str) -> dict[str, float]:
     return out
 
 
-def _dbt_timings(run_id: str) -> dict[str, float]:
-    """Per-node execution time of the dbt invocation of this run (dagster-dbt names its target dir after the run)."""
+def _run_results(run_id: str) -> dict:
+    """The run_results.json of this run's dbt invocation (the target dir is named after the run), {} if none."""
     target = REPO / "dbt_project" / "target"
     found = sorted(target.glob(f"*-{run_id[:7]}-*/run_results.json"))
-    if not found:
-        return {}
-    results = json.loads(found[-1].read_text())["results"]
-    return {r["unique_id"]: round(r["execution_time"], 2) for r in results}
+    return json.loads(found[-1].read_text()) if found else {}
+
+
+def _dbt_timings(results: dict) -> dict[str, float]:
+    """Per-node execution time of a dbt invocation."""
+    return {r["unique_id"]: round(r["execution_time"], 2) for r in results.get("results", [])}
+
+
+def dbt_split(step_s: float, results: dict) -> dict[str, float]:
+    """Where the dbt step's wall time went: dbt's execution phase (run_results' elapsed_time) split into models,
+    tests and the rest (per-node overhead between nodes), and the step minus dbt's execution phase (process start-up,
+    parse, Dagster's handling of the stream and its set-up)."""
+    nodes = _dbt_timings(results)
+    elapsed = results.get("elapsed_time", 0.0)
+    models = sum(t for n, t in nodes.items() if n.startswith("model."))
+    tests = sum(t for n, t in nodes.items() if n.startswith("test."))
+    return {
+        "step_s": round(step_s, 2),
+        "startup_parse_dagster_s": round(step_s - elapsed, 2),
+        "execution_s": round(elapsed, 2),
+        "models_s": round(models, 2),
+        "tests_s": round(tests, 2),
+        "between_nodes_s": round(elapsed - models - tests, 2),
+        "nodes": len(nodes),
+    }
 
 
 def child(phase: str, root: Path, through: int) -> None:
@@ -125,7 +149,9 @@ def child(phase: str, root: Path, through: int) -> None:
         out["analysis_s"] = round(time.perf_counter() - began, 2)
         out["ok"] = ingest.success and analysis.success
         out["steps"] = {**_step_seconds(instance, ingest.run_id), **_step_seconds(instance, analysis.run_id)}
-        out["dbt_nodes"] = _dbt_timings(analysis.run_id)
+        results = _run_results(analysis.run_id)
+        out["dbt_nodes"] = _dbt_timings(results)
+        out["dbt_split"] = dbt_split(out["steps"].get("exptrack_dbt_models", 0.0), results)
     out["total_s"] = round(out["ingest_s"] + out["analysis_s"], 2)
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     out["cpu_s"] = round(own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, 1)
@@ -137,8 +163,9 @@ def child(phase: str, root: Path, through: int) -> None:
 # ---------------------------------------------------------------------------------------------- parent process
 
 
-def _tree_rss(pid: int) -> tuple[int, int]:
-    """(resident bytes of a process and all its descendants, of the largest single one) (Linux /proc)."""
+def _tree_rss(pid: int) -> tuple[int, int, int]:
+    """Resident bytes of a process and all its descendants, of the largest single one, of the process itself
+    (Linux /proc)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -157,7 +184,7 @@ def _tree_rss(pid: int) -> tuple[int, int]:
         total += rss.get(p, 0)
         largest = max(largest, rss.get(p, 0))
         stack.extend(children.get(p, []))
-    return total, largest
+    return total, largest, rss.get(pid, 0)
 
 
 def run_child(phase: str, root: Path, through: int = N_DAYS, warehouse: str = "warehouse.duckdb") -> dict:
@@ -169,13 +196,15 @@ def run_child(phase: str, root: Path, through: int = N_DAYS, warehouse: str = "w
         text=True,
         cwd=REPO,
     )
-    peak = [0, 0]
+    peak = [0, 0, 0, 0]  # tree, largest process, the child itself (Dagster), its descendants (dbt) at the tree's peak
     load_before = os.getloadavg()[0]
 
     def sample() -> None:
         while proc.poll() is None:
-            total, largest = _tree_rss(proc.pid)
-            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
+            total, largest, own = _tree_rss(proc.pid)
+            if total > peak[0]:
+                peak[0], peak[2], peak[3] = total, own, total - own
+            peak[1] = max(peak[1], largest)
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -188,6 +217,7 @@ def run_child(phase: str, root: Path, through: int = N_DAYS, warehouse: str = "w
     result = json.loads(lines[-1][6:])
     result["peak_rss_mb"] = round(peak[0] / 2**20)
     result["peak_process_rss_mb"] = round(peak[1] / 2**20)
+    result["peak_split_mb"] = {"dagster_process": round(peak[2] / 2**20), "subprocesses": round(peak[3] / 2**20)}
     result["load_avg"] = round((load_before + os.getloadavg()[0]) / 2, 1)
     return result
 
