@@ -16,8 +16,9 @@ Per size: generate the landing zone (bench/generate_bench.py, cached under data/
 * peak RSS   of the whole process tree (Dagster process, dbt subprocess), sampled every 0.1 s.
 
 Every pipeline phase runs in a child process (this script with --child) with the production memory limit
-(EXPTRACK_DUCKDB_MEMORY_LIMIT / WarehouseResource.memory_limit, 4GB) on an ephemeral Dagster instance.
-Per-model dbt timings come from dbt's run_results.json; they are written to data/bench/<size>/profile.json.
+(EXPTRACK_DUCKDB_MEMORY_LIMIT, read by dbt and by the ingestion alike; default 3GB) on an ephemeral Dagster instance.
+Per-model dbt timings come from dbt's run_results.json; they are written to data/bench/<size>/profile.json with the
+dbt step's split (dbt start-up and parse + Dagster around it, models, tests) and the peak RSS per process.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from generate_bench import DATA_START, N_DAYS, generate, parse_count  # noqa: E402
 
-DEFAULT_MEMORY_LIMIT = MEMORY_LIMIT = "4GB"  # the production default (dbt_project/profiles.yml)
+from exptrack_pipeline.warehouse.duckdb_backend import DEFAULT_MEMORY_LIMIT  # noqa: E402
+
+MEMORY_LIMIT = DEFAULT_MEMORY_LIMIT  # the production default (dbt_project/profiles.yml, WarehouseResource)
 THREADS = os.cpu_count() or 2
 CORE_ASSETS = ("experiment_registry", "experiment_results", "retention_results", "segment_results")
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -80,14 +83,44 @@ def _step_seconds(instance, run_id: str) -> dict[str, float]:
     return out
 
 
-def _dbt_timings(run_id: str) -> dict[str, float]:
-    """Per-node execution time of the dbt invocation of this run (dagster-dbt names its target dir after the run)."""
+def _run_results(run_id: str) -> dict:
+    """The run_results.json of this run's dbt invocation (the target dir is named after the run), {} if none."""
     target = REPO / "dbt_project" / "target"
     found = sorted(target.glob(f"*-{run_id[:7]}-*/run_results.json"))
-    if not found:
+    return json.loads(found[-1].read_text()) if found else {}
+
+
+def _dbt_timings(results: dict) -> dict[str, float]:
+    """Per-node execution time of a dbt invocation."""
+    return {r["unique_id"]: round(r["execution_time"], 2) for r in results.get("results", [])}
+
+
+def _when(stamp: str) -> float:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def dbt_split(step_s: float, results: dict) -> dict[str, float]:
+    """Where the dbt step's wall time went: Dagster around the dbt process (set-up, handling the event stream after
+    dbt ends), dbt's start-up and parse (process start to the first node), models, tests and dbt's work between
+    nodes (from run_results.json's timestamps)."""
+    nodes = _dbt_timings(results)
+    runs = results.get("results", [])
+    if not runs:
         return {}
-    results = json.loads(found[-1].read_text())["results"]
-    return {r["unique_id"]: round(r["execution_time"], 2) for r in results}
+    began = _when(results["metadata"]["invocation_started_at"])
+    first = min(_when(t["started_at"]) for r in runs for t in r["timing"])
+    dbt_s = _when(results["metadata"]["generated_at"]) - began
+    models = sum(t for n, t in nodes.items() if n.startswith("model."))
+    tests = sum(t for n, t in nodes.items() if n.startswith("test."))
+    return {
+        "step_s": round(step_s, 2),
+        "dagster_s": round(step_s - dbt_s, 2),
+        "startup_parse_s": round(first - began, 2),
+        "models_s": round(models, 2),
+        "tests_s": round(tests, 2),
+        "between_nodes_s": round(dbt_s - (first - began) - models - tests, 2),
+        "nodes": len(nodes),
+    }
 
 
 def child(phase: str, root: Path, through: int) -> None:
@@ -125,10 +158,16 @@ def child(phase: str, root: Path, through: int) -> None:
         out["analysis_s"] = round(time.perf_counter() - began, 2)
         out["ok"] = ingest.success and analysis.success
         out["steps"] = {**_step_seconds(instance, ingest.run_id), **_step_seconds(instance, analysis.run_id)}
-        out["dbt_nodes"] = _dbt_timings(analysis.run_id)
+        results = _run_results(analysis.run_id)
+        out["dbt_nodes"] = _dbt_timings(results)
+        out["dbt_split"] = dbt_split(out["steps"].get("exptrack_dbt_models", 0.0), results)
     out["total_s"] = round(out["ingest_s"] + out["analysis_s"], 2)
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     out["cpu_s"] = round(own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, 1)
+    out["cpu_split_s"] = {  # this process (Dagster, ingestion, the Python assets) and its children (dbt)
+        "dagster_process": round(own.ru_utime + own.ru_stime, 1),
+        "subprocesses": round(children.ru_utime + children.ru_stime, 1),
+    }
     out["warehouse_mb"] = round(Path(settings.warehouse).stat().st_size / 2**20, 1)
     out["days"] = [start.isoformat(), last.isoformat()]
     print("BENCH " + json.dumps(out))
@@ -137,8 +176,9 @@ def child(phase: str, root: Path, through: int) -> None:
 # ---------------------------------------------------------------------------------------------- parent process
 
 
-def _tree_rss(pid: int) -> tuple[int, int]:
-    """(resident bytes of a process and all its descendants, of the largest single one) (Linux /proc)."""
+def _tree_rss(pid: int) -> tuple[int, int, int]:
+    """Resident bytes of a process and all its descendants, of the largest single one, of the process itself
+    (Linux /proc)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -157,7 +197,7 @@ def _tree_rss(pid: int) -> tuple[int, int]:
         total += rss.get(p, 0)
         largest = max(largest, rss.get(p, 0))
         stack.extend(children.get(p, []))
-    return total, largest
+    return total, largest, rss.get(pid, 0)
 
 
 def run_child(phase: str, root: Path, through: int = N_DAYS, warehouse: str = "warehouse.duckdb") -> dict:
@@ -169,13 +209,15 @@ def run_child(phase: str, root: Path, through: int = N_DAYS, warehouse: str = "w
         text=True,
         cwd=REPO,
     )
-    peak = [0, 0]
+    peak = [0, 0, 0, 0]  # tree, largest process, the child itself (Dagster), its descendants (dbt) at the tree's peak
     load_before = os.getloadavg()[0]
 
     def sample() -> None:
         while proc.poll() is None:
-            total, largest = _tree_rss(proc.pid)
-            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
+            total, largest, own = _tree_rss(proc.pid)
+            if total > peak[0]:
+                peak[0], peak[2], peak[3] = total, own, total - own
+            peak[1] = max(peak[1], largest)
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -188,6 +230,7 @@ def run_child(phase: str, root: Path, through: int = N_DAYS, warehouse: str = "w
     result = json.loads(lines[-1][6:])
     result["peak_rss_mb"] = round(peak[0] / 2**20)
     result["peak_process_rss_mb"] = round(peak[1] / 2**20)
+    result["peak_split_mb"] = {"dagster_process": round(peak[2] / 2**20), "subprocesses": round(peak[3] / 2**20)}
     result["load_avg"] = round((load_before + os.getloadavg()[0]) / 2, 1)
     return result
 
@@ -294,6 +337,20 @@ def _tests(r: dict, phase: str) -> str:
     return f"{len(times)} tests {sum(times):.1f} s"
 
 
+def _split(r: dict, phase: str) -> str:
+    """The dbt step of a phase: start-up, parse and Dagster around dbt / models / tests / between nodes (wall s),
+    and the peak RSS of the Dagster process and of dbt at the tree's peak."""
+    if phase not in r or "dagster_s" not in r[phase].get("dbt_split", {}):
+        return "–"
+    d, m = r[phase]["dbt_split"], r[phase].get("peak_split_mb", {})
+    return (
+        f"dbt step {d['step_s']:.0f} s = Dagster {d['dagster_s']:.1f} + dbt start-up/parse "
+        f"{d['startup_parse_s']:.1f} + models {d['models_s']:.1f} + tests {d['tests_s']:.1f} + between nodes "
+        f"{d['between_nodes_s']:.1f}; peak RSS "
+        f"Dagster {m.get('dagster_process', NAN):,} MB + dbt {m.get('subprocesses', NAN):,} MB"
+    )
+
+
 def _seconds(phase: dict | None) -> str:
     """`total s (CPU-s; ingest + dbt & results)` of a phase, – when it did not run."""
     if phase is None:
@@ -336,7 +393,7 @@ def table(results: list[dict]) -> str:
         f"{', ' + r['note'] if r.get('note') else ''}): slowest dbt models (s) "
         f"in the backfill: {_top_models(r)}; in the increment: {_top_models(r, phase='increment')}; "
         f"at day 10: {_top_models(r, phase='increment_day10')}; dbt data tests: backfill {_tests(r, 'backfill')}, "
-        f"increment {_tests(r, 'increment')}"
+        f"increment {_tests(r, 'increment')}; backfill {_split(r, 'backfill')}; increment {_split(r, 'increment')}"
         for r in results
     )
     return head + "\n".join(rows) + "\n\n" + slowest + "\n"
@@ -346,7 +403,7 @@ def write_table(path: Path, results: list[dict]) -> None:
     """Replace the generated block between the bench markers (append one when the file has none)."""
     stamp = (
         f"_Generated by `bench/run_bench.py` on {dt.date.today().isoformat()}, {THREADS} cores; DuckDB "
-        f"memory_limit {DEFAULT_MEMORY_LIMIT} unless noted (ingestion always uses WarehouseResource's 4GB)._\n\n"
+        f"memory_limit {DEFAULT_MEMORY_LIMIT} unless noted (EXPTRACK_DUCKDB_MEMORY_LIMIT: dbt and ingestion)._\n\n"
     )
     block = f"{MARK_START}\n{stamp}{table(results)}{MARK_END}"
     text = path.read_text() if path.exists() else ""
@@ -370,8 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--memory-limit",
         default=DEFAULT_MEMORY_LIMIT,
-        help="DuckDB memory_limit for dbt (EXPTRACK_DUCKDB_MEMORY_LIMIT) and the floor query; ingestion keeps "
-        "WarehouseResource's",
+        help="DuckDB memory_limit (EXPTRACK_DUCKDB_MEMORY_LIMIT: dbt, ingestion, the Python assets) and the floor "
+        "query's",
     )
     parser.add_argument("--child", choices=("backfill", "increment"), help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)

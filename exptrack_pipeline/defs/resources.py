@@ -15,11 +15,11 @@ from typing import Any, get_args, get_origin
 
 import dagster as dg
 import pandas as pd
-from dagster_dbt import DbtCliResource
 from pydantic import Field, create_model
 
 from exptrack_pipeline.config import Registry, Settings, load_registry
 from exptrack_pipeline.config.settings import PostgresSettings
+from exptrack_pipeline.defs.dbt.cli_resource import ExptrackDbtCliResource
 from exptrack_pipeline.defs.project import dbt_executable, dbt_project
 from exptrack_pipeline.flags.paths import flag_file_path
 from exptrack_pipeline.monitoring import HealthConfig
@@ -29,7 +29,7 @@ from exptrack_pipeline.notify.slack import DEFAULT_BASE_URL, SlackSender
 from exptrack_pipeline.reports import OutputPaths
 from exptrack_pipeline.site import scorecard
 from exptrack_pipeline.sources import sources_path
-from exptrack_pipeline.warehouse import DEFAULT_MEMORY_LIMIT, Warehouse, make_warehouse
+from exptrack_pipeline.warehouse import Warehouse, make_warehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -38,7 +38,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     target: str = "duckdb"
     path: str = ""
-    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    memory_limit: str = ""  # DuckDB's; empty: EXPTRACK_DUCKDB_MEMORY_LIMIT, the setting dbt reads, else 3GB
     pg_host: str = "localhost"
     pg_port: int = 5432
     pg_user: str = "exptrack"
@@ -51,7 +51,9 @@ class WarehouseResource(dg.ConfigurableResource):
         pg = PostgresSettings(
             host=self.pg_host, port=self.pg_port, user=self.pg_user, database=self.pg_database, sslmode=self.pg_sslmode
         )
-        return make_warehouse(self.target, self.path, pg, password=self.pg_password, memory_limit=self.memory_limit)
+        return make_warehouse(
+            self.target, self.path, pg, password=self.pg_password, memory_limit=self.memory_limit or None
+        )
 
     @property
     def kind(self) -> str:
@@ -255,7 +257,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             raw_dir=str(settings.raw_dir), sources_file=str(sources_path(settings.experiments_dir))
         ),
         "output_paths": OutputPathsResource(root=str(settings.output_dir)),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
+        "dbt": ExptrackDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.target),
         "slack": SlackResource.from_env(),
         "feature_flags": FeatureFlagResource(
             mode=env.flag_controller, webhook_url=env.flag_webhook_url, flag_file=str(flag_file_path(settings))

@@ -15,13 +15,19 @@ from exptrack_pipeline.warehouse.base import (
     is_write_conflict,
     table_exists,
 )
-from exptrack_pipeline.warehouse.duckdb_backend import DEFAULT_MEMORY_LIMIT, DuckDBWarehouse
+from exptrack_pipeline.warehouse.duckdb_backend import (
+    DEFAULT_MEMORY_LIMIT,
+    MEMORY_LIMIT_VAR,
+    DuckDBWarehouse,
+    duckdb_memory_limit,
+)
 from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
 from exptrack_pipeline.warehouse.spark_backend import SparkWarehouse
 from exptrack_pipeline.warehouse.targets import TARGETS, make_warehouse, open_warehouse
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
+    "MEMORY_LIMIT_VAR",
     "TARGETS",
     "Connect",
     "DuckDBWarehouse",
@@ -29,6 +35,7 @@ __all__ = [
     "SparkWarehouse",
     "Warehouse",
     "WarehouseBusy",
+    "duckdb_memory_limit",
     "is_lock_error",
     "is_write_conflict",
     "make_warehouse",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -13,9 +14,18 @@ import pandas as pd
 
 from exptrack_pipeline.warehouse.base import WarehouseBusy, is_lock_error
 
-# DuckDB's memory ceiling for the Python side; dbt's is EXPTRACK_DUCKDB_MEMORY_LIMIT, whose default in
-# dbt_project/profiles.yml must be this value (tests/test_warehouse_backends.py holds them together).
+# DuckDB's memory ceiling, one setting for both sides: EXPTRACK_DUCKDB_MEMORY_LIMIT is read by dbt
+# (dbt_project/profiles.yml) and by the Python side (ingestion, the Python assets: duckdb_memory_limit); the
+# profile's fallback must be this value (tests/test_warehouse_backends.py holds them together). Ingestion and dbt
+# never run at the same time (one writer: the Dagster pool `duckdb`), so the run's peak is one DuckDB at this
+# limit plus the Python processes around it (BENCHMARKS.md, "Peak RSS").
+MEMORY_LIMIT_VAR = "EXPTRACK_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory_limit for this process and dbt: EXPTRACK_DUCKDB_MEMORY_LIMIT, else DEFAULT_MEMORY_LIMIT."""
+    return os.environ.get(MEMORY_LIMIT_VAR, "").strip() or DEFAULT_MEMORY_LIMIT
 
 
 @dataclass(frozen=True)
@@ -23,7 +33,7 @@ class DuckDBWarehouse:
     """A DuckDB file. `connect` retries briefly while another process holds the file's lock."""
 
     path: str
-    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    memory_limit: str = field(default_factory=duckdb_memory_limit)
     lock_attempts: int = 5
     lock_wait_seconds: float = 0.5
     kind: str = "duckdb"

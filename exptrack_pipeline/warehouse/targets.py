@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from exptrack_pipeline.warehouse.base import Warehouse
-from exptrack_pipeline.warehouse.duckdb_backend import DEFAULT_MEMORY_LIMIT, DuckDBWarehouse
+from exptrack_pipeline.warehouse.duckdb_backend import DuckDBWarehouse, duckdb_memory_limit
 from exptrack_pipeline.warehouse.postgres_backend import PostgresWarehouse
 from exptrack_pipeline.warehouse.spark_backend import SparkWarehouse
 from exptrack_pipeline.warehouse.state_store import state_store_from_env
@@ -19,10 +19,11 @@ TARGETS = ("duckdb", "postgres", "spark")
 
 
 def make_warehouse(
-    target: str, path: str, postgres: Any = None, password: str | None = None, memory_limit: str = DEFAULT_MEMORY_LIMIT
+    target: str, path: str, postgres: Any = None, password: str | None = None, memory_limit: str | None = None
 ) -> Warehouse:
-    """The DuckDB file `path` (target duckdb) or the PostgreSQL server `postgres` describes (host, port, user,
-    database, sslmode; the password given, else EXPTRACK_PG_PASSWORD when a connection opens)."""
+    """The DuckDB file `path` (target duckdb; memory_limit None: EXPTRACK_DUCKDB_MEMORY_LIMIT, else 3GB) or the
+    PostgreSQL server `postgres` describes (host, port, user, database, sslmode; the password given, else
+    EXPTRACK_PG_PASSWORD when a connection opens)."""
     if target == "postgres":
         pg = postgres
         return PostgresWarehouse(
@@ -33,10 +34,10 @@ def make_warehouse(
         return SparkWarehouse(file_format=file_format, state=state_store_from_env(path))  # state: EXPTRACK_STATE_URL
     if target != "duckdb":
         raise ValueError(f"warehouse target {target!r}: expected one of {', '.join(TARGETS)} (EXPTRACK_DBT_TARGET)")
-    return DuckDBWarehouse(path, memory_limit=memory_limit)
+    return DuckDBWarehouse(path, memory_limit=memory_limit or duckdb_memory_limit())
 
 
-def open_warehouse(settings: Any, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Warehouse:
+def open_warehouse(settings: Any, memory_limit: str | None = None) -> Warehouse:
     """The warehouse the settings name: the DuckDB file `settings.warehouse`, or PostgreSQL `settings.postgres`."""
     return make_warehouse(settings.target, str(settings.warehouse), settings.postgres, memory_limit=memory_limit)
 

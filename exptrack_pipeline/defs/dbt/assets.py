@@ -1,11 +1,13 @@
 """Every dbt model, test and source of dbt_project/ as Dagster assets and asset checks."""
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from exptrack_pipeline.defs.dbt.parse_cache import keep_partial_parse, run_target_path, seed_partial_parse
 from exptrack_pipeline.defs.dbt.selection import FULL_SCAN_TAG, dbt_build_args, is_backfill
 from exptrack_pipeline.defs.project import dbt_project
 from exptrack_pipeline.defs.resources import WarehouseResource
@@ -64,10 +66,18 @@ def exptrack_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
 ):
     """Every dbt model and test (`dbt build`, `--full-refresh` when configured; the full-scan tests only on a
-    backfill, a full refresh or when asked), streamed as Dagster events."""
+    backfill, a full refresh or when asked), streamed as Dagster events. dbt starts from the previous run's partial
+    parse (defs/dbt/parse_cache.py)."""
     with warehouse.connect() as con:
         backfill = is_backfill(con)
     all_tests = config.all_tests or backfill
     if not (all_tests or config.full_refresh):
         context.log.info(f"daily run: the data tests tagged {FULL_SCAN_TAG} (whole event-scale tables) are left out")
-    yield from dbt.cli(dbt_build_args(config.full_refresh, all_tests), context=context).stream()
+    targets = Path(dbt_project.project_dir) / dbt_project.target_path
+    run_target = run_target_path(targets, context.op_execution_context.op.name, context.run.run_id)
+    seed_partial_parse(targets, run_target)
+    try:
+        args = dbt_build_args(config.full_refresh, all_tests)
+        yield from dbt.cli(args, context=context, target_path=run_target).stream()
+    finally:
+        keep_partial_parse(targets, run_target)

@@ -1,0 +1,91 @@
+"""The fixed cost of a dbt step (issue 16): partial parsing carried from run to run, no `dbt --version` subprocess and
+no in-process adapter, and one DuckDB memory setting that reaches both dbt's DuckDB and the Python side's.
+
+Real dbt throughout: the project's own parse, dbt's own partial-parsing events (`DBT_PP_TEST` makes dbt report at
+INFO level that it parsed partially), a DuckDB file the warehouse resource opens.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version as installed_version
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+from pipeline_support import REPO
+
+DBT_DIR = REPO / "dbt_project"
+
+
+def _parse(dbt, run_target: Path) -> list[str]:
+    """`dbt parse` into run_target through the resource; the names of dbt's events."""
+    invocation = dbt.cli(["parse"], target_path=run_target, raise_on_error=True)
+    return [event.raw_event["info"]["name"] for event in invocation.stream_raw_events()]
+
+
+def test_each_dbt_run_starts_from_the_previous_runs_parse(tmp_path, monkeypatch):
+    from exptrack_pipeline.defs.dbt.cli_resource import ExptrackDbtCliResource
+    from exptrack_pipeline.defs.dbt.parse_cache import (
+        PARTIAL_PARSE,
+        keep_partial_parse,
+        run_target_path,
+        seed_partial_parse,
+    )
+    from exptrack_pipeline.defs.project import dbt_executable
+
+    monkeypatch.setenv("EXPTRACK_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("DBT_PP_TEST", "1")
+    dbt = ExptrackDbtCliResource(project_dir=str(DBT_DIR), dbt_executable=dbt_executable(), target="duckdb")
+    assert dbt._cli_version == Version(installed_version("dbt-core"))
+    cache = tmp_path / "target"
+
+    first = run_target_path(cache, "exptrack_dbt_models", "run00001")
+    assert not seed_partial_parse(cache, first)  # nothing to start from: dbt parses everything
+    assert "PartialParsingEnabled" not in _parse(dbt, first)
+    assert keep_partial_parse(cache, first)
+    assert (cache / PARTIAL_PARSE).read_bytes() == (first / PARTIAL_PARSE).read_bytes()
+
+    second = run_target_path(cache, "exptrack_dbt_models", "run00002")
+    assert second != first and second.name.startswith("exptrack_dbt_models-run0000")
+    assert seed_partial_parse(cache, second)
+    assert "PartialParsingEnabled" in _parse(dbt, second)  # dbt re-used the first run's parse
+    assert keep_partial_parse(cache, second)
+    assert not keep_partial_parse(cache, tmp_path / "a run that wrote nothing")
+    assert sorted(p.name for p in cache.iterdir() if p.is_file()) == [PARTIAL_PARSE]  # no temporary left behind
+
+
+def test_the_dbt_resource_builds_no_adapter_in_the_dagster_process():
+    from exptrack_pipeline.config import Settings
+    from exptrack_pipeline.defs.dbt.cli_resource import ExptrackDbtCliResource
+    from exptrack_pipeline.defs.resources import build_resources
+
+    dbt = build_resources(Settings.from_env())["dbt"]
+    assert isinstance(dbt, ExptrackDbtCliResource)
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_one_memory_setting_reaches_dbt_and_the_python_side(tmp_path, monkeypatch):
+    from dbt.cli.main import dbtRunner
+
+    from exptrack_pipeline.defs.resources import WarehouseResource
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("EXPTRACK_DUCKDB_MEMORY_LIMIT", "512MiB")
+    monkeypatch.setenv("EXPTRACK_WAREHOUSE", str(warehouse))
+    with WarehouseResource(target="duckdb", path=str(warehouse)).connect() as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "512.0 MiB"
+    args = ["show", "--inline", "select current_setting('memory_limit') as memory_limit", "--quiet"]
+    args += ["--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR), "--target", "duckdb"]
+    args += ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+    result = dbtRunner().invoke(args)
+    assert result.success, result.exception
+    assert result.result.results[0].agate_table.rows[0][0] == "512.0 MiB"
+
+
+@pytest.mark.parametrize(("setting", "shown"), [("", "2.7 GiB"), (" 1GiB ", "1.0 GiB")])
+def test_the_python_side_reads_the_setting_or_the_3gb_default(tmp_path, monkeypatch, setting, shown):
+    from exptrack_pipeline.defs.resources import WarehouseResource
+
+    monkeypatch.setenv("EXPTRACK_DUCKDB_MEMORY_LIMIT", setting)  # empty: unset (3GB, shown as 2.7 GiB)
+    with WarehouseResource(target="duckdb", path=str(tmp_path / "w.duckdb")).connect() as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == shown
