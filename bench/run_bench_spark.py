@@ -8,8 +8,8 @@ phases (its `run_child`, unchanged) on each engine, one after the other:
 * Spark      backfill (ingest days 1-29, every dbt model and test, the statistics assets), then the day-30
              increment, with EXPTRACK_DBT_TARGET=spark against one throw-away local Spark server
              (tests/spark_server.py: local[2], driver memory 6g and 32 shuffle partitions unless
-             EXPTRACK_SPARK_DRIVER_MEMORY / EXPTRACK_SPARK_SHUFFLE_PARTITIONS say otherwise, parquet tables); the increment is
-             incremental on Spark too (macros/spark/exptrack_incremental_spark.sql);
+             EXPTRACK_SPARK_DRIVER_MEMORY / EXPTRACK_SPARK_SHUFFLE_PARTITIONS say otherwise, parquet tables); the
+             increment is incremental on Spark too (macros/spark/exptrack_incremental_spark.sql);
 * DuckDB     the same two phases on a fresh warehouse file.
 
 Spark's work happens in the server's JVM, not in the Dagster process: the JVM's CPU seconds (from /proc) are added to
@@ -35,9 +35,9 @@ import run_bench  # noqa: E402
 from generate_bench import N_DAYS, generate, parse_count  # noqa: E402
 
 ENGINES = ("spark", "duckdb")
-SPARK_WAREHOUSE_FILE = "warehouse-spark.duckdb"
+SPARK_WAREHOUSE_FILE = "warehouse-spark.duckdb"  # the state store beside Spark: the tables live in Spark
 BENCH_DRIVER_MEMORY = "6g"  # EXPTRACK_SPARK_DRIVER_MEMORY overrides
-BENCH_SHUFFLE_PARTITIONS = "32"  # EXPTRACK_SPARK_SHUFFLE_PARTITIONS overrides; adaptive execution coalesces small ones  # only the ingestion's DuckDB staging: the tables live in Spark
+BENCH_SHUFFLE_PARTITIONS = "32"  # EXPTRACK_SPARK_SHUFFLE_PARTITIONS overrides; adaptive execution coalesces small ones
 
 
 def _cpu_seconds(pid: int) -> float:
