@@ -1,0 +1,61 @@
+"""Incremental value-side models (issue 16): the retention cohorts' unit-days (int_retention_active_days).
+
+Cases the randomized property (test_incremental_models.py) does not draw: which events count as retention activity
+changes with a metric of the experiment (a retention metric's events), so every day of the experiments using it is
+recounted — not only the days whose events changed. Each sequence ends with every compared table equal to a
+--full-refresh of the same inputs (incremental_lab.assert_same), and checks that the change did move earlier rows
+(otherwise the equality would prove nothing).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from incremental_lab import Lab, assert_same
+from incremental_world import World
+
+ACTIVE_DAYS = "select * from main.int_retention_active_days where experiment_id = 'exp_a'"
+
+
+def _first_days(lab: Lab, world: World, days: int = 4) -> None:
+    for _ in range(days):
+        world.new_day()
+    lab.build(world)
+
+
+def _rows(frame: pd.DataFrame) -> set[tuple]:
+    return set(frame.astype(str).itertuples(index=False, name=None))
+
+
+def test_changed_retention_events_recount_every_day_of_the_experiments_using_them(tmp_path, dbt_manifest):
+    lab, world = Lab.duckdb(tmp_path, dbt_manifest), World(11)
+    _first_days(lab, world)
+    before = lab.read(ACTIVE_DAYS)
+    metric = next(m for m in world.metrics if m["id"] == "d1_retention")
+    metric["events"] = ["purchase", "checkout_started"]  # was session_start: other days count as active
+    world.new_day()
+    lab.build(world, marts=True)
+    after = lab.read(ACTIVE_DAYS)
+    first_days = set(map(str, world.days[:4]))
+    assert {row[4] for row in _rows(before) ^ _rows(after)} & first_days, "the edit moved no earlier unit-day"
+    incremental = lab.tables()
+    lab.build(world, full_refresh=True)
+    assert_same(incremental, lab.tables(), "retention events changed: ")
+
+
+def test_daily_runs_keep_the_cohorts_equal_to_a_full_refresh_as_eligibility_moves(tmp_path, dbt_manifest):
+    """Quiet days and late events: each new day adds unit-days to the cohorts of the 30 days before it and moves
+    every cohort's eligibility (the data's last day); the cohorts still equal a full refresh."""
+    lab, world = Lab.duckdb(tmp_path, dbt_manifest), World(12)
+    _first_days(lab, world)
+    for case in (None, "late_events", None, "first_exposure_earlier"):
+        world.new_day()
+        if case:
+            getattr(world, case)()
+        lab.build(world)
+    world.new_day()
+    lab.build(world, marts=True)
+    incremental = lab.tables()
+    cohorts = incremental["fct_retention_cohorts"]
+    assert (cohorts["retained_units"] > 0).any() and (cohorts["eligible_units"] > cohorts["retained_units"]).any()
+    lab.build(world, full_refresh=True)
+    assert_same(incremental, lab.tables(), "daily runs: ")
