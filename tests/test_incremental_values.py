@@ -59,3 +59,39 @@ def test_daily_runs_keep_the_cohorts_equal_to_a_full_refresh_as_eligibility_move
     assert (cohorts["retained_units"] > 0).any() and (cohorts["eligible_units"] > cohorts["retained_units"]).any()
     lab.build(world, full_refresh=True)
     assert_same(incremental, lab.tables(), "daily runs: ")
+
+
+def test_a_quiet_day_rebuilds_only_the_new_day_of_the_value_side_models(tmp_path, dbt_manifest):
+    """The rows a new day does not touch are kept, not recomputed: rows marked in the warehouse before a quiet day's
+    run (a value no build writes) keep their mark — the earlier analysis dates of the quantile statistics, the earlier
+    active days of the retention unit-days, the values of units without a new unit-day — while the new day's rows
+    are built."""
+    import duckdb
+
+    lab, world = Lab.duckdb(tmp_path, dbt_manifest), World(13)
+    _first_days(lab, world)
+    world.new_day()
+    lab.build(world)
+    marks = {
+        "int_variant_quantile_stats": "n_obs",
+        "int_retention_active_days": "day_since_exposure",
+        "int_unit_metric_values": "covariate",
+    }
+    with duckdb.connect(lab.resource.path) as con:
+        for table, column in marks.items():
+            con.execute(f"update main.{table} set {column} = -7")
+    new_day = world.new_day()
+    lab.build(world)
+    quantiles = lab.read("select analysis_date, n_obs from main.int_variant_quantile_stats")
+    dates = pd.to_datetime(quantiles["analysis_date"]).dt.date
+    assert (quantiles.loc[dates < new_day, "n_obs"] == -7).all() and (quantiles.loc[dates == new_day, "n_obs"] >= 0).all()
+    assert (dates == new_day).any()
+    active = lab.read("select activity_date, day_since_exposure from main.int_retention_active_days")
+    days = pd.to_datetime(active["activity_date"]).dt.date
+    assert (active.loc[days < new_day, "day_since_exposure"] == -7).all()
+    assert (active.loc[days == new_day, "day_since_exposure"] >= 0).all() and (days == new_day).any()
+    values = lab.read(
+        "select covariate = -7 as kept, count(*) as n from main.int_unit_metric_values "
+        "where metric_id = 'purchases_per_checkout' group by 1"
+    )
+    assert set(values["kept"]) == {True, False}, values  # units active on the new day recomputed, the others kept

@@ -14,11 +14,8 @@
     cap, a changed metric or experiment), and the units whose value moved with the last analysis date
     (int_refresh_value_units). Without a previous state of the dates (int_refresh_value_dates): every row. -#}
 {% macro exptrack_in_unit_value_scope(alias) -%}
-    {%- set previous = adapter.get_relation(
-        database=this.database, schema=this.schema, identifier='int_refresh_value_dates'
-    ) if execute else none -%}
     (
-        {{ "true" if previous is none else "false" }}
+        {{ "true" if exptrack_value_state_missing() else "false" }}
         or {{ exptrack_in_refresh_scope('unit', alias) }}
         or exists (
             select 1 from {{ ref('int_refresh_metric_dates') }} as whole_metrics
@@ -40,4 +37,14 @@
     {%- if is_incremental() and exptrack_deletes_refresh_scope() -%}
         {{ exptrack_delete_where(this, 'refreshed', exptrack_in_unit_value_scope('refreshed')) }}
     {%- endif -%}
+{% endmacro %}
+
+{#- Whether the value-side models have no previous state (int_refresh_value_dates not built yet): their scope is then
+    every row. -#}
+{% macro exptrack_value_state_missing() %}
+    {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {%- set previous = adapter.get_relation(
+        database=this.database, schema=this.schema, identifier='int_refresh_value_dates'
+    ) -%}
+    {{ return(previous is none) }}
 {% endmacro %}

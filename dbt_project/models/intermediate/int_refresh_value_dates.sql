@@ -1,8 +1,10 @@
 {{ exptrack_require_built_together() }}
--- The last analysis dates int_unit_metric_values was last built with (int_experiment_last_analysis_dates at the end of
--- the last successful run; built after it, like int_refresh_state): int_refresh_value_units compares the current
--- dates with these to rebuild the units whose value moved with the date.
+-- The last analysis dates the value-side models (int_unit_metric_values, the quantile models) were last built with
+-- (int_experiment_last_analysis_dates at the end of the last successful run; built after them, like
+-- int_refresh_state): int_refresh_analysis_dates compares the current dates with these.
 -- depends_on: {{ ref('int_unit_metric_values') }}
+-- depends_on: {{ ref('int_quantile_observations') }}
+-- depends_on: {{ ref('int_variant_quantile_stats') }}
 select
     experiment_id,
     last_analysis_date

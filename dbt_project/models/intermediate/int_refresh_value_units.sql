@@ -3,50 +3,11 @@
 -- between the old and the new date, and units that become (or stop being) eligible between them (exposure, or
 -- exposure + n days for a retention Dn metric). The other reasons a value changes (its unit-days or assignment, a
 -- moved cap, a changed metric or experiment) are read from int_refresh_units and int_refresh_metric_dates
--- (exptrack_in_unit_value_scope). Without a previous state every experiment's dates moved from the first day.
-{%- set previous = adapter.get_relation(
-    database=this.database, schema=this.schema, identifier='int_refresh_value_dates'
-) if execute else none %}
+-- (exptrack_in_unit_value_scope). The dates that moved: int_refresh_analysis_dates.
 
-with current_dates as (
+with moved as (
 
-    select * from {{ ref('int_experiment_last_analysis_dates') }}
-
-),
-
-previous_dates as (
-
-    {% if previous is none %}
-        select * from current_dates
-        where 1 = 0
-    {% else %}
-        select * from {{ previous }}
-    {% endif %}
-
-),
-
-moved as (
-
-    -- (after_date, through_date]: the days between the old and the new last analysis date
-    select
-        current_dates.experiment_id,
-        case
-            when previous_dates.last_analysis_date is null then cast('1900-01-01' as date)
-            when previous_dates.last_analysis_date < current_dates.last_analysis_date
-                then previous_dates.last_analysis_date
-            else current_dates.last_analysis_date
-        end as after_date,
-        case
-            when previous_dates.last_analysis_date is null then current_dates.last_analysis_date
-            when previous_dates.last_analysis_date > current_dates.last_analysis_date
-                then previous_dates.last_analysis_date
-            else current_dates.last_analysis_date
-        end as through_date
-    from current_dates
-    left join previous_dates
-        on current_dates.experiment_id = previous_dates.experiment_id
-    where previous_dates.last_analysis_date is null
-        or previous_dates.last_analysis_date <> current_dates.last_analysis_date
+    select * from {{ ref('int_refresh_analysis_dates') }}
 
 ),
 
