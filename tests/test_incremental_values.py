@@ -1,4 +1,5 @@
-"""Incremental value-side models (issue 16): the retention cohorts' unit-days (int_retention_active_days).
+"""Incremental value-side models (issue 16): the retention cohorts' unit-days (int_retention_active_days), the unit
+values (int_unit_metric_values), the quantile models and the novelty unit periods (int_novelty_unit_periods).
 
 Cases the randomized property (test_incremental_models.py) does not draw: which events count as retention activity
 changes with a metric of the experiment (a retention metric's events), so every day of the experiments using it is
@@ -22,6 +23,14 @@ def _first_days(lab: Lab, world: World, days: int = 4) -> None:
     lab.build(world)
 
 
+def _with_lifecycle_stats(lab: Lab) -> Lab:
+    """The lab also builds and compares the lifecycle statistics (full tables over the incremental unit tables)."""
+    for name in ("lifecycle_novelty_stats", "lifecycle_interaction_stats"):
+        lab.marts.append(name)
+        lab.full_selection.append(f"+{name}")
+    return lab
+
+
 def _rows(frame: pd.DataFrame) -> set[tuple]:
     return set(frame.astype(str).itertuples(index=False, name=None))
 
@@ -43,9 +52,10 @@ def test_changed_retention_events_recount_every_day_of_the_experiments_using_the
 
 
 def test_daily_runs_keep_the_cohorts_equal_to_a_full_refresh_as_eligibility_moves(tmp_path, dbt_manifest):
-    """Quiet days and late events: each new day adds unit-days to the cohorts of the 30 days before it and moves
-    every cohort's eligibility (the data's last day); the cohorts still equal a full refresh."""
-    lab, world = Lab.duckdb(tmp_path, dbt_manifest), World(12)
+    """Quiet days, late events, a first exposure moving earlier: each new day adds unit-days to the cohorts of the 30
+    days before it and moves every cohort's eligibility (the data's last day), makes units eligible for the unit
+    values and the novelty periods; everything (the lifecycle statistics too) still equals a full refresh."""
+    lab, world = _with_lifecycle_stats(Lab.duckdb(tmp_path, dbt_manifest)), World(12)
     _first_days(lab, world)
     for case in (None, "late_events", None, "first_exposure_earlier"):
         world.new_day()
@@ -57,6 +67,7 @@ def test_daily_runs_keep_the_cohorts_equal_to_a_full_refresh_as_eligibility_move
     incremental = lab.tables()
     cohorts = incremental["fct_retention_cohorts"]
     assert (cohorts["retained_units"] > 0).any() and (cohorts["eligible_units"] > cohorts["retained_units"]).any()
+    assert len(incremental["lifecycle_novelty_stats"]) and len(incremental["int_novelty_unit_periods"])
     lab.build(world, full_refresh=True)
     assert_same(incremental, lab.tables(), "daily runs: ")
 
@@ -84,7 +95,9 @@ def test_a_quiet_day_rebuilds_only_the_new_day_of_the_value_side_models(tmp_path
     lab.build(world)
     quantiles = lab.read("select analysis_date, n_obs from main.int_variant_quantile_stats")
     dates = pd.to_datetime(quantiles["analysis_date"]).dt.date
-    assert (quantiles.loc[dates < new_day, "n_obs"] == -7).all() and (quantiles.loc[dates == new_day, "n_obs"] >= 0).all()
+    assert (quantiles.loc[dates < new_day, "n_obs"] == -7).all() and (
+        quantiles.loc[dates == new_day, "n_obs"] >= 0
+    ).all()
     assert (dates == new_day).any()
     active = lab.read("select activity_date, day_since_exposure from main.int_retention_active_days")
     days = pd.to_datetime(active["activity_date"]).dt.date

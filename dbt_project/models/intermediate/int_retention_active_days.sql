@@ -89,7 +89,9 @@ active_days as (
         assignments.variant,
         assignments.user_id,
         assignments.exposure_date,
-        named_activity.event_date as activity_date
+        named_activity.event_date as activity_date,
+        {{ dbt.datediff('assignments.exposure_date', 'named_activity.event_date', 'day') }}
+            as day_since_exposure
     from assignments
     inner join named_activity
         on assignments.user_id = named_activity.user_id
@@ -108,7 +110,9 @@ active_days as (
         assignments.variant,
         assignments.user_id,
         assignments.exposure_date,
-        any_activity.event_date as activity_date
+        any_activity.event_date as activity_date,
+        {{ dbt.datediff('assignments.exposure_date', 'any_activity.event_date', 'day') }}
+            as day_since_exposure
     from assignments
     inner join any_activity
         on assignments.user_id = any_activity.user_id
@@ -128,7 +132,7 @@ select
     user_id,
     cast(exposure_date as date) as exposure_date,
     cast(activity_date as date) as activity_date,
-    cast({{ dbt.datediff('exposure_date', 'activity_date', 'day') }} as {{ dbt.type_bigint() }}) as day_since_exposure
+    cast(day_since_exposure as {{ dbt.type_bigint() }}) as day_since_exposure
 from active_days
 {% if is_incremental() %}
     where {{ exptrack_in_retention_scope('active_days') }}

@@ -20,9 +20,15 @@ with metrics as (
 
 ),
 
+all_observations as (
+
+    select * from {{ ref('int_quantile_observations') }}
+
+),
+
 observations as (
 
-    select * from {{ ref('int_quantile_observations') }} as all_observations
+    select * from all_observations
     {% if is_incremental() %}
         where {{ exptrack_quantile_dates_in_scope('all_observations.analysis_date') }}
             and {{ exptrack_in_quantile_scope('all_observations') }}
@@ -122,7 +128,8 @@ select
     quantiles.quantile_lower,
     quantiles.quantile_upper,
 {% for stat in exptrack_sufficient_statistic_names(covariate=false) %}
-    cluster_sums.{{ stat }}{{ "," if not loop.last }}
+    cluster_sums.{{ stat }}
+    {{- "," if not loop.last }}
 {% endfor %}
 from quantiles
 inner join cluster_sums
