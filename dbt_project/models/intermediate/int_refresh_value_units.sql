@@ -3,7 +3,10 @@
 -- between the old and the new date, and units that become (or stop being) eligible between them (exposure, or
 -- exposure + n days for a retention Dn metric). The other reasons a value changes (its unit-days or assignment, a
 -- moved cap, a changed metric or experiment) are read from int_refresh_units and int_refresh_metric_dates
--- (exptrack_in_unit_value_scope). The dates that moved: int_refresh_analysis_dates.
+-- (exptrack_in_unit_value_scope). The dates that moved: int_refresh_analysis_dates. Empty on a full rebuild (scope
+-- all) or without a previous state: every unit is recomputed then anyway.
+-- depends_on: {{ ref('int_refresh_scope') }}
+{%- set rebuild_all, since = exptrack_refresh_since() %}
 
 with moved as (
 
@@ -56,3 +59,4 @@ select distinct
     metric_id,
     user_id
 from changed
+where {{ "false" if rebuild_all or exptrack_value_state_missing() else "true" }}
