@@ -1,9 +1,20 @@
-{{ config(pre_hook="{{ exptrack_avoid_nested_loops() }}") }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=exptrack_incremental_strategy(),
+        pre_hook=["{{ exptrack_avoid_nested_loops() }}", "{{ exptrack_delete_quantile_scope() }}"],
+    )
+}}
+-- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_metric_dates') }}
+-- depends_on: {{ ref('int_refresh_analysis_dates') }}
 
 -- The observations behind each quantile metric as of each analysis date, with the unit (cluster) they belong to:
 -- granularity event: every event attributed to an analysed unit (in [first exposure, + window_days)) up to that date,
 -- its value (count aggregation: 1); granularity unit: every unit exposed by that date, its total so far (0 without
 -- events), as int_unit_metric_values has it for mean metrics but uncapped.
+-- Incremental (exptrack_quantile_scope.sql): a run rebuilds the analysis dates from the earliest day a change
+-- touches (per experiment and metric) and the dates new since the last run; a quiet day, the new date only.
 with amounts as (
 
     select * from {{ ref('int_metric_event_amounts') }}
@@ -53,6 +64,29 @@ quantile_metrics as (
 
 ),
 
+quantile_dates as (
+
+    select
+        quantile_metrics.experiment_id,
+        quantile_metrics.metric_id,
+        quantile_metrics.quantile_granularity,
+        analysis_dates.analysis_date
+    from quantile_metrics
+    inner join analysis_dates
+        on quantile_metrics.experiment_id = analysis_dates.experiment_id
+
+),
+
+scoped_dates as (
+
+    -- the analysis dates (per experiment and quantile metric) this run builds
+    select * from quantile_dates
+    {% if is_incremental() %}
+        where {{ exptrack_in_quantile_scope('quantile_dates') }}
+    {% endif %}
+
+),
+
 attributed_events as (
 
     -- the join shape of int_unit_metric_daily (registry tables first, the metric filter last), which PostgreSQL plans
@@ -87,13 +121,14 @@ event_observations as (
         attributed_events.experiment_id,
         attributed_events.metric_id,
         attributed_events.variant,
-        analysis_dates.analysis_date,
+        scoped_dates.analysis_date,
         attributed_events.user_id,
         attributed_events.amount as observed_value
     from attributed_events
-    inner join analysis_dates
-        on attributed_events.experiment_id = analysis_dates.experiment_id
-        and attributed_events.event_date <= analysis_dates.analysis_date
+    inner join scoped_dates
+        on attributed_events.experiment_id = scoped_dates.experiment_id
+        and attributed_events.metric_id = scoped_dates.metric_id
+        and attributed_events.event_date <= scoped_dates.analysis_date
 
 ),
 
@@ -103,19 +138,17 @@ unit_rows as (
     -- observation row per analysis date since its exposure (amount 0, flag 1), and its daily amounts (flag 0, first)
     select
         assignments.experiment_id,
-        quantile_metrics.metric_id,
+        scoped_dates.metric_id,
         assignments.variant,
         assignments.user_id,
-        analysis_dates.analysis_date,
+        scoped_dates.analysis_date,
         0 as amount,
         1 as is_observation
     from assignments
-    inner join quantile_metrics
-        on assignments.experiment_id = quantile_metrics.experiment_id
-    inner join analysis_dates
-        on assignments.experiment_id = analysis_dates.experiment_id
-        and assignments.exposure_date <= analysis_dates.analysis_date
-    where quantile_metrics.quantile_granularity = 'unit'
+    inner join scoped_dates
+        on assignments.experiment_id = scoped_dates.experiment_id
+        and assignments.exposure_date <= scoped_dates.analysis_date
+    where scoped_dates.quantile_granularity = 'unit'
     union all
     select
         daily.experiment_id,

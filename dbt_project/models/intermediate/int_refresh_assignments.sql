@@ -7,6 +7,8 @@
 -- depends_on: {{ ref('int_unit_metric_covariates') }}
 -- depends_on: {{ ref('int_variant_metric_daily_deltas') }}
 -- depends_on: {{ ref('int_experiment_unit_activity') }}
+-- depends_on: {{ ref('int_retention_active_days') }}
+-- depends_on: {{ ref('int_refresh_value_dates') }}
 select
     experiment_id,
     user_id,

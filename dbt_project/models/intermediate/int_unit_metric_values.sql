@@ -1,6 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=exptrack_incremental_strategy(),
+        pre_hook="{{ exptrack_delete_unit_value_scope() }}",
+    )
+}}
+-- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_units') }}
+-- depends_on: {{ ref('int_refresh_metric_dates') }}
+-- depends_on: {{ ref('int_refresh_value_units') }}
+
 -- Each analysed unit's metric value as of its experiment's last analysis date: y (capped, or 0/1), the ratio
 -- denominator d and the CUPED covariate x (with its pre-period denominator w for ratios). Units with no qualifying
 -- event have y = d = 0. Retention Dn units count only once they are n days past exposure.
+-- Incremental (exptrack_unit_value_scope.sql): a run recomputes the units whose unit-days, covariate or assignment
+-- changed (int_refresh_units), whose value moved with the last analysis date (int_refresh_value_units: unit-days or
+-- eligibility between the old and the new date), and every unit of a changed metric or experiment or a moved cap.
 with assignments as (
 
     select * from {{ ref('int_assignments') }}
@@ -59,12 +74,16 @@ eligible_units as (
         on experiment_metrics.metric_id = metrics.metric_id
     inner join last_dates
         on assignments.experiment_id = last_dates.experiment_id
-    where
-        case
-            when metrics.metric_kind = 'retention'
-                then cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
-            else assignments.exposure_date
-        end <= last_dates.last_analysis_date
+    where {{ exptrack_unit_eligible_from() }} <= last_dates.last_analysis_date
+
+),
+
+scoped_units as (
+
+    select * from eligible_units
+    {% if is_incremental() %}
+        where {{ exptrack_in_unit_value_scope('eligible_units') }}
+    {% endif %}
 
 ),
 
@@ -82,30 +101,37 @@ totals as (
     from daily
     inner join last_dates
         on daily.experiment_id = last_dates.experiment_id
+    {% if is_incremental() %}
+        -- only the units recomputed (a semi-join: scoped_units has one row per experiment, metric and unit)
+        inner join scoped_units
+            on daily.experiment_id = scoped_units.experiment_id
+            and daily.metric_id = scoped_units.metric_id
+            and daily.user_id = scoped_units.user_id
+    {% endif %}
     where daily.activity_date <= last_dates.last_analysis_date
     group by daily.experiment_id, daily.metric_id, daily.user_id
 
 )
 
 select
-    eligible_units.experiment_id,
-    eligible_units.metric_id,
-    eligible_units.variant,
-    eligible_units.user_id,
-    {{ exptrack_unit_value('coalesce(totals.numerator_total, 0)', 'eligible_units.stat_kind', 'caps.cap') }}
+    scoped_units.experiment_id,
+    scoped_units.metric_id,
+    scoped_units.variant,
+    scoped_units.user_id,
+    {{ exptrack_unit_value('coalesce(totals.numerator_total, 0)', 'scoped_units.stat_kind', 'caps.cap') }}
         as metric_value,
     coalesce(totals.denominator_total, 0) as denominator_value,
     coalesce(covariates.covariate, 0) as covariate,
     coalesce(covariates.covariate_den, 0) as covariate_den
-from eligible_units
+from scoped_units
 left join totals
-    on eligible_units.experiment_id = totals.experiment_id
-    and eligible_units.metric_id = totals.metric_id
-    and eligible_units.user_id = totals.user_id
+    on scoped_units.experiment_id = totals.experiment_id
+    and scoped_units.metric_id = totals.metric_id
+    and scoped_units.user_id = totals.user_id
 left join caps
-    on eligible_units.experiment_id = caps.experiment_id
-    and eligible_units.metric_id = caps.metric_id
+    on scoped_units.experiment_id = caps.experiment_id
+    and scoped_units.metric_id = caps.metric_id
 left join covariates
-    on eligible_units.experiment_id = covariates.experiment_id
-    and eligible_units.metric_id = covariates.metric_id
-    and eligible_units.user_id = covariates.user_id
+    on scoped_units.experiment_id = covariates.experiment_id
+    and scoped_units.metric_id = covariates.metric_id
+    and scoped_units.user_id = covariates.user_id

@@ -7,154 +7,36 @@
 -- The same units are in both periods, so each row also carries the arm's cross-period sums (Σ y_early·y_late, and for
 -- ratios Σ y_early·d_late, Σ d_early·y_late, Σ d_early·d_late; equal on the early and late row of an arm): the novelty
 -- test needs the within-unit covariance of the two periods (stats.lift_difference.paired_mean_covariance).
-with assignments as (
+-- The per-unit periods come from int_novelty_unit_periods (incremental): this table sums units, not unit-days.
+with unit_pairs as (
 
-    select * from {{ ref('int_assignments') }}
-
-),
-
-experiments as (
-
-    select * from {{ ref('stg_experiments') }}
-
-),
-
-metrics as (
-
-    select * from {{ ref('stg_metrics') }}
-
-),
-
-daily as (
-
-    select * from {{ ref('int_unit_metric_daily') }}
-
-),
-
-caps as (
-
-    select * from {{ ref('int_metric_caps') }}
-
-),
-
-last_dates as (
-
-    select * from {{ ref('int_experiment_last_analysis_dates') }}
-
-),
-
-primary_metrics as (
-
-    select
-        experiments.experiment_id,
-        experiments.control_variant,
-        metrics.metric_id,
-        metrics.stat_kind,
-        -- 2.0: int / int truncates on PostgreSQL
-        least(7, cast(floor(metrics.window_days / 2.0) as integer)) as period_days
-    from experiments
-    inner join metrics
-        on experiments.primary_metric_id = metrics.metric_id
-    where metrics.metric_kind <> 'retention'
-        and metrics.window_days >= 2
+    select * from {{ ref('int_novelty_unit_periods') }}
 
 ),
 
 periods as (
 
-    select
-        'early' as period,
-        0 as period_index
+    select 'early' as period
     union all
-    select
-        'late' as period,
-        1 as period_index
-
-),
-
-units as (
-
-    select
-        assignments.experiment_id,
-        primary_metrics.metric_id,
-        primary_metrics.stat_kind,
-        primary_metrics.period_days,
-        assignments.variant,
-        assignments.variant = primary_metrics.control_variant as is_control,
-        assignments.user_id,
-        assignments.exposure_date
-    from assignments
-    inner join primary_metrics
-        on assignments.experiment_id = primary_metrics.experiment_id
-    inner join last_dates
-        on assignments.experiment_id = last_dates.experiment_id
-    where cast({{ dbt.dateadd('day', '2 * primary_metrics.period_days - 1', 'assignments.exposure_date') }} as date)
-        <= last_dates.last_analysis_date
-
-),
-
-unit_periods as (
-
-    select
-        units.experiment_id,
-        units.metric_id,
-        units.stat_kind,
-        units.period_days,
-        units.variant,
-        units.is_control,
-        units.user_id,
-        periods.period,
-        coalesce(sum(daily.numerator_amount), 0) as numerator_total,
-        coalesce(sum(daily.denominator_amount), 0) as denominator_total
-    from units
-    cross join periods
-    left join daily
-        on units.experiment_id = daily.experiment_id
-        and units.metric_id = daily.metric_id
-        and units.user_id = daily.user_id
-        and {{ dbt.datediff('units.exposure_date', 'daily.activity_date', 'day') }}
-        >= periods.period_index * units.period_days
-        and {{ dbt.datediff('units.exposure_date', 'daily.activity_date', 'day') }}
-        < (periods.period_index + 1) * units.period_days
-    group by
-        units.experiment_id, units.metric_id, units.stat_kind, units.period_days, units.variant, units.is_control,
-        units.user_id, periods.period
+    select 'late' as period
 
 ),
 
 unit_values as (
 
+    -- one row per unit and period
     select
-        unit_periods.experiment_id,
-        unit_periods.metric_id,
-        unit_periods.stat_kind,
-        unit_periods.period_days,
-        unit_periods.variant,
-        unit_periods.is_control,
-        unit_periods.user_id,
-        unit_periods.period,
-        {{ exptrack_unit_value('unit_periods.numerator_total', 'unit_periods.stat_kind', 'caps.cap') }} as y,
-        unit_periods.denominator_total as d
-    from unit_periods
-    left join caps
-        on unit_periods.experiment_id = caps.experiment_id
-        and unit_periods.metric_id = caps.metric_id
-
-),
-
-unit_pairs as (
-
-    select
-        experiment_id,
-        metric_id,
-        variant,
-        user_id,
-        max(case when period = 'early' then y end) as y_early,
-        max(case when period = 'late' then y end) as y_late,
-        max(case when period = 'early' then d end) as d_early,
-        max(case when period = 'late' then d end) as d_late
-    from unit_values
-    group by experiment_id, metric_id, variant, user_id
+        unit_pairs.experiment_id,
+        unit_pairs.metric_id,
+        unit_pairs.stat_kind,
+        unit_pairs.period_days,
+        unit_pairs.variant,
+        unit_pairs.is_control,
+        periods.period,
+        case when periods.period = 'early' then unit_pairs.y_early else unit_pairs.y_late end as y,
+        case when periods.period = 'early' then unit_pairs.d_early else unit_pairs.d_late end as d
+    from unit_pairs
+    cross join periods
 
 ),
 

@@ -1,35 +1,17 @@
 -- Retention cohort matrix: exposure-date cohort × day since exposure (0..30) × variant → retained / eligible units.
 -- "Active" means any event of the experiment's retention metrics (any event when it has none) on that calendar day.
 -- A cohort is eligible for day k once cohort_date + k is on or before the data's last day.
+-- The active unit-days come from int_retention_active_days (incremental: a daily run reads the new day's events
+-- only); this table counts them and applies the eligibility, which moves with the data's last day, each run.
 with assignments as (
 
     select * from {{ ref('int_assignments') }}
 
 ),
 
-events as (
+active_days as (
 
-    select * from {{ ref('int_event_units') }}
-
-),
-
-retention_events as (
-
-    select distinct
-        experiment_metrics.experiment_id,
-        metric_events.event_name
-    from {{ ref('stg_experiment_metrics') }} as experiment_metrics
-    inner join {{ ref('stg_metrics') }} as metrics
-        on experiment_metrics.metric_id = metrics.metric_id
-    inner join {{ ref('stg_metric_events') }} as metric_events
-        on metrics.metric_id = metric_events.metric_id
-    where metrics.metric_kind = 'retention'
-
-),
-
-experiments_with_retention as (
-
-    select distinct experiment_id from retention_events
+    select * from {{ ref('int_retention_active_days') }}
 
 ),
 
@@ -43,79 +25,6 @@ day_offsets as (
 
     select day_offset as day_since_exposure
     from ({{ exptrack_day_offsets(31) }}) as series
-
-),
-
-retention_event_names as (
-
-    select distinct event_name from retention_events
-
-),
-
--- Performance: the join to assignments below touches user-days, not events: one row per user and active day
--- (any event), and per user, day and event name for the events some experiment counts as retention.
-any_activity as (
-
-    select distinct
-        unit_type,
-        user_id,
-        event_date
-    from events
-
-),
-
-named_activity as (
-
-    select distinct
-        events.unit_type,
-        events.user_id,
-        events.event_date,
-        events.event_name
-    from events
-    inner join retention_event_names
-        on events.event_name = retention_event_names.event_name
-
-),
-
-active_days as (
-
-    -- experiments with retention metrics: days with one of their retention events
-    select distinct
-        assignments.experiment_id,
-        assignments.variant,
-        assignments.user_id,
-        assignments.exposure_date,
-        {{ dbt.datediff('assignments.exposure_date', 'named_activity.event_date', 'day') }}
-            as day_since_exposure
-    from assignments
-    inner join named_activity
-        on assignments.user_id = named_activity.user_id
-        and assignments.unit_type = named_activity.unit_type
-    inner join retention_events
-        on assignments.experiment_id = retention_events.experiment_id
-        and named_activity.event_name = retention_events.event_name
-    where named_activity.event_date >= assignments.exposure_date
-        and named_activity.event_date <= cast({{ dbt.dateadd('day', 30, 'assignments.exposure_date') }} as date)
-
-    union all
-
-    -- experiments without retention metrics: days with any event
-    select
-        assignments.experiment_id,
-        assignments.variant,
-        assignments.user_id,
-        assignments.exposure_date,
-        {{ dbt.datediff('assignments.exposure_date', 'any_activity.event_date', 'day') }}
-            as day_since_exposure
-    from assignments
-    inner join any_activity
-        on assignments.user_id = any_activity.user_id
-        and assignments.unit_type = any_activity.unit_type
-    left join experiments_with_retention
-        on assignments.experiment_id = experiments_with_retention.experiment_id
-    where experiments_with_retention.experiment_id is null
-        and any_activity.event_date >= assignments.exposure_date
-        and any_activity.event_date <= cast({{ dbt.dateadd('day', 30, 'assignments.exposure_date') }} as date)
 
 ),
 
