@@ -9,4 +9,6 @@
 -- depends_on: {{ ref('int_unit_metric_covariates') }}
 -- depends_on: {{ ref('int_variant_metric_daily_deltas') }}
 -- depends_on: {{ ref('int_experiment_unit_activity') }}
+-- depends_on: {{ ref('int_refresh_assignments') }}
+-- depends_on: {{ ref('int_refresh_analysed_phases') }}
 select * from {{ ref('int_source_fingerprints') }}
