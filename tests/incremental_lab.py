@@ -137,10 +137,11 @@ class Lab:
         return self.resource.read_df(sql)
 
     def scope(self) -> set[tuple[str, object]]:
-        """int_refresh_scope of the last run: (scope_kind, key), the key a date for events, an id otherwise."""
+        """int_refresh_scope of the last run: (scope_kind, key), the key a date for events and exposures, an id
+        otherwise."""
         frame = self.read("select scope_kind, scope_key, since_date from main.int_refresh_scope")
         return {
-            (kind, pd.Timestamp(since).date() if kind == "events" else key)
+            (kind, pd.Timestamp(since).date() if kind in ("events", "exposures") else key)
             for kind, key, since in frame.itertuples(index=False)
         }
 

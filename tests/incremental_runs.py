@@ -15,7 +15,13 @@ from incremental_lab import Lab, assert_same
 from incremental_world import World, changed_scope
 
 EVENT_CASES = ["late_events", "resend_day", "duplicate_later", "duplicate_earlier"]
-EXPOSURE_CASES = ["first_exposure_earlier", "multi_variant"]
+EXPOSURE_CASES = [
+    "first_exposure_earlier",
+    "multi_variant",
+    "late_exposures",
+    "second_variant_later",
+    "resend_exposures",
+]
 EXPERIMENT_CASES = ["new_experiment", "changed_dates", "changed_phases"]
 METRIC_CASES = ["new_metric", "changed_window"]
 REGISTRY_CASES = {
@@ -49,13 +55,15 @@ def run_step(lab: Lab, world: World, cases: list[str], marts: bool = False) -> N
     """A daily run: a new day plus `cases`; the run's scope must be exactly what they changed — the earliest changed
     partition, the changed metrics and experiments — nothing earlier, nothing else."""
     changed_days = [world.new_day()]
-    expected: set[tuple[str, object]] = set()
+    expected: set[tuple[str, object]] = {("exposures", changed_days[0])}
     for case in cases:
         touched = getattr(world, case)()
         if case in REGISTRY_CASES:
             expected |= REGISTRY_CASES[case]
         elif case in EVENT_CASES:
             changed_days.append(touched)
+        elif case in EXPOSURE_CASES:
+            expected.add(("exposures", touched))
     lab.build(world, marts=marts)
     scope = lab.scope()
     assert scope == expected | {("events", day) for day in set(changed_days)}, (cases, scope)

@@ -142,6 +142,35 @@ class World(RegistryEdits):
         self.exposures[day] = pd.concat([self.exposures[day], other])
         return day
 
+    def late_exposures(self) -> dt.date:
+        """Exposures of earlier days (new units and known ones) arriving in the latest partition."""
+        day = self.days[-1]
+        late = pd.DataFrame(self._exposure_rows(day, 6))
+        back = self.rng.integers(1, min(len(self.days), 5) + 1, size=len(late))
+        late["exposed_at"] = late["exposed_at"] - pd.to_timedelta(back, unit="D")
+        self.exposures[day] = pd.concat([self.exposures[day], late])
+        return day
+
+    def second_variant_later(self) -> dt.date:
+        """Units analysed days ago seen in the other variant today (they become multi-variant and leave)."""
+        day = self.days[-1]
+        earlier = pd.concat([self.exposures[d] for d in self.days[:-3]] or [self.exposures[day]])
+        seen = earlier.iloc[self.rng.choice(len(earlier), size=min(2, len(earlier)), replace=False)]
+        other = seen.assign(
+            variant=np.where(seen["variant"] == "control", "treatment", "control"),
+            exposed_at=dt.datetime.combine(day, dt.time(12)),
+        )
+        self.exposures[day] = pd.concat([self.exposures[day], other])
+        return day
+
+    def resend_exposures(self) -> dt.date:
+        """An earlier exposure day re-sent: some rows dropped (a unit may lose its only or first exposure), some
+        added."""
+        day = self.days[int(self.rng.integers(0, len(self.days) - 1))] if len(self.days) > 1 else self.days[0]
+        frame = self.exposures[day].sample(frac=0.7, random_state=int(self.rng.integers(0, 1 << 30)))
+        self.exposures[day] = pd.concat([frame, pd.DataFrame(self._exposure_rows(day, 4))])
+        return day
+
     def identity_change(self) -> str:
         """An anonymous id linked to a user (an identify call): its logged-out events now count for that user."""
         linked = {anonymous for _, anonymous in self.identities}
@@ -213,10 +242,14 @@ class World(RegistryEdits):
             warehouse.replace_table("registry", name, frame)
 
     def snapshot(self) -> dict[tuple[str, str], str]:
-        """A digest of each unit of change of the inputs: every events partition (as loaded), the identity links,
-        every metric and every experiment definition."""
-        events = self.raw_tables()["events"]
-        digests = {("events", str(day.date())): _digest(part) for day, part in events.groupby("partition_date")}
+        """A digest of each unit of change of the inputs: every events and exposures partition (as loaded), the
+        identity links, every metric and every experiment definition."""
+        tables = self.raw_tables()
+        digests = {
+            (kind, str(day.date())): _digest(part)
+            for kind in ("events", "exposures")
+            for day, part in tables[kind].groupby("partition_date")
+        }
         digests[("identity_map", "")] = repr(sorted(self.identities))
         digests |= {("metric", m["id"]): repr(m) for m in self.metrics}
         digests |= {("experiment", key): repr(value) for key, value in self.experiments.items()}
@@ -224,15 +257,15 @@ class World(RegistryEdits):
 
 
 def changed_scope(before: dict[tuple[str, str], str], after: dict[tuple[str, str], str]) -> set[tuple[str, object]]:
-    """What a run after `before` → `after` must rebuild, in int_refresh_scope's terms: ("events", day) for each new
-    or changed partition, ("metric", id) / ("experiment", id) for each new, changed or removed one, ("all", None)
-    when the identity map changed."""
+    """What a run after `before` → `after` must rebuild, in int_refresh_scope's terms: ("events", day) /
+    ("exposures", day) for each new or changed partition, ("metric", id) / ("experiment", id) for each new, changed
+    or removed one, ("all", None) when the identity map changed."""
     scope: set[tuple[str, object]] = set()
     for kind, key in set(before) | set(after):
         if before.get((kind, key)) == after.get((kind, key)):
             continue
-        if kind == "events":
-            scope.add(("events", dt.date.fromisoformat(key)))
+        if kind in ("events", "exposures"):
+            scope.add((kind, dt.date.fromisoformat(key)))
         elif kind == "identity_map":
             scope.add(("all", None))
         else:

@@ -1,14 +1,20 @@
 -- Analysed units whose assignment changed since the incremental models were last brought up to date (first
 -- exposure moved, variant changed or became several, entered or left the analysed phase, a new unit): every row of
 -- theirs in the unit-level incremental models is rebuilt. Without a previous state every unit is new
--- (int_refresh_scope then rebuilds everything anyway).
+-- (int_refresh_scope then rebuilds everything anyway). Only the units of the exposure-side scope (exposure_unit:
+-- int_refresh_exposure_units, int_refresh_exposure_experiments) are compared: int_assignments rebuilt no other.
+-- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_exposure_units') }}
+-- depends_on: {{ ref('int_refresh_exposure_experiments') }}
 {% set previous = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_refresh_assignments'
 ) if execute else none %}
 
 with current_units as (
 
-    select * from {{ ref('int_assignments') }}
+    select assignments.*
+    from {{ ref('int_assignments') }} as assignments
+    where {{ exptrack_in_exposure_scope('exposure_unit', 'assignments') }}
 
 ),
 
@@ -18,7 +24,9 @@ previous_units as (
         select * from current_units
         where 1 = 0
     {% else %}
-        select * from {{ previous }}
+        select previous_rows.*
+        from {{ previous }} as previous_rows
+        where {{ exptrack_in_exposure_scope('exposure_unit', 'previous_rows') }}
     {% endif %}
 
 )

@@ -1,37 +1,30 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=exptrack_incremental_strategy(),
+        pre_hook="{{ exptrack_delete_exposure_scope('exposure_unit') }}",
+    )
+}}
+-- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_exposure_units') }}
+-- depends_on: {{ ref('int_refresh_exposure_experiments') }}
 -- The analysed units: users with exactly one variant in the experiment, first exposed during its analysed
 -- allocation phase — the latest phase that has started by the data's last day. Restricting to one phase with
 -- fixed weights keeps a traffic ramp (e.g. 10% then 50%) from biasing the comparison through time trends.
+-- Incremental per unit (scope exposure_unit): an experiment whose analysed phase moved is rebuilt whole.
 with first_exposures as (
 
-    select * from {{ ref('int_first_exposures') }}
-
-),
-
-phases as (
-
-    select distinct
-        experiment_id,
-        allocation_phase,
-        phase_start
-    from {{ ref('stg_experiment_allocation_phases') }}
-
-),
-
-data_through as (
-
-    select max(partition_date) as data_through_date from {{ ref('stg_events') }}
+    select first_exposures.*
+    from {{ ref('int_first_exposures') }} as first_exposures
+    {% if is_incremental() %}
+        where {{ exptrack_in_exposure_scope('exposure_unit', 'first_exposures') }}
+    {% endif %}
 
 ),
 
 analysed_phases as (
 
-    select
-        phases.experiment_id,
-        max(phases.allocation_phase) as analysed_phase
-    from phases
-    cross join data_through
-    where phases.phase_start <= data_through.data_through_date
-    group by phases.experiment_id
+    select * from {{ ref('int_experiment_analysed_phases') }}
 
 )
 

@@ -1,9 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=exptrack_incremental_strategy(),
+        pre_hook="{{ exptrack_delete_exposure_scope('exposure_row') }}",
+    )
+}}
+-- depends_on: {{ ref('int_refresh_scope') }}
 -- Every exposure row with its experiment's randomization unit and the unit's id: the row's own id of that kind,
 -- else the id the identity map resolves from another id the row carries (int_identity_map's first-link rule).
 -- unit_id is null when neither gives one (the row is then excluded as missing_unit_id).
+-- Incremental: a run rebuilds the rows of the changed exposure partitions and experiments (scope exposure_row,
+-- macros/exptrack_exposure_scope.sql); the identity map changing rebuilds everything.
 with exposures as (
 
-    select * from {{ ref('stg_exposures') }}
+    select exposures.*
+    from {{ ref('stg_exposures') }} as exposures
+    {% if is_incremental() %}
+        where {{ exptrack_in_exposure_scope('exposure_row', 'exposures') }}
+    {% endif %}
 
 ),
 

@@ -1,8 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=exptrack_incremental_strategy(),
+        pre_hook="{{ exptrack_delete_exposure_scope('exposure_row') }}",
+    )
+}}
+-- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_replaced_exposure_units') }}
 -- Every exposure row with the reason it cannot be analysed (null when it can). user_id is the id of the
 -- experiment's randomization unit (unit_type: user_id, anonymous_id or device_id; int_exposure_units).
+-- Incremental per exposure row like int_exposure_units (scope exposure_row); the units of the partitions it replaces
+-- are read first (int_refresh_replaced_exposure_units).
 with exposures as (
 
-    select * from {{ ref('int_exposure_units') }}
+    select exposure_units.*
+    from {{ ref('int_exposure_units') }} as exposure_units
+    {% if is_incremental() %}
+        where {{ exptrack_in_exposure_scope('exposure_row', 'exposure_units') }}
+    {% endif %}
 
 ),
 

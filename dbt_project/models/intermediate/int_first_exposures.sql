@@ -1,9 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=exptrack_incremental_strategy(),
+        pre_hook="{{ exptrack_delete_exposure_scope('exposure_unit') }}",
+    )
+}}
+-- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_exposure_units') }}
+-- depends_on: {{ ref('int_refresh_exposure_experiments') }}
 -- One row per experiment and user: the first valid exposure, how many variants the user saw,
 -- and the allocation phase (traffic weights) in force on the first exposure's date.
+-- Incremental per unit: a run recomputes the units of int_refresh_exposure_units and int_refresh_exposure_experiments
+-- (scope exposure_unit) from all their exposures, so a first exposure moving earlier or a second variant is exact.
 with valid_exposures as (
 
-    select * from {{ ref('int_exposures_classified') }}
-    where exclusion_reason is null
+    select classified.*
+    from {{ ref('int_exposures_classified') }} as classified
+    where classified.exclusion_reason is null
+    {% if is_incremental() %}
+        and {{ exptrack_in_exposure_scope('exposure_unit', 'classified') }}
+    {% endif %}
 
 ),
 

@@ -1,5 +1,6 @@
 -- What changed since the incremental models were last brought up to date: one row per change, with the scope it
 -- puts up for rebuilding (macros/exptrack_refresh_scope.sql). scope_kind: events (partitions from since_date on),
+-- exposures (the exposure partition since_date: its units, int_refresh_exposure_units),
 -- metric / experiment (scope_key: that metric's or experiment's rows), all (a full rebuild: no state yet, or the
 -- identity map changed, which re-attributes events across units).
 {% set state = adapter.get_relation(
@@ -58,7 +59,7 @@ scoped as (
     select
         case when fingerprint_kind = 'identity_map' then 'all' else fingerprint_kind end as scope_kind,
         case when fingerprint_kind in ('metric', 'experiment') then fingerprint_key end as scope_key,
-        case when fingerprint_kind = 'events' then cast(fingerprint_key as date) end as since_date,
+        case when fingerprint_kind in ('events', 'exposures') then cast(fingerprint_key as date) end as since_date,
         fingerprint_kind || ' ' || coalesce(fingerprint_key, '') || ': ' || reason as reason
     from changes
 

@@ -11,4 +11,6 @@
 -- depends_on: {{ ref('int_experiment_unit_activity') }}
 -- depends_on: {{ ref('int_retention_active_days') }}
 -- depends_on: {{ ref('int_refresh_value_dates') }}
+-- depends_on: {{ ref('int_refresh_assignments') }}
+-- depends_on: {{ ref('int_refresh_analysed_phases') }}
 select * from {{ ref('int_source_fingerprints') }}

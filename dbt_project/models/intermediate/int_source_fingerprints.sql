@@ -1,6 +1,6 @@
--- A fingerprint (row count, sum of 64-bit row hashes) of everything the incremental models read, per unit of
--- change: each partition of the events, the identity map, each metric (definition and events) and each experiment
--- (definition, variants, allocation phases, metrics), one row per table read (fingerprint_part).
+-- A fingerprint (row count, sum of 64-bit row hashes) of everything the incremental models read, per unit of change:
+-- each partition of the events and of the exposures, the identity map, each metric (definition and events) and each
+-- experiment (definition, variants, allocation phases, metrics), one row per table read (fingerprint_part).
 -- int_refresh_scope compares it with the last run's (int_refresh_state) to find what changed, whatever loaded it
 -- (ingestion, a re-sent file, an in-place source).
 {% set hashed = [
@@ -13,8 +13,10 @@
     ('experiment', ref('stg_experiment_metrics'), 'experiment_id'),
 ] %}
 
--- Event partitions: from the loader's change log, hashed only where the log does not account for the rows.
+-- Event and exposure partitions: from the loader's change log, hashed only where the log does not account for the rows.
 select * from {{ ref('int_event_partition_fingerprints') }}
+union all
+select * from {{ ref('int_exposure_partition_fingerprints') }}
 union all
 {% for kind, relation, key in hashed %}
     select

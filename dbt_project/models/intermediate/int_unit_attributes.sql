@@ -1,13 +1,33 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=exptrack_incremental_strategy(),
+        pre_hook="{{ exptrack_delete_exposure_scope('exposure_unit') }}",
+    )
+}}
+-- depends_on: {{ ref('int_refresh_scope') }}
+-- depends_on: {{ ref('int_refresh_exposure_units') }}
+-- depends_on: {{ ref('int_refresh_exposure_experiments') }}
 -- Attributes of each analysed unit (platform, country, is_new_user, ...) as sent with its first exposure.
+-- Incremental per unit (scope exposure_unit): the loader writes a day's attributes with its exposures, so a unit whose
+-- attributes changed had an exposure partition change too.
 with assignments as (
 
-    select * from {{ ref('int_assignments') }}
+    select assignments.*
+    from {{ ref('int_assignments') }} as assignments
+    {% if is_incremental() %}
+        where {{ exptrack_in_exposure_scope('exposure_unit', 'assignments') }}
+    {% endif %}
 
 ),
 
 attributes as (
 
-    select * from {{ ref('stg_exposure_attributes') }}
+    select attributes.*
+    from {{ ref('stg_exposure_attributes') }} as attributes
+    {% if is_incremental() %}
+        where {{ exptrack_in_exposure_scope('exposure_unit', 'attributes') }}
+    {% endif %}
 
 )
 
