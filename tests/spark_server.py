@@ -48,6 +48,12 @@ SERVER_CONF = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
 }
+# `small_data` (the test suite, EXPTRACK_SPARK_SMALL_DATA=1): a short-lived JVM running hundreds of tiny statements
+# spends its CPU compiling, not computing. The client JIT only (C1: no C2 compile threads), the serial collector (no
+# concurrent GC threads) and no whole-stage code generation (no Janino compile per query; the same operators,
+# interpreted) cut that CPU; the SQL and its results are the same.
+SMALL_DATA_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+SMALL_DATA_CONF = {"spark.sql.codegen.wholeStage": "false"}
 
 
 def free_port() -> int:
@@ -91,9 +97,10 @@ def _port_open(port: int) -> bool:
 class SparkServer:
     """One local Spark JVM serving Spark Connect and the Hive thrift protocol on free loopback ports."""
 
-    def __init__(self, spark_home: Path, driver_memory: str = DRIVER_MEMORY) -> None:
+    def __init__(self, spark_home: Path, driver_memory: str = DRIVER_MEMORY, small_data: bool | None = None) -> None:
         self.spark_home = spark_home
         self.driver_memory = driver_memory
+        self.small_data = os.environ.get("EXPTRACK_SPARK_SMALL_DATA") == "1" if small_data is None else small_data
         self.host = "127.0.0.1"
         self.connect_port: int | None = None
         self.thrift_port: int | None = None
@@ -119,13 +126,17 @@ class SparkServer:
     def _command(self) -> list[str]:
         assert self.root is not None
         metastore = self.root / "metastore_db"
+        java_options = f"-Dderby.system.home={self.root} -Duser.timezone=UTC"
         conf = {
             **SERVER_CONF,
+            **(SMALL_DATA_CONF if self.small_data else {}),
             "spark.driver.memory": self.driver_memory,
             "spark.sql.warehouse.dir": str(self.root / "warehouse"),
             "spark.connect.grpc.binding.port": str(self.connect_port),
             "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.root} -Duser.timezone=UTC",
+            "spark.driver.extraJavaOptions": f"{java_options} {SMALL_DATA_JAVA_OPTIONS}"
+            if self.small_data
+            else java_options,
             "spark.local.dir": str(self.root / "tmp"),
         }
         command = [str(self.spark_home / "bin" / "spark-submit")]
