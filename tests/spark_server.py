@@ -16,6 +16,9 @@ its Derby metastore admits one process.
     python3 tests/spark_server.py run       # start, print the EXPTRACK_SPARK_* / SPARK_REMOTE exports, stop on Ctrl-C
     python3 tests/spark_server.py exec -- CMD ...   # start, run CMD with EXPTRACK_DBT_TARGET=spark set, stop
 
+EXPTRACK_SPARK_SMALL_DATA=1 (the test suite sets it) starts a leaner JVM for small data (SMALL_DATA_JAVA_OPTIONS,
+SMALL_DATA_CONF: less CPU spent compiling); `make demo-spark` and bench/run_bench_spark.py keep Spark's defaults.
+
 Standard library only; pyspark (the `spark` extra of pyproject.toml) provides the Spark home and its jars.
 """
 
