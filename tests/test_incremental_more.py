@@ -3,15 +3,16 @@ deltas of an experiment's metric only from the earliest day its changes touch (i
 day only that day, a late event from its day on, a metric reload the whole metric — and after late events, a re-sent
 day, a duplicate id days later, a first exposure moving earlier, a unit becoming multi-variant and a metric reload the
 tables equal a full refresh. The refresh state built alone fails instead of moving ahead of the models.
+dbt runs in-process on the session's parsed manifest (incremental_lab.Lab), as the property test's runs do.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from incremental_lab import Lab, _environ, _release_duckdb
 from incremental_world import World
 from pipeline_support import REPO
 
@@ -35,26 +36,28 @@ TAMPERED = "delta_n = delta_n + 1000"
 """A mark on deltas rows the next run must leave alone (outside its scope) or replace (inside it)."""
 
 
-def dbt(root, *args: str) -> subprocess.CompletedProcess:
-    """`dbt <args>` on the test warehouse (a subprocess: dbt-duckdb keeps its file open)."""
-    from exptrack_pipeline.defs.project import dbt_executable
-
-    env = {
-        **os.environ,
-        "EXPTRACK_DBT_TARGET": "duckdb",
-        "EXPTRACK_WAREHOUSE": str(root / "warehouse.duckdb"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    logs = ["--target-path", str(root / "target"), "--log-path", str(root / "logs")]
-    command = [dbt_executable(), *args, "--profiles-dir", ".", "--quiet", *logs]
-    return subprocess.run(command, cwd=DBT_DIR, env=env, capture_output=True, text=True)
+def lab(root: Path, manifest_path: Path) -> Lab:
+    """A DuckDB test warehouse whose daily run and full refresh build SELECT, dbt in-process on the session's
+    parsed manifest (incremental_lab.py: no dbt start-up and parse per run)."""
+    out = Lab.duckdb(root, manifest_path)
+    out.daily_selection = out.full_selection = SELECT
+    return out
 
 
-def build(warehouse, root, world: World, full_refresh: bool = False) -> None:
-    """Write the world into the warehouse and `dbt run` up to the marts."""
-    world.write(warehouse, root / "registry")
-    result = dbt(root, "run", "--select", *SELECT, *(["--full-refresh"] if full_refresh else []))
-    assert result.returncode == 0, f"dbt run failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
+def run_alone(warehouse: Lab, world: World, *models: str) -> tuple[bool, str]:
+    """Write the world, then `dbt run --select MODELS` alone: (success, every node's message and the exception)."""
+    from dbt.cli.main import dbtRunner
+
+    world.write(warehouse.resource.backend(), warehouse.root / "registry")
+    args = ["run", "--select", *models, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet"]
+    args += ["--target-path", str(warehouse.root / "target"), "--log-path", str(warehouse.root / "logs")]
+    with _environ({**warehouse.env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        try:
+            result = dbtRunner(manifest=warehouse.manifest).invoke(args)
+        finally:
+            _release_duckdb()
+    messages = [str(r.message) for r in getattr(result.result, "results", [])]
+    return result.success, "\n".join([*messages, str(result.exception or "")])
 
 
 def tables(warehouse) -> dict[str, pd.DataFrame]:
@@ -97,28 +100,26 @@ def since_dates(warehouse) -> dict[tuple[str, str], object]:
     return {(e, m): pd.Timestamp(d).date() for e, m, d in frame.itertuples(index=False)}
 
 
-def test_daily_deltas_rebuild_from_the_earliest_changed_day_and_equal_a_full_refresh(tmp_path):
-    from exptrack_pipeline.warehouse.duckdb_backend import DuckDBWarehouse
-
-    warehouse = DuckDBWarehouse(str(tmp_path / "warehouse.duckdb"))
+def test_daily_deltas_rebuild_from_the_earliest_changed_day_and_equal_a_full_refresh(tmp_path, dbt_manifest):
+    runs = lab(tmp_path, dbt_manifest)
+    warehouse = runs.resource.backend()
     world = World(7)
     for _ in range(4):
         world.new_day()
-    build(warehouse, tmp_path, world)
+    runs.build(world)
 
     # the refresh state built alone (e.g. from the Dagster UI) would move ahead of the models: it fails instead
     state = warehouse.read_df("select * from main.int_refresh_state")
     day = world.new_day()
-    world.write(warehouse, tmp_path / "registry")
-    alone = dbt(tmp_path, "run", "--select", "int_source_fingerprints", "int_refresh_state")
-    assert alone.returncode != 0 and "only built together with every model upstream" in alone.stdout, alone.stdout
-    assert "int_unit_metric_daily_by_partition" in alone.stdout
+    succeeded, output = run_alone(runs, world, "int_source_fingerprints", "int_refresh_state")
+    assert not succeeded and "only built together with every model upstream" in output, output
+    assert "int_unit_metric_daily_by_partition" in output
     after = warehouse.read_df("select * from main.int_refresh_state")
     assert len(after) == len(state) and set(after["row_hash_sum"]) == set(state["row_hash_sum"])
 
     # a quiet new day: exp_a's purchase conversion (uncapped) is rebuilt from that day only
     marked = tamper(warehouse, "purchase_conversion")
-    build(warehouse, tmp_path, world)
+    runs.build(world)
     assert since_dates(warehouse)[("exp_a", "purchase_conversion")] == day
     kept = marked_days(warehouse, "purchase_conversion")
     assert kept == marked and max(kept) < day, kept  # every earlier day untouched, the new day's row rebuilt
@@ -126,7 +127,7 @@ def test_daily_deltas_rebuild_from_the_earliest_changed_day_and_equal_a_full_ref
     # late events of earlier days: rebuilt from the earliest day they touch on, earlier days untouched
     world.new_day()
     late_day = max(world.late_events() for _ in range(4))  # enough late rows (the world is tiny) to reach back
-    build(warehouse, tmp_path, world)
+    runs.build(world)
     reached = {metric: day for (experiment, metric), day in since_dates(warehouse).items() if experiment == "exp_a"}
     assert min(reached.values()) < late_day, reached  # the late events reach back: rebuilt from an earlier day
     since = reached["purchase_conversion"]
@@ -137,7 +138,7 @@ def test_daily_deltas_rebuild_from_the_earliest_changed_day_and_equal_a_full_ref
     tamper(warehouse, "revenue_per_user")
     world.new_day()
     world.changed_window()
-    build(warehouse, tmp_path, world)
+    runs.build(world)
     assert str(since_dates(warehouse)[("exp_a", "revenue_per_user")]) == "1900-01-01"
     assert not marked_days(warehouse, "revenue_per_user")
 
@@ -147,7 +148,7 @@ def test_daily_deltas_rebuild_from_the_earliest_changed_day_and_equal_a_full_ref
     world.new_day()
     for case in ("resend_day", "late_events", "duplicate_later", "first_exposure_earlier", "multi_variant"):
         getattr(world, case)()
-    build(warehouse, tmp_path, world)
+    runs.build(world)
     incremental = tables(warehouse)
-    build(warehouse, tmp_path, world, full_refresh=True)
+    runs.build(world, full_refresh=True)
     assert_equal(incremental, tables(warehouse))
