@@ -16,9 +16,6 @@ its Derby metastore admits one process.
     python3 tests/spark_server.py run       # start, print the EXPTRACK_SPARK_* / SPARK_REMOTE exports, stop on Ctrl-C
     python3 tests/spark_server.py exec -- CMD ...   # start, run CMD with EXPTRACK_DBT_TARGET=spark set, stop
 
-EXPTRACK_SPARK_SMALL_DATA=1 (the test suite sets it) starts a leaner JVM for small data (SMALL_DATA_JAVA_OPTIONS,
-SMALL_DATA_CONF: less CPU spent compiling); `make demo-spark` and bench/run_bench_spark.py keep Spark's defaults.
-
 Standard library only; pyspark (the `spark` extra of pyproject.toml) provides the Spark home and its jars.
 """
 
@@ -51,12 +48,6 @@ SERVER_CONF = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
 }
-# `small_data` (the test suite, EXPTRACK_SPARK_SMALL_DATA=1): a short-lived JVM running hundreds of tiny statements
-# spends its CPU compiling, not computing. The client JIT only (C1: no C2 compile threads), the serial collector (no
-# concurrent GC threads) and no whole-stage code generation (no Janino compile per query; the same operators,
-# interpreted) cut that CPU; the SQL and its results are the same.
-SMALL_DATA_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-SMALL_DATA_CONF = {"spark.sql.codegen.wholeStage": "false"}
 
 
 def free_port() -> int:
@@ -100,10 +91,9 @@ def _port_open(port: int) -> bool:
 class SparkServer:
     """One local Spark JVM serving Spark Connect and the Hive thrift protocol on free loopback ports."""
 
-    def __init__(self, spark_home: Path, driver_memory: str = DRIVER_MEMORY, small_data: bool | None = None) -> None:
+    def __init__(self, spark_home: Path, driver_memory: str = DRIVER_MEMORY) -> None:
         self.spark_home = spark_home
         self.driver_memory = driver_memory
-        self.small_data = os.environ.get("EXPTRACK_SPARK_SMALL_DATA") == "1" if small_data is None else small_data
         self.host = "127.0.0.1"
         self.connect_port: int | None = None
         self.thrift_port: int | None = None
@@ -129,17 +119,13 @@ class SparkServer:
     def _command(self) -> list[str]:
         assert self.root is not None
         metastore = self.root / "metastore_db"
-        java_options = f"-Dderby.system.home={self.root} -Duser.timezone=UTC"
         conf = {
             **SERVER_CONF,
-            **(SMALL_DATA_CONF if self.small_data else {}),
             "spark.driver.memory": self.driver_memory,
             "spark.sql.warehouse.dir": str(self.root / "warehouse"),
             "spark.connect.grpc.binding.port": str(self.connect_port),
             "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
-            "spark.driver.extraJavaOptions": f"{java_options} {SMALL_DATA_JAVA_OPTIONS}"
-            if self.small_data
-            else java_options,
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.root} -Duser.timezone=UTC",
             "spark.local.dir": str(self.root / "tmp"),
         }
         command = [str(self.spark_home / "bin" / "spark-submit")]

@@ -72,7 +72,7 @@ def start_now(config, start_day: str, end_day: str, scale: float) -> None:
     """Start the server and the pipeline subprocess; stashed in `config` for `started` and `stop`."""
     import spark_server
 
-    server = spark_server.SparkServer(spark_server.find_spark_home(), small_data=True).start()
+    server = spark_server.SparkServer(spark_server.find_spark_home()).start()
     root = Path(tempfile.mkdtemp(prefix="exptrack-spark-run-"))
     env = {**server.env(), "EXPTRACK_STATE_URL": str(root / "exptrack-state.duckdb")}
     run = BackgroundPipeline(root, env, start_day, end_day, scale)  # `exptrack run`, as on PostgreSQL

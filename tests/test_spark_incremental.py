@@ -38,7 +38,7 @@ def _start(shared) -> BackgroundProcess | None:
         f"{python} {shlex.quote(str(TESTS / 'spark_server.py'))} exec -- "
         f"{python} {shlex.quote(str(TESTS / 'spark_incremental_run.py'))} {shlex.quote(str(root))}"
     )
-    return BackgroundProcess(root, script, {"PYTHONPATH": str(TESTS), "EXPTRACK_SPARK_SMALL_DATA": "1"})
+    return BackgroundProcess(root, script, {"PYTHONPATH": str(TESTS)})
 
 
 SPARK_INCREMENTAL = BackgroundRun("spark-incremental", _start)
