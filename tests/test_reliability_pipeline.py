@@ -282,6 +282,11 @@ RUN_TABLES = {
         "int_refresh_replaced_units",
         "int_refresh_units",
         "int_refresh_metric_dates",
+        "int_refresh_analysis_dates",
+        "int_refresh_exposure_experiments",
+        "int_refresh_exposure_units",
+        "int_refresh_replaced_exposure_units",
+        "int_refresh_value_units",
     )
 }
 """What the last incremental run had to rebuild (docs/incremental.md): by design empty after re-running unchanged
