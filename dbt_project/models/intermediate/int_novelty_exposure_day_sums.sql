@@ -5,6 +5,7 @@
         pre_hook="{{ exptrack_delete_novelty_days_scope() }}",
     )
 }}
+-- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_refresh_novelty_days') }}
 
 -- lifecycle_novelty_stats' sums per exposure day: per experiment, primary metric, variant, exposure day and period
