@@ -2,20 +2,22 @@
     config(
         materialized='incremental',
         incremental_strategy=exptrack_incremental_strategy(),
-        pre_hook="{{ exptrack_delete_unit_value_scope(exptrack_novelty_units_moved('refreshed')) }}",
+        pre_hook="{{ exptrack_delete_novelty_scope() }}",
     )
 }}
 -- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_refresh_units') }}
 -- depends_on: {{ ref('int_refresh_metric_dates') }}
 -- depends_on: {{ ref('int_refresh_analysis_dates') }}
+-- depends_on: {{ ref('int_refresh_replaced_novelty_days') }}
 
 -- Per experiment (its primary metric) and unit exposed at least 2k days before the experiment's last analysis date:
 -- the unit's value in the early period [0, k) and the late period [k, 2k) days since exposure, k = least(7,
 -- floor(window_days / 2)) — what lifecycle_novelty_stats sums (its header says why). Incremental
--- (exptrack_unit_value_scope.sql): a run recomputes the units whose unit-days or assignment changed, every unit of a
--- changed metric or experiment or a moved cap, and the units whose late period closed between the old and the new
--- last analysis date; the periods of the others are fully observed and stay as they are.
+-- (exptrack_novelty_scope.sql): a run recomputes the units whose unit-days changed within their first 2k days or
+-- whose assignment changed, every unit of a changed metric or experiment or a moved cap, and the units whose late
+-- period closed between the old and the new last analysis date; the periods of the others are fully observed and
+-- stay as they are (an old unit active on a new day keeps its periods).
 with assignments as (
 
     select * from {{ ref('int_assignments') }}
@@ -106,7 +108,7 @@ scoped_units as (
 
     select * from units
     {% if is_incremental() %}
-        where {{ exptrack_in_unit_value_scope('units', exptrack_novelty_units_moved('units')) }}
+        where {{ exptrack_in_novelty_scope('units') }}
     {% endif %}
 
 ),

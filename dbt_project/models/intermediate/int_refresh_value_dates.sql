@@ -7,6 +7,7 @@
 -- depends_on: {{ ref('int_quantile_observations') }}
 -- depends_on: {{ ref('int_variant_quantile_stats') }}
 -- depends_on: {{ ref('int_novelty_unit_periods') }}
+-- depends_on: {{ ref('int_novelty_exposure_day_sums') }}
 select
     experiment_id,
     last_analysis_date

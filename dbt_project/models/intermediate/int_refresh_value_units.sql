@@ -5,8 +5,12 @@
 -- moved cap, a changed metric or experiment) are read from int_refresh_units and int_refresh_metric_dates
 -- (exptrack_in_unit_value_scope). The dates that moved: int_refresh_analysis_dates. Empty on a full rebuild (scope
 -- all) or without a previous state: every unit is recomputed then anyway.
+-- Performance: the earliest old date is written into the SQL as a literal (read once), so the warehouse skips the
+-- unit-days and assignments of earlier days (zone maps, indexes) instead of joining every one with the moved dates:
+-- a quiet day reads the new day's unit-days and the units exposed since the longest retention Dn before it.
 -- depends_on: {{ ref('int_refresh_scope') }}
 {%- set rebuild_all, since = exptrack_refresh_since() %}
+{%- set after, eligible_after = exptrack_value_units_after() %}
 
 with moved as (
 
@@ -25,6 +29,7 @@ active_units as (
         on daily.experiment_id = moved.experiment_id
     where daily.activity_date > moved.after_date
         and daily.activity_date <= moved.through_date
+        and daily.activity_date > cast('{{ after }}' as date)
 
 ),
 
@@ -43,6 +48,7 @@ eligible_units as (
         on experiment_metrics.metric_id = metrics.metric_id
     where {{ exptrack_unit_eligible_from() }} > moved.after_date
         and {{ exptrack_unit_eligible_from() }} <= moved.through_date
+        and assignments.exposure_date > cast('{{ eligible_after }}' as date)
 
 ),
 
