@@ -11,12 +11,16 @@ Per size: generate the landing zone (bench/generate_bench.py, cached under data/
              part of the core pipeline and are left out);
 * increment  then one daily run on that warehouse: ingest day 30 (a new day) and run everything downstream (the
              incremental dbt models rebuild only what changed: docs/incremental.md);
+* empty      then the same daily run again with no new day (day 30 is already loaded: nothing changed): the fixed
+             floor of a daily run, so that increment = empty + the day's marginal cost;
 * day 10     the same on a second fresh warehouse with 9 days, then day 10: the increment as history grows;
 * stats      the experiment_results step alone (read fct_variant_metric_stats, statistics library, write);
 * peak RSS   of the whole process tree (Dagster process, dbt subprocess), sampled every 0.1 s.
 
 Every pipeline phase runs in a child process (this script with --child) with the production memory limit
 (EXPTRACK_DUCKDB_MEMORY_LIMIT, read by dbt and by the ingestion alike; default 3GB) on an ephemeral Dagster instance.
+EXPTRACK_BENCH_PROFILE=1 profiles each child's Dagster process with cProfile
+(data/bench/<size>/<phase>-day<N>-<warehouse>.prof; the profiler slows it: not for timings).
 Per-model dbt timings come from dbt's run_results.json; they are written to data/bench/<size>/profile.json with the
 dbt step's split (dbt start-up and parse + Dagster around it, models, tests) and the peak RSS per process.
 """
@@ -142,6 +146,7 @@ def child(phase: str, root: Path, through: int) -> None:
     start, last = (DATA_START, last - dt.timedelta(days=1)) if phase == "backfill" else (last, last)
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     out: dict = {"phase": phase}
+    profiler = _profiler()
     with dg.DagsterInstance.ephemeral() as instance:
         began = time.perf_counter()
         ingest = defs.resolve_job_def("ingest_job").execute_in_process(
@@ -161,6 +166,9 @@ def child(phase: str, root: Path, through: int) -> None:
         results = _run_results(analysis.run_id)
         out["dbt_nodes"] = _dbt_timings(results)
         out["dbt_split"] = dbt_split(out["steps"].get("exptrack_dbt_models", 0.0), results)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(root / f"{phase}-day{through}-{Path(WAREHOUSE_FILE[0]).stem}.prof")
     out["total_s"] = round(out["ingest_s"] + out["analysis_s"], 2)
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     out["cpu_s"] = round(own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, 1)
@@ -171,6 +179,18 @@ def child(phase: str, root: Path, through: int) -> None:
     out["warehouse_mb"] = round(Path(settings.warehouse).stat().st_size / 2**20, 1)
     out["days"] = [start.isoformat(), last.isoformat()]
     print("BENCH " + json.dumps(out))
+
+
+def _profiler():
+    """A running cProfile profiler when EXPTRACK_BENCH_PROFILE is set (where the Dagster process's CPU goes), else
+    None."""
+    if not os.environ.get("EXPTRACK_BENCH_PROFILE"):
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile(time.process_time)  # CPU time: the machine is shared, wall time waits on others
+    profiler.enable()
+    return profiler
 
 
 # ---------------------------------------------------------------------------------------------- parent process
@@ -274,7 +294,7 @@ def floor_seconds(root: Path) -> float:
     return round(min(times), 2), round(min(cpu), 2)
 
 
-def bench_size(n_events: int, data_dir: Path) -> dict:
+def bench_size(n_events: int, data_dir: Path, only: tuple[str, ...] = ()) -> dict:
     root = data_dir / label(n_events)
     info_file = root / "bench_data.json"
     info = json.loads(info_file.read_text()) if info_file.exists() else {}
@@ -282,24 +302,33 @@ def bench_size(n_events: int, data_dir: Path) -> dict:
         print(f"[{label(n_events)}] generating ...", flush=True)
         info = generate(root, n_events)
     for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse-day10.duckdb", "warehouse-day10.duckdb.wal"):
-        (root / stale).unlink(missing_ok=True)
+        if not only or ("backfill_day10" if "day10" in stale else "backfill") in only:  # else: the phases reuse it
+            (root / stale).unlink(missing_ok=True)
     result = {"events": n_events, "memory_limit": MEMORY_LIMIT, "data": info}
+    saved = root / profile_name()
+    if only and saved.exists():  # some phases again: the others' numbers stay
+        result = {**json.loads(saved.read_text()), **result}
     phases = [
         ("backfill", "backfill", N_DAYS, "warehouse.duckdb"),
         ("increment", "increment", N_DAYS, "warehouse.duckdb"),
+        ("empty", "increment", N_DAYS, "warehouse.duckdb"),  # the same day again: nothing new
         ("backfill_day10", "backfill", 10, "warehouse-day10.duckdb"),
         ("increment_day10", "increment", 10, "warehouse-day10.duckdb"),
     ]
     print(f"[{label(n_events)}] floor ...", flush=True)
     result["floor_s"], result["floor_cpu_s"] = floor_seconds(root)
     for key, phase, through, warehouse in phases:
+        if only and key not in only:
+            continue
         print(f"[{label(n_events)}] {key.replace('_', ' at ')} ...", flush=True)
         result[key] = run_child(phase, root, through, warehouse)
         # saved after every phase: a run stopped half-way still leaves its numbers (--from-profiles shows them)
         (root / profile_name()).write_text(json.dumps(result, indent=2) + "\n")
     for done in ("warehouse-day10.duckdb", "warehouse-day10.duckdb.wal"):  # disk: only the day-30 one is kept
-        (root / done).unlink(missing_ok=True)
-    print(f"[{label(n_events)}] {summary_line(result)}", flush=True)
+        if not only or "increment_day10" in only:
+            (root / done).unlink(missing_ok=True)
+    if "backfill" in result and "increment" in result:
+        print(f"[{label(n_events)}] {summary_line(result)}", flush=True)
     return result
 
 
@@ -317,7 +346,7 @@ def summary_line(r: dict) -> str:
     )
 
 
-PHASES = ("backfill", "increment", "backfill_day10", "increment_day10")
+PHASES = ("backfill", "increment", "empty", "backfill_day10", "increment_day10")
 NAN = float("nan")
 
 
@@ -351,6 +380,14 @@ def _split(r: dict, phase: str) -> str:
     )
 
 
+def _cpu(r: dict, phase: str) -> str:
+    """CPU-s of a phase's Dagster process (ingestion, Dagster, the Python assets) and of its subprocesses (dbt)."""
+    split = r.get(phase, {}).get("cpu_split_s")
+    if not split:
+        return "–"
+    return f"CPU {split['dagster_process']:.1f} Dagster process + {split['subprocesses']:.1f} dbt"
+
+
 def _seconds(phase: dict | None) -> str:
     """`total s (CPU-s; ingest + dbt & results)` of a phase, – when it did not run."""
     if phase is None:
@@ -374,7 +411,7 @@ def _row(r: dict) -> str:
     return (
         f"| {name} ({r['data']['event_rows']:,} rows) | {r['floor_s']:.1f} s ({floor_cpu:.0f} CPU-s) "
         f"| {_seconds(b)} | {b['total_s'] / r['floor_s']:.0f}x ({b.get('cpu_s', NAN) / floor_cpu:.0f}x CPU) "
-        f"| {_seconds(r.get('increment'))} | {ratio:.2f} ({cpu_ratio:.2f} CPU) "
+        f"| {_seconds(r.get('increment'))} | {_seconds(r.get('empty'))} | {ratio:.2f} ({cpu_ratio:.2f} CPU) "
         f"| {_seconds(r.get('increment_day10'))} | {b['steps'].get('experiment_results', NAN):.1f} s "
         f"| {peak:,} MB | {loads} |"
     )
@@ -383,9 +420,9 @@ def _row(r: dict) -> str:
 def table(results: list[dict]) -> str:
     head = (
         "| events | floor query | full backfill (29 days; ingest + dbt & results) | backfill / floor "
-        "| daily increment (day 30) | increment / backfill | increment at day 10 | stats step | peak RSS "
-        "| load avg (backfill / increment / day-10 backfill / day-10 increment) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n"
+        "| daily increment (day 30) | empty increment (no new day) | increment / backfill | increment at day 10 "
+        "| stats step | peak RSS | load avg (backfill / increment / empty / day-10 backfill / day-10 increment) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = [_row(r) for r in results]
     slowest = "\n".join(
@@ -393,7 +430,8 @@ def table(results: list[dict]) -> str:
         f"{', ' + r['note'] if r.get('note') else ''}): slowest dbt models (s) "
         f"in the backfill: {_top_models(r)}; in the increment: {_top_models(r, phase='increment')}; "
         f"at day 10: {_top_models(r, phase='increment_day10')}; dbt data tests: backfill {_tests(r, 'backfill')}, "
-        f"increment {_tests(r, 'increment')}; backfill {_split(r, 'backfill')}; increment {_split(r, 'increment')}"
+        f"increment {_tests(r, 'increment')}; backfill {_split(r, 'backfill')}; increment {_split(r, 'increment')}; "
+        f"empty increment {_split(r, 'empty')}, {_cpu(r, 'empty')}; increment {_cpu(r, 'increment')}"
         for r in results
     )
     return head + "\n".join(rows) + "\n\n" + slowest + "\n"
@@ -430,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
         help="DuckDB memory_limit (EXPTRACK_DUCKDB_MEMORY_LIMIT: dbt, ingestion, the Python assets) and the floor "
         "query's",
     )
+    parser.add_argument(
+        "--phases", nargs="+", choices=PHASES, default=(), help="run only these phases (default: all of them)"
+    )
     parser.add_argument("--child", choices=("backfill", "increment"), help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--through", type=int, default=N_DAYS, help=argparse.SUPPRESS)
@@ -452,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 results.append(result)
     else:
-        results = [bench_size(n, args.data_dir) for n in args.events]
+        results = [bench_size(n, args.data_dir, tuple(args.phases)) for n in args.events]
     print(table(results))
     if args.write:
         write_table(args.write, results)

@@ -92,8 +92,30 @@ def test_daily_runs_leave_out_the_full_scan_tests_and_a_backfill_runs_them(dbt_l
     backfill = dbt_ls(dbt_build_args(full_refresh=False, all_tests=True))
     full_refresh = dbt_ls(dbt_build_args(full_refresh=True, all_tests=False))
     in_place = {uid for uid, node in tests.items() if "exptrack_in_place" in node["tags"]}
-    assert backfill == full_refresh == set(tests) - in_place
+    run_scoped = {uid for uid, node in tests.items() if node.get("test_metadata", {}).get("kwargs", {}).get("scope")}
+    assert backfill == full_refresh == set(tests) - in_place - run_scoped
     assert expensive <= backfill
+    assert run_scoped and run_scoped <= daily, f"a daily run lost its run-scoped tests {sorted(run_scoped - daily)}"
+
+
+def test_every_run_scoped_test_has_its_full_version_on_a_backfill(dbt_ls):
+    """A daily test that reads only the rows the run rebuilt (argument `scope`) stands for a test of the whole table
+    that a backfill runs: the same check (test name, columns) on the same model."""
+    from exptrack_pipeline.defs.dbt.selection import dbt_build_args
+
+    tests = _manifest_tests()
+    backfill = dbt_ls(dbt_build_args(full_refresh=False, all_tests=True))
+
+    def check(node: dict) -> tuple:
+        meta = node["test_metadata"]
+        kwargs = {k: v for k, v in meta["kwargs"].items() if k not in ("scope", "model")}
+        return meta["name"].removesuffix("_in_run_scope"), node["attached_node"], json.dumps(kwargs, sort_keys=True)
+
+    full = {check(tests[uid]) for uid in backfill if "test_metadata" in tests[uid]}
+    scoped = [node for node in tests.values() if node.get("test_metadata", {}).get("kwargs", {}).get("scope")]
+    assert len(scoped) >= 10
+    for node in scoped:
+        assert check(node) in full, f"{node['name']} has no full version in a backfill"
 
 
 @pytest.mark.parametrize("full_refresh", [False, True])

@@ -46,11 +46,13 @@
 {% endmacro %}
 
 {#- Whether the value-side models have no previous state (int_refresh_value_dates not built yet): their scope is then
-    every row. -#}
+    every row. In a data test (exptrack_test_scope.sql) `this` is the test's own relation: the models' schema is the
+    target's. -#}
 {% macro exptrack_value_state_missing() %}
     {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {%- set home = target if model.resource_type == 'test' else this -%}
     {%- set previous = adapter.get_relation(
-        database=this.database, schema=this.schema, identifier='int_refresh_value_dates'
+        database=home.database, schema=home.schema, identifier='int_refresh_value_dates'
     ) -%}
     {{ return(previous is none) }}
 {% endmacro %}

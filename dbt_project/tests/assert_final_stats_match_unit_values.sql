@@ -1,5 +1,10 @@
 -- The cumulative statistics on each experiment's last analysis date equal the sums of the per-unit values:
 -- the day-by-day delta construction in int_variant_metric_daily_deltas loses nothing.
+-- It reads every analysed unit's value (a pass over all units, whatever the day added): it runs on a backfill, a full
+-- refresh and --all-tests (tag exptrack_full_scan), not on a daily run, whose every incremental model the
+-- randomized property test holds equal to a full refresh (tests/test_incremental_models.py).
+{{ config(tags=['exptrack_full_scan']) }}
+
 with unit_sums as (
 
     select

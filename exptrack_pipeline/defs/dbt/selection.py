@@ -5,6 +5,11 @@ test over every event, every unit-day — so it costs a pass over all history, w
 (incremental) run leaves those out (`dbt build --exclude tag:exptrack_full_scan`); every other test, and every model,
 still runs. The full suite runs on a full refresh, on the first build of a warehouse (no refresh state yet: the
 backfill) and whenever the run config asks for it (`all_tests: true`, `exptrack run --all-tests`).
+
+A test over a per-unit incremental table (unique / not null per experiment × unit) has two versions: the full one
+(tag `exptrack_full_scan`) and one that reads only the rows the run rebuilt (tag `exptrack_daily_scope`, its `where`
+naming the model's refresh scope: dbt_project/macros/exptrack_test_scope.sql). A daily run runs the scoped one, a run
+with every test the full one (which covers the scoped one's rows).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from exptrack_pipeline.warehouse.base import Connection, table_exists
 
 FULL_SCAN_TAG = "exptrack_full_scan"
+DAILY_SCOPE_TAG = "exptrack_daily_scope"
 REFRESH_STATE = "main.int_refresh_state"
 """The incremental models' bookkeeping (dbt_project/models/intermediate/int_refresh_state.sql): written once every
 incremental model is built, so it is absent until the first build of the warehouse has succeeded."""
@@ -19,13 +25,12 @@ incremental model is built, so it is absent until the first build of the warehou
 
 def dbt_build_args(full_refresh: bool, all_tests: bool) -> list[str]:
     """`dbt build` arguments of a run: `--full-refresh` when asked; the full-scan tests left out unless the run is
-    a full refresh or asks for every test."""
+    a full refresh or asks for every test, their run-scoped versions left out when it is."""
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
-    if not (full_refresh or all_tests):
-        args += ["--exclude", f"tag:{FULL_SCAN_TAG}"]
-    return args
+    every_test = full_refresh or all_tests
+    return [*args, "--exclude", f"tag:{DAILY_SCOPE_TAG if every_test else FULL_SCAN_TAG}"]
 
 
 def is_backfill(con: Connection) -> bool:
