@@ -71,12 +71,12 @@ def pytest_collection_finish(session):
     """Start the slow runs the selected test modules declare (BACKGROUND_RUNS) in the background: each takes about
     as long as the DuckDB demo run and overlaps with the foreground tests on the second core (background_runs.py)."""
     background_runs.start_declared(session, prepare=_parse_manifest)
-    spark_support.start(session, DEMO_START, DEMO_END, E2E_SCALE, prepare=_parse_manifest)  # its own JVM server
+    spark_support.start(session, DEMO_START, DEMO_END, E2E_SCALE, prepare=_parse_manifest)  # the session's JVM
 
 
 def pytest_sessionfinish(session):
+    background_runs.stop_all(session.config)  # first: the Spark incremental sequence runs on the session's server
     spark_support.stop(session)
-    background_runs.stop_all(session.config)
 
 
 @pytest.fixture(scope="session")

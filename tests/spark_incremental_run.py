@@ -1,7 +1,7 @@
 """Daily incremental runs on Apache Spark, then a full refresh of the same inputs (tests/test_spark_incremental.py).
 
-Run in a background process against a running Spark (SPARK_REMOTE, EXPTRACK_DBT_TARGET=spark; the test starts it
-with tests/spark_server.py):
+Run in a background process against a running Spark (SPARK_REMOTE, EXPTRACK_DBT_TARGET=spark; the test runs it on
+the session's server, tests/spark_support.py, beside the Spark pipeline run):
 
     python tests/spark_incremental_run.py OUT
 
@@ -14,6 +14,11 @@ without partitions, as a model without `partition_by` would be: the unpartitione
 incremental models and their inputs are built (each Spark run costs minutes); what is downstream of them is a full
 rebuild, compared on DuckDB and PostgreSQL. OUT receives the incremental tables after the last daily run and after
 the full refresh (parquet) and summary.json (each run's scope, the tables' DDL); the test compares.
+
+The sequence has databases of its own (DATABASES: `inc_raw`, `inc_registry`, `inc_main`), so that it shares the
+server with the pipeline run, which writes `raw`, `registry` and `main`: dbt reads them from EXPTRACK_RAW_SCHEMA,
+EXPTRACK_REGISTRY_SCHEMA (dbt_project/models/staging/_sources.yml) and EXPTRACK_SPARK_SCHEMA (profiles.yml), the
+Python side here names them through FreshSpark.
 """
 
 from __future__ import annotations
@@ -30,6 +35,13 @@ from incremental_world import World
 from exptrack_pipeline.warehouse import SparkWarehouse
 
 SEED = 5
+DATABASES = {"raw": "inc_raw", "registry": "inc_registry", "main": "inc_main"}
+DATABASES_ENV = {
+    "EXPTRACK_RAW_SCHEMA": DATABASES["raw"],
+    "EXPTRACK_REGISTRY_SCHEMA": DATABASES["registry"],
+    "EXPTRACK_SPARK_SCHEMA": DATABASES["main"],
+}
+_QUALIFIED = re.compile(r"\b(main|raw|registry)\.(?=\w)")
 SELECT = ["+int_refresh_state", "+int_refresh_assignments"]
 INCREMENTAL_KEYS = {
     "int_events_deduplicated": ["event_id"],
@@ -46,14 +58,27 @@ STEPS = [
 ]
 
 
+def own_databases(sql: str) -> str:
+    """`sql` with the databases `main`, `raw` and `registry` renamed to the sequence's own (DATABASES)."""
+    return _QUALIFIED.sub(lambda match: DATABASES[match.group(1)] + ".", sql)
+
+
 class FreshSpark(SparkWarehouse):
-    """Reads through a session that did not write: each read first refreshes the tables it names (dbt's session
-    rewrote them; this session's file listing would name deleted files)."""
+    """The sequence's databases (DATABASES) under the names the world and incremental_lab use (`main`, `raw`,
+    `registry`); reads through a session that did not write: each read first refreshes the tables it names (dbt's
+    session rewrote them; this session's file listing would name deleted files)."""
 
     def read_df(self, sql: str, params: list | None = None):
-        for table in sorted(set(re.findall(r"\b(?:main|registry)\.\w+", sql))):
-            self.execute(f"refresh table {table}")
+        sql = own_databases(sql)
+        for table in sorted(set(re.findall(rf"\b(?:{DATABASES['main']}|{DATABASES['registry']})\.\w+", sql))):
+            super().execute(f"refresh table {table}")
         return super().read_df(sql, params)
+
+    def execute(self, sql: str, params: list | None = None) -> None:
+        super().execute(own_databases(sql), params)
+
+    def replace_table(self, schema: str, table: str, frame) -> None:
+        super().replace_table(DATABASES.get(schema, schema), table, frame)
 
 
 class SparkResource:
@@ -97,7 +122,7 @@ def snapshot(warehouse: Lab, folder: Path) -> None:
 
 def main(out: Path) -> None:
     """The sequence; every table of the last incremental run and of the full refresh saved under `out`."""
-    env = {"EXPTRACK_DBT_TARGET": "spark"}  # SPARK_REMOTE comes from the environment (tests/spark_server.py exec)
+    env = {"EXPTRACK_DBT_TARGET": "spark", **DATABASES_ENV}  # SPARK_REMOTE comes from the environment
     warehouse = Lab(SparkResource(FreshSpark()), env, out, parse_manifest(env, out / "parse"))
     warehouse.daily_selection = warehouse.full_selection = SELECT  # the incremental models and their inputs only
     world = World(SEED)

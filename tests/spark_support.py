@@ -1,16 +1,27 @@
-"""The demo pipeline on a local Spark, started in the background at collection (conftest.py calls `start`).
+"""One local Spark server for the session, and the demo pipeline on it, started in the background at collection
+(conftest.py calls `start`).
+
+The server (tests/spark_server.py: one JVM) is shared by every Spark test module of the session: the pipeline run
+below, the landing-zone tests (their own databases), and the incremental sequence of tests/test_spark_incremental.py
+(databases `inc_raw`, `inc_registry`, `inc_main`: tests/spark_incremental_run.py). One JVM start and one JIT warm-up
+instead of two.
 
 The run is what a user runs (`exptrack run`, as the PostgreSQL run): the demo generator (seed 7, the session's
-scale), then ingestion, the registry, every dbt model and test (`dbt build` on the `spark` target), the statistics,
-monitoring (health, alerts outbox, automatic pause, feature flags) and lifecycle against one local Spark server
-(tests/spark_server.py). The operational state lives in the state store beside Spark: the DuckDB file
-`exptrack-state.duckdb` of the run's folder (EXPTRACK_STATE_URL; exptrack_pipeline/warehouse/state_store.py).
+scale), then ingestion, the registry, every dbt model (`dbt build` on the `spark` target), the statistics, monitoring
+(health, alerts outbox, automatic pause, feature flags) and lifecycle against the server. The dbt data tests are left
+out of this run (dbt's own DBT_EXCLUDE_RESOURCE_TYPES=test): their SQL is dbt's generic tests and the project's
+engine-neutral ones (no dispatch macro), they run on DuckDB and PostgreSQL, nothing downstream reads their results
+(health checks and alerts are computed from the marts), and every table they guard is compared here with the DuckDB
+run's, row by row; on Spark they were ~200 statements of a run whose cost is per statement. The operational state
+lives in the state store beside Spark: the DuckDB file `exptrack-state.duckdb` of the run's folder
+(EXPTRACK_STATE_URL; exptrack_pipeline/warehouse/state_store.py).
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +29,9 @@ import pytest
 from pipeline_support import BackgroundPipeline
 
 TESTS = Path(__file__).resolve().parent
-MODULES = {"test_spark_pipeline.py", "test_spark_landing.py"}  # the modules that use the server
+PIPELINE_MODULE = "test_spark_pipeline.py"  # the module that needs the pipeline run
+MODULES = {PIPELINE_MODULE, "test_spark_landing.py", "test_spark_incremental.py"}  # the modules that use the server
+WITHOUT_DATA_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "test"}  # dbt's variable for --exclude-resource-type
 NO_JAVA = (
     "SKIPPED LOUDLY: no java on PATH or in $JAVA_HOME, so the Spark pipeline test cannot run. Install a JRE 17 "
     "(apt-get install openjdk-17-jre-headless; .ci/run does it) — Spark is an acceptance target of issue 18."
@@ -28,7 +41,7 @@ NO_PYSPARK = "pyspark is not installed: `make test` installs the `spark` extra (
 
 @dataclass
 class SparkBackgroundRun:
-    """The server, the pipeline subprocess and its folder (deleted by `stop`)."""
+    """The session's server, the pipeline subprocess and its folder (deleted by `stop`)."""
 
     server: object
     run: object
@@ -40,13 +53,24 @@ class SparkBackgroundRun:
         return self.root / "exptrack-state.duckdb"
 
     def stop(self) -> None:
-        """Kill the run if it is still going, stop the JVM, delete the folder."""
+        """Kill the run if it is still going, delete the folder (the server is stopped by `stop_server`)."""
         self.run.stop()
-        self.server.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
 _KEY = pytest.StashKey[object]()
+_SERVER: list = []  # the session's one server: module-level, so the background lane's runs reach it too
+_SERVER_LOCK = threading.Lock()
+
+
+def server():
+    """The session's Spark server (tests/spark_server.py), started on first use; stopped by `stop`."""
+    import spark_server
+
+    with _SERVER_LOCK:
+        if not _SERVER:
+            _SERVER.append(spark_server.SparkServer(spark_server.find_spark_home()).start())
+        return _SERVER[0]
 
 
 def skip_reason() -> str | None:
@@ -61,29 +85,34 @@ def skip_reason() -> str | None:
 
 
 def start(session, start_day: str, end_day: str, scale: float, prepare=lambda: None) -> None:
-    """When test_spark_pipeline.py is selected: start the server and the pipeline run now, in the background."""
-    if not any(item.path.name in MODULES for item in session.items) or skip_reason():
+    """When a Spark module is selected: start the server now; when test_spark_pipeline.py is, the pipeline run too,
+    in the background."""
+    selected = {item.path.name for item in session.items} & MODULES
+    if not selected or skip_reason():
         return
-    prepare()  # the dbt manifest, before the run imports the definitions
-    start_now(session.config, start_day, end_day, scale)
+    server()
+    if PIPELINE_MODULE in selected:
+        prepare()  # the dbt manifest, before the run imports the definitions
+        start_now(session.config, start_day, end_day, scale)
 
 
 def start_now(config, start_day: str, end_day: str, scale: float) -> None:
-    """Start the server and the pipeline subprocess; stashed in `config` for `started` and `stop`."""
-    import spark_server
-
-    server = spark_server.SparkServer(spark_server.find_spark_home()).start()
+    """Start the pipeline subprocess on the session's server; stashed in `config` for `started` and `stop`."""
+    shared = server()
     root = Path(tempfile.mkdtemp(prefix="exptrack-spark-run-"))
-    env = {**server.env(), "EXPTRACK_STATE_URL": str(root / "exptrack-state.duckdb")}
+    env = {**shared.env(), **WITHOUT_DATA_TESTS, "EXPTRACK_STATE_URL": str(root / "exptrack-state.duckdb")}
     run = BackgroundPipeline(root, env, start_day, end_day, scale)  # `exptrack run`, as on PostgreSQL
-    config.stash[_KEY] = SparkBackgroundRun(server, run, root)
+    config.stash[_KEY] = SparkBackgroundRun(shared, run, root)
 
 
 def stop(session) -> None:
-    """Stop what `start` started (pytest_sessionfinish)."""
+    """Stop what `start` started (pytest_sessionfinish, after the background lane's runs are stopped)."""
     started = session.config.stash.get(_KEY, None)
     if started is not None:
         started.stop()
+    with _SERVER_LOCK:
+        while _SERVER:
+            _SERVER.pop().stop()
 
 
 def started(config) -> SparkBackgroundRun | None:

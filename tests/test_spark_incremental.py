@@ -3,27 +3,27 @@
 Parquet tables on Spark take no DELETE: a run's refresh scope is removed by dropping the partitions it covers and
 rewriting those it shares with other rows (dynamic partition overwrite), then appended
 (macros/spark/exptrack_incremental_spark.sql). A background process started at collection (BACKGROUND_RUNS,
-background_runs.py) runs tests/spark_incremental_run.py on its own throw-away local Spark (tests/spark_server.py):
+background_runs.py) runs tests/spark_incremental_run.py on the session's local Spark (tests/spark_support.py):
 a first build of days 1-3; day 4 with a metric reload, a new metric and experiment, changed dates and units whose
 assignment changed; day 5 with a re-sent day, late and duplicate events — each run's scope exactly what it
 changed — and a `--full-refresh`. The incremental tables after the last daily run must equal the full refresh's
 (1e-9).
 
-Its own server, not the Spark pipeline test's: both write the `raw` and `registry` databases, whose names the dbt
-sources fix. Skipped only without java or pyspark, with the install command in the reason.
+The server is the Spark pipeline test's (one JVM for the session): the sequence writes its own databases `inc_raw`,
+`inc_registry` and `inc_main` (the dbt sources' and models' database names come from EXPTRACK_RAW_SCHEMA,
+EXPTRACK_REGISTRY_SCHEMA and EXPTRACK_SPARK_SCHEMA), never the pipeline run's `raw`, `registry` and `main`. Skipped
+only without java or pyspark, with the install command in the reason.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import spark_support
-from background_runs import BackgroundProcess, BackgroundRun, handle
+from background_runs import BackgroundProcess, BackgroundRun, handle, python_script
 from incremental_lab import assert_same
 
 TESTS = Path(__file__).resolve().parent
@@ -33,12 +33,8 @@ def _start(shared) -> BackgroundProcess | None:
     if spark_support.skip_reason():
         return None
     root = shared.temp_dir("exptrack-spark-incremental-")
-    python = shlex.quote(sys.executable)
-    script = (
-        f"{python} {shlex.quote(str(TESTS / 'spark_server.py'))} exec -- "
-        f"{python} {shlex.quote(str(TESTS / 'spark_incremental_run.py'))} {shlex.quote(str(root))}"
-    )
-    return BackgroundProcess(root, script, {"PYTHONPATH": str(TESTS)})
+    script = python_script([TESTS / "spark_incremental_run.py", root])
+    return BackgroundProcess(root, script, {**spark_support.server().env(), "PYTHONPATH": str(TESTS)})
 
 
 SPARK_INCREMENTAL = BackgroundRun("spark-incremental", _start)

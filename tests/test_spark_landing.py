@@ -6,8 +6,8 @@ reference, tested on its own in tests/test_ingest_contract.py) and with Spark fr
 ingestion log (files, rows read / loaded / quarantined / de-duplicated), the loaded rows. Some expectations are also
 written out from the files, so that a fault shared by both would show.
 
-The Spark server is the one tests/spark_support.py starts for tests/test_spark_pipeline.py (when that module is
-selected), else one started here. Each test writes to its own Spark database, never to the pipeline run's `raw`.
+The Spark server is the session's one (tests/spark_support.py), shared with the Spark pipeline run and the
+incremental sequence. Each test writes to its own Spark database, never to the pipeline run's `raw`.
 """
 
 from __future__ import annotations
@@ -33,28 +33,19 @@ T = "2026-10-05T10:00:00Z"
 
 
 @pytest.fixture(scope="module")
-def spark(pytestconfig):
-    """A SparkConnection to the session's Spark server (or one started for this module)."""
+def spark():
+    """A SparkConnection to the session's Spark server (spark_support.server: started at collection or now)."""
     reason = spark_support.skip_reason()
     if reason:
         pytest.skip(reason)
-    import spark_server
-
     from exptrack_pipeline.warehouse import SparkWarehouse
 
-    started = spark_support.started(pytestconfig)
-    own = None
-    if started is None:
-        own = spark_server.SparkServer(spark_server.find_spark_home()).start()
-    remote = started.server.remote if started is not None else own.remote
-    warehouse = SparkWarehouse(remote=remote)
+    warehouse = SparkWarehouse(remote=spark_support.server().remote)
     try:
         with warehouse.connect() as con:
             yield con
     finally:
         warehouse.session().stop()
-        if own is not None:
-            own.stop()
 
 
 @pytest.fixture()

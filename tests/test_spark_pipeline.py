@@ -3,8 +3,9 @@
 A local Spark server (tests/spark_server.py: one JVM serving Spark Connect and thrift, warehouse and metastore in a
 temp dir) is the warehouse of a second run of the session's demo over the same seeded landing zone
 (tests/spark_support.py, started in the background at collection): `exptrack run` on the `spark` target — ingestion
-(DuckDB checks the files, Spark receives each day as a partition), the registry, `dbt build` (every model and test),
-the statistics, monitoring and lifecycle, all through exptrack_pipeline.warehouse's Spark backend. The operational
+(DuckDB checks the files, Spark receives each day as a partition), the registry, `dbt build` (every model; the data
+tests, engine-neutral SQL run on DuckDB and PostgreSQL, are left out: spark_support.py says why), the statistics,
+monitoring and lifecycle, all through exptrack_pipeline.warehouse's Spark backend. The operational
 state (health verdicts, alerts outbox, pauses, lifecycle and flag logs) lives in the state store beside Spark (a
 DuckDB file here; exptrack_pipeline/warehouse/state_store.py) and the tables dbt reads are mirrored into Spark.
 Every table must equal the DuckDB run's — the same comparison as tests/test_postgres_pipeline.py (1e-9 relative;
