@@ -163,15 +163,15 @@ class RegistryEdits:
         return "exp_b"
 
     def phase_tomorrow(self) -> str:
-        """exp_b's ramp's last phase moved to start the day after the data's last day: the next new day moves exp_b's
-        analysed phase with no registry edit in that run (int_refresh_analysed_phases). When that day is past
-        exp_b's end, the ramp moves as in `changed_phases`."""
+        """exp_b's ramp's last phase moved to start the day after the data's last day (if it already does, the first
+        phase's weights edited instead): the next new day moves exp_b's analysed phase with no registry edit in that
+        run (int_refresh_analysed_phases). When that day is past exp_b's end, the ramp moves as in `changed_phases`."""
         first, second = self.experiments["exp_b"]["allocation_phases"]
         tomorrow = self.days[-1] + dt.timedelta(days=1)
-        if (
-            not first["start_date"] < tomorrow <= self.experiments["exp_b"]["end_date"]
-            or second["start_date"] == tomorrow
-        ):
+        if not first["start_date"] < tomorrow <= self.experiments["exp_b"]["end_date"]:
             return self.changed_phases()
+        if second["start_date"] == tomorrow:
+            treatment = 0.3 if first["weights"]["treatment"] != 0.3 else 0.2
+            first["weights"] = {"control": 1 - treatment, "treatment": treatment}
         second["start_date"] = tomorrow
         return "exp_b"

@@ -79,12 +79,12 @@ def run_step(lab: Lab, world: World, cases: list[str], marts: bool = False) -> N
 
 
 def run_hard_cases(lab: Lab, seed: int) -> None:
-    """Three days, a quiet day, then the hard cases in groups, one run each (in a random order within the group),
-    ordered so that no case hides behind a later run's wider scope: the event cases' partitions first (a cap moved by
-    late data among them), then the experiment edits (exp_b's ramp moved to start tomorrow last), the metric edits
-    (a metric reload) with late events in the same run — the new day moves exp_b's analysed phase —, the exposure
-    cases' units last. Every compared table then equals a full refresh of the same inputs; then an identity-map
-    change (a full rebuild) with late data, and the tables equal a full refresh again."""
+    """Three days, a quiet day, an identity-map change with late data (a full rebuild: early, so that no case hides
+    behind it), then the hard cases in groups, one run each (in a random order within the group), ordered so that
+    no case hides behind a later run's wider scope: the event cases' partitions first (a cap moved by late data among
+    them), then the experiment edits (exp_b's ramp moved to start tomorrow last), the metric edits (a metric reload)
+    with late events in the same run — its new day moves exp_b's analysed phase —, the exposure cases' units last.
+    Finally every compared table equals a full refresh of the same inputs."""
     rng = np.random.default_rng(seed)
     world = World(seed)
     for _ in range(3):
@@ -92,6 +92,7 @@ def run_hard_cases(lab: Lab, seed: int) -> None:
     lab.build(world)
     assert ("all", None) in lab.scope()  # no state yet: the first build is a full one
     run_step(lab, world, [])  # the daily schedule's usual run: the new partition only
+    run_step(lab, world, ["identity_change", "late_events"])  # scope all: every model rebuilt
     run_step(lab, world, [str(case) for case in rng.permutation(EVENT_CASES)])
     assert rebuilt_whole(lab, "revenue_per_user"), "shift_cap moved no cap: the case proves nothing"
     run_step(lab, world, [*map(str, rng.permutation(EXPERIMENT_CASES)), "phase_tomorrow"])
@@ -113,10 +114,6 @@ def run_hard_cases(lab: Lab, seed: int) -> None:
     incremental = lab.tables()
     lab.build(world, full_refresh=True)
     assert_same(incremental, lab.tables(), f"hard cases, seed {seed}: ")
-    run_step(lab, world, ["identity_change", "late_events", "shift_cap"], marts=True)
-    incremental = lab.tables()
-    lab.build(world, full_refresh=True)
-    assert_same(incremental, lab.tables(), f"hard cases, seed {seed}, an identity-map change: ")
 
 
 def rebuilt_whole(lab: Lab, metric_id: str) -> bool:

@@ -118,13 +118,14 @@ class World(RegistryEdits):
         return day
 
     def shift_cap(self) -> dt.date:
-        """Late purchases of earlier days, large enough to move revenue_per_user's percentile cap: eight exposed
-        units' totals jump (the units at and around the cap's rank change), arriving in the latest partition. The
-        deltas of every earlier day, built with the old cap, must be rebuilt (int_refresh_caps)."""
+        """Purchases of the latest day large enough to move revenue_per_user's percentile cap: eight exposed units'
+        totals jump (the units at and around the cap's rank change). Only the latest day's events changed, yet the
+        capped values of every earlier day, whose deltas were built with the old cap, move: they must be rebuilt
+        (int_refresh_caps against int_metric_caps)."""
         day = self.days[-1]
         exposed = sorted(pd.concat(self.exposures.values())["user_id"].unique())
         users = self.rng.choice(exposed, size=min(8, len(exposed)), replace=False)
-        rows = self._event_rows(day, len(users), back_days=min(4, len(self.days) - 1))
+        rows = self._event_rows(day, len(users))
         for row, user in zip(rows, users, strict=True):
             row.update(user_id=str(user), anonymous_id=None, event_name="purchase")
             row["value"] = round(300.0 + 200.0 * float(self.rng.random()), 2)
