@@ -1,13 +1,15 @@
 """One test warehouse for the incremental-model tests: the world written into it, dbt run in-process on it with a
 parsed manifest (no parse per run), the refresh scope and every compared table read back.
 
-What is compared is listed from the manifest, not by hand: every mart (models/marts) and every incremental model,
-plus experiment_results (the real asset over the marts). A daily run builds the incremental models with their
-parents and the refresh state (`daily_selection`); the marts — full tables over those — are built only when they
-are compared (`full_selection`): a table model depends only on its parents' current rows, so building it once at
-the end of a sequence equals building it after every run. Likewise, on DuckDB (views bound late), the views (staging)
-are created by the first run and left out of later daily runs: their SQL does not change between runs. A
---full-refresh builds everything.
+What is compared is listed from the manifest, not by hand: every table of models/marts, models/lifecycle and
+models/monitoring and every incremental model, plus experiment_results (the real asset over the marts). A daily run
+(`daily_selection`) builds the incremental models with their parents and every refresh state model (those guarded by
+`exptrack_require_built_together`: int_refresh_state, int_refresh_caps, ...), as a daily `exptrack run` does, so a
+cap or an analysed phase is compared with the one the last run recorded. The marts — full tables over those — are
+built only when they are compared (`full_selection`): a table model depends only on its parents' current rows, so
+building it once at the end of a sequence equals building it after every run. Likewise, on DuckDB (views bound
+late), the views (staging) are created by the first run and left out of later daily runs: their SQL does not change
+between runs. A --full-refresh builds everything.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from incremental_world import World
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_DIR = REPO / "dbt_project"
-STATE_MODELS = ["int_refresh_state", "int_refresh_assignments"]
+STATE_GUARD = "macro.exptrack.exptrack_require_built_together"
+"""The macro every refresh state model calls (macros/exptrack_refresh_scope.sql): how the lab finds them."""
+COMPARED_FOLDERS = ("marts", "lifecycle", "monitoring")
 
 
 @contextmanager
@@ -78,8 +82,13 @@ class Lab:
         self.late_bound_views = late_bound_views
         models = project_models(manifest)
         self.incremental = sorted(name for name, node in models.items() if node.config.materialized == "incremental")
-        self.marts = sorted(name for name, node in models.items() if node.fqn[1] == "marts")
-        self.daily_selection = [f"+{name}" for name in self.incremental + STATE_MODELS]
+        self.marts = sorted(
+            name
+            for name, node in models.items()
+            if node.fqn[1] in COMPARED_FOLDERS and node.config.materialized != "view"
+        )
+        self.state = sorted(name for name, node in models.items() if STATE_GUARD in node.depends_on.macros)
+        self.daily_selection = [f"+{name}" for name in self.incremental + self.state]
         self.full_selection = self.daily_selection + [f"+{name}" for name in self.marts]
         self.views = {name for name, node in models.items() if node.config.materialized == "view"}
         self.views_built: set[str] = set()
@@ -132,6 +141,17 @@ class Lab:
         failures = [f"{r.node.name}: {r.message}" for r in getattr(result.result, "results", []) if r.status == "error"]
         assert result.success, f"dbt run failed: {result.exception or failures}"
         self.views_built |= {r.node.name for r in result.result.results} & self.views
+
+    def reset(self) -> None:
+        """An empty warehouse again, for a new world's sequence (its first build is then a full one): the DuckDB
+        file removed, or PostgreSQL's dbt schema dropped (raw and registry tables are replaced by every build)."""
+        self.views_built.clear()
+        if self.resource.target == "duckdb":
+            _release_duckdb()
+            for path in (Path(self.resource.path), Path(f"{self.resource.path}.wal")):
+                path.unlink(missing_ok=True)
+        else:
+            self.resource.execute("drop schema if exists main cascade")
 
     def read(self, sql: str) -> pd.DataFrame:
         return self.resource.read_df(sql)

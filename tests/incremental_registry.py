@@ -1,5 +1,6 @@
-"""The registry of the incremental tests' world (incremental_world.py) and its edits: new metrics, changed windows
-and caps, new, changed and removed experiments, changed dates and phases. Each edit returns the id it touched."""
+"""The registry of the incremental tests' world (incremental_world.py) and its edits: new metrics, changed windows,
+caps and retention events, new, changed and removed experiments, changed dates and phases (a ramp's phase moved to
+start with the next day). Each edit returns the id it touched."""
 
 from __future__ import annotations
 
@@ -83,6 +84,7 @@ class RegistryEdits:
     metrics: list[dict]
     experiments: dict[str, dict]
     rng: np.random.Generator
+    days: list[dt.date]
 
     def new_metric(self) -> str:
         """A metric added to the catalog and to an experiment (a metric reload: its history is built). The first is
@@ -122,6 +124,13 @@ class RegistryEdits:
             metric["cap"] = {"method": "percentile", "value": 0.8 if cap["value"] != 0.8 else 0.95}
         return metric_id
 
+    def changed_retention_events(self) -> str:
+        """d1_retention's events changed (session_start, or session_start and purchase): which events count as
+        retention activity, so every day of the experiments using it is recounted."""
+        metric = next(m for m in self.metrics if m["id"] == "d1_retention")
+        metric["events"] = ["session_start", "purchase"] if metric["events"] == ["session_start"] else ["session_start"]
+        return "d1_retention"
+
     def new_experiment(self) -> str:
         """The next of exp_c, exp_d registered: its exposures, loaded all along as unknown, become analysable."""
         for experiment_id, start in (("exp_c", 2), ("exp_d", 3)):
@@ -151,4 +160,18 @@ class RegistryEdits:
         first, second = self.experiments["exp_b"]["allocation_phases"]
         step = -1 if second["start_date"] - first["start_date"] > dt.timedelta(days=1) else 2
         second["start_date"] += dt.timedelta(days=step)
+        return "exp_b"
+
+    def phase_tomorrow(self) -> str:
+        """exp_b's ramp's last phase moved to start the day after the data's last day (if it already does, the first
+        phase's weights edited instead): the next new day moves exp_b's analysed phase with no registry edit in that
+        run (int_refresh_analysed_phases). When that day is past exp_b's end, the ramp moves as in `changed_phases`."""
+        first, second = self.experiments["exp_b"]["allocation_phases"]
+        tomorrow = self.days[-1] + dt.timedelta(days=1)
+        if not first["start_date"] < tomorrow <= self.experiments["exp_b"]["end_date"]:
+            return self.changed_phases()
+        if second["start_date"] == tomorrow:
+            treatment = 0.3 if first["weights"]["treatment"] != 0.3 else 0.2
+            first["weights"] = {"control": 1 - treatment, "treatment": treatment}
+        second["start_date"] = tomorrow
         return "exp_b"

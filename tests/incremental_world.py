@@ -107,6 +107,31 @@ class World(RegistryEdits):
         self.events[day] = pd.concat([frame, pd.DataFrame(self._event_rows(day, 8))])
         return day
 
+    def resend_without_unit(self) -> dt.date:
+        """An earlier day re-sent with fewer rows: every event of one unit that day dropped, nothing added (the unit
+        disappears from that day; its sums and deltas must lose what the day gave it)."""
+        day = self.days[int(self.rng.integers(0, len(self.days) - 1))] if len(self.days) > 1 else self.days[0]
+        frame = self.events[day]
+        users = sorted(frame["user_id"].dropna().unique())
+        if users:
+            self.events[day] = frame[frame["user_id"] != self.rng.choice(users)]
+        return day
+
+    def shift_cap(self) -> dt.date:
+        """Purchases of the latest day large enough to move revenue_per_user's percentile cap: eight exposed units'
+        totals jump (the units at and around the cap's rank change). Only the latest day's events changed, yet the
+        capped values of every earlier day, whose deltas were built with the old cap, move: they must be rebuilt
+        (int_refresh_caps against int_metric_caps)."""
+        day = self.days[-1]
+        exposed = sorted(pd.concat(self.exposures.values())["user_id"].unique())
+        users = self.rng.choice(exposed, size=min(8, len(exposed)), replace=False)
+        rows = self._event_rows(day, len(users))
+        for row, user in zip(rows, users, strict=True):
+            row.update(user_id=str(user), anonymous_id=None, event_name="purchase")
+            row["value"] = round(300.0 + 200.0 * float(self.rng.random()), 2)
+        self.events[day] = pd.concat([self.events[day], pd.DataFrame(rows)])
+        return day
+
     def duplicate_later(self) -> dt.date:
         """Copies of earlier events (same event id) arriving days later, some with another payload."""
         day = self.days[-1]
@@ -169,6 +194,16 @@ class World(RegistryEdits):
         day = self.days[int(self.rng.integers(0, len(self.days) - 1))] if len(self.days) > 1 else self.days[0]
         frame = self.exposures[day].sample(frac=0.7, random_state=int(self.rng.integers(0, 1 << 30)))
         self.exposures[day] = pd.concat([frame, pd.DataFrame(self._exposure_rows(day, 4))])
+        return day
+
+    def drop_unit_exposures(self) -> dt.date:
+        """An earlier exposure day re-sent without one unit's rows, nothing added: a unit exposed only that day leaves
+        the analysis (preferred), another's first exposure moves later."""
+        day = self.days[int(self.rng.integers(0, len(self.days) - 1))] if len(self.days) > 1 else self.days[0]
+        frame = self.exposures[day]
+        elsewhere = {user for other, rows in self.exposures.items() if other != day for user in rows["user_id"]}
+        users = sorted(set(frame["user_id"]) - elsewhere) or sorted(set(frame["user_id"]))
+        self.exposures[day] = frame[frame["user_id"] != self.rng.choice(users)]
         return day
 
     def identity_change(self) -> str:

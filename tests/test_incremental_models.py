@@ -1,12 +1,15 @@
 """Incremental dbt models (issue 16), on DuckDB and PostgreSQL.
 
-After any sequence of daily runs (late events, re-sent days, duplicate ids days later, first exposures moving
-earlier, units becoming multi-variant, new / changed metrics, new / removed experiments, changed dates and phases,
-identity-map changes) every mart, every incremental model and experiment_results equal a `--full-refresh` build of
-the same inputs to 1e-9; and each run rebuilds only the scope its changes touch (int_refresh_scope,
+After any sequence of daily runs (late events, re-sent days — also with fewer rows, a unit gone —, duplicate ids
+days later, first exposures moving earlier, units becoming multi-variant, a percentile cap moved by late data, new /
+changed metrics — windows, caps, a retention metric's events —, new / removed experiments, changed dates and phases,
+an analysed phase moving with the data, identity-map changes, registry edits and late data in one run) every mart,
+lifecycle and monitoring table, every incremental model and experiment_results equal a `--full-refresh` build of the
+same inputs to 1e-9; and each run rebuilds only the scope its changes touch (int_refresh_scope,
 int_assignment_changes), never a fixed lookback. The sequences are in incremental_runs.py: hand-written hard cases
-(exact scope per run) and a randomized property (EXPTRACK_INCREMENTAL_SEEDS=1,2,3 runs other seeds; a failure names
-the seeds and each run's cases). The PostgreSQL half runs in the background lane (background_runs.py).
+(exact scope per run; every kind of change at least once) and a randomized property (EXPTRACK_INCREMENTAL_SEEDS=1,2,3
+runs other seeds; a failure names the seeds and each run's cases). The PostgreSQL half runs in the background lane
+(background_runs.py).
 """
 
 from __future__ import annotations
