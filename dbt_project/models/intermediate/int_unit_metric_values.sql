@@ -87,17 +87,21 @@ scoped_units as (
 
 ),
 
-totals as (
+unit_rows as (
 
-    -- Performance: sum the sparse unit-days first, then attach them to the (many more) eligible units once below;
+    -- Performance: the unit-days and the covariates are summed in one aggregate and attached to the (many more)
+    -- eligible units by one join below. Two separate joins of tables of ~6M units each (the day sums and the
+    -- covariates) in one pipeline ran DuckDB out of its 3GB memory_limit at 100M events; one aggregate spills.
     -- int_unit_metric_daily only holds analysed units of the experiment's metrics, so no eligibility join is needed
-    -- here.
+    -- here; a unit has at most one covariate row, so its sum is the covariate itself.
     select
         daily.experiment_id,
         daily.metric_id,
         daily.user_id,
-        sum(daily.numerator_amount) as numerator_total,
-        sum(daily.denominator_amount) as denominator_total
+        daily.numerator_amount,
+        daily.denominator_amount,
+        cast(null as {{ exptrack_type_double() }}) as covariate,
+        cast(null as {{ exptrack_type_double() }}) as covariate_den
     from daily
     inner join last_dates
         on daily.experiment_id = last_dates.experiment_id
@@ -109,7 +113,39 @@ totals as (
             and daily.user_id = scoped_units.user_id
     {% endif %}
     where daily.activity_date <= last_dates.last_analysis_date
-    group by daily.experiment_id, daily.metric_id, daily.user_id
+
+    union all
+
+    select
+        covariates.experiment_id,
+        covariates.metric_id,
+        covariates.user_id,
+        cast(null as {{ exptrack_type_double() }}) as numerator_amount,
+        cast(null as {{ exptrack_type_double() }}) as denominator_amount,
+        covariates.covariate,
+        covariates.covariate_den
+    from covariates
+    {% if is_incremental() %}
+        inner join scoped_units
+            on covariates.experiment_id = scoped_units.experiment_id
+            and covariates.metric_id = scoped_units.metric_id
+            and covariates.user_id = scoped_units.user_id
+    {% endif %}
+
+),
+
+totals as (
+
+    select
+        experiment_id,
+        metric_id,
+        user_id,
+        sum(numerator_amount) as numerator_total,
+        sum(denominator_amount) as denominator_total,
+        sum(covariate) as covariate,
+        sum(covariate_den) as covariate_den
+    from unit_rows
+    group by experiment_id, metric_id, user_id
 
 )
 
@@ -121,8 +157,8 @@ select
     {{ exptrack_unit_value('coalesce(totals.numerator_total, 0)', 'scoped_units.stat_kind', 'caps.cap') }}
         as metric_value,
     coalesce(totals.denominator_total, 0) as denominator_value,
-    coalesce(covariates.covariate, 0) as covariate,
-    coalesce(covariates.covariate_den, 0) as covariate_den
+    coalesce(totals.covariate, 0) as covariate,
+    coalesce(totals.covariate_den, 0) as covariate_den
 from scoped_units
 left join totals
     on scoped_units.experiment_id = totals.experiment_id
@@ -131,7 +167,3 @@ left join totals
 left join caps
     on scoped_units.experiment_id = caps.experiment_id
     and scoped_units.metric_id = caps.metric_id
-left join covariates
-    on scoped_units.experiment_id = covariates.experiment_id
-    and scoped_units.metric_id = covariates.metric_id
-    and scoped_units.user_id = covariates.user_id
