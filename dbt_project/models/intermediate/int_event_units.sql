@@ -33,16 +33,31 @@ resolved as (
     from events
     {{ exptrack_identity_map_joins('events') }}
 
+),
+
+-- Performance: `resolved` is read once (joined to the units in use, one row each) rather than once per unit kind in
+-- a union: a CTE read several times is materialized by DuckDB for every event, which no filter of a reader (a
+-- changed partition's literal date) can then prune, and which held every event in memory at 100M events.
+unit_rows as (
+
+    select
+        resolved.event_id,
+        resolved.event_name,
+        resolved.occurred_at,
+        resolved.event_date,
+        resolved.event_value,
+        resolved.session_id,
+        resolved.partition_date,
+        units_in_use.unit_type,
+        case units_in_use.unit_type
+            when 'user_id' then resolved.user_unit
+            when 'anonymous_id' then resolved.anonymous_unit
+            when 'device_id' then resolved.device_unit
+        end as user_id
+    from resolved
+    cross join units_in_use
+
 )
 
-{% set columns = "event_id, event_name, occurred_at, event_date, event_value, session_id, partition_date" %}
-{% for unit in ['user', 'anonymous', 'device'] %}
-    select {{ columns }}, cast('{{ unit }}_id' as {{ dbt.type_string() }}) as unit_type, {{ unit }}_unit as user_id
-    from resolved
-    where {{ unit }}_unit is not null
-        and exists (
-            select 1 from units_in_use
-            where units_in_use.unit_type = '{{ unit }}_id'
-        )
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
+select * from unit_rows
+where user_id is not null

@@ -12,9 +12,10 @@
 -- (by partition date, file, row).
 -- Performance: copies within a day are already removed at load, so repeated ids are rare. One aggregate finds them,
 -- only their copies are ranked, every other event passes through: no window (a sort of every event) over the table.
+-- `events` is read three times and inlined (exptrack_not_materialized): a copy of every event cost 3x the reads.
 -- Incremental: a run rebuilds the partitions from the earliest changed one on (int_refresh_scope); the pre-hook has
 -- deleted their rows, so the table holds the first copies of the earlier partitions, which win over any copy here.
-with events as (
+with events as {{ exptrack_not_materialized() }} (
 
     select events.*
     from {{ ref('stg_events') }} as events

@@ -17,11 +17,7 @@
 -- the changed metrics and experiments, the units whose assignment changed; every other row's inputs are unchanged.
 with amounts as (
 
-    select amounts.*
-    from {{ ref('int_metric_event_amounts') }} as amounts
-    {% if is_incremental() %}
-        where {{ exptrack_amounts_in_refresh_scope('amounts') }}
-    {% endif %}
+    {{ exptrack_amounts_in_refresh_scope() }}
 
 ),
 

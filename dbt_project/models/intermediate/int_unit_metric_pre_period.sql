@@ -15,12 +15,9 @@
 -- refresh scope).
 with amounts as (
 
-    select amounts.*
-    from {{ ref('int_metric_event_amounts') }} as amounts
-    where amounts.metric_part in ('numerator', 'denominator')
-    {% if is_incremental() %}
-        and {{ exptrack_amounts_in_refresh_scope('amounts') }}
-    {% endif %}
+    select scoped_amounts.*
+    from ({{ exptrack_amounts_in_refresh_scope(before_exposure=true) }}) as scoped_amounts
+    where scoped_amounts.metric_part in ('numerator', 'denominator')
 
 ),
 
