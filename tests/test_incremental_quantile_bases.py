@@ -6,7 +6,8 @@ events or unit-days after that date, instead of every event since the experiment
 event-granularity quantile metric beside its unit-granularity one (order_value_p50), so both branches run:
 
 * sequences of quiet days and hard cases end equal to a --full-refresh (an event counted twice, or a unit's days
-  before the base date added to its kept total, would not);
+  before the base date added to its kept total, would not: without the bound on the events after the base date —
+  the literal of exptrack_after_quantile_bases and the join's `event_date > base_date` — the first test fails);
 * rows marked in the warehouse before a quiet day (a value no build writes) come back in the new date's rows: the
   new date was built from the kept base date, not from history.
 """
