@@ -8,13 +8,16 @@
 -- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_refresh_metric_dates') }}
 -- depends_on: {{ ref('int_refresh_analysis_dates') }}
+-- depends_on: {{ ref('int_refresh_quantile_bases') }}
 
 -- The observations behind each quantile metric as of each analysis date, with the unit (cluster) they belong to:
 -- granularity event: every event attributed to an analysed unit (in [first exposure, + window_days)) up to that date,
 -- its value (count aggregation: 1); granularity unit: every unit exposed by that date, its total so far (0 without
 -- events), as int_unit_metric_values has it for mean metrics but uncapped.
 -- Incremental (exptrack_quantile_scope.sql): a run rebuilds the analysis dates from the earliest day a change
--- touches (per experiment and metric) and the dates new since the last run; a quiet day, the new date only.
+-- touches (per experiment and metric) and the dates new since the last run; a quiet day, the new date only. A scoped
+-- date's observations are its base date's rows, kept in this table, and what came after that date
+-- (int_refresh_quantile_bases): a quiet day reads the new day's events and unit-days, not history.
 with amounts as (
 
     select * from {{ ref('int_metric_event_amounts') }}
@@ -87,6 +90,33 @@ scoped_dates as (
 
 ),
 
+{% if is_incremental() %}
+    bases as (
+
+        select * from {{ ref('int_refresh_quantile_bases') }}
+
+    ),
+
+    kept as (
+
+        -- the observations of each scoped experiment × metric's base date, as an earlier run left them
+        select
+            observations.experiment_id,
+            observations.metric_id,
+            observations.variant,
+            observations.analysis_date,
+            observations.user_id,
+            observations.observed_value
+        from {{ this }} as observations
+        inner join bases
+            on observations.experiment_id = bases.experiment_id
+            and observations.metric_id = bases.metric_id
+            and observations.analysis_date = bases.base_date
+        where {{ exptrack_on_quantile_bases('observations.analysis_date') }}
+
+    ),
+{% endif %}
+
 attributed_events as (
 
     -- the join shape of int_unit_metric_daily (registry tables first, the metric filter last), which PostgreSQL plans
@@ -112,6 +142,7 @@ attributed_events as (
         and metrics.quantile_granularity = 'event'
         and amounts.occurred_at >= assignments.first_exposed_at
         and amounts.occurred_at < {{ dbt.dateadd('day', 'metrics.window_days', 'assignments.first_exposed_at') }}
+        and {{ exptrack_after_quantile_bases('amounts.event_date') }}
 
 ),
 
@@ -129,6 +160,26 @@ event_observations as (
         on attributed_events.experiment_id = scoped_dates.experiment_id
         and attributed_events.metric_id = scoped_dates.metric_id
         and attributed_events.event_date <= scoped_dates.analysis_date
+    {% if is_incremental() %}
+        left join bases
+            on attributed_events.experiment_id = bases.experiment_id
+            and attributed_events.metric_id = bases.metric_id
+        where bases.base_date is null or attributed_events.event_date > bases.base_date
+        union all
+        -- the base date's observations, kept
+        select
+            kept.experiment_id,
+            kept.metric_id,
+            kept.variant,
+            scoped_dates.analysis_date,
+            kept.user_id,
+            kept.observed_value
+        from kept
+        inner join scoped_dates
+            on kept.experiment_id = scoped_dates.experiment_id
+            and kept.metric_id = scoped_dates.metric_id
+        where scoped_dates.quantile_granularity = 'event'
+    {% endif %}
 
 ),
 
@@ -162,7 +213,31 @@ unit_rows as (
     inner join quantile_metrics
         on daily.experiment_id = quantile_metrics.experiment_id
         and daily.metric_id = quantile_metrics.metric_id
+    {% if is_incremental() %}
+        inner join bases
+            on daily.experiment_id = bases.experiment_id
+            and daily.metric_id = bases.metric_id
+            and (bases.base_date is null or daily.activity_date > bases.base_date)
+    {% endif %}
     where quantile_metrics.quantile_granularity = 'unit'
+        and {{ exptrack_after_quantile_bases('daily.activity_date') }}
+    {% if is_incremental() %}
+        union all
+        -- each unit's total at the base date, kept (flag 0: its days after it add up from there)
+        select
+            kept.experiment_id,
+            kept.metric_id,
+            kept.variant,
+            kept.user_id,
+            kept.analysis_date,
+            kept.observed_value as amount,
+            0 as is_observation
+        from kept
+        inner join quantile_metrics
+            on kept.experiment_id = quantile_metrics.experiment_id
+            and kept.metric_id = quantile_metrics.metric_id
+        where quantile_metrics.quantile_granularity = 'unit'
+    {% endif %}
 
 ),
 

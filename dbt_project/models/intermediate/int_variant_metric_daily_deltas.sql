@@ -21,13 +21,15 @@ with daily as (
     select daily.*
     from {{ ref('int_unit_metric_daily') }} as daily
     {% if is_incremental() %}
-        -- the units active on a rebuilt day, with all their days (their running totals start at their first)
-        where exists (
+        -- the units active on a rebuilt day, with all their days (their running totals start at their first); the
+        -- literal bounds (exptrack_metric_dates_bounds.sql) let the warehouse skip the rows no rebuilt day can need
+        where {{ exptrack_metric_dates_since() }} and exists (
             select 1
             from {{ ref('int_unit_metric_daily') }} as rebuilt_day
             where rebuilt_day.experiment_id = daily.experiment_id
                 and rebuilt_day.metric_id = daily.metric_id
                 and rebuilt_day.user_id = daily.user_id
+                and {{ exptrack_metric_dates_since('rebuilt_day.activity_date') }}
                 and {{ exptrack_in_refresh_scope('metric_dates', 'rebuilt_day', 'activity_date') }}
         )
     {% endif %}
@@ -104,7 +106,8 @@ entry_deltas as (
         sum(covariate * covariate_den) as delta_sum_xw
     from unit_entries
     {% if is_incremental() %}
-        where {{ exptrack_in_refresh_scope('metric_dates', 'unit_entries') }}
+        where {{ exptrack_metric_dates_since() }}
+            and {{ exptrack_in_refresh_scope('metric_dates', 'unit_entries') }}
     {% endif %}
     group by experiment_id, metric_id, variant, analysis_date
 
