@@ -183,6 +183,13 @@ class Lab:
             f"where experiment_id in ('exp_a', 'exp_b') and partition_date <= cast('{through}' as date)"
         )
 
+    def deltas(self, experiment_id: str, metric_id: str) -> pd.DataFrame:
+        """A metric's rows of int_variant_metric_daily_deltas in one experiment."""
+        return self.read(
+            "select * from main.int_variant_metric_daily_deltas "
+            f"where experiment_id = '{experiment_id}' and metric_id = '{metric_id}'"
+        )
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every mart, every incremental model and experiment_results (the asset run on the marts), normalized."""
         import dagster as dg

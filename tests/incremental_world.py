@@ -93,6 +93,19 @@ class World(RegistryEdits):
         self.events[day] = pd.DataFrame(self._event_rows(day, EVENTS_PER_DAY))
         return day
 
+    def _first_exposures(self, experiment_id: str) -> pd.Series:
+        """The first exposure time of each unit a registered experiment analyses, as far as the world can tell: seen in
+        one variant only, first exposed within the experiment's dates (a ramp's phases aside)."""
+        definition = self.experiments.get(experiment_id)
+        exposed = pd.concat(self.exposures.values())
+        exposed = exposed[exposed["experiment_id"] == experiment_id]
+        if definition is None or exposed.empty:
+            return pd.Series(dtype="datetime64[ns]")
+        units = exposed.groupby("user_id").agg(first=("exposed_at", "min"), variants=("variant", "nunique"))
+        dates = units["first"].dt.date
+        analysed = (units["variants"] == 1) & (dates >= definition["start_date"]) & (dates <= definition["end_date"])
+        return units.loc[analysed, "first"]
+
     def late_events(self) -> dt.date:
         """Events of earlier days arriving in the latest partition."""
         day = self.days[-1]
@@ -109,7 +122,22 @@ class World(RegistryEdits):
 
     def resend_without_unit(self) -> dt.date:
         """An earlier day re-sent with fewer rows: every event of one unit that day dropped, nothing added (the unit
-        disappears from that day; its sums and deltas must lose what the day gave it)."""
+        disappears from that day; its sums and deltas must lose what the day gave it). The unit is one exp_a analyses,
+        active that day within four days of its exposure, linked to no anonymous id and absent from every later
+        partition (the latest such day): afterwards no partition from the re-sent day on holds a row of it, so only
+        the rows replaced say it changed (int_refresh_replaced_units). Without such a unit, any unit of the day."""
+        linked = {user for user, _ in self.identities}
+        first = self._first_exposures("exp_a")
+        for position in range(len(self.days) - 2, -1, -1):
+            day, frame = self.days[position], self.events[self.days[position]]
+            later = {user for d in self.days[position + 1 :] for user in self.events[d]["user_id"].dropna()}
+            active = frame[frame["user_id"].isin(first.index) & ~frame["user_id"].isin(later | linked)]
+            exposed = active["user_id"].map(first)
+            near = (active["occurred_at"] >= exposed) & (active["occurred_at"] < exposed + pd.Timedelta(days=4))
+            users = sorted(set(active.loc[near, "user_id"]))
+            if users:
+                self.events[day] = frame[frame["user_id"] != self.rng.choice(users)]
+                return day
         day = self.days[int(self.rng.integers(0, len(self.days) - 1))] if len(self.days) > 1 else self.days[0]
         frame = self.events[day]
         users = sorted(frame["user_id"].dropna().unique())
@@ -118,18 +146,30 @@ class World(RegistryEdits):
         return day
 
     def shift_cap(self) -> dt.date:
-        """Purchases of the latest day large enough to move revenue_per_user's percentile cap: eight exposed units'
-        totals jump (the units at and around the cap's rank change). Only the latest day's events changed, yet the
-        capped values of every earlier day, whose deltas were built with the old cap, move: they must be rebuilt
+        """A sale on the latest day: every purchase that day is a small one, and every unit exp_a and exp_b analyse
+        within revenue_per_user's window buys once more (at 23:59). The units without a purchase so far enter the
+        percentile cap's population below the others, the units at the top gain next to nothing: with ten units or
+        more the 90th percentile falls to a lower rank, under the earlier running total of the top unit (or, when
+        units were above the old cap already, any move crosses one). Only the latest day's events changed, yet the
+        capped values of earlier days, whose deltas were built with the old cap, move: they must be rebuilt
         (int_refresh_caps against int_metric_caps)."""
         day = self.days[-1]
-        exposed = sorted(pd.concat(self.exposures.values())["user_id"].unique())
-        users = self.rng.choice(exposed, size=min(8, len(exposed)), replace=False)
-        rows = self._event_rows(day, len(users))
-        for row, user in zip(rows, users, strict=True):
-            row.update(user_id=str(user), anonymous_id=None, event_name="purchase")
-            row["value"] = round(300.0 + 200.0 * float(self.rng.random()), 2)
-        self.events[day] = pd.concat([self.events[day], pd.DataFrame(rows)])
+        window = next(m for m in self.metrics if m["id"] == "revenue_per_user")["window_days"]
+        since = dt.datetime.combine(day, dt.time()) - dt.timedelta(days=window - 1)
+        users = sorted(
+            {user for e in ("exp_a", "exp_b") for user, first in self._first_exposures(e).items() if first >= since}
+        )
+        rows = pd.DataFrame(self._event_rows(day, len(users)))
+        if users:
+            rows = rows.assign(
+                user_id=users,
+                anonymous_id=None,
+                event_name="purchase",
+                occurred_at=since + dt.timedelta(days=window - 1, hours=23, minutes=59),
+            )
+        frame = pd.concat([self.events[day], rows])
+        small = np.round(0.5 + self.rng.random(len(frame)), 2)
+        self.events[day] = frame.assign(value=np.where(frame["event_name"] == "purchase", small, frame["value"]))
         return day
 
     def duplicate_later(self) -> dt.date:
@@ -197,8 +237,26 @@ class World(RegistryEdits):
         return day
 
     def drop_unit_exposures(self) -> dt.date:
-        """An earlier exposure day re-sent without one unit's rows, nothing added: a unit exposed only that day leaves
-        the analysis (preferred), another's first exposure moves later."""
+        """An earlier exposure day re-sent without one unit's rows, nothing added. Preferably a unit of a registered
+        experiment (exp_a first) exposed to it within its dates in that partition only (the latest such day): it
+        leaves the analysis, and only the rows replaced say so (int_refresh_replaced_exposure_units); else a unit
+        exposed only that day (to anything), else any unit of the day (another's first exposure moves later)."""
+        for experiment_id in ["exp_a", *sorted(set(self.experiments) - {"exp_a"})]:
+            first = self._first_exposures(experiment_id)
+            for position in range(len(self.days) - 2, -1, -1):
+                day = self.days[position]
+                elsewhere = {
+                    user
+                    for other, rows in self.exposures.items()
+                    if other != day
+                    for user in rows.loc[rows["experiment_id"] == experiment_id, "user_id"]
+                }
+                frame = self.exposures[day]
+                mine = frame.loc[frame["experiment_id"] == experiment_id, "user_id"]
+                users = sorted(set(mine[mine.isin(first.index)]) - elsewhere)
+                if users:
+                    self.exposures[day] = frame[frame["user_id"] != self.rng.choice(users)]
+                    return day
         day = self.days[int(self.rng.integers(0, len(self.days) - 1))] if len(self.days) > 1 else self.days[0]
         frame = self.exposures[day]
         elsewhere = {user for other, rows in self.exposures.items() if other != day for user in rows["user_id"]}

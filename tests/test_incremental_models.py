@@ -1,7 +1,7 @@
 """Incremental dbt models (issue 16), on DuckDB and PostgreSQL.
 
 After any sequence of daily runs (late events, re-sent days — also with fewer rows, a unit gone —, duplicate ids
-days later, first exposures moving earlier, units becoming multi-variant, a percentile cap moved by late data, new /
+days later, first exposures moving earlier, units becoming multi-variant, a percentile cap moved by a day's sale, new /
 changed metrics — windows, caps, a retention metric's events —, new / removed experiments, changed dates and phases,
 an analysed phase moving with the data, identity-map changes, registry edits and late data in one run) every mart,
 lifecycle and monitoring table, every incremental model and experiment_results equal a `--full-refresh` build of the
