@@ -69,14 +69,17 @@ def demo_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
 
 def pytest_collection_finish(session):
     """Start the slow runs the selected test modules declare (BACKGROUND_RUNS) in the background: each takes about
-    as long as the DuckDB demo run and overlaps with the foreground tests on the second core (background_runs.py)."""
+    as long as the DuckDB demo run and overlaps with the foreground tests on the second core (background_runs.py).
+    Nothing starts on `--collect-only` (no test runs)."""
+    if session.config.option.collectonly:
+        return
     background_runs.start_declared(session, prepare=_parse_manifest)
     spark_support.start(session, DEMO_START, DEMO_END, E2E_SCALE, prepare=_parse_manifest)  # the session's JVM
 
 
 def pytest_sessionfinish(session):
-    background_runs.stop_all(session.config)  # first: the Spark incremental sequence runs on the session's server
-    spark_support.stop(session)
+    background_runs.stop_all(session.config)
+    spark_support.stop(session)  # the Spark runs, then the server
 
 
 @pytest.fixture(scope="session")

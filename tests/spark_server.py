@@ -43,6 +43,10 @@ SERVER_CONF = {
     # No shared file-listing cache: the Python side rewrites tables (registry.*, raw days) that dbt's session then
     # reads, and a listing cached by another session would name files that no longer exist (FAILED_READ_FILE).
     "spark.sql.hive.filesourcePartitionFileCacheSize": "0",
+    # The local file system without checksum files: Hadoop's default `file:` system (LocalFileSystem) writes a `.crc`
+    # beside every file, and without Hadoop's native library (not in pip's pyspark) it sets each created file's
+    # permissions by spawning a `chmod` process (RawLocalFileSystem.setPermission): one spawn per file, not two.
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
     "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
     "spark.connect.grpc.binding.address": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",

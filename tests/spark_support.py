@@ -4,7 +4,8 @@
 The server (tests/spark_server.py: one JVM) is shared by every Spark test module of the session: the pipeline run
 below, the landing-zone tests (their own databases), and the incremental sequence of tests/test_spark_incremental.py
 (databases `inc_raw`, `inc_registry`, `inc_main`: tests/spark_incremental_run.py). One JVM start and one JIT warm-up
-instead of two.
+instead of two. Both runs start at collection, side by side on the server (their databases differ): the Spark work is
+the longest chain of the session, so it starts first and never waits for the other background lane.
 
 The run is what a user runs (`exptrack run`, as the PostgreSQL run): the demo generator (seed 7, the session's
 scale), then ingestion, the registry, every dbt model (`dbt build` on the `spark` target), the statistics, monitoring
@@ -26,11 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from background_runs import BackgroundProcess, python_script
 from pipeline_support import BackgroundPipeline
 
 TESTS = Path(__file__).resolve().parent
 PIPELINE_MODULE = "test_spark_pipeline.py"  # the module that needs the pipeline run
-MODULES = {PIPELINE_MODULE, "test_spark_landing.py", "test_spark_incremental.py"}  # the modules that use the server
+INCREMENTAL_MODULE = "test_spark_incremental.py"  # the module that needs the incremental sequence
+MODULES = {PIPELINE_MODULE, "test_spark_landing.py", INCREMENTAL_MODULE}  # the modules that use the server
 WITHOUT_DATA_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "test"}  # dbt's variable for --exclude-resource-type
 NO_JAVA = (
     "SKIPPED LOUDLY: no java on PATH or in $JAVA_HOME, so the Spark pipeline test cannot run. Install a JRE 17 "
@@ -59,6 +62,7 @@ class SparkBackgroundRun:
 
 
 _KEY = pytest.StashKey[object]()
+_INCREMENTAL = pytest.StashKey[object]()
 _SERVER: list = []  # the session's one server: module-level, so the background lane's runs reach it too
 _SERVER_LOCK = threading.Lock()
 
@@ -86,14 +90,27 @@ def skip_reason() -> str | None:
 
 def start(session, start_day: str, end_day: str, scale: float, prepare=lambda: None) -> None:
     """When a Spark module is selected: start the server now; when test_spark_pipeline.py is, the pipeline run too,
-    in the background."""
+    and when test_spark_incremental.py is, the incremental sequence, both in the background."""
     selected = {item.path.name for item in session.items} & MODULES
     if not selected or skip_reason():
         return
     server()
+    if selected & {PIPELINE_MODULE, INCREMENTAL_MODULE}:
+        prepare()  # the dbt manifest, before the runs import the definitions
     if PIPELINE_MODULE in selected:
-        prepare()  # the dbt manifest, before the run imports the definitions
         start_now(session.config, start_day, end_day, scale)
+    if INCREMENTAL_MODULE in selected:
+        incremental(session.config)
+
+
+def incremental(config) -> BackgroundProcess:
+    """The incremental sequence (tests/spark_incremental_run.py) on the session's server: the process started at
+    collection, else started now; its folder is deleted by `stop`."""
+    if _INCREMENTAL not in config.stash:
+        root = Path(tempfile.mkdtemp(prefix="exptrack-spark-incremental-"))
+        script = python_script([TESTS / "spark_incremental_run.py", root])
+        config.stash[_INCREMENTAL] = BackgroundProcess(root, script, {**server().env(), "PYTHONPATH": str(TESTS)})
+    return config.stash[_INCREMENTAL]
 
 
 def start_now(config, start_day: str, end_day: str, scale: float) -> None:
@@ -110,6 +127,10 @@ def stop(session) -> None:
     started = session.config.stash.get(_KEY, None)
     if started is not None:
         started.stop()
+    sequence = session.config.stash.get(_INCREMENTAL, None)
+    if sequence is not None:
+        sequence.stop()
+        shutil.rmtree(sequence.root, ignore_errors=True)
     with _SERVER_LOCK:
         while _SERVER:
             _SERVER.pop().stop()

@@ -2,8 +2,8 @@
 
 Parquet tables on Spark take no DELETE: a run's refresh scope is removed by dropping the partitions it covers and
 rewriting those it shares with other rows (dynamic partition overwrite), then appended
-(macros/spark/exptrack_incremental_spark.sql). A background process started at collection (BACKGROUND_RUNS,
-background_runs.py) runs tests/spark_incremental_run.py on the session's local Spark (tests/spark_support.py):
+(macros/spark/exptrack_incremental_spark.sql). A background process started at collection (tests/spark_support.py,
+beside the Spark pipeline run) runs tests/spark_incremental_run.py on the session's local Spark:
 a first build of days 1-3; day 4 with a metric reload, a new metric and experiment, changed dates and units whose
 assignment changed; day 5 with a re-sent day, late and duplicate events — each run's scope exactly what it
 changed — and a `--full-refresh`. The incremental tables after the last daily run must equal the full refresh's
@@ -23,22 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import spark_support
-from background_runs import BackgroundProcess, BackgroundRun, handle, python_script
 from incremental_lab import assert_same
-
-TESTS = Path(__file__).resolve().parent
-
-
-def _start(shared) -> BackgroundProcess | None:
-    if spark_support.skip_reason():
-        return None
-    root = shared.temp_dir("exptrack-spark-incremental-")
-    script = python_script([TESTS / "spark_incremental_run.py", root])
-    return BackgroundProcess(root, script, {**spark_support.server().env(), "PYTHONPATH": str(TESTS)})
-
-
-SPARK_INCREMENTAL = BackgroundRun("spark-incremental", _start)
-BACKGROUND_RUNS = (SPARK_INCREMENTAL,)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +32,7 @@ def spark_sequence(pytestconfig) -> Path:
     reason = spark_support.skip_reason()
     if reason:
         pytest.skip(reason)
-    process = handle(pytestconfig, SPARK_INCREMENTAL)
+    process = spark_support.incremental(pytestconfig)  # started at collection
     process.check("daily incremental runs and a full refresh on local Spark")
     return process.root
 
