@@ -1,6 +1,7 @@
 """The registry of the incremental tests' world (incremental_world.py) and its edits: new metrics, changed windows,
 caps and retention events, new, changed and removed experiments, changed dates and phases (a ramp's phase moved to
-start with the next day). Each edit returns the id it touched."""
+start with the next day), a catalog metric added to or removed from an experiment. Each edit returns the id it
+touched."""
 
 from __future__ import annotations
 
@@ -123,6 +124,17 @@ class RegistryEdits:
         else:
             metric["cap"] = {"method": "percentile", "value": 0.8 if cap["value"] != 0.8 else 0.95}
         return metric_id
+
+    def changed_metric_list(self, experiment_id: str = "exp_b", metric_id: str = "purchases_per_checkout") -> str:
+        """A catalog metric added to an experiment's secondary metrics, or removed when it has it: the catalog is
+        unchanged (no metric reload), so only the experiment's change can rebuild the metric's rows — its history
+        for every unit when added, none of its rows left when removed."""
+        secondary = self.experiments[experiment_id]["secondary_metrics"]
+        if metric_id in secondary:
+            secondary.remove(metric_id)
+        else:
+            secondary.append(metric_id)
+        return experiment_id
 
     def changed_retention_events(self) -> str:
         """d1_retention's events changed (session_start, or session_start and purchase): which events count as

@@ -24,7 +24,7 @@ EXPOSURE_CASES = [
     "drop_unit_exposures",
 ]
 EXPERIMENT_CASES = ["new_experiment", "changed_dates", "changed_phases"]
-METRIC_CASES = ["new_metric", "changed_window", "changed_retention_events"]
+METRIC_CASES = ["new_metric", "changed_window", "changed_retention_events", "changed_metric_list"]
 REGISTRY_CASES = {
     "new_metric": {("metric", "checkouts"), ("experiment", "exp_c")},
     "changed_window": {("metric", "revenue_per_user")},
@@ -32,6 +32,7 @@ REGISTRY_CASES = {
     "new_experiment": {("experiment", "exp_c")},
     "changed_dates": {("experiment", "exp_a")},
     "changed_phases": {("experiment", "exp_b")},
+    "changed_metric_list": {("experiment", "exp_b")},
     "phase_tomorrow": {("experiment", "exp_b")},
     "identity_change": {("all", None)},
 }
@@ -48,6 +49,7 @@ RANDOM_CASES = [
     "removed_experiment",
     "changed_dates",
     "changed_phases",
+    "changed_metric_list",
     "phase_tomorrow",
     "identity_change",
 ]
@@ -84,7 +86,8 @@ def run_hard_cases(lab: Lab, seed: int) -> None:
     behind a later run's wider scope (a changed experiment or metric is rebuilt whole, a unit active on a later day
     or re-assigned too): the experiment edits (exp_b's ramp moved to start tomorrow last); the usual daily run — the
     new partition only — whose purchases move a percentile cap under earlier values (its new day moves exp_b's
-    analysed phase); the other event cases; the metric edits (a metric reload) with late events; the exposure cases
+    analysed phase); the other event cases; the metric edits (a metric reload; a catalog metric added to exp_b, an
+    experiment change that no assignment change covers) with late events; the exposure cases
     (a unit exposed only on a re-sent day dropped from it last); a re-sent day without a unit that is in no later
     partition. Finally every compared table equals a full refresh of the same inputs."""
     rng = np.random.default_rng(seed)
@@ -163,6 +166,13 @@ def apply_case(world: World, case: str, rng: np.random.Generator) -> object:
     if case == "changed_dates":  # an experiment without a ramp (a ramp's first phase starts on start_date)
         return world.changed_dates(
             str(rng.choice([k for k, v in world.experiments.items() if "allocation_phases" not in v]))
+        )
+    if case == "changed_metric_list":  # a secondary metric of the catalog, never the primary or a guardrail
+        experiment_id = str(rng.choice(sorted(world.experiments)))
+        definition = world.experiments[experiment_id]
+        fixed = {definition["primary_metric"], *(g["metric"] for g in definition["guardrail_metrics"])}
+        return world.changed_metric_list(
+            experiment_id, str(rng.choice([m["id"] for m in world.metrics if m["id"] not in fixed]))
         )
     if case == "first_exposure_earlier":
         return world.first_exposure_earlier(str(rng.choice(sorted(world.experiments))))
