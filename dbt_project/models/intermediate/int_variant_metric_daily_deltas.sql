@@ -70,17 +70,21 @@ covariates as (
 
 ),
 
+{%- set entry_date -%}
+    case
+        when metrics.metric_kind = 'retention'
+            then cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
+        else assignments.exposure_date
+    end
+{%- endset %}
+
 unit_entries as (
 
     select
         assignments.experiment_id,
         experiment_metrics.metric_id,
         assignments.variant,
-        case
-            when metrics.metric_kind = 'retention'
-                then cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
-            else assignments.exposure_date
-        end as analysis_date,
+        {{ entry_date }} as analysis_date,
         coalesce(covariates.covariate, 0) as covariate,
         coalesce(covariates.covariate_den, 0) as covariate_den
     from assignments
@@ -92,6 +96,11 @@ unit_entries as (
         on assignments.experiment_id = covariates.experiment_id
         and experiment_metrics.metric_id = covariates.metric_id
         and assignments.user_id = covariates.user_id
+    {% if is_incremental() %}
+        -- the literal day bound before the covariates' join (the exact scope is in entry_deltas): a quiet day joins
+        -- the new day's entries, not every unit's
+        where {{ exptrack_metric_dates_since(entry_date) }}
+    {% endif %}
 
 ),
 
