@@ -74,7 +74,7 @@ def assert_equal(got: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]
         for column in frame.columns:
             a, b = got[name][column], frame[column]
             if pd.api.types.is_numeric_dtype(b) and not pd.api.types.is_bool_dtype(b):
-                close = np.isclose(a.astype(float), b.astype(float), rtol=1e-9, atol=1e-9)
+                close = np.isclose(a.astype(float), b.astype(float), rtol=1e-9, atol=1e-9, equal_nan=True)
                 assert close.all(), f"{name}.{column}: {a[~close].head().tolist()} vs {b[~close].head().tolist()}"
             else:
                 assert a.astype(str).tolist() == b.astype(str).tolist(), f"{name}.{column} differs"

@@ -1,16 +1,16 @@
-{#- A superset of the 'metric_dates' refresh scope (macros/exptrack_refresh_scope.sql) on the day alone (`column`):
-    the days from the earliest since_date of int_refresh_metric_dates on, written as a literal (read once), so the
-    warehouse skips the row groups of earlier days instead of testing every row against the scope. Every row of a
-    changed metric or experiment is in int_refresh_metric_dates from 1900-01-01 (the earliest since_date then lets
-    every day through), and a full rebuild (scope all: int_refresh_metric_dates empty) keeps every day; nothing in the
-    scope keeps none. Used with the exact scope, never instead of it. Without `column`: whether anything is in the
-    scope at all (`1 = 1`, or `1 = 0` when nothing is: the warehouse then reads none of the rows it guards). -#}
+{#- A superset of int_variant_metric_daily_deltas' refresh scope (exptrack_in_delta_scope) on the day alone (`column`):
+    the days from the earliest delta_since_date of int_refresh_metric_dates on, written as a literal (read once), so
+    the warehouse skips the row groups of earlier days instead of testing every row against the scope. Every row of a
+    changed metric or experiment is in int_refresh_metric_dates from 1900-01-01 (the earliest date then lets every
+    day through), and a full rebuild (exptrack_deltas_rebuild_all) keeps every day; nothing in the scope keeps none
+    (a moved cap alone is not in it: int_refresh_cap_corrections). Used with the exact scope, never instead of it.
+    Without `column`: whether anything is in the scope at all (`1 = 1`, or `1 = 0` when nothing is: the warehouse then
+    reads none of the rows it guards). -#}
 {% macro exptrack_metric_dates_since(column=none) -%}
-    {%- set rebuild_all, since = exptrack_refresh_since() -%}
+    {%- set rebuild_all = exptrack_deltas_rebuild_all() -%}
     {%- set from_date = none -%}
     {%- if execute and not rebuild_all -%}
-        {%- set found = run_query("select min(since_date) from " ~ ref('int_refresh_metric_dates')) -%}
-        {%- set from_date = found.rows[0][0] -%}
+        {%- set from_date = exptrack_refresh_min_date('int_refresh_metric_dates', 'delta_since_date') -%}
     {%- endif -%}
     {%- if rebuild_all or not execute -%}
         1 = 1

@@ -3,6 +3,9 @@
 -- on day d (int_refresh_units) changes its deltas from d on; a moved percentile cap changes every unit's capped
 -- value, and a changed metric or experiment everything: those rebuild the experiment's metric from its first day
 -- (since_date 1900-01-01). Scope all rebuilds everything, and this table is then empty.
+-- delta_since_date: the same without the moved caps (null when only the cap moved). int_variant_metric_daily_deltas
+-- rebuilds from it and corrects its earlier days to a moved cap (int_refresh_cap_corrections) instead of rebuilding
+-- them; the per-unit value models rebuild every unit from since_date.
 -- depends_on: {{ ref('int_refresh_scope') }}
 {%- set rebuild_all, since = exptrack_refresh_since() %}
 {%- set previous_caps = adapter.get_relation(
@@ -60,19 +63,22 @@ changed as (
     select
         experiment_id,
         metric_id,
-        since_date
+        since_date,
+        since_date as delta_since_date
     from {{ ref('int_refresh_units') }}
     union all
     select
         experiment_id,
         metric_id,
-        {{ first_day }} as since_date
+        {{ first_day }} as since_date,
+        cast(null as date) as delta_since_date
     from moved_caps
     union all
     select
         experiment_id,
         metric_id,
-        {{ first_day }} as since_date
+        {{ first_day }} as since_date,
+        {{ first_day }} as delta_since_date
     from changed_registry
 
 )
@@ -80,7 +86,8 @@ changed as (
 select
     experiment_id,
     metric_id,
-    min(since_date) as since_date
+    min(since_date) as since_date,
+    min(delta_since_date) as delta_since_date
 from changed
 where {{ "false" if rebuild_all else "true" }}
 group by experiment_id, metric_id

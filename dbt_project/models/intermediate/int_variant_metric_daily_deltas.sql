@@ -2,11 +2,13 @@
     config(
         materialized='incremental',
         incremental_strategy=exptrack_incremental_strategy(),
-        pre_hook="{{ exptrack_delete_refresh_scope('metric_dates') }}",
+        pre_hook="{{ exptrack_delete_delta_scope() }}",
+        on_schema_change='append_new_columns',
     )
 }}
 -- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_refresh_metric_dates') }}
+-- depends_on: {{ ref('int_refresh_cap_corrections') }}
 
 -- What each day adds to every cumulative sufficient statistic, per experiment, metric and variant.
 -- A unit enters (n, Σx, Σx²) on its entry date: its exposure date, or exposure date + n for retention Dn.
@@ -14,8 +16,10 @@
 -- Σx·d, Σw·y, Σw·d of the pre-period denominator w; Σw, Σw², Σx·w enter with the unit):
 -- exact cumulative statistics from sparse unit-days, without a unit × day cross join.
 -- Incremental: a run rebuilds, per experiment and metric, the days from the earliest one a change touches on
--- (int_refresh_metric_dates, scope metric_dates): the entries of units entering from then on, and the running totals
--- of the units active from then on (read over all their days, kept from then on); earlier days are unchanged.
+-- (int_refresh_metric_dates.delta_since_date, exptrack_in_delta_scope): the entries of units entering from then on,
+-- and the running totals of the units active from then on (read over all their days, kept from then on); earlier
+-- days are unchanged, or, where the metric's percentile cap moved, corrected to the new cap from the few units above
+-- the lower cap (int_refresh_cap_corrections). Each row records the cap it was built with (`cap`).
 with daily as (
 
     select daily.*
@@ -30,7 +34,7 @@ with daily as (
                 and rebuilt_day.metric_id = daily.metric_id
                 and rebuilt_day.user_id = daily.user_id
                 and {{ exptrack_metric_dates_since('rebuilt_day.activity_date') }}
-                and {{ exptrack_in_refresh_scope('metric_dates', 'rebuilt_day', 'activity_date') }}
+                and {{ exptrack_in_delta_scope('rebuilt_day', 'activity_date') }}
         )
     {% endif %}
 
@@ -66,17 +70,21 @@ covariates as (
 
 ),
 
+{%- set entry_date -%}
+    case
+        when metrics.metric_kind = 'retention'
+            then cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
+        else assignments.exposure_date
+    end
+{%- endset %}
+
 unit_entries as (
 
     select
         assignments.experiment_id,
         experiment_metrics.metric_id,
         assignments.variant,
-        case
-            when metrics.metric_kind = 'retention'
-                then cast({{ dbt.dateadd('day', 'metrics.retention_day', 'assignments.exposure_date') }} as date)
-            else assignments.exposure_date
-        end as analysis_date,
+        {{ entry_date }} as analysis_date,
         coalesce(covariates.covariate, 0) as covariate,
         coalesce(covariates.covariate_den, 0) as covariate_den
     from assignments
@@ -88,6 +96,11 @@ unit_entries as (
         on assignments.experiment_id = covariates.experiment_id
         and experiment_metrics.metric_id = covariates.metric_id
         and assignments.user_id = covariates.user_id
+    {% if is_incremental() %}
+        -- the literal day bound before the covariates' join (the exact scope is in entry_deltas): a quiet day joins
+        -- the new day's entries, not every unit's
+        where {{ exptrack_metric_dates_since(entry_date) }}
+    {% endif %}
 
 ),
 
@@ -107,7 +120,7 @@ entry_deltas as (
     from unit_entries
     {% if is_incremental() %}
         where {{ exptrack_metric_dates_since() }}
-            and {{ exptrack_in_refresh_scope('metric_dates', 'unit_entries') }}
+            and {{ exptrack_in_delta_scope('unit_entries') }}
     {% endif %}
     group by experiment_id, metric_id, variant, analysis_date
 
@@ -126,16 +139,7 @@ running_totals as (
         caps.cap,
         coalesce(covariates.covariate, 0) as covariate,
         coalesce(covariates.covariate_den, 0) as covariate_den,
-        sum(daily.numerator_amount) over (
-            partition by daily.experiment_id, daily.metric_id, daily.user_id
-            order by daily.activity_date
-            rows between unbounded preceding and current row
-        ) as numerator_total,
-        sum(daily.denominator_amount) over (
-            partition by daily.experiment_id, daily.metric_id, daily.user_id
-            order by daily.activity_date
-            rows between unbounded preceding and current row
-        ) as denominator_total
+        {{ exptrack_unit_running_totals('daily') }}
     from daily
     inner join metrics
         on daily.metric_id = metrics.metric_id
@@ -224,7 +228,8 @@ select
     coalesce(entry_deltas.delta_sum_xw, 0) as delta_sum_xw,
     coalesce(value_deltas.delta_sum_xd, 0) as delta_sum_xd,
     coalesce(value_deltas.delta_sum_wy, 0) as delta_sum_wy,
-    coalesce(value_deltas.delta_sum_wd, 0) as delta_sum_wd
+    coalesce(value_deltas.delta_sum_wd, 0) as delta_sum_wd,
+    caps.cap
 from keys
 left join entry_deltas
     on keys.experiment_id = entry_deltas.experiment_id
@@ -236,6 +241,22 @@ left join value_deltas
     and keys.metric_id = value_deltas.metric_id
     and keys.variant = value_deltas.variant
     and keys.analysis_date = value_deltas.analysis_date
+left join caps
+    on keys.experiment_id = caps.experiment_id
+    and keys.metric_id = caps.metric_id
 {% if is_incremental() %}
-    where {{ exptrack_in_refresh_scope('metric_dates', 'keys') }}
+    where {{ exptrack_in_delta_scope('keys') }}
+    {%- if not exptrack_deltas_rebuild_all() %}
+    union all
+    select
+        experiment_id,
+        metric_id,
+        variant,
+        analysis_date,
+        {%- for stat in exptrack_sufficient_statistic_names() %}
+        delta_{{ stat }},
+        {%- endfor %}
+        cap
+    from {{ ref('int_refresh_cap_corrections') }}
+    {%- endif %}
 {% endif %}
