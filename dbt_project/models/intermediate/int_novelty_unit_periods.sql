@@ -39,6 +39,10 @@ metrics as (
 daily as (
 
     select * from {{ ref('int_unit_metric_daily') }}
+    {% if is_incremental() %}
+        -- a scoped unit's periods start on its exposure day: no earlier unit-day is read (a literal bound)
+        where {{ exptrack_novelty_exposure_bound(exptrack_novelty_scope_bounds(), 'activity_date') }}
+    {% endif %}
 
 ),
 
@@ -61,8 +65,7 @@ primary_metrics as (
         experiments.control_variant,
         metrics.metric_id,
         metrics.stat_kind,
-        -- 2.0: int / int truncates on PostgreSQL
-        least(7, cast(floor(metrics.window_days / 2.0) as integer)) as period_days
+        {{ exptrack_novelty_period_days('metrics.window_days') }} as period_days
     from experiments
     inner join metrics
         on experiments.primary_metric_id = metrics.metric_id
