@@ -11,11 +11,11 @@
     ) -%}
     {%- if hashes is none -%}{{ return(none) }}{%- endif -%}
     {%- set found = run_query(
-        "select count(*) from " ~ hashes ~ " where partition_date is null and event_id_hash = "
+        "select count(*) from " ~ hashes ~ " where partition_date = cast('1900-01-01' as date) and event_id_hash = "
         ~ exptrack_id_hash(exptrack_id_hash_check())
     ) -%}
     {{ return(hashes if found.rows[0][0] > 0 else none) }}
 {% endmacro %}
 
-{#- The text whose hash int_event_id_hashes keeps in its check row (partition_date null). -#}
+{#- The text whose hash int_event_id_hashes keeps in its check row (partition_date 1900-01-01). -#}
 {% macro exptrack_id_hash_check() %}'exptrack: the event id hash of this text'{% endmacro %}

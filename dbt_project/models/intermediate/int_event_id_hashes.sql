@@ -13,8 +13,9 @@
 -- hash and comparing integers costs a fraction of reading and hashing every kept id string on every run; a matching
 -- hash is a candidate only, checked against the kept id itself (int_events_deduplicated). Incremental by event
 -- partition like int_events_deduplicated (built right after it, same scope), plus one check row (partition_date
--- null: the hash of exptrack_id_hash_check(), written by a full build and never in an event partition's scope): a
--- table written with another hash function is not used (macros/exptrack_event_id_hashes.sql).
+-- 1900-01-01, no event partition's: the hash of exptrack_id_hash_check(), written by a full build and never in an
+-- event partition's scope): a table written with another hash function is not used
+-- (macros/exptrack_event_id_hashes.sql).
 {%- set rebuild_all, since = exptrack_refresh_since() if is_incremental() else (true, none) %}
 
 select
@@ -28,5 +29,5 @@ from {{ ref('int_events_deduplicated') }} as deduplicated
     union all
     select
         {{ exptrack_id_hash(exptrack_id_hash_check()) }} as event_id_hash,
-        cast(null as date) as partition_date
+        cast('1900-01-01' as date) as partition_date
 {% endif %}
