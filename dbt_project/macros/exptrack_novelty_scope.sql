@@ -8,9 +8,10 @@
     state of the dates (int_refresh_value_dates): every row.
     What changed is written in as literals (macros/exptrack_novelty_bounds.sql): changed metrics, experiments and
     whole metrics as lists, and the earliest exposure day each subquery branch can reach as a bound beside it and on
-    the whole condition, so the warehouse skips older exposure days' row groups; nothing in scope reads no row. -#}
-{% macro exptrack_in_novelty_scope(alias) -%}
-    {%- set bounds = exptrack_novelty_scope_bounds() -%}
+    the whole condition, so the warehouse skips older exposure days' row groups; nothing in scope reads no row.
+    `bounds`: exptrack_novelty_scope_bounds() already read by the caller (its queries run once per model). -#}
+{% macro exptrack_in_novelty_scope(alias, bounds=none) -%}
+    {%- set bounds = exptrack_novelty_scope_bounds() if bounds is none else bounds -%}
     ((
         {{ "true" if bounds['all'] else "false" }}
         {%- if bounds['metrics'] %}
