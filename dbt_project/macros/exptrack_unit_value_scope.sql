@@ -13,26 +13,24 @@
     every unit of a metric whose every value moved (int_refresh_metric_dates from the first day: a moved percentile
     cap, a changed metric or experiment), and the units whose value moved with the last analysis date
     (int_refresh_value_units). Without a previous state of the dates (int_refresh_value_dates): every row.
+    The whole metrics are written in as a literal list and a subquery over an empty table is left out
+    (macros/exptrack_unit_value_bounds.sql): an OR of EXISTS makes the warehouse test every row against each.
     `moved`: another condition for the units whose value moved with the date (lifecycle_novelty's unit periods). -#}
 {% macro exptrack_in_unit_value_scope(alias, moved=none) -%}
+    {%- set whole, moved_units = exptrack_unit_value_scope_keys() -%}
     (
         {{ "true" if exptrack_value_state_missing() else "false" }}
         or {{ exptrack_in_refresh_scope('unit', alias) }}
-        or exists (
-            select 1 from {{ ref('int_refresh_metric_dates') }} as whole_metrics
-            where whole_metrics.experiment_id = {{ alias }}.experiment_id
-                and whole_metrics.metric_id = {{ alias }}.metric_id
-                and whole_metrics.since_date <= cast('1900-01-01' as date)
-        )
-        {%- if moved is none %}
+        {{- exptrack_in_pairs(whole, alias) }}
+        {%- if moved is not none %}
+        or {{ moved }}
+        {%- elif moved_units %}
         or exists (
             select 1 from {{ ref('int_refresh_value_units') }} as moved_units
             where moved_units.experiment_id = {{ alias }}.experiment_id
                 and moved_units.metric_id = {{ alias }}.metric_id
                 and moved_units.user_id = {{ alias }}.user_id
         )
-        {%- else %}
-        or {{ moved }}
         {%- endif %}
     )
 {%- endmacro %}

@@ -18,6 +18,8 @@
 -- whose assignment changed, every unit of a changed metric or experiment or a moved cap, and the units whose late
 -- period closed between the old and the new last analysis date; the periods of the others are fully observed and
 -- stay as they are (an old unit active on a new day keeps its periods).
+{%- set bounds = exptrack_novelty_scope_bounds() if is_incremental() else none %}
+
 with assignments as (
 
     select * from {{ ref('int_assignments') }}
@@ -39,6 +41,10 @@ metrics as (
 daily as (
 
     select * from {{ ref('int_unit_metric_daily') }}
+    {% if is_incremental() %}
+        -- a scoped unit's periods start on its exposure day: no earlier unit-day is read (a literal bound)
+        where {{ exptrack_novelty_exposure_bound(bounds, 'activity_date') }}
+    {% endif %}
 
 ),
 
@@ -61,8 +67,7 @@ primary_metrics as (
         experiments.control_variant,
         metrics.metric_id,
         metrics.stat_kind,
-        -- 2.0: int / int truncates on PostgreSQL
-        least(7, cast(floor(metrics.window_days / 2.0) as integer)) as period_days
+        {{ exptrack_novelty_period_days('metrics.window_days') }} as period_days
     from experiments
     inner join metrics
         on experiments.primary_metric_id = metrics.metric_id
@@ -108,7 +113,7 @@ scoped_units as (
 
     select * from units
     {% if is_incremental() %}
-        where {{ exptrack_in_novelty_scope('units') }}
+        where {{ exptrack_in_novelty_scope('units', bounds) }}
     {% endif %}
 
 ),

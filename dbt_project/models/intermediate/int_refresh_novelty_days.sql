@@ -6,6 +6,8 @@
 -- depends_on: {{ ref('int_refresh_units') }}
 -- depends_on: {{ ref('int_refresh_metric_dates') }}
 -- depends_on: {{ ref('int_refresh_analysis_dates') }}
+-- depends_on: {{ ref('stg_experiments') }}
+-- depends_on: {{ ref('stg_metrics') }}
 with rebuilt as (
 
     select

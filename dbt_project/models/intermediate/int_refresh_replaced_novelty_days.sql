@@ -7,6 +7,8 @@
 -- depends_on: {{ ref('int_refresh_units') }}
 -- depends_on: {{ ref('int_refresh_metric_dates') }}
 -- depends_on: {{ ref('int_refresh_analysis_dates') }}
+-- depends_on: {{ ref('stg_experiments') }}
+-- depends_on: {{ ref('stg_metrics') }}
 {%- set rebuild_all, since = exptrack_refresh_since() %}
 {%- set periods = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_novelty_unit_periods'

@@ -3,6 +3,7 @@
 -- every incremental model has been built (the refs below order it last), so a run that fails before then leaves
 -- the previous state and the next run redoes the same changes: never a change recorded as done but not applied.
 -- depends_on: {{ ref('int_events_deduplicated') }}
+-- depends_on: {{ ref('int_event_id_hashes') }}
 -- depends_on: {{ ref('int_unit_metric_daily_by_partition') }}
 -- depends_on: {{ ref('int_unit_metric_pre_period') }}
 -- depends_on: {{ ref('int_unit_metric_daily') }}

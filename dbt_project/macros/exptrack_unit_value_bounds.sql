@@ -1,0 +1,23 @@
+{#- What the unit-value scope (exptrack_in_unit_value_scope) reads besides exptrack_in_refresh_scope('unit'), read once
+    before the model runs: the (experiment, metric) pairs rebuilt whole (int_refresh_metric_dates from 1900-01-01: a
+    moved percentile cap, a changed metric or experiment), as a list, and whether int_refresh_value_units has a row
+    (its subquery is left out otherwise). Nothing while parsing. -#}
+{% macro exptrack_unit_value_scope_keys() %}
+    {%- set dates, moved = ref('int_refresh_metric_dates'), ref('int_refresh_value_units') -%}
+    {%- if not execute -%}{{ return(([], false)) }}{%- endif -%}
+    {%- set whole = run_query(
+        "select distinct experiment_id, metric_id from " ~ dates
+        ~ " where since_date <= cast('1900-01-01' as date) order by 1, 2"
+    ) -%}
+    {%- set found = run_query("select count(*) from (select 1 from " ~ moved ~ " limit 1) as any_row") -%}
+    {{ return((whole.rows | map('list') | list, found.rows[0][0] > 0)) }}
+{% endmacro %}
+
+{#- `or` one literal condition per (experiment_id, metric_id) pair of `pairs`, over the columns of `alias`; nothing
+    when there is none. -#}
+{% macro exptrack_in_pairs(pairs, alias) -%}
+    {%- for experiment_id, metric_id in pairs %}
+        or ({{ alias }}.experiment_id = '{{ experiment_id | replace("'", "''") }}'
+            and {{ alias }}.metric_id = '{{ metric_id | replace("'", "''") }}')
+    {%- endfor %}
+{%- endmacro %}
