@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import background_runs
+import background_tests
 import pytest
 import spark_support
 from pipeline_support import PipelineRun, make_settings
@@ -31,7 +32,10 @@ _parsed: list[Path] = []
 
 
 def _parse_manifest() -> Path:
-    """dagster-dbt reads target/manifest.json when the definitions import: parse the project once per session."""
+    """dagster-dbt reads target/manifest.json when the definitions import: parse the project once per session (the
+    background pytest process reads the session's, background_tests.py)."""
+    if not _parsed and os.environ.get(background_tests.MANIFEST_ENV):
+        _parsed.append(Path(os.environ[background_tests.MANIFEST_ENV]))
     if not _parsed:
         subprocess.run(
             [_dbt(), "parse", "--quiet", "--profiles-dir", "."],
@@ -67,12 +71,23 @@ def demo_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
     return PipelineRun(settings=settings, truth=truth)
 
 
+def pytest_configure(config):
+    background_tests.register(config)
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `background` go to a second pytest process when others run here (background_tests.py)."""
+    background_tests.split(config, items)
+
+
 def pytest_collection_finish(session):
     """Start the slow runs the selected test modules declare (BACKGROUND_RUNS) in the background: each takes about
     as long as the DuckDB demo run and overlaps with the foreground tests on the second core (background_runs.py).
     Nothing starts on `--collect-only` (no test runs)."""
     if session.config.option.collectonly:
         return
+    background_tests.start(session.config, prepare=_parse_manifest)  # the marked tests, in a second pytest process
     background_runs.start_declared(session, prepare=_parse_manifest)
     spark_support.start(session, DEMO_START, DEMO_END, E2E_SCALE, prepare=_parse_manifest)  # the session's JVM
 
@@ -80,6 +95,11 @@ def pytest_collection_finish(session):
 def pytest_sessionfinish(session):
     background_runs.stop_all(session.config)
     spark_support.stop(session)  # the Spark runs, then the server
+    background_tests.stop(session.config)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    background_tests.summary(terminalreporter, config)
 
 
 @pytest.fixture(scope="session")

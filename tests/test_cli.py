@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import dagster as dg
+import pytest
 from pipeline_support import REPO, make_settings
 
 from exptrack_pipeline.cli import main
@@ -65,6 +66,7 @@ def test_progress_is_plain_without_a_terminal_and_names_the_failed_step():
     assert progress.failures[0][0] == "broken" and "the input file is missing" in progress.failures[0][1]
 
 
+@pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 def test_a_failed_dbt_step_prints_its_log_file(tmp_path, monkeypatch, capsys):
     settings = make_settings(tmp_path)  # an empty warehouse: no raw tables, so dbt's staging models fail
     _env(monkeypatch, settings)

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from incremental_lab import DBT_DIR, Lab, _environ, _release_duckdb, parse_manifest
 from incremental_world import World
+
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 
 
 def dbt_test(lab: Lab, *select: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pytest
 from flags_support import RAMP, START, TODAY, evaluate, experiment, shares, warehouse
 
 from exptrack_pipeline.flags.controller import FlagdFileController
@@ -15,6 +16,8 @@ from exptrack_pipeline.lifecycle import store as lifecycle_store
 from exptrack_pipeline.lifecycle.states import LifecycleEvent, transitions_for_decision
 from exptrack_pipeline.notify.service import status_note
 from exptrack_pipeline.notify.state import latest_events, record_event, set_status_by_person, sync_flags
+
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 
 N = 100_000
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 from incremental_lab import Lab, assert_same, normalized
 from incremental_world import World
+
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 
 NOVELTY = ["int_novelty_unit_periods", "int_novelty_exposure_day_sums", "lifecycle_novelty_stats"]
 MARK = -7.0

@@ -25,6 +25,8 @@ import pytest
 import yaml
 from pipeline_support import make_settings
 
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
+
 START, END = dt.date(2026, 10, 1), dt.date(2026, 10, 7)
 RERUN_DAY = dt.date(2026, 10, 4)
 LATE_DAY = dt.date(2026, 10, 3)
