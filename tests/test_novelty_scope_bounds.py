@@ -106,7 +106,10 @@ def test_a_moved_cap_on_a_primary_metric_recomputes_every_unit_of_it(tmp_path, d
     moved = before.merge(after, on="user_id", suffixes=("_before", "_after"))
     assert (moved["y_late_before"] != moved["y_late_after"]).any() or (
         moved["y_early_before"] != moved["y_early_after"]
-    ).any(), "the cap moved no earlier unit's period: the case proves nothing"
+    ).any(), (
+        "no earlier unit's period changed: the moved cap did not reach the earlier units (stale periods), "
+        "or the case moved no cap"
+    )
     _equal_to_a_full_refresh(lab, world, "moved cap on a primary metric: ")
 
 
