@@ -65,8 +65,9 @@ def project(tmp_path_factory) -> Path:
 
 
 def build(project: Path, rows: str) -> tuple[str, int, list[tuple]]:
-    """Load `rows` into main.shapes_input and `dbt build --store-failures`: the test's status, its failures and the
-    failing rows it stored (column, rule, failing_rows, failure)."""
+    """Load `rows` into main.shapes_input and `dbt build --store-failures`: the test's status, its failure count
+    (offending rows summed over the broken rules) and the failing rows it stored (column, rule, failing_rows,
+    failure)."""
     from dbt.cli.main import dbtRunner
 
     with duckdb.connect(str(project / "lab.duckdb")) as con:
@@ -118,15 +119,16 @@ def test_clean_rows_pass(project):
     ids=["null", "two_nulls", "negative", "unaccepted"],
 )
 def test_one_bad_value_fails_naming_its_column_and_rule(project, rows, expected):
-    assert build(project, rows) == ("fail", 1, [expected])
+    assert build(project, rows) == ("fail", expected[2], [expected])
 
 
 def test_every_broken_rule_is_a_row(project):
-    """Two columns broken at once: two rows, one per rule; amount breaks both its rules."""
-    status, failures, stored = build(project, "(1, -2.0, 1.5, 'a'), (2, null, null, 'b'), (3, 1.0, 0.0, 'x')")
-    assert (status, failures) == ("fail", 3)
+    """Two columns broken at once: one row per broken rule (amount breaks both its rules); the failure count is
+    their offending rows, 1 + 1 + 2."""
+    status, failures, stored = build(project, "(1, -2.0, 1.5, 'a'), (2, null, null, 'x'), (3, 1.0, 0.0, 'x')")
+    assert (status, failures) == ("fail", 4)
     assert stored == [
         ("amount", "non_negative", 1, "column amount: 1 negative rows"),
         ("amount", "not_null", 1, "column amount: 1 null rows"),
-        ("kind", "accepted_values", 1, "column kind: 1 unaccepted rows"),
+        ("kind", "accepted_values", 2, "column kind: 2 unaccepted rows"),
     ]

@@ -8,7 +8,10 @@
     `scope`: only the rows the run rebuilt (macros/exptrack_test_scope.sql), for the daily version of a test over a
     per-unit incremental table.
     Fails with one row per broken rule: the column, the rule, the number of offending rows and a sentence naming them
-    ("column variant: 3 null rows"). An empty model passes. -#}
+    ("column variant: 3 null rows"). An empty model passes. dbt's failure count (its "Got N results", Dagster's
+    dagster_dbt/failed_row_count) is the offending rows summed over the broken rules, as dbt's own not_null counts
+    null rows. -#}
+{{ config(fail_calc='coalesce(sum(failing_rows), 0)') }}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
     {%- do rules.append({'column': column, 'rule': 'not_null', 'what': 'null', 'broken': column ~ ' is null'}) -%}
