@@ -79,7 +79,7 @@ def test_daily_tests_read_the_run_scope_and_catch_a_duplicate_in_it(tmp_path: Pa
     # a duplicate among the rows the run rebuilt fails the run's own test; so does a null value among the unit values
     # the run rebuilt (their unit-days changed)
     _duplicate(lab, "int_assignments", "experiment_id, user_id", IN_EXPOSURE_SCOPE)
-    not_null = "not_null_int_unit_metric_values_metric_value_in_run_scope"
+    not_null = "columns_valid_int_unit_metric_values_in_run_scope"  # its rules include not_null: [metric_value]
     assert lab.read(f"select count(*) as n from main.int_unit_metric_values where {IN_UNIT_SCOPE}")["n"][0] > 0
     lab.resource.backend().execute(f"update main.int_unit_metric_values set metric_value = null where {IN_UNIT_SCOPE}")
     assert dbt_test(lab, unique, not_null) == {unique: "fail", not_null: "fail"}

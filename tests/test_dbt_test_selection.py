@@ -30,6 +30,8 @@ EVENT_SCALE = {
     "model.exptrack.int_quantile_observations",
 }
 CHEAP = {"model.exptrack.stg_experiments", "model.exptrack.fct_variant_metric_stats", "model.exptrack.int_metric_caps"}
+COLUMN_RULES = "exptrack_columns_valid"
+RULES_BEFORE = REPO / "tests" / "dbt_column_rules_before.txt"
 
 
 def _manifest_tests() -> dict[str, dict]:
@@ -82,7 +84,8 @@ def test_daily_runs_leave_out_the_full_scan_tests_and_a_backfill_runs_them(dbt_l
     tests = _manifest_tests()
     expensive = {uid for uid, node in tests.items() if _tested(node) & EVENT_SCALE}
     cheap = {uid for uid, node in tests.items() if _tested(node) and _tested(node) <= CHEAP}
-    assert len(expensive) >= 10 and len(cheap) >= 5
+    # one test per model and kind of run since the column rules were grouped (a unique test per key besides)
+    assert len(expensive) >= 8 and len(cheap) >= 5
 
     daily = dbt_ls(dbt_build_args(full_refresh=False, all_tests=False))
     assert not daily & expensive, f"a daily run scans all history in {sorted(daily & expensive)}"
@@ -154,3 +157,70 @@ def test_the_run_config_and_exptrack_run_ask_for_every_test():
     parser = argparse.ArgumentParser()
     pipeline.register(parser.add_subparsers())
     assert parser.parse_args(["run", "--start", "2026-10-01", "--end", "2026-10-02", "--all-tests"]).all_tests
+
+
+def _node_name(uid: str) -> str:
+    """`int_assignments` for a model, `source:raw.events` for a source table (tests/dbt_column_rules_before.txt)."""
+    kind, *_, name = uid.split(".")
+    return name if kind == "model" else "source:" + ".".join(uid.split(".")[-2:])
+
+
+def _tested_node(node: dict) -> str:
+    """The model or source table a generic test is attached to (a run-scoped test reads the scope tables too)."""
+    if node["attached_node"]:
+        return node["attached_node"]
+    [source] = [n for n in node["depends_on"]["nodes"] if n.startswith("source.")]
+    return source
+
+
+def _when(node: dict) -> str:
+    """When a test runs: every_run, full_scan (backfill, full refresh, --all-tests) or daily_scope:<scope>."""
+    scope = node["test_metadata"]["kwargs"].get("scope")
+    if scope:
+        assert node["tags"] == ["exptrack_daily_scope"], node["name"]
+        return f"daily_scope:{scope}"
+    return "full_scan" if "exptrack_full_scan" in node["tags"] else "every_run"
+
+
+def _column_rules(node: dict) -> set[tuple[str, ...]]:
+    """The (model, column, rule, when[, values]) rules of one exptrack_columns_valid test."""
+    kwargs, model = node["test_metadata"]["kwargs"], _tested_node(node)
+    rules = set()
+    for rule in ("not_null", "non_negative"):
+        rules |= {(_node_name(model), column, rule, _when(node)) for column in kwargs.get(rule, [])}
+    for column, values in kwargs.get("accepted_values", {}).items():
+        rules.add((_node_name(model), column, "accepted_values", _when(node), ",".join(values)))
+    return rules
+
+
+def test_every_column_rule_from_before_the_grouping_still_holds():
+    """Grouping the single-column tests per model (issue 16) kept every rule, on the same model and column, run on
+    the same runs: the list is the project's tests before the change (tests/dbt_column_rules_before.txt)."""
+    before = set()
+    for line in RULES_BEFORE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            before.add(tuple(line.split(" ")))
+    assert len(before) >= 170
+    now = set()
+    for node in _manifest_tests().values():
+        if node.get("test_metadata", {}).get("name") == COLUMN_RULES:
+            now |= _column_rules(node)
+    assert not before - now, f"column rules lost: {sorted(before - now)}"
+
+
+def test_one_column_rules_test_per_model_and_run_kind():
+    """Column rules are no longer one dbt node (and one Dagster check) per column: at most one
+    exptrack_columns_valid test per model and kind of run, and no single-column not_null / non_negative /
+    accepted_values test left."""
+    tests = _manifest_tests().values()
+    single = sorted(
+        n["name"]
+        for n in tests
+        if n.get("test_metadata", {}).get("name")
+        in ("not_null", "non_negative", "accepted_values", "not_null_in_run_scope")
+    )
+    assert not single, f"single-column tests left (give the rule to the model's {COLUMN_RULES}): {single}"
+    grouped = [(_tested_node(n), _when(n)) for n in tests if n.get("test_metadata", {}).get("name") == COLUMN_RULES]
+    assert len(grouped) >= 50
+    repeated = sorted({g for g in grouped if grouped.count(g) > 1})
+    assert not repeated, f"more than one {COLUMN_RULES} test for {repeated}"

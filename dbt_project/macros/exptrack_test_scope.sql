@@ -7,7 +7,7 @@
     the scope condition selects is a key whose every row was rebuilt (the conditions are functions of the table's key
     columns: experiment × unit, or experiment × metric × unit), and a duplicate or a null can only be among them.
 
-    Such a test takes the scope as its `scope` argument (generic tests unique_combination and not_null_in_run_scope,
+    Such a test takes the scope as its `scope` argument (generic tests unique_combination and exptrack_columns_valid,
     tests/generic/; tag `exptrack_daily_scope`); its full version (tag `exptrack_full_scan`) runs on a backfill, a full
     refresh and `--all-tests` (exptrack_pipeline/defs/dbt/selection.py). The scope condition is read from the same
     scope tables the model's pre-hook read: they are upstream of the model, so the test (run right after the model,
