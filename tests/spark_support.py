@@ -39,6 +39,12 @@ NO_JAVA = (
     "SKIPPED LOUDLY: no java on PATH or in $JAVA_HOME, so the Spark pipeline test cannot run. Install a JRE 17 "
     "(apt-get install openjdk-17-jre-headless; .ci/run does it) — Spark is an acceptance target of issue 18."
 )
+# The suite's server only (`make demo-spark` and bench/run_bench_spark.py keep spark_server.SERVER_CONF): at demo scale
+# the JVM's cost is per statement, not data, and most of it is compiling code (BENCHMARKS.md, "Test suite", branch
+# `spark_jvm`: each setting measured on its own).
+SUITE_CONF: dict[str, str] = {}
+SUITE_JAVA_OPTIONS: tuple[str, ...] = ()
+START_TIMEOUT = 600  # seconds: the JVM starts in ~10 s alone, minutes at nice 19 on a loaded 2-core machine
 NO_PYSPARK = "pyspark is not installed: `make test` installs the `spark` extra (pip install -e '.[test,spark]')"
 
 
@@ -73,7 +79,9 @@ def server():
 
     with _SERVER_LOCK:
         if not _SERVER:
-            _SERVER.append(spark_server.SparkServer(spark_server.find_spark_home()).start())
+            home = spark_server.find_spark_home()
+            started = spark_server.SparkServer(home, conf=SUITE_CONF, java_options=SUITE_JAVA_OPTIONS)
+            _SERVER.append(started.start(timeout=START_TIMEOUT))
         return _SERVER[0]
 
 
