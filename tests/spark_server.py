@@ -95,9 +95,17 @@ def _port_open(port: int) -> bool:
 class SparkServer:
     """One local Spark JVM serving Spark Connect and the Hive thrift protocol on free loopback ports."""
 
-    def __init__(self, spark_home: Path, driver_memory: str = DRIVER_MEMORY) -> None:
+    def __init__(
+        self,
+        spark_home: Path,
+        driver_memory: str = DRIVER_MEMORY,
+        conf: dict[str, str] | None = None,
+        java_options: tuple[str, ...] = (),
+    ) -> None:
         self.spark_home = spark_home
         self.driver_memory = driver_memory
+        self.conf = dict(conf or {})  # on top of SERVER_CONF (the test suite's server: tests/spark_support.py)
+        self.java_options = tuple(java_options)  # added to the driver JVM's options (JIT, GC)
         self.host = "127.0.0.1"
         self.connect_port: int | None = None
         self.thrift_port: int | None = None
@@ -123,13 +131,15 @@ class SparkServer:
     def _command(self) -> list[str]:
         assert self.root is not None
         metastore = self.root / "metastore_db"
+        java_options = " ".join((f"-Dderby.system.home={self.root}", "-Duser.timezone=UTC", *self.java_options))
         conf = {
             **SERVER_CONF,
+            **self.conf,
             "spark.driver.memory": self.driver_memory,
             "spark.sql.warehouse.dir": str(self.root / "warehouse"),
             "spark.connect.grpc.binding.port": str(self.connect_port),
             "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.root} -Duser.timezone=UTC",
+            "spark.driver.extraJavaOptions": java_options,
             "spark.local.dir": str(self.root / "tmp"),
         }
         command = [str(self.spark_home / "bin" / "spark-submit")]

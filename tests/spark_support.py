@@ -20,6 +20,7 @@ lives in the state store beside Spark: the DuckDB file `exptrack-state.duckdb` o
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -39,6 +40,19 @@ NO_JAVA = (
     "SKIPPED LOUDLY: no java on PATH or in $JAVA_HOME, so the Spark pipeline test cannot run. Install a JRE 17 "
     "(apt-get install openjdk-17-jre-headless; .ci/run does it) — Spark is an acceptance target of issue 18."
 )
+# The suite's server only (`make demo-spark` and bench/run_bench_spark.py keep spark_server.SERVER_CONF). Empty: no
+# Spark SQL setting measured in branch `spark_jvm` (BENCHMARKS.md, "Test suite") cut the JVM's CPU (codegen off,
+# adaptive execution off, one shuffle partition: no difference in a 68-statement probe). JVM options can be tried on
+# the whole lane without editing this file, e.g. EXPTRACK_SPARK_SUITE_JAVA_OPTIONS="-XX:TieredStopAtLevel=1" (C1 JIT
+# only: −27% in the probe, where the JIT is ~1/3 of the JVM's CPU; not measured on the lane, where an earlier branch
+# saw it cost more).
+# Spark settings likewise: EXPTRACK_SPARK_SUITE_CONF="spark.sql.catalogImplementation=in-memory" (no Derby metastore:
+# −32% in the probe, the thrift server still starts; the whole lane with it not yet run).
+SUITE_CONF: dict[str, str] = dict(
+    item.split("=", 1) for item in os.environ.get("EXPTRACK_SPARK_SUITE_CONF", "").split() if "=" in item
+)
+SUITE_JAVA_OPTIONS: tuple[str, ...] = tuple(os.environ.get("EXPTRACK_SPARK_SUITE_JAVA_OPTIONS", "").split())
+START_TIMEOUT = 600  # seconds: the JVM starts in ~10 s alone, minutes at nice 19 on a loaded 2-core machine
 NO_PYSPARK = "pyspark is not installed: `make test` installs the `spark` extra (pip install -e '.[test,spark]')"
 
 
@@ -73,7 +87,9 @@ def server():
 
     with _SERVER_LOCK:
         if not _SERVER:
-            _SERVER.append(spark_server.SparkServer(spark_server.find_spark_home()).start())
+            home = spark_server.find_spark_home()
+            started = spark_server.SparkServer(home, conf=SUITE_CONF, java_options=SUITE_JAVA_OPTIONS)
+            _SERVER.append(started.start(timeout=START_TIMEOUT))
         return _SERVER[0]
 
 
