@@ -45,7 +45,7 @@ class BackgroundProcess:
         )
         self.seconds: float | None = None
 
-    def wait(self, timeout: float = 1800) -> int:
+    def wait(self, timeout: float | None = 1800) -> int:
         code = self.process.wait(timeout=timeout)
         if self.seconds is None:
             self.seconds = time.perf_counter() - self.started
@@ -133,7 +133,9 @@ class _Lane:
             if process is not None and self.stopping:
                 process.stop()
             elif process is not None:
-                process.wait()  # one run at a time: the lane is the second core
+                # one run at a time: the lane is the second core; no timeout here — the test that needs the run
+                # waits with one and fails with the log, a timeout in this thread would leave the later runs unstarted
+                process.wait(timeout=None)
 
     def _start(self, run: BackgroundRun) -> None:
         try:
