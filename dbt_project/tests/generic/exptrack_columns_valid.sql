@@ -1,5 +1,5 @@
 {% test exptrack_columns_valid(model, not_null=[], non_negative=[], accepted_values={}, scope=none) %}
-{#- A model's column-shape rules in one test: one scan of the model, one dbt node, one Dagster asset check
+{#- A model's column-shape rules in one test: one dbt node, one Dagster asset check
     (docs/incremental.md, "Column rules are grouped per model"). Rules, as dbt's own tests:
     - not_null: [columns] — no null (dbt's not_null);
     - non_negative: [columns] — no value below 0 (a null passes);
@@ -32,6 +32,25 @@
         "exptrack_columns_valid on " ~ model ~ " names no rule: give not_null, non_negative or accepted_values"
     ) }}
 {%- endif %}
+{%- if scope is none %}
+{#- A whole model: one filtered count per rule, so the engine can answer each from its storage statistics (DuckDB
+    skips row groups whose null counts / min-max rule the filter out; a view passes the filter down to its scan),
+    as dbt's own not_null does: a single sum(case ...) over every row would read every column of every row. -#}
+with per_rule as (
+    {%- for rule in rules %}
+    select
+        '{{ rule.column }}' as column_name,
+        '{{ rule.rule }}' as rule_name,
+        '{{ rule.what }}' as what,
+        count(*) as failing_rows
+    from {{ model }}
+    where {{ rule.broken }}
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+)
+{%- else %}
+{#- The run's scope of a per-unit table: its rows are found by a join, not by statistics, so one pass counts every
+    rule over them. -#}
 with counted as (
     select
     {%- for rule in rules %}
@@ -64,6 +83,7 @@ per_rule as (
     from counted
     cross join rules
 )
+{%- endif %}
 
 select
     column_name,
