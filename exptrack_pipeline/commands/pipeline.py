@@ -1,4 +1,5 @@
-"""`exptrack run`: ingest a date range in one run, then the registry, dbt, results, monitoring and lifecycle.
+"""`exptrack run`: one Dagster run that ingests a date range, then builds the registry, dbt, results, monitoring and
+lifecycle.
 
 The terminal shows one line per step (commands/progress.py); dbt's per-node output and Dagster's log go to
 <output dir>/logs/run-<time>.log, whose path is printed when a step fails.
@@ -134,35 +135,29 @@ def run_pipeline(
     days = (end - start).days + 1
     totals = {"raw_exposures": days, "raw_events": days, DBT_STEP: dbt_node_count(dbt_project.manifest_path)}
     print(f"warehouse: {open_warehouse(settings).describe()}", flush=True)
+    # One Dagster run: daily_pipeline (the ingestion's day range, then everything downstream; unpartitioned assets
+    # run once) or, without ingestion, analysis_job. A second run cost its own creation, resource set-up and
+    # run-level events (BENCHMARKS.md, "Branch `run_fixed`"); the steps and their progress lines are the same.
+    name, heading, tags = (
+        (
+            "daily_pipeline",
+            f"ingest {start} .. {end} ({days} days), then registry, dbt, results, monitoring, lifecycle",
+            {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
+        )
+        if ingest
+        else ("analysis_job", "registry, dbt, results, monitoring, lifecycle", {})
+    )
+    run_config = {
+        **LOGGERS,
+        "ops": {"exptrack_dbt_models": {"config": {"full_refresh": full_refresh, "all_tests": all_tests}}},
+    }
     with RunProgress(totals=totals) as progress, log_path.open("w") as log:
         defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(loggers=run_loggers(progress)))
-        jobs = (
-            [
-                (
-                    "ingest_job",
-                    f"ingest {start} .. {end} ({days} days)",
-                    {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
-                )
-            ]
-            if ingest
-            else []
-        )
-        jobs.append(("analysis_job", "registry, dbt, results, monitoring, lifecycle", {}))
-        analysis_config = {
-            **LOGGERS,
-            "ops": {"exptrack_dbt_models": {"config": {"full_refresh": full_refresh, "all_tests": all_tests}}},
-        }
-        for name, heading, tags in jobs:
-            progress.heading(heading)
-            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                result = defs.resolve_job_def(name).execute_in_process(
-                    run_config=analysis_config if name == "analysis_job" else LOGGERS,
-                    instance=instance,
-                    tags=tags,
-                    raise_on_error=False,
-                )
-            if not result.success:
-                break
+        progress.heading(heading)
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            result = defs.resolve_job_def(name).execute_in_process(
+                run_config=run_config, instance=instance, tags=tags, raise_on_error=False
+            )
     if progress.failures or not result.success:
         step, error = progress.failures[0] if progress.failures else (name, "the run failed")
         raise PipelineFailed(

@@ -1,13 +1,14 @@
-"""Report figures as PNG bytes (matplotlib, Agg backend, no global state left behind)."""
+"""Report figures as PNG bytes (matplotlib, Agg backend, no global state left behind).
+
+matplotlib is imported on the first figure, not with this module: every process that loads the Dagster definitions
+imports the reports, and most of them (a daily pipeline run, the CLI, the code server) draw nothing (0.45 CPU-s
+saved per process, BENCHMARKS.md "Branch `run_fixed`")."""
 
 from __future__ import annotations
 
 import io
+from functools import cache
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -15,10 +16,21 @@ ROLE_COLORS = {"primary": "#1f77b4", "secondary": "#7f7f7f", "guardrail": "#d627
 PNG_METADATA = {"Software": None}  # no matplotlib version in the file: same figure, same bytes
 
 
+@cache
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend (no display), imported once on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata=PNG_METADATA)
-    plt.close(fig)
+    _pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -29,7 +41,7 @@ def forest_plot(latest: pd.DataFrame, title: str) -> bytes:
         key=lambda s: s.map({"primary": 0, "secondary": 1, "guardrail": 2}) if s.name == "metric_role" else s,
     )
     rows = rows.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * max(len(rows), 2) + 1.2))
+    fig, ax = _pyplot().subplots(figsize=(7.5, 0.45 * max(len(rows), 2) + 1.2))
     y = np.arange(len(rows))
     for i, r in rows.iterrows():
         color = ROLE_COLORS.get(r["metric_role"], "black")
@@ -47,7 +59,7 @@ def forest_plot(latest: pd.DataFrame, title: str) -> bytes:
 
 def cumulative_lift_plot(history: pd.DataFrame, title: str) -> bytes:
     """Primary metric lift by analysis date with its always-valid (sequential) CI band, one line per variant."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    fig, ax = _pyplot().subplots(figsize=(7.5, 3.6))
     for variant, rows in history.sort_values("analysis_date").groupby("variant", sort=True):
         x = pd.to_datetime(rows["analysis_date"])
         line = ax.plot(x, 100 * rows["rel_lift"], label=str(variant), lw=1.8)[0]
@@ -65,7 +77,7 @@ def cumulative_lift_plot(history: pd.DataFrame, title: str) -> bytes:
 
 def retention_plot(curves: pd.DataFrame, title: str) -> bytes:
     """Share of units active on day k after exposure (pooled over eligible cohorts), one line per variant."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    fig, ax = _pyplot().subplots(figsize=(7.5, 3.6))
     for variant, rows in curves.sort_values("day_since_exposure").groupby("variant", sort=True):
         ax.plot(rows["day_since_exposure"], 100 * rows["retention_rate"], marker=".", label=str(variant))
     ax.set_xlabel("days since exposure")

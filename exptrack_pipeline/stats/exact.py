@@ -22,7 +22,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from ._util import FloatArray, StrArray
 
@@ -37,6 +36,8 @@ SCIPY_ALTERNATIVE = {0: "two-sided", 1: "greater", -1: "less"}
 
 
 def _one_pvalue(table: tuple[int, int, int, int], test: str, side: int) -> float:
+    from scipy import stats  # here, not at import: scipy.stats costs 0.65 CPU-s and few runs have low counts
+
     xv, nv, xc, nc = table
     grid = [[xv, xc], [nv - xv, nc - xc]]
     alternative = SCIPY_ALTERNATIVE[side]

@@ -30,15 +30,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.special as sc
 from numpy.typing import ArrayLike
-from scipy.stats import norm
 
 from ._util import FloatArray, reasons
 from .arms import ArmStats
 from .effect import Estimate
 from .ratio import ratio_mean_and_variance
 
-BOUND_Z = float(norm.ppf(0.975))
+BOUND_Z = float(sc.ndtri(0.975))
 """z_b: the order statistics bounding Q̂ are taken at ν ∓ z_b·√(ν(1 − ν)/n) (a 95 % interval, as GrowthBook)."""
 
 METHOD_UNIT = "quantile_order_stat_z"

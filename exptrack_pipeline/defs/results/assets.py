@@ -57,19 +57,20 @@ def latest_primary_markdown(results) -> str:
 )
 def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Compute experiment_results from fct_variant_metric_stats: lifts, CIs and p-values per day."""
-    stats = VariantMetricStats.validate(warehouse.read_df("select * from main.fct_variant_metric_stats"))
-    alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")[
-        "alpha"
-    ]
-    margins = warehouse.read_df("select experiment_id, metric_id, max_relative_harm from registry.experiment_metrics")
-    options = warehouse.read_df(
-        "select em.experiment_id, em.metric_id, em.alternative, m.exact_test, m.exact_below"
-        " from registry.experiment_metrics em join registry.metrics m on m.metric_id = em.metric_id"
-    )
-    corrections = warehouse.read_df("select experiment_id, correction from registry.experiments").set_index(
-        "experiment_id"
-    )["correction"]
-    quantiles = warehouse.read_df("select * from main.fct_variant_metric_quantiles")
+    with warehouse.one_connection(read_only=True) as held:  # one connection for the reads (~30 ms per open)
+        stats = VariantMetricStats.validate(held.read_df("select * from main.fct_variant_metric_stats"))
+        alphas = held.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")[
+            "alpha"
+        ]
+        margins = held.read_df("select experiment_id, metric_id, max_relative_harm from registry.experiment_metrics")
+        options = held.read_df(
+            "select em.experiment_id, em.metric_id, em.alternative, m.exact_test, m.exact_below"
+            " from registry.experiment_metrics em join registry.metrics m on m.metric_id = em.metric_id"
+        )
+        corrections = held.read_df("select experiment_id, correction from registry.experiments").set_index(
+            "experiment_id"
+        )["correction"]
+        quantiles = held.read_df("select * from main.fct_variant_metric_quantiles")
     results = compute_results(stats, alphas, margins, options, corrections, quantiles=quantiles)
     warehouse.replace_table("main", RESULTS_TABLE, results)
     context.log.info(f"wrote {len(results)} result rows")
@@ -94,10 +95,11 @@ def experiment_results(context: dg.AssetExecutionContext, warehouse: WarehouseRe
 )
 def retention_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Compute retention_results from fct_retention_cohorts: D1/D7/D30 rates and lifts."""
-    cohorts = RetentionCohorts.validate(warehouse.read_df("select * from main.fct_retention_cohorts"))
-    controls = warehouse.read_df("select experiment_id, control_variant from registry.experiments").set_index(
-        "experiment_id"
-    )["control_variant"]
+    with warehouse.one_connection(read_only=True) as held:
+        cohorts = RetentionCohorts.validate(held.read_df("select * from main.fct_retention_cohorts"))
+        controls = held.read_df("select experiment_id, control_variant from registry.experiments").set_index(
+            "experiment_id"
+        )["control_variant"]
     results = compute_retention_results(cohorts, controls)
     warehouse.replace_table("main", "retention_results", results)
     matrix = (
@@ -129,11 +131,12 @@ def retention_results(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 )
 def segment_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Compute segment_results from fct_segment_metric_stats: lifts and SRM per segment."""
-    stats = SegmentMetricStats.validate(warehouse.read_df("select * from main.fct_segment_metric_stats"))
-    exposures = warehouse.read_df("select * from main.fct_segment_exposures")
-    alphas = warehouse.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")[
-        "alpha"
-    ]
+    with warehouse.one_connection(read_only=True) as held:
+        stats = SegmentMetricStats.validate(held.read_df("select * from main.fct_segment_metric_stats"))
+        exposures = held.read_df("select * from main.fct_segment_exposures")
+        alphas = held.read_df("select experiment_id, alpha from registry.experiments").set_index("experiment_id")[
+            "alpha"
+        ]
     results = compute_segment_results(stats, exposures, alphas)
     warehouse.replace_table("main", "segment_results", results)
     small = int((results["warning"] != "").sum())
