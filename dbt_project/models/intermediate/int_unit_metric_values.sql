@@ -22,9 +22,30 @@
 -- changed (int_refresh_units), whose value moved with the last analysis date (int_refresh_value_units: unit-days or
 -- eligibility between the old and the new date), and every unit of a changed metric or experiment. A moved cap
 -- re-caps the other units' stored totals in place (exptrack_unit_value_recap.sql; on Spark: every unit recomputed).
+{%- set experiments_bound = exptrack_unit_value_experiments_bound(exptrack_recaps_unit_values()) %}
+
 with assignments as (
 
-    select * from {{ ref('int_assignments') }}
+    -- the alias is read by the bound below (an incremental run's)
+    select * from {{ ref('int_assignments') }} as assignments  -- noqa: AL05
+    {%- if experiments_bound is not none %}
+    -- Performance: a daily run recomputes a few units (a quiet day: those with unit-days on it or newly eligible), so
+    -- only their assignments are joined with the metrics, not every analysed unit's (exptrack_unit_value_bounds.sql);
+    -- the scope condition below still decides which rows are rebuilt.
+    where
+        {%- if experiments_bound %}
+        assignments.experiment_id in ({{ exptrack_sql_strings(experiments_bound) }}) or
+        {%- endif %}
+        exists (
+            select 1 from (
+                select experiment_id, user_id from {{ ref('int_refresh_units') }}
+                union all
+                select experiment_id, user_id from {{ ref('int_refresh_value_units') }}
+            ) as scoped_keys
+            where scoped_keys.experiment_id = assignments.experiment_id
+                and scoped_keys.user_id = assignments.user_id
+        )
+    {%- endif %}
 
 ),
 
