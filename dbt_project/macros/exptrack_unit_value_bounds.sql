@@ -21,3 +21,20 @@
             and {{ alias }}.metric_id = '{{ metric_id | replace("'", "''") }}')
     {%- endfor %}
 {%- endmacro %}
+
+{#- Which analysed units int_unit_metric_values needs to read on an incremental run, when that is fewer than all:
+    the experiments whose every unit is in scope (changed experiments, a list; every other unit in scope has its
+    experiment × unit in int_refresh_units or int_refresh_value_units). None when every assignment must be read: no
+    previous state, scope all, a changed metric, or whole metrics in the recomputed scope (no re-cap: Spark); the
+    scope's own condition is applied afterwards in every case, so this only narrows what the joins read. -#}
+{% macro exptrack_unit_value_experiments_bound(recap) %}
+    {%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
+    {%- set rebuild_all, since = exptrack_refresh_since() -%}
+    {%- if rebuild_all or exptrack_value_state_missing() or exptrack_stored_unit_values() is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set changed = exptrack_refresh_changed_keys() -%}
+    {%- set whole, moved_units = exptrack_unit_value_scope_keys() -%}
+    {%- if changed['metric'] or (whole and not recap) -%}{{ return(none) }}{%- endif -%}
+    {{ return(changed['experiment']) }}
+{% endmacro %}

@@ -15,13 +15,18 @@
     (int_refresh_value_units). Without a previous state of the dates (int_refresh_value_dates): every row.
     The whole metrics are written in as a literal list and a subquery over an empty table is left out
     (macros/exptrack_unit_value_bounds.sql): an OR of EXISTS makes the warehouse test every row against each.
-    `moved`: another condition for the units whose value moved with the date (lifecycle_novelty's unit periods). -#}
-{% macro exptrack_in_unit_value_scope(alias, moved=none) -%}
+    `moved`: another condition for the units whose value moved with the date (lifecycle_novelty's unit periods).
+    `recap`: int_unit_metric_values' recomputed rows only (exptrack_recaps_unit_values): the whole metrics are left out
+    (a unit of one whose value moved for no other reason is re-capped in place, exptrack_recap_unit_values; a changed
+    metric or experiment is in scope 'unit' anyway), and a stored table without `numerator_total` is rebuilt whole.
+    Without `recap` (the daily tests, exptrack_test_scope.sql): every row the run wrote, re-capped ones included. -#}
+{% macro exptrack_in_unit_value_scope(alias, moved=none, recap=false) -%}
     {%- set whole, moved_units = exptrack_unit_value_scope_keys() -%}
+    {%- set rebuild_all = exptrack_value_state_missing() or (recap and exptrack_stored_unit_values() is none) -%}
     (
-        {{ "true" if exptrack_value_state_missing() else "false" }}
+        {{ "true" if rebuild_all else "false" }}
         or {{ exptrack_in_refresh_scope('unit', alias) }}
-        {{- exptrack_in_pairs(whole, alias) }}
+        {{- exptrack_in_pairs([] if recap else whole, alias) }}
         {%- if moved is not none %}
         or {{ moved }}
         {%- elif moved_units %}
@@ -35,11 +40,11 @@
     )
 {%- endmacro %}
 
-{#- Pre-hook of int_unit_metric_values (and int_novelty_unit_periods, with `moved`): delete the rows of its scope
-    (nothing on a first or full build). -#}
-{% macro exptrack_delete_unit_value_scope(moved=none) %}
+{#- Pre-hook of int_unit_metric_values (`recap`) and int_novelty_unit_periods (with `moved`): delete the rows of its
+    scope (nothing on a first or full build). -#}
+{% macro exptrack_delete_unit_value_scope(moved=none, recap=false) %}
     {%- if is_incremental() and exptrack_deletes_refresh_scope() -%}
-        {{ exptrack_delete_where(this, 'refreshed', exptrack_in_unit_value_scope('refreshed', moved)) }}
+        {{ exptrack_delete_where(this, 'refreshed', exptrack_in_unit_value_scope('refreshed', moved, recap)) }}
     {%- endif -%}
 {% endmacro %}
 

@@ -2,7 +2,11 @@
     config(
         materialized='incremental',
         incremental_strategy=exptrack_incremental_strategy(),
-        pre_hook="{{ exptrack_delete_unit_value_scope() }}",
+        pre_hook=[
+            "{{ exptrack_recap_unit_values() }}",
+            "{{ exptrack_delete_unit_value_scope(recap=exptrack_recaps_unit_values()) }}",
+        ],
+        on_schema_change='append_new_columns',
     )
 }}
 -- depends_on: {{ ref('int_refresh_scope') }}
@@ -11,14 +15,37 @@
 -- depends_on: {{ ref('int_refresh_value_units') }}
 
 -- Each analysed unit's metric value as of its experiment's last analysis date: y (capped, or 0/1), the ratio
--- denominator d and the CUPED covariate x (with its pre-period denominator w for ratios). Units with no qualifying
--- event have y = d = 0. Retention Dn units count only once they are n days past exposure.
+-- denominator d and the CUPED covariate x (with its pre-period denominator w for ratios), and the uncapped total
+-- behind y (numerator_total). Units with no qualifying event have y = d = 0. Retention Dn units count only once they
+-- are n days past exposure.
 -- Incremental (exptrack_unit_value_scope.sql): a run recomputes the units whose unit-days, covariate or assignment
 -- changed (int_refresh_units), whose value moved with the last analysis date (int_refresh_value_units: unit-days or
--- eligibility between the old and the new date), and every unit of a changed metric or experiment or a moved cap.
+-- eligibility between the old and the new date), and every unit of a changed metric or experiment. A moved cap
+-- re-caps the other units' stored totals in place (exptrack_unit_value_recap.sql; on Spark: every unit recomputed).
+{%- set experiments_bound = exptrack_unit_value_experiments_bound(exptrack_recaps_unit_values()) %}
+
 with assignments as (
 
-    select * from {{ ref('int_assignments') }}
+    -- the alias is read by the bound below (an incremental run's)
+    select * from {{ ref('int_assignments') }} as assignments  -- noqa: AL05
+    {%- if experiments_bound is not none %}
+    -- Performance: a daily run recomputes a few units (a quiet day: those with unit-days on it or newly eligible), so
+    -- only their assignments are joined with the metrics, not every analysed unit's (exptrack_unit_value_bounds.sql);
+    -- the scope condition below still decides which rows are rebuilt.
+    where
+        {%- if experiments_bound %}
+        assignments.experiment_id in ({{ exptrack_sql_strings(experiments_bound) }}) or
+        {%- endif %}
+        exists (
+            select 1 from (
+                select experiment_id, user_id from {{ ref('int_refresh_units') }}
+                union all
+                select experiment_id, user_id from {{ ref('int_refresh_value_units') }}
+            ) as scoped_keys
+            where scoped_keys.experiment_id = assignments.experiment_id
+                and scoped_keys.user_id = assignments.user_id
+        )
+    {%- endif %}
 
 ),
 
@@ -82,7 +109,7 @@ scoped_units as (
 
     select * from eligible_units
     {% if is_incremental() %}
-        where {{ exptrack_in_unit_value_scope('eligible_units') }}
+        where {{ exptrack_in_unit_value_scope('eligible_units', recap=exptrack_recaps_unit_values()) }}
     {% endif %}
 
 ),
@@ -158,7 +185,8 @@ select
         as metric_value,
     coalesce(totals.denominator_total, 0) as denominator_value,
     coalesce(totals.covariate, 0) as covariate,
-    coalesce(totals.covariate_den, 0) as covariate_den
+    coalesce(totals.covariate_den, 0) as covariate_den,
+    coalesce(totals.numerator_total, 0) as numerator_total
 from scoped_units
 left join totals
     on scoped_units.experiment_id = totals.experiment_id
