@@ -23,15 +23,25 @@ STATS = ["n", "sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den"]
 CROSS = ["sum_cross", "sum_cross_num_den", "sum_cross_den_num", "sum_cross_den"]
 
 
-def _arm(row: pd.Series) -> ArmStats:
-    return ArmStats(**{c: np.array([float(row[c])]) for c in STATS})
+def _arms(frame: pd.DataFrame) -> ArmStats:
+    return ArmStats(**{c: frame[c].to_numpy(dtype=np.float64) for c in STATS})
 
 
-def _covariance(first: pd.Series, second: pd.Series, kind: str) -> float:
-    if not set(CROSS) <= set(first.index) or pd.isna(first["sum_cross"]):
-        return 0.0
-    cross = [float(first[c]) if pd.notna(first[c]) else np.nan for c in CROSS]
-    return float(paired_mean_covariance(_arm(first), _arm(second), kind, *cross)[0])  # type: ignore[arg-type]
+def _covariances(first: pd.DataFrame, second: pd.DataFrame, kind: str) -> np.ndarray:
+    """Cov of an arm's means in the two groups, row-wise; 0 where the frame has no cross sums (disjoint units)."""
+    if not set(CROSS) <= set(first.columns):
+        return np.zeros(len(first))
+    cross = [first[c].to_numpy(dtype=np.float64) for c in CROSS]
+    cov = paired_mean_covariance(_arms(first), _arms(second), kind, *cross)  # type: ignore[arg-type]
+    return np.where(np.isnan(cross[0]), 0.0, cov)
+
+
+def _side(pairs: pd.DataFrame, rows: pd.DataFrame, by: str, value: str, on: list[str]) -> pd.DataFrame:
+    """`rows` with `by == value` aligned to `pairs` (left join on `on`; `_found` marks a matched row)."""
+    picked = rows.loc[rows[by] == value, [*on, *STATS, *[c for c in CROSS if c in rows.columns]]].assign(_found=1)
+    side = pairs[on].merge(picked, on=on, how="left", validate="many_to_one")
+    side["_found"] = side["_found"].notna()
+    return side
 
 
 def lift_difference(
@@ -44,61 +54,48 @@ def lift_difference(
     per_experiment: bool = True,
 ) -> pd.DataFrame:
     """Per experiment (when the column is there), other experiment (when there), metric and non-control variant: the
-    lift
-    within `by == first` and within `by == second`, their difference, its p-value, and the Bonferroni-adjusted p-value
-    over the experiment's pairs (`per_experiment`) or over every row. `paired`: the same units are in both groups
-    (use the cross-period sums).
+    lift within `by == first` and within `by == second`, their difference, its p-value, and the Bonferroni-adjusted
+    p-value over the experiment's pairs (`per_experiment`) or over every row. `paired`: the same units are in both
+    groups (use the cross-period sums). Vectorised: one `compare_lift_difference` call per stat kind over every
+    pair of the frame (a portfolio's interactions are thousands of pairs).
 
     `stats`: sufficient statistics rows with metric_id, stat_kind, variant, is_control, `by` and the STATS columns.
     """
     keys = [k for k in ("experiment_id", "other_experiment_id") if k in stats.columns]
-    out = []
-    for group_key, part in stats.groupby([*keys, "metric_id"], dropna=False, sort=True):
-        kind = str(part["stat_kind"].iloc[0])
-        control = part[part["is_control"]].set_index(by)
-        for variant, rows in part[~part["is_control"]].groupby("variant", sort=True):
-            rows = rows.set_index(by)
-            row = dict(
-                zip([*keys, "metric_id"], group_key if isinstance(group_key, tuple) else (group_key,), strict=True)
-            )
-            row["variant"] = variant
-            if not {first, second} <= set(control.index) or not {first, second} <= set(rows.index):
-                out.append(
-                    row
-                    | {
-                        f"lift_{first}": np.nan,
-                        f"lift_{second}": np.nan,
-                        "difference": np.nan,
-                        f"n_{first}": 0,
-                        f"n_{second}": 0,
-                        "p_value": np.nan,
-                    }
-                )
-                continue
-            c1, c2, v1, v2 = control.loc[first], control.loc[second], rows.loc[first], rows.loc[second]
-            res = compare_lift_difference(
-                _arm(c1),
-                _arm(v1),
-                _arm(c2),
-                _arm(v2),
-                kind=kind,  # type: ignore[arg-type]
-                cov_control=_covariance(c1, c2, kind) if paired else 0.0,
-                cov_variant=_covariance(v1, v2, kind) if paired else 0.0,
-            )
-            out.append(
-                row
-                | {
-                    f"lift_{first}": float(res.lift_1[0]),
-                    f"lift_{second}": float(res.lift_2[0]),
-                    "difference": float(res.difference[0]),
-                    f"n_{first}": int(c1["n"] + v1["n"]),
-                    f"n_{second}": int(c2["n"] + v2["n"]),
-                    "p_value": float(res.p_value[0]),
-                }
-            )
-    frame = pd.DataFrame(out)
-    if frame.empty:
-        return frame
+    group = [*keys, "metric_id"]
+    if stats.empty:
+        return pd.DataFrame()
+    is_control = stats["is_control"].astype(bool)
+    pairs = (
+        stats.loc[~is_control, [*group, "variant"]]
+        .drop_duplicates()
+        .sort_values([*group, "variant"], kind="stable")
+        .reset_index(drop=True)
+    )
+    if pairs.empty:
+        return pd.DataFrame()
+    kinds = stats.groupby(group, dropna=False, sort=False)["stat_kind"].first().rename("_kind").reset_index()
+    pairs = pairs.merge(kinds, on=group, how="left", validate="many_to_one")
+    control, variant = stats[is_control], stats[~is_control]
+    c1, c2 = _side(pairs, control, by, first, group), _side(pairs, control, by, second, group)
+    v1, v2 = (_side(pairs, variant, by, value, [*group, "variant"]) for value in (first, second))
+    found = (c1["_found"] & c2["_found"] & v1["_found"] & v2["_found"]).to_numpy()
+    lift_1, lift_2, difference, p_value = (np.full(len(pairs), np.nan) for _ in range(4))
+    for kind in pairs.loc[found, "_kind"].astype(str).unique():
+        at = found & (pairs["_kind"].astype(str) == kind).to_numpy()
+        sub = [side[at] for side in (c1, v1, c2, v2)]
+        res = compare_lift_difference(
+            *(_arms(side) for side in sub),
+            kind=kind,  # type: ignore[arg-type]
+            cov_control=_covariances(sub[0], sub[2], kind) if paired else 0.0,
+            cov_variant=_covariances(sub[1], sub[3], kind) if paired else 0.0,
+        )
+        lift_1[at], lift_2[at], difference[at], p_value[at] = res.lift_1, res.lift_2, res.difference, res.p_value
+    frame = pairs[[*group, "variant"]].copy()
+    frame[f"lift_{first}"], frame[f"lift_{second}"], frame["difference"] = lift_1, lift_2, difference
+    frame[f"n_{first}"] = np.where(found, (c1["n"] + v1["n"]).fillna(0), 0).astype(np.int64)
+    frame[f"n_{second}"] = np.where(found, (c2["n"] + v2["n"]).fillna(0), 0).astype(np.int64)
+    frame["p_value"] = p_value
     family = frame["experiment_id"].to_numpy() if per_experiment and "experiment_id" in frame.columns else None
     frame["p_value_adjusted"] = adjust_pvalues(frame["p_value"].to_numpy(), method="bonferroni", family=family)
     frame["flag"] = frame["p_value_adjusted"] < alpha
