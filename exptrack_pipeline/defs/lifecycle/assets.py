@@ -31,7 +31,7 @@ from exptrack_pipeline.lifecycle import archive, inputs, portfolio, store
 from exptrack_pipeline.lifecycle.handoff import handoff_markdown
 from exptrack_pipeline.reports import summaries
 from exptrack_pipeline.reports.document import Document, data_uri_markdown
-from exptrack_pipeline.reports.experiment import render
+from exptrack_pipeline.reports.publish import Published, publish
 from exptrack_pipeline.site import data as site_data
 from exptrack_pipeline.site.build import learnings_synthesis
 from exptrack_pipeline.warehouse.targets import writer_pool
@@ -121,28 +121,39 @@ def experiment_reports(
     registry: RegistryResource,
     output_paths: OutputPathsResource,
 ) -> dg.MaterializeResult:
-    """Render every experiment's report (Markdown and HTML) into the reports folder."""
+    """Render every experiment's report (Markdown and HTML) into the reports folder; an experiment whose inputs and
+    rendering code did not change since its last render keeps its files (reports/publish.py)."""
     out = output_paths.paths()
     reg = registry.load()
-    out.reports.mkdir(parents=True, exist_ok=True)
     metadata: dict[str, object] = {}
+    done: list[Published] = []
     with warehouse.connect(read_only=True) as con:
         lifecycle = inputs.optional_table(con, "main.experiment_lifecycle").set_index("experiment_id")
         traffic = inputs.daily_units(con)
         for e in reg.experiments:
-            rendered = render(report_inputs(con, e, lifecycle, traffic))
-            (out.reports / f"{e.id}.html").write_text(rendered.html)
-            (out.reports / f"{e.id}.md").write_text(rendered.markdown)
-            for name, png in rendered.images.items():
-                (out.reports / name).write_bytes(png)
-            forest = rendered.images.get(f"{e.id}_forest.png")
+            report = publish(out.reports, report_inputs(con, e, lifecycle, traffic))
+            done.append(report)
+            forest = out.reports / f"{e.id}_forest.png"
             metadata[e.id] = dg.MetadataValue.md(
-                rendered.key_table + ("\n\n" + data_uri_markdown(forest, "forest plot") if forest else "")
+                report.key_table
+                + (
+                    "\n\n" + data_uri_markdown(forest.read_bytes(), "forest plot")
+                    if forest.name in report.files
+                    else ""
+                )
             )
             metadata[f"{e.id}_report"] = dg.MetadataValue.path(str(out.reports / f"{e.id}.html"))
-            context.log.info(f"{e.id}: {rendered.recommendation.headline}")
+            context.log.info(f"{e.id} ({'rendered' if report.rendered else 'kept'}): {report.headline}")
+    rendered = [r.experiment_id for r in done if r.rendered]
     return dg.MaterializeResult(
-        metadata={"reports": len(reg.experiments), "folder": dg.MetadataValue.path(str(out.reports)), **metadata}
+        metadata={
+            "reports": len(reg.experiments),
+            "rendered": len(rendered),
+            "kept": len(done) - len(rendered),
+            "rendered_experiments": ", ".join(rendered) or "none (inputs and code unchanged)",
+            "folder": dg.MetadataValue.path(str(out.reports)),
+            **metadata,
+        }
     )
 
 
