@@ -174,3 +174,18 @@ def test_only_the_experiments_own_interaction_rows_are_part_of_its_fingerprint()
     mine.loc[(mine["experiment_id"] == CHECKOUT.id) & ~mine["is_control"], "sum"] += 7
     assert checkout_print(mine) != base
     assert checkout_print(stats.iloc[:-4]) != base  # one pair fewer: a different correction over the portfolio
+
+
+def test_duckdb_noise_does_not_re_render_but_a_reordered_results_table_does():
+    base = _inputs(CHECKOUT)
+    base.cohorts = pd.DataFrame(
+        {"variant": ["control", "treatment"], "day_since_exposure": [1, 1], "eligible_units": [10, 12]}
+    )
+    noisy = _inputs(CHECKOUT)
+    noisy.cohorts = base.cohorts.iloc[::-1].reset_index(drop=True)  # rows in another order: the report sums them
+    noisy.results["mean_control"] = 0.5 * (1 + 1e-15)  # a parallel sum's last bits
+    assert pub.fingerprint(noisy) == pub.fingerprint(base)
+    reordered = _inputs(CHECKOUT)
+    reordered.cohorts = base.cohorts
+    reordered.results = reordered.results.iloc[::-1].reset_index(drop=True)  # the tables keep the rows' order
+    assert pub.fingerprint(reordered) != pub.fingerprint(base)

@@ -4,7 +4,8 @@ new day costs).
 Rendering a report draws up to three matplotlib figures, most of the asset's CPU (BENCHMARKS.md "Branch
 `reports_delta`"); an experiment that got no new data (concluded, archived, not started, or a re-run with nothing
 new) renders the same files again. `publish` fingerprints what the report is made of — every frame of `ReportInputs`
-(full CSV text: any changed value, row or column counts), the experiment's YAML, status, decision and traffic, and of
+(full CSV text: any changed value, row or column counts; floats to 10 significant digits, and rows as a set for
+the frames the report sorts itself), the experiment's YAML, status, decision and traffic, and of
 the portfolio-wide interaction stats the experiment's own corrected rows — with the rendering code's version
 (`code_version`: the source of the modules and templates that turn inputs into files, the versions of the libraries
 that draw and format them), and keeps the files when the fingerprint and the files' own hashes match the sidecar
@@ -26,10 +27,18 @@ from pathlib import Path
 import pandas as pd
 
 from exptrack_pipeline.reports.experiment import Rendered, ReportInputs, render
-from exptrack_pipeline.reports.recommendation import interaction_check
+from exptrack_pipeline.reports.recommendation import lift_difference
 
 SIDECAR_VERSION = 1  # bump when the sidecar's layout changes
 LIBRARIES = ("matplotlib", "numpy", "pandas", "jinja2", "markupsafe", "tabulate")
+# Significant digits of a float in the fingerprint. DuckDB's parallel sums differ in the last bits from one run to the
+# next (segment_results of two copies of one warehouse after the same run: 25.592124318168196 vs 25.59212431816819);
+# a report shows at most 4 significant digits and plots at < 1e-4 resolution, so noise below 1e-10 must not re-render.
+FLOAT_DIGITS = 10
+# Frames the report reads in an order of its own (sorted or summed over integer counts): their rows are compared as
+# a set, since DuckDB returns them in any order. `results` (its tables keep the rows' order), `health` and
+# `flag_changes` (ordered by their queries) are compared in order.
+ORDER_FREE = ("retention", "cohorts", "segments", "novelty")
 # What turns ReportInputs into files: (package, resource) pairs whose text is part of the code version.
 CODE_FILES = (
     ("exptrack_pipeline.reports", "experiment.py"),
@@ -73,20 +82,36 @@ def code_version() -> str:
     return h.hexdigest()
 
 
-def _frame_text(frame: pd.DataFrame | None) -> str:
-    """A frame's full content (columns, dtypes, every value at full precision); 'None' for a missing frame."""
+def _frame_text(frame: pd.DataFrame | None, order_free: bool = False) -> str:
+    """A frame's content for the fingerprint: columns, dtypes and every row, floats to FLOAT_DIGITS significant
+    digits; rows sorted when the report does not depend on their order (`order_free`). 'None' for a missing frame."""
     if frame is None:
         return "None"
-    return f"{list(frame.columns)}\n{[str(t) for t in frame.dtypes]}\n{frame.to_csv(index=False)}"
+    rows = frame.to_csv(index=False, header=False, float_format=f"%.{FLOAT_DIGITS}g").splitlines()
+    return f"{list(frame.columns)}\n{[str(t) for t in frame.dtypes]}\n" + "\n".join(
+        sorted(rows) if order_free else rows
+    )
+
+
+_PORTFOLIO: dict[tuple[str, float], pd.DataFrame] = {}  # the last portfolio's corrected pairs (one entry)
 
 
 def _interaction_text(inputs: ReportInputs) -> str:
-    """What the report shows of the portfolio's interaction stats: this experiment's rows after the correction over
-    every pair (the whole table is an input of every report, but a change in other experiments' pairs that leaves
-    this experiment's adjusted rows alone must not re-render it)."""
-    e = inputs.experiment
-    frame, text = interaction_check(inputs.interaction, e.success_criteria.alpha, e.id)
-    return f"{text}\n{_frame_text(frame)}"
+    """What the report shows of the portfolio's interaction stats: this experiment's pairs after the correction over
+    every pair (interaction_check's frame; its text is made from these rows). Another experiment's change that leaves
+    this experiment's corrected rows alone does not re-render it. The portfolio's correction is computed once per
+    table content and alpha, not once per report (the asset passes the same table to every report)."""
+    e, stats = inputs.experiment, inputs.interaction
+    if stats.empty:
+        return "empty"
+    content = hashlib.sha256(pd.util.hash_pandas_object(stats, index=False).to_numpy().tobytes())
+    content.update(f"{list(stats.columns)}{[str(t) for t in stats.dtypes]}".encode())
+    key = (content.hexdigest(), e.success_criteria.alpha)
+    if key not in _PORTFOLIO:
+        _PORTFOLIO.clear()
+        _PORTFOLIO[key] = lift_difference(stats, "other_arm", "control", "treatment", key[1], per_experiment=False)
+    frame = _PORTFOLIO[key]
+    return _frame_text(frame[frame["experiment_id"] == e.id] if not frame.empty else frame)
 
 
 def fingerprint(inputs: ReportInputs, version: str | None = None) -> str:
@@ -99,7 +124,7 @@ def fingerprint(inputs: ReportInputs, version: str | None = None) -> str:
         "daily_units": repr(inputs.daily_units),
     }
     for name in ("results", "retention", "cohorts", "segments", "novelty", "health", "flag_changes"):
-        parts[name] = _frame_text(getattr(inputs, name))
+        parts[name] = _frame_text(getattr(inputs, name), order_free=name in ORDER_FREE)
     parts["interaction"] = _interaction_text(inputs)
     for name, text in parts.items():
         h.update(f"\n--{name}--\n".encode())
