@@ -10,11 +10,21 @@ built only when they are compared (`full_selection`): a table model depends only
 building it once at the end of a sequence equals building it after every run. Likewise, on DuckDB (views bound
 late), the views (staging) are created by the first run and left out of later daily runs: their SQL does not change
 between runs. A --full-refresh builds everything.
+
+A DuckDB lab's first build (an empty warehouse) is kept, by a digest of every input of the world and the dbt
+arguments, and a later lab of the same process whose first build has the same inputs starts from a copy of that file
+instead of running dbt again (`first_build_key`): e.g. test_incremental_cap_corrections.py and
+test_incremental_unit_recap.py both start from World(12) after 6 days and World(13) after 5. dbt's output on DuckDB
+depends only on those inputs, so the copy is the warehouse the build would write.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -29,6 +39,30 @@ DBT_DIR = REPO / "dbt_project"
 STATE_GUARD = "macro.exptrack.exptrack_require_built_together"
 """The macro every refresh state model calls (macros/exptrack_refresh_scope.sql): how the lab finds them."""
 COMPARED_FOLDERS = ("marts", "lifecycle", "monitoring")
+_FIRST_BUILDS: dict[str, tuple[Path, frozenset[str]]] = {}
+"""DuckDB first builds of this process by what went in (first_build_key): the warehouse file and its views."""
+_CACHE: list[Path] = []
+"""The folder of those copies (one per process, deleted at exit)."""
+
+
+def first_build_key(world: World, args: list[str]) -> str:
+    """What a first build's warehouse depends on: every raw and registry input of the world and the dbt arguments
+    (the manifest is the session's). Two tests starting from the same world get the same warehouse."""
+    digest = hashlib.sha256(repr(args).encode())
+    for name, frame in sorted(world.raw_tables().items()):
+        digest.update(name.encode() + frame.to_csv(index=False).encode())
+    digest.update(repr((world.metrics, world.experiments, world.identities)).encode())
+    return digest.hexdigest()
+
+
+def _cached_first_build(key: str, warehouse: Path, views: set[str]) -> None:
+    """Keep a copy of a first build's warehouse for the next test with the same key (deleted at exit)."""
+    if not _CACHE:
+        _CACHE.append(Path(tempfile.mkdtemp(prefix="exptrack-first-builds-")))
+        atexit.register(shutil.rmtree, _CACHE[0], True)
+    copy = _CACHE[0] / f"{key}.duckdb"
+    shutil.copyfile(warehouse, copy)
+    _FIRST_BUILDS[key] = (copy, frozenset(views))
 
 
 @contextmanager
@@ -126,8 +160,17 @@ class Lab:
         marts too) or a `--full-refresh` of everything compared."""
         from dbt.cli.main import dbtRunner
 
-        world.write(self.resource.backend(), self.root / "registry")
+        path = Path(self.resource.path) if self.resource.target == "duckdb" else None
+        first = path is not None and not path.exists() and not self.views_built and not full_refresh
         selection = self.full_selection if marts or full_refresh else self.daily_selection
+        key = first_build_key(world, [*selection, marts]) if first else None
+        if key in _FIRST_BUILDS:  # the same first build earlier in this process: its warehouse, copied
+            cached, views = _FIRST_BUILDS[key]
+            world.registry_tables(self.root / "registry")  # the registry folder as the build leaves it
+            shutil.copyfile(cached, path)
+            self.views_built |= views
+            return
+        world.write(self.resource.backend(), self.root / "registry")
         args = ["run", "--select", *selection, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
         if self.late_bound_views and self.views_built and not full_refresh:
             # a view built once stays what it was (on DuckDB; PostgreSQL drops the views over a rebuilt table)
@@ -141,6 +184,8 @@ class Lab:
         failures = [f"{r.node.name}: {r.message}" for r in getattr(result.result, "results", []) if r.status == "error"]
         assert result.success, f"dbt run failed: {result.exception or failures}"
         self.views_built |= {r.node.name for r in result.result.results} & self.views
+        if key is not None:
+            _cached_first_build(key, path, self.views_built)
 
     def reset(self) -> None:
         """An empty warehouse again, for a new world's sequence (its first build is then a full one): the DuckDB
