@@ -95,6 +95,10 @@ class Shared:
                 self._server = postgres_server.PostgresServer(bindir).start()
             return self._server
 
+    def started_postgres(self):
+        """The server if a run or test started it, else None (never starts one: cpu_log.py reads its CPU)."""
+        return self._server
+
     def temp_dir(self, prefix: str) -> Path:
         folder = Path(tempfile.mkdtemp(prefix=prefix))
         self._folders.append(folder)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import background_runs
 import background_tests
+import cpu_log
 import pytest
 import spark_support
 from pipeline_support import PipelineRun, make_settings
@@ -73,6 +74,7 @@ def demo_run(tmp_path_factory, dbt_manifest) -> PipelineRun:
 
 def pytest_configure(config):
     background_tests.register(config)
+    cpu_log.register(config, child=background_tests.in_child())  # EXPTRACK_TEST_CPU_LOG: CPU-s per test
 
 
 @pytest.hookimpl(trylast=True)  # after -k / -m deselection

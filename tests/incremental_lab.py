@@ -10,11 +10,22 @@ built only when they are compared (`full_selection`): a table model depends only
 building it once at the end of a sequence equals building it after every run. Likewise, on DuckDB (views bound
 late), the views (staging) are created by the first run and left out of later daily runs: their SQL does not change
 between runs. A --full-refresh builds everything.
+
+A DuckDB lab's first two builds are kept, by a digest of the warehouse file before the build, every input of the
+world and the dbt arguments (`build_key`), and a later lab of the same process whose build has the same key gets a
+copy of the file instead of running dbt again: e.g. test_incremental_cap_corrections.py and
+test_incremental_unit_recap.py both start from World(12) after 6 days and World(13) after 5, the three tests of
+test_event_id_hashes.py from the same first build and daily run. dbt's output on DuckDB depends only on those
+inputs; a file a test changed between builds (a planted row, a mark) has other bytes, so it never matches.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -29,6 +40,35 @@ DBT_DIR = REPO / "dbt_project"
 STATE_GUARD = "macro.exptrack.exptrack_require_built_together"
 """The macro every refresh state model calls (macros/exptrack_refresh_scope.sql): how the lab finds them."""
 COMPARED_FOLDERS = ("marts", "lifecycle", "monitoring")
+CACHED_BUILDS = 2
+"""How many builds of each DuckDB lab are kept for reuse: the first two (a test's start, e.g. a first build and its
+first daily run, is where labs of different tests coincide; later builds follow each test's own cases)."""
+_BUILDS: dict[str, tuple[Path, frozenset[str]]] = {}
+"""DuckDB builds of this process by build_key: the warehouse file after the build and the views it had created."""
+_CACHE: list[Path] = []
+"""The folder of those copies (one per process, deleted at exit)."""
+
+
+def build_key(warehouse: Path, world: World, args: list[str]) -> str:
+    """What a DuckDB build's result depends on: the warehouse file's bytes before it (none: an empty warehouse), every
+    raw and registry input of the world and the dbt arguments (the manifest is the session's). Anything a test wrote
+    into the file between builds changes its bytes, hence the key."""
+    digest = hashlib.sha256(repr(args).encode())
+    digest.update(hashlib.sha256(warehouse.read_bytes()).digest() if warehouse.exists() else b"empty")
+    for name, frame in sorted(world.raw_tables().items()):
+        digest.update(name.encode() + frame.to_csv(index=False).encode())
+    digest.update(repr((world.metrics, world.experiments, world.identities)).encode())
+    return digest.hexdigest()
+
+
+def _keep_build(key: str, warehouse: Path, views: set[str]) -> None:
+    """Keep a copy of a build's warehouse for a later lab whose build has the same key (deleted at exit)."""
+    if not _CACHE:
+        _CACHE.append(Path(tempfile.mkdtemp(prefix="exptrack-lab-builds-")))
+        atexit.register(shutil.rmtree, _CACHE[0], True)
+    copy = _CACHE[0] / f"{key}.duckdb"
+    shutil.copyfile(warehouse, copy)
+    _BUILDS[key] = (copy, frozenset(views))
 
 
 @contextmanager
@@ -92,6 +132,7 @@ class Lab:
         self.full_selection = self.daily_selection + [f"+{name}" for name in self.marts]
         self.views = {name for name, node in models.items() if node.config.materialized == "view"}
         self.views_built: set[str] = set()
+        self.builds = 0  # builds run or copied (the first CACHED_BUILDS are keyed and kept)
 
     @classmethod
     def duckdb(cls, root: Path, manifest_path: Path) -> Lab:
@@ -126,26 +167,41 @@ class Lab:
         marts too) or a `--full-refresh` of everything compared."""
         from dbt.cli.main import dbtRunner
 
-        world.write(self.resource.backend(), self.root / "registry")
         selection = self.full_selection if marts or full_refresh else self.daily_selection
         args = ["run", "--select", *selection, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
         if self.late_bound_views and self.views_built and not full_refresh:
             # a view built once stays what it was (on DuckDB; PostgreSQL drops the views over a rebuilt table)
             args += ["--exclude", *sorted(self.views_built)]
+        args += ["--full-refresh"] if full_refresh else []
+        path = Path(self.resource.path) if self.resource.target == "duckdb" else None
+        key = build_key(path, world, args) if path is not None and self.builds < CACHED_BUILDS else None
+        self.builds += 1
+        if key in _BUILDS:  # the same build earlier in this process (another test's lab): its warehouse, copied
+            cached, views = _BUILDS[key]
+            world.registry_tables(self.root / "registry")  # the registry folder as the build leaves it
+            _release_duckdb()
+            shutil.copyfile(cached, path)
+            Path(f"{path}.wal").unlink(missing_ok=True)
+            self.views_built |= views
+            return
+        world.write(self.resource.backend(), self.root / "registry")
         args += ["--quiet", "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs")]
         with _environ({**self.env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             try:
-                result = dbtRunner(manifest=self.manifest).invoke(args + (["--full-refresh"] if full_refresh else []))
+                result = dbtRunner(manifest=self.manifest).invoke(args)
             finally:
                 _release_duckdb()
         failures = [f"{r.node.name}: {r.message}" for r in getattr(result.result, "results", []) if r.status == "error"]
         assert result.success, f"dbt run failed: {result.exception or failures}"
         self.views_built |= {r.node.name for r in result.result.results} & self.views
+        if key is not None:
+            _keep_build(key, path, self.views_built)
 
     def reset(self) -> None:
         """An empty warehouse again, for a new world's sequence (its first build is then a full one): the DuckDB
         file removed, or PostgreSQL's dbt schema dropped (raw and registry tables are replaced by every build)."""
         self.views_built.clear()
+        self.builds = 0
         if self.resource.target == "duckdb":
             _release_duckdb()
             for path in (Path(self.resource.path), Path(f"{self.resource.path}.wal")):

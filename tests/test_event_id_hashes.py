@@ -21,6 +21,9 @@ from incremental_lab import Lab, assert_same, normalized
 from incremental_world import World
 
 TABLES = ["int_events_deduplicated", "int_event_id_hashes"]
+SEED = 41
+"""One world for the three tests: each plants its own case after the same start (its two builds are run once and
+copied to the other tests' warehouses: incremental_lab.build_key)."""
 
 
 def _started(tmp_path, dbt_manifest, seed: int) -> tuple[Lab, World]:
@@ -44,7 +47,7 @@ def _equal_to_a_full_refresh(lab: Lab, world: World, context: str) -> None:
 
 
 def test_a_copy_arriving_days_later_is_dropped_through_the_hashes(tmp_path, dbt_manifest):
-    lab, world = _started(tmp_path, dbt_manifest, 41)
+    lab, world = _started(tmp_path, dbt_manifest, SEED)
     before = len(_kept_ids(lab))
     new_day = world.new_day()
     world.duplicate_later()
@@ -55,7 +58,7 @@ def test_a_copy_arriving_days_later_is_dropped_through_the_hashes(tmp_path, dbt_
 
 
 def test_a_hash_match_without_the_kept_id_keeps_the_new_event(tmp_path, dbt_manifest):
-    lab, world = _started(tmp_path, dbt_manifest, 42)
+    lab, world = _started(tmp_path, dbt_manifest, SEED)
     new_day = world.new_day()
     planted = world.events[new_day]["event_id"].iloc[0]
     with duckdb.connect(lab.resource.path) as con:  # an earlier partition "keeps" the new id's hash (a collision)
@@ -65,7 +68,7 @@ def test_a_hash_match_without_the_kept_id_keeps_the_new_event(tmp_path, dbt_mani
 
 
 def test_a_hash_table_written_with_another_hash_function_is_not_trusted(tmp_path, dbt_manifest):
-    lab, world = _started(tmp_path, dbt_manifest, 43)
+    lab, world = _started(tmp_path, dbt_manifest, SEED)
     with duckdb.connect(lab.resource.path) as con:
         con.execute("update main.int_event_id_hashes set event_id_hash = xor(event_id_hash, cast(1 as ubigint))")
     world.new_day()
