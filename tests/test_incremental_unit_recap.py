@@ -63,10 +63,12 @@ def mark(runs: Lab) -> None:
 
 
 def unmark(runs: Lab) -> None:
-    """The marks off the rows that kept them (a covariate is a sum of non-negative amounts, far below MARK)."""
-    runs.resource.backend().execute(
-        f"update main.int_unit_metric_values set covariate = covariate - {MARK} where covariate >= {MARK}"
-    )
+    """The marks off the rows that kept them (a covariate is a sum of non-negative amounts, far below MARK). The
+    marks went in and out outside the model's hooks, so the segment sums' change log (int_segment_value_changes) saw
+    only the runs' side of them: a marker row makes the next run rebuild those sums whole."""
+    backend = runs.resource.backend()
+    backend.execute(f"update main.int_unit_metric_values set covariate = covariate - {MARK} where covariate >= {MARK}")
+    backend.execute("insert into main.int_segment_value_changes (is_rebuild, n) values (true, 0)")
 
 
 def assert_equals_full_refresh(runs: Lab, world: World, context: str) -> None:

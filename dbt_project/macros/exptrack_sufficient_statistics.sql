@@ -13,8 +13,9 @@
 {% endmacro %}
 
 {#- The aggregates of a group of units: y the metric value, d the denominator, x the covariate and w its pre-period
-    denominator (both or neither). -#}
-{% macro exptrack_sufficient_statistics(y, d, x=none, w=none) %}
+    denominator (both or neither). `sign`: an expression of +1 or -1 per row (a change log's rows: the statistics are
+    additive, so a row of sign -1 takes its unit out of the group's sums, docs/incremental.md "Per-unit deltas"). -#}
+{% macro exptrack_sufficient_statistics(y, d, x=none, w=none, sign=none) %}
     {%- if (x is none) != (w is none) -%}
         {{ exceptions.raise_compiler_error('exptrack_sufficient_statistics: pass both the covariate x and its denominator w, or neither') }}
     {%- endif -%}
@@ -24,8 +25,8 @@
         {%- do sums.update({'sum_w': w, 'sum_w_sq': w ~ ' * ' ~ w, 'sum_xw': x ~ ' * ' ~ w}) -%}
         {%- do sums.update({'sum_xd': x ~ ' * ' ~ d, 'sum_wy': w ~ ' * ' ~ y, 'sum_wd': w ~ ' * ' ~ d}) -%}
     {%- endif -%}
-    cast(count(*) as {{ dbt.type_bigint() }}) as n
+    cast({{ "count(*)" if sign is none else "sum(" ~ sign ~ ")" }} as {{ dbt.type_bigint() }}) as n
     {%- for name in exptrack_sufficient_statistic_names(covariate=x is not none)[1:] %},
-    cast(sum({{ sums[name] }}) as {{ exptrack_type_double() }}) as {{ name }}
+    cast(sum({{ sums[name] if sign is none else sign ~ " * (" ~ sums[name] ~ ")" }}) as {{ exptrack_type_double() }}) as {{ name }}
     {%- endfor %}
 {% endmacro %}

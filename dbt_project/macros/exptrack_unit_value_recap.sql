@@ -38,30 +38,50 @@
     value under the current cap differs from the stored one, updated from their stored total. Nothing on a first or
     full build, when the table is rebuilt whole, or when no metric is whole. -#}
 {% macro exptrack_recap_unit_values() %}
-    {%- if is_incremental() and exptrack_recaps_unit_values() and not exptrack_value_state_missing() -%}
-        {%- set whole, moved_units = exptrack_unit_value_scope_keys() -%}
-        {%- set stored = exptrack_stored_unit_values() -%}
-        {%- if whole and stored is not none -%}
-            {%- set new_value = exptrack_unit_value('stored.numerator_total', 'moved_caps.stat_kind', 'moved_caps.cap') -%}
-            update {{ stored }} as stored
-            set metric_value = {{ new_value }}
-            from (
-                select
-                    dates.experiment_id,
-                    dates.metric_id,
-                    metrics.stat_kind,
-                    caps.cap
-                from {{ ref('int_refresh_metric_dates') }} as dates
-                inner join {{ ref('stg_metrics') }} as metrics
-                    on dates.metric_id = metrics.metric_id
-                left join {{ ref('int_metric_caps') }} as caps
-                    on dates.experiment_id = caps.experiment_id
-                    and dates.metric_id = caps.metric_id
-                where dates.since_date <= cast('1900-01-01' as date)
-            ) as moved_caps
-            where stored.experiment_id = moved_caps.experiment_id
-                and stored.metric_id = moved_caps.metric_id
-                and stored.metric_value <> {{ new_value }}
-        {%- endif -%}
+    {%- if exptrack_recaps_this_run() -%}
+        update {{ exptrack_stored_unit_values() }} as stored
+        set metric_value = {{ exptrack_recapped_value('stored', 'moved_caps') }}
+        from {{ exptrack_moved_caps() }} as moved_caps
+        where {{ exptrack_recapped_row('stored', 'moved_caps') }}
     {%- endif -%}
 {% endmacro %}
+
+{#- Whether the pre-hook above re-caps int_unit_metric_values on this run (its change log, exptrack_value_changes.sql,
+    records the same rows). -#}
+{% macro exptrack_recaps_this_run() %}
+    {%- if is_incremental() and exptrack_recaps_unit_values() and not exptrack_value_state_missing() -%}
+        {%- set whole, moved_units = exptrack_unit_value_scope_keys() -%}
+        {{ return((whole | length > 0) and exptrack_stored_unit_values() is not none) }}
+    {%- endif -%}
+    {{ return(false) }}
+{% endmacro %}
+
+{#- The whole metrics of this run (a moved cap) with their stat_kind and current cap, as a subquery. -#}
+{% macro exptrack_moved_caps() -%}
+    (
+        select
+            dates.experiment_id,
+            dates.metric_id,
+            metrics.stat_kind,
+            caps.cap
+        from {{ ref('int_refresh_metric_dates') }} as dates
+        inner join {{ ref('stg_metrics') }} as metrics
+            on dates.metric_id = metrics.metric_id
+        left join {{ ref('int_metric_caps') }} as caps
+            on dates.experiment_id = caps.experiment_id
+            and dates.metric_id = caps.metric_id
+        where dates.since_date <= cast('1900-01-01' as date)
+    )
+{%- endmacro %}
+
+{#- A stored row (`stored`) of a whole metric (`moved_caps`) whose value under the current cap differs. -#}
+{% macro exptrack_recapped_row(stored, moved_caps) -%}
+    {{ stored }}.experiment_id = {{ moved_caps }}.experiment_id
+    and {{ stored }}.metric_id = {{ moved_caps }}.metric_id
+    and {{ stored }}.metric_value <> {{ exptrack_recapped_value(stored, moved_caps) }}
+{%- endmacro %}
+
+{#- A stored row's value under the current cap, from its uncapped total. -#}
+{% macro exptrack_recapped_value(stored, moved_caps) -%}
+    {{ exptrack_unit_value(stored ~ '.numerator_total', moved_caps ~ '.stat_kind', moved_caps ~ '.cap') }}
+{%- endmacro %}

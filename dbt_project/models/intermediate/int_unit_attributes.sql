@@ -2,9 +2,16 @@
     config(
         materialized='incremental',
         incremental_strategy=exptrack_incremental_strategy(),
-        pre_hook="{{ exptrack_delete_exposure_scope('exposure_unit') }}",
+        pre_hook=[
+            "{{ exptrack_log_attribute_scope(-1) }}",
+            "{{ exptrack_delete_exposure_scope('exposure_unit') }}",
+        ],
+        post_hook="{{ exptrack_log_attribute_scope(1) }}",
     )
 }}
+-- The hooks also log the segment contributions of the scope's units, before and after, into
+-- int_segment_value_changes (macros/exptrack_value_changes.sql).
+-- depends_on: {{ ref('int_segment_value_changes') }}
 -- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_refresh_exposure_units') }}
 -- depends_on: {{ ref('int_refresh_exposure_experiments') }}

@@ -3,12 +3,19 @@
         materialized='incremental',
         incremental_strategy=exptrack_incremental_strategy(),
         pre_hook=[
+            "{{ exptrack_log_unit_value_recap() }}",
             "{{ exptrack_recap_unit_values() }}",
+            "{{ exptrack_log_unit_value_scope(-1) }}",
             "{{ exptrack_delete_unit_value_scope(recap=exptrack_recaps_unit_values()) }}",
         ],
+        post_hook="{{ exptrack_log_unit_value_scope(1) }}",
         on_schema_change='append_new_columns',
     )
 }}
+-- The hooks also log every change of a row into int_segment_value_changes (macros/exptrack_value_changes.sql),
+-- against the current int_unit_attributes (built before this model).
+-- depends_on: {{ ref('int_segment_value_changes') }}
+-- depends_on: {{ ref('int_unit_attributes') }}
 -- depends_on: {{ ref('int_refresh_scope') }}
 -- depends_on: {{ ref('int_refresh_units') }}
 -- depends_on: {{ ref('int_refresh_metric_dates') }}

@@ -1,14 +1,9 @@
 -- Sufficient statistics per experiment × metric × variant × segment at the experiment's last analysis date.
 -- `noqa: LT02` in the loop below: sqlfluff reads the templated comma as an element of its own.
-with unit_values as (
+with segment_stats as (
 
-    select * from {{ ref('int_unit_metric_values') }}
-
-),
-
-unit_attributes as (
-
-    select * from {{ ref('int_unit_attributes') }}
+    -- kept by per-unit deltas (int_segment_metric_sums, macros/exptrack_value_changes.sql)
+    select * from {{ ref('int_segment_metric_sums') }}
 
 ),
 
@@ -33,31 +28,6 @@ experiments as (
 last_dates as (
 
     select * from {{ ref('int_experiment_last_analysis_dates') }}
-
-),
-
-segment_stats as (
-
-    select
-        unit_values.experiment_id,
-        unit_values.metric_id,
-        unit_values.variant,
-        unit_attributes.attribute,
-        unit_attributes.attribute_value,
-        {{ exptrack_sufficient_statistics(
-            'unit_values.metric_value', 'unit_values.denominator_value', 'unit_values.covariate',
-            'unit_values.covariate_den'
-        ) }}
-    from unit_values
-    inner join unit_attributes
-        on unit_values.experiment_id = unit_attributes.experiment_id
-        and unit_values.user_id = unit_attributes.user_id
-    group by
-        unit_values.experiment_id,
-        unit_values.metric_id,
-        unit_values.variant,
-        unit_attributes.attribute,
-        unit_attributes.attribute_value
 
 )
 
