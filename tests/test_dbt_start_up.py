@@ -54,6 +54,37 @@ def test_each_dbt_run_starts_from_the_previous_runs_parse(tmp_path, monkeypatch)
     assert sorted(p.name for p in cache.iterdir() if p.is_file()) == [PARTIAL_PARSE]  # no temporary left behind
 
 
+def test_runs_alternating_between_two_warehouses_each_start_from_their_own_parse(tmp_path, monkeypatch):
+    """The kept parse is per profile: a run on warehouse A after one on warehouse B still parses partially (without
+    the key, B's parse would make dbt re-parse everything: "profile has changed")."""
+    from exptrack_pipeline.defs.dbt.cli_resource import ExptrackDbtCliResource
+    from exptrack_pipeline.defs.dbt.parse_cache import (
+        keep_partial_parse,
+        profile_key,
+        run_target_path,
+        seed_partial_parse,
+    )
+    from exptrack_pipeline.defs.project import dbt_executable
+
+    monkeypatch.setenv("DBT_PP_TEST", "1")
+    dbt = ExptrackDbtCliResource(project_dir=str(DBT_DIR), dbt_executable=dbt_executable(), target="duckdb")
+    cache, profiles = tmp_path / "target", DBT_DIR / "profiles.yml"
+    started_partially = []
+    for n, name in enumerate(["a", "b", "a", "b"]):
+        monkeypatch.setenv("EXPTRACK_WAREHOUSE", str(tmp_path / name / "warehouse.duckdb"))
+        key = profile_key(profiles)
+        run = run_target_path(cache, "exptrack_dbt_models", f"run{n:05d}")
+        seed_partial_parse(cache, run, key)
+        started_partially.append("PartialParsingEnabled" in _parse(dbt, run))
+        assert keep_partial_parse(cache, run, key)
+    assert started_partially == [False, False, True, True]
+    monkeypatch.setenv("EXPTRACK_PG_PASSWORD", "changed")  # a secret is not part of the key
+    monkeypatch.setenv("EXPTRACK_WAREHOUSE", str(tmp_path / "b" / "warehouse.duckdb"))
+    assert profile_key(profiles) == key
+    monkeypatch.setenv("EXPTRACK_DUCKDB_MEMORY_LIMIT", "1GB")  # a setting is
+    assert profile_key(profiles) != key
+
+
 def test_the_dbt_resource_builds_no_adapter_in_the_dagster_process():
     from exptrack_pipeline.config import Settings
     from exptrack_pipeline.defs.dbt.cli_resource import ExptrackDbtCliResource

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from exptrack_pipeline.defs.dbt.parse_cache import keep_partial_parse, run_target_path, seed_partial_parse
+from exptrack_pipeline.defs.dbt.parse_cache import keep_partial_parse, profile_key, run_target_path, seed_partial_parse
 from exptrack_pipeline.defs.dbt.selection import FULL_SCAN_TAG, dbt_build_args, is_backfill
 from exptrack_pipeline.defs.project import dbt_project
 from exptrack_pipeline.defs.resources import WarehouseResource
@@ -75,9 +75,10 @@ def exptrack_dbt_models(
         context.log.info(f"daily run: the data tests tagged {FULL_SCAN_TAG} (whole event-scale tables) are left out")
     targets = Path(dbt_project.project_dir) / dbt_project.target_path
     run_target = run_target_path(targets, context.op_execution_context.op.name, context.run.run_id)
-    seed_partial_parse(targets, run_target)
+    key = profile_key(Path(dbt_project.project_dir) / "profiles.yml")
+    seed_partial_parse(targets, run_target, key)
     try:
         args = dbt_build_args(config.full_refresh, all_tests)
         yield from dbt.cli(args, context=context, target_path=run_target).stream()
     finally:
-        keep_partial_parse(targets, run_target)
+        keep_partial_parse(targets, run_target, key)
