@@ -39,10 +39,11 @@
 {% macro exptrack_changed_exposure_partitions() %}
     {%- set rebuild_all, since = exptrack_refresh_since() -%}
     {%- if not execute or rebuild_all -%}{{ return((rebuild_all, [])) }}{%- endif -%}
-    {%- set found = run_query(
-        "select distinct since_date from " ~ ref('int_refresh_scope') ~ " where scope_kind = 'exposures' order by 1"
+    {%- set found = exptrack_read_once(
+        "select distinct since_date from " ~ ref('int_refresh_scope') ~ " where scope_kind = 'exposures' order by 1",
+        ['int_refresh_scope']
     ) -%}
-    {{ return((false, found.rows | map(attribute=0) | list)) }}
+    {{ return((false, found | map(attribute=0) | list)) }}
 {%- endmacro %}
 
 {#- `days` as a comma-separated list of date literals. -#}

@@ -25,32 +25,35 @@
     {%- set rebuild_all, since = exptrack_refresh_since() -%}
     {%- if rebuild_all or exptrack_value_state_missing() -%}{{ return(bounds) }}{%- endif -%}
     {%- set changed = exptrack_refresh_changed_keys() -%}
-    {%- set primaries = run_query(
-        "select distinct primary_metric_id from " ~ read['experiments']
-    ).columns[0].values() | list -%}
+    {%- set primaries = exptrack_read_once(
+        "select distinct primary_metric_id from " ~ read['experiments'], ['stg_experiments']
+    ) | map(attribute=0) | list -%}
     {%- do bounds.update({
         'all': false, 'experiments': changed['experiment'],
         'metrics': changed['metric'] | select('in', primaries) | list,
     }) -%}
-    {%- set whole = run_query(
+    {%- set whole = exptrack_read_once(
         "select distinct dates.experiment_id, dates.metric_id from " ~ read['dates'] ~ " as dates inner join "
         ~ read['experiments'] ~ " as experiments on dates.experiment_id = experiments.experiment_id"
         ~ " and dates.metric_id = experiments.primary_metric_id"
-        ~ " where dates.since_date <= cast('1900-01-01' as date) order by 1, 2"
+        ~ " where dates.since_date <= cast('1900-01-01' as date) order by 1, 2",
+        ['int_refresh_metric_dates', 'stg_experiments']
     ) -%}
-    {%- for row in whole.rows -%}{%- do bounds['whole'].append((row[0], row[1])) -%}{%- endfor -%}
+    {%- for row in whole -%}{%- do bounds['whole'].append((row[0], row[1])) -%}{%- endfor -%}
     {%- set reach = 2 * exptrack_novelty_max_period_days() - 1 -%}
-    {%- set found = run_query(
+    {%- set found = exptrack_read_once(
         "select cast(" ~ dbt.dateadd('day', -1 * reach, 'min(units.since_date)') ~ " as date) from "
         ~ read['units'] ~ " as units inner join " ~ read['experiments'] ~ " as experiments "
-        ~ "on units.experiment_id = experiments.experiment_id and units.metric_id = experiments.primary_metric_id"
+        ~ "on units.experiment_id = experiments.experiment_id and units.metric_id = experiments.primary_metric_id",
+        ['int_refresh_units', 'stg_experiments']
     ) -%}
-    {%- do bounds.update({'units_from': found.rows[0][0]}) -%}
-    {%- set found = run_query(
+    {%- do bounds.update({'units_from': found[0][0]}) -%}
+    {%- set found = exptrack_read_once(
         "select cast(" ~ dbt.dateadd('day', -1 * reach, 'min(moved.after_date)') ~ " as date) from "
-        ~ read['moved'] ~ " as moved"
+        ~ read['moved'] ~ " as moved",
+        ['int_refresh_analysis_dates']
     ) -%}
-    {%- do bounds.update({'moved_from': found.rows[0][0]}) -%}
+    {%- do bounds.update({'moved_from': found[0][0]}) -%}
     {{ return(bounds) }}
 {% endmacro %}
 
@@ -63,13 +66,14 @@
 {#- The longest novelty period k of the experiments' primary metrics (int_novelty_unit_periods' primary_metrics:
     not retention, a window of at least 2 days), read once; 1 when there is none (no unit has periods then). -#}
 {% macro exptrack_novelty_max_period_days() %}
-    {%- set found = run_query(
+    {%- set found = exptrack_read_once(
         "select max(" ~ exptrack_novelty_period_days('metrics.window_days') ~ ") from " ~ ref('stg_metrics')
         ~ " as metrics inner join " ~ ref('stg_experiments') ~ " as experiments"
         ~ " on experiments.primary_metric_id = metrics.metric_id"
-        ~ " where metrics.metric_kind <> 'retention' and metrics.window_days >= 2"
+        ~ " where metrics.metric_kind <> 'retention' and metrics.window_days >= 2",
+        ['stg_metrics', 'stg_experiments']
     ) -%}
-    {{ return((found.rows[0][0] or 1) | int) }}
+    {{ return((found[0][0] or 1) | int) }}
 {% endmacro %}
 
 {#- The earliest exposure day a unit of the scope `bounds` (exptrack_novelty_scope_bounds) can have, as a literal

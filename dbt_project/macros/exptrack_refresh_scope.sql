@@ -98,11 +98,12 @@
 {% macro exptrack_refresh_changed_keys() %}
     {%- set keys, changes = {'metric': [], 'experiment': []}, ref('int_refresh_scope') -%}
     {%- if execute -%}
-        {%- set found = run_query(
+        {%- set found = exptrack_read_once(
             "select scope_kind, scope_key from " ~ changes
-            ~ " where scope_kind in ('metric', 'experiment') order by scope_kind, scope_key"
+            ~ " where scope_kind in ('metric', 'experiment') order by scope_kind, scope_key",
+            ['int_refresh_scope']
         ) -%}
-        {%- for row in found.rows -%}{%- do keys[row[0]].append(row[1]) -%}{%- endfor -%}
+        {%- for row in found -%}{%- do keys[row[0]].append(row[1]) -%}{%- endfor -%}
     {%- endif -%}
     {{ return(keys) }}
 {% endmacro %}
@@ -112,8 +113,8 @@
 {% macro exptrack_refresh_min_date(model, column) %}
     {%- set relation = ref(model) -%}  {#- at parse time too: the calling node depends on it -#}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {%- set found = run_query("select cast(min(" ~ column ~ ") as date) from " ~ relation) -%}
-    {{ return(found.rows[0][0]) }}
+    {%- set found = exptrack_read_once("select cast(min(" ~ column ~ ") as date) from " ~ relation, [model]) -%}
+    {{ return(found[0][0]) }}
 {% endmacro %}
 
 {#- A list of strings as SQL literals, quotes doubled. -#}
@@ -130,11 +131,12 @@
     {%- if adapter.get_relation(database=scope.database, schema=scope.schema, identifier=scope.identifier) is none -%}
         {{ return((true, none)) }}  {#- not built yet (e.g. `dbt compile` of a fresh warehouse): nothing to compare -#}
     {%- endif -%}
-    {%- set found = run_query(
+    {%- set found = exptrack_read_once(
         "select count(case when scope_kind = 'all' then 1 end) as rebuild_all, "
-        ~ "min(case when scope_kind = 'events' then since_date end) as since from " ~ ref('int_refresh_scope')
+        ~ "min(case when scope_kind = 'events' then since_date end) as since from " ~ ref('int_refresh_scope'),
+        ['int_refresh_scope']
     ) -%}
-    {{ return((found.rows[0][0] > 0, found.rows[0][1])) }}
+    {{ return((found[0][0] > 0, found[0][1])) }}
 {%- endmacro %}
 
 {#- The events (their date read from `column`) an 'activity_dates' model recounts: a condition on the event date alone,

@@ -5,12 +5,15 @@
 {% macro exptrack_unit_value_scope_keys() %}
     {%- set dates, moved = ref('int_refresh_metric_dates'), ref('int_refresh_value_units') -%}
     {%- if not execute -%}{{ return(([], false)) }}{%- endif -%}
-    {%- set whole = run_query(
+    {%- set whole = exptrack_read_once(
         "select distinct experiment_id, metric_id from " ~ dates
-        ~ " where since_date <= cast('1900-01-01' as date) order by 1, 2"
+        ~ " where since_date <= cast('1900-01-01' as date) order by 1, 2",
+        ['int_refresh_metric_dates']
     ) -%}
-    {%- set found = run_query("select count(*) from (select 1 from " ~ moved ~ " limit 1) as any_row") -%}
-    {{ return((whole.rows | map('list') | list, found.rows[0][0] > 0)) }}
+    {%- set found = exptrack_read_once(
+        "select count(*) from (select 1 from " ~ moved ~ " limit 1) as any_row", ['int_refresh_value_units']
+    ) -%}
+    {{ return((whole, found[0][0] > 0)) }}
 {% endmacro %}
 
 {#- `or` one literal condition per (experiment_id, metric_id) pair of `pairs`, over the columns of `alias`; nothing
