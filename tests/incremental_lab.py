@@ -173,7 +173,8 @@ class Lab:
             # a view built once stays what it was (on DuckDB; PostgreSQL drops the views over a rebuilt table)
             args += ["--exclude", *sorted(self.views_built)]
         args += ["--full-refresh"] if full_refresh else []
-        path = Path(self.resource.path) if self.resource.target == "duckdb" else None
+        # SparkResource has no `target`: only DuckDB files are kept and copied
+        path = Path(self.resource.path) if getattr(self.resource, "target", None) == "duckdb" else None
         key = build_key(path, world, args) if path is not None and self.builds < CACHED_BUILDS else None
         self.builds += 1
         if key in _BUILDS:  # the same build earlier in this process (another test's lab): its warehouse, copied
