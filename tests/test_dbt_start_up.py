@@ -78,8 +78,7 @@ def test_runs_alternating_between_two_warehouses_each_start_from_their_own_parse
         started_partially.append("PartialParsingEnabled" in _parse(dbt, run))
         assert keep_partial_parse(cache, run, key)
     assert started_partially == [False, False, True]
-    monkeypatch.setenv("EXPTRACK_PG_PASSWORD", "changed")  # a secret is not part of the key
-    monkeypatch.setenv("EXPTRACK_WAREHOUSE", str(tmp_path / "b" / "warehouse.duckdb"))
+    monkeypatch.setenv("EXPTRACK_PG_PASSWORD", "changed")  # a secret is not part of the key (the last run's: a)
     assert profile_key(profiles) == key
     monkeypatch.setenv("EXPTRACK_DUCKDB_MEMORY_LIMIT", "1GB")  # a setting is
     assert profile_key(profiles) != key
