@@ -94,6 +94,31 @@ def test_the_dbt_resource_builds_no_adapter_in_the_dagster_process():
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
 
 
+@pytest.mark.parametrize("level", ["", "debug"])
+def test_the_pipelines_dbt_writes_no_file_log_unless_dbt_log_level_file_asks(tmp_path, monkeypatch, level):
+    """The dbt step's flags (`file_log_args`) as dbt receives them through the resource: no dbt.log in the run's
+    target folder by default (dagster-dbt reads stdout); DBT_LOG_LEVEL_FILE=debug writes it, SQL included."""
+    from exptrack_pipeline.defs.dbt.cli_resource import ExptrackDbtCliResource, file_log_args
+    from exptrack_pipeline.defs.dbt.parse_cache import run_target_path, seed_partial_parse
+    from exptrack_pipeline.defs.project import dbt_executable
+
+    monkeypatch.setenv("EXPTRACK_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", level)
+    assert file_log_args() == ["--log-level-file", level or "none"]
+    dbt = ExptrackDbtCliResource(project_dir=str(DBT_DIR), dbt_executable=dbt_executable(), target="duckdb")
+    run_target = run_target_path(tmp_path / "target", "exptrack_dbt_models", "run00001")
+    seed_partial_parse(DBT_DIR / "target", run_target)
+    args = ["show", "--inline", "select 42 as answer", *file_log_args()]
+    invocation = dbt.cli(args, target_path=run_target, raise_on_error=True)
+    events = [str(event.raw_event) for event in invocation.stream_raw_events()]
+    assert any("42" in event for event in events)
+    log = run_target / "dbt.log"
+    if level:
+        assert "select 42 as answer" in log.read_text()
+    else:
+        assert not log.exists()
+
+
 def test_one_memory_setting_reaches_dbt_and_the_python_side(tmp_path, monkeypatch):
     from dbt.cli.main import dbtRunner
 

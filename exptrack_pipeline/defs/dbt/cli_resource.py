@@ -12,13 +12,28 @@ work exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
 
 from dagster_dbt import DbtCliResource
 from packaging import version
+
+FILE_LOG_LEVEL_VAR = "DBT_LOG_LEVEL_FILE"
+"""dbt's own variable for the level of its file log (`dbt.log` in the run's target folder)."""
+
+
+def file_log_args(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """`--log-level-file none` unless DBT_LOG_LEVEL_FILE asks for a level: the pipeline's dbt writes no `dbt.log`.
+
+    dagster-dbt reads dbt's events from its stdout (JSON lines, shown in the Dagster run), so the file log is a
+    second copy of every event — at dbt's default level (debug) also every SQL statement — each line serialized
+    to JSON and scanned for secrets again: ≈ 0.8 CPU-s of a 10M empty increment's ≈ 17 (BENCHMARKS.md, "Branch
+    `fixed10M`"). `DBT_LOG_LEVEL_FILE=debug` brings the full log back for a diagnosis.
+    """
+    return ["--log-level-file", environ.get(FILE_LOG_LEVEL_VAR) or "none"]
 
 
 class ExptrackDbtCliResource(DbtCliResource):
