@@ -27,7 +27,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 from pathlib import Path
 
@@ -267,7 +267,10 @@ class Lab:
 
         experiment_results(dg.build_asset_context(), warehouse=self.resource)
         names = [*sorted(set(self.marts + self.incremental)), "experiment_results"]
-        return {name: normalized(self.read(f"select * from main.{name}")) for name in names}
+        backend = self.resource.backend()
+        one_connection = getattr(backend, "one_connection", None)  # DuckDB: the file opened once, not per table
+        with one_connection(read_only=True) if one_connection else nullcontext(backend) as reader:
+            return {name: normalized(reader.read_df(f"select * from main.{name}")) for name in names}
 
 
 def _release_duckdb() -> None:
