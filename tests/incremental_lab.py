@@ -27,7 +27,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,6 +43,12 @@ COMPARED_FOLDERS = ("marts", "lifecycle", "monitoring")
 CACHED_BUILDS = 2
 """How many builds of each DuckDB lab are kept for reuse: the first two (a test's start, e.g. a first build and its
 first daily run, is where labs of different tests coincide; later builds follow each test's own cases)."""
+QUIET_ARTIFACTS = ["--no-write-json", "--log-level-file", "error"]
+"""What a DuckDB or PostgreSQL lab's dbt run leaves out: manifest.json and run_results.json (the lab reads the results
+from the runner, and the manifest is the session's) and the debug lines of logs/dbt.log (every statement and event,
+each serialized; errors are still written there, and the failed nodes' messages are in the assertion). About a tenth
+of a build's CPU (docs/testing.md, "Lab builds without dbt's artifacts"). A test that reads dbt.log sets
+`Lab.dbt_output = []`; the Spark lab (tests/spark_incremental_run.py) keeps dbt's defaults."""
 _BUILDS: dict[str, tuple[Path, frozenset[str]]] = {}
 """DuckDB builds of this process by build_key: the warehouse file after the build and the views it had created."""
 _CACHE: list[Path] = []
@@ -133,6 +139,7 @@ class Lab:
         self.views = {name for name, node in models.items() if node.config.materialized == "view"}
         self.views_built: set[str] = set()
         self.builds = 0  # builds run or copied (the first CACHED_BUILDS are keyed and kept)
+        self.dbt_output: list[str] = []  # dbt arguments for its files (QUIET_ARTIFACTS on DuckDB and PostgreSQL)
 
     @classmethod
     def duckdb(cls, root: Path, manifest_path: Path) -> Lab:
@@ -143,7 +150,9 @@ class Lab:
         database = next(iter(project_models(manifest).values())).database
         path = root / f"{database}.duckdb"
         env = {"EXPTRACK_DBT_TARGET": "duckdb", "EXPTRACK_WAREHOUSE": str(path)}
-        return cls(WarehouseResource(target="duckdb", path=str(path)), env, root, manifest, late_bound_views=True)
+        lab = cls(WarehouseResource(target="duckdb", path=str(path)), env, root, manifest, late_bound_views=True)
+        lab.dbt_output = QUIET_ARTIFACTS
+        return lab
 
     @classmethod
     def postgres(cls, root: Path, env: dict[str, str]) -> Lab:
@@ -160,7 +169,9 @@ class Lab:
             pg_sslmode=env.get("EXPTRACK_PG_SSLMODE", "disable"),
             pg_password=env["EXPTRACK_PG_PASSWORD"],
         )
-        return cls(resource, env, root, parse_manifest(env, root / "parse"))
+        lab = cls(resource, env, root, parse_manifest(env, root / "parse"))
+        lab.dbt_output = QUIET_ARTIFACTS
+        return lab
 
     def build(self, world: World, full_refresh: bool = False, marts: bool = False) -> None:
         """Write the world, then `dbt run` a daily run (the incremental models and the refresh state; `marts`: the
@@ -187,6 +198,7 @@ class Lab:
             return
         world.write(self.resource.backend(), self.root / "registry")
         args += ["--quiet", "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs")]
+        args += self.dbt_output
         with _environ({**self.env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
             try:
                 result = dbtRunner(manifest=self.manifest).invoke(args)
@@ -255,7 +267,10 @@ class Lab:
 
         experiment_results(dg.build_asset_context(), warehouse=self.resource)
         names = [*sorted(set(self.marts + self.incremental)), "experiment_results"]
-        return {name: normalized(self.read(f"select * from main.{name}")) for name in names}
+        backend = self.resource.backend()
+        one_connection = getattr(backend, "one_connection", None)  # DuckDB: the file opened once, not per table
+        with one_connection(read_only=True) if one_connection else nullcontext(backend) as reader:
+            return {name: normalized(reader.read_df(f"select * from main.{name}")) for name in names}
 
 
 def _release_duckdb() -> None:

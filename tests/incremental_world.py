@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -325,14 +326,18 @@ class World(RegistryEdits):
         }
 
     def write(self, warehouse, registry_folder: Path) -> None:
-        """Replace the warehouse's raw and registry tables with the world's current state."""
-        for name, frame in self.raw_tables().items():
-            for column in frame.columns:
-                if frame[column].dtype == object and frame[column].isna().all():
-                    frame[column] = frame[column].astype("string")
-            warehouse.replace_table("raw", name, frame)
-        for name, frame in self.registry_tables(registry_folder).items():
-            warehouse.replace_table("registry", name, frame)
+        """Replace the warehouse's raw and registry tables with the world's current state: on DuckDB through one
+        connection (each table still its own transaction; a connection per table opened the file and checkpointed it
+        on close once per table, ≈ 0.3 CPU-s a build)."""
+        one_connection = getattr(warehouse, "one_connection", None)
+        with one_connection() if one_connection else nullcontext(warehouse) as target:
+            for name, frame in self.raw_tables().items():
+                for column in frame.columns:
+                    if frame[column].dtype == object and frame[column].isna().all():
+                        frame[column] = frame[column].astype("string")
+                target.replace_table("raw", name, frame)
+            for name, frame in self.registry_tables(registry_folder).items():
+                target.replace_table("registry", name, frame)
 
     def snapshot(self) -> dict[tuple[str, str], str]:
         """A digest of each unit of change of the inputs: every events and exposures partition (as loaded), the

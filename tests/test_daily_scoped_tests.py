@@ -24,7 +24,7 @@ def dbt_test(lab: Lab, *select: str) -> dict[str, str]:
     from dbt.cli.main import dbtRunner
 
     args = ["test", "--select", *select, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet"]
-    args += ["--target-path", str(lab.root / "target"), "--log-path", str(lab.root / "logs")]
+    args += ["--target-path", str(lab.root / "target"), "--log-path", str(lab.root / "logs"), *lab.dbt_output]
     with _environ({**lab.env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
         try:
             result = dbtRunner(manifest=lab.manifest).invoke(args)

@@ -51,6 +51,7 @@ def run_alone(warehouse: Lab, world: World, *models: str) -> tuple[bool, str]:
     world.write(warehouse.resource.backend(), warehouse.root / "registry")
     args = ["run", "--select", *models, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet"]
     args += ["--target-path", str(warehouse.root / "target"), "--log-path", str(warehouse.root / "logs")]
+    args += warehouse.dbt_output
     with _environ({**warehouse.env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
         try:
             result = dbtRunner(manifest=warehouse.manifest).invoke(args)

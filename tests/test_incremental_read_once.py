@@ -27,6 +27,7 @@ def new_log_text(log: Path, offset: int) -> tuple[str, int]:
 
 def test_scope_reads_are_sent_once_per_invocation_and_fresh_in_the_next(tmp_path, dbt_manifest):
     runs = lab(tmp_path, dbt_manifest)
+    runs.dbt_output = []  # dbt.log at its default (debug) level: the statements are counted there
     warehouse = runs.resource.backend()
     log = tmp_path / "logs" / "dbt.log"
     world = World(11)
