@@ -10,6 +10,7 @@ compares every table with a full refresh.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -71,6 +72,15 @@ def pairs(runs: Lab, units: str) -> int:
     )
 
 
+def logged_new_rows_from_staged_table(runs: Lab) -> bool:
+    """Whether a post-hook of int_unit_metric_values logged its new rows (+1) from the temporary table dbt staged them
+    in for the append (`<model>__dbt_tmp<timestamp>`), not by finding them again in the whole table (dbt's debug log
+    of the lab's runs; exptrack_staged_new_rows)."""
+    text = (runs.root / "logs" / "dbt.log").read_text()
+    staged = r"cast\(1 as bigint\) as change_sign from \S*int_unit_metric_values__dbt_tmp\S* as refreshed\)"
+    return re.search(staged, text) is not None
+
+
 def test_a_quiet_day_logs_only_the_units_it_reaches(tmp_path, dbt_manifest):
     runs, world = first_days(tmp_path, dbt_manifest, seed=21, days=8)
     plant_sentinel(runs)
@@ -95,6 +105,7 @@ def test_a_quiet_day_logs_only_the_units_it_reaches(tmp_path, dbt_manifest):
     )
     total = pairs(runs, "select experiment_id, user_id from main.int_assignments")
     assert 0 < added <= reached, f"{added} pairs logged, {reached} reachable"
+    assert logged_new_rows_from_staged_table(runs), "the new rows were found again in the whole unit-value table"
     assert reached * 2 < total, "the quiet day reaches most units: the case does not test the bound"
 
     runs.build(world, marts=True)

@@ -122,16 +122,21 @@
 {% endmacro %}
 
 {#- Hooks of int_unit_metric_values around the scope's DELETE and append: the rows of the recomputed scope (the same
-    predicate as the delete and the select), before (-1) and after (+1). Nothing on a whole build (its marker). -#}
+    predicate as the delete and the select), before (-1) and after (+1). Nothing on a whole build (its marker).
+    After the append the scope's rows are exactly the rows the model selected: where the materialization staged them
+    in a temporary table (exptrack_staged_new_rows: DuckDB, PostgreSQL) they are read there, not found again by the
+    scope's predicate over every stored row (issue 16: that second scan of the whole table cost ~1 s at 100M). -#}
 {% macro exptrack_log_unit_value_scope(sign) %}
     {%- if exptrack_keeps_value_deltas() and is_incremental()
         and not exptrack_value_changes_marked(ref('int_segment_value_changes')) -%}
         {%- set recap = exptrack_recaps_unit_values() -%}
+        {%- set staged = exptrack_staged_new_rows() if sign > 0 else none -%}
+        {%- set rows_where = (staged ~ ' as refreshed') if staged is not none
+            else (this ~ ' as refreshed where ' ~ exptrack_in_unit_value_scope('refreshed', none, recap)) -%}
         {{ exptrack_log_segment_changes(
             '(select refreshed.experiment_id, refreshed.metric_id, refreshed.variant, refreshed.user_id,'
             ~ ' refreshed.metric_value, refreshed.denominator_value, refreshed.covariate, refreshed.covariate_den,'
-            ~ ' cast(' ~ sign ~ ' as ' ~ dbt.type_bigint() ~ ') as change_sign from ' ~ this ~ ' as refreshed where '
-            ~ exptrack_in_unit_value_scope('refreshed', none, recap) ~ ')',
+            ~ ' cast(' ~ sign ~ ' as ' ~ dbt.type_bigint() ~ ') as change_sign from ' ~ rows_where ~ ')',
             ref('int_unit_attributes')
         ) }}
     {%- endif -%}
