@@ -213,6 +213,17 @@ def test_srm_passes_a_balanced_split_and_fails_the_checkout_split():
     assert broken.details["p_value"] < 1e-6 and "expected 5,348" in broken.summary
 
 
+def test_srm_text_lists_control_first_whatever_order_the_warehouse_returns_the_arms():
+    """Spark returned registry.experiment_variants in another order than DuckDB and the finding text differed."""
+    summaries = []
+    for order in ([0, 1], [1, 0]):
+        frames = world(per_day=(502, 498))
+        frames["variants"] = frames["variants"].iloc[order].reset_index(drop=True)
+        summaries.append(run(ig.check_srm, frames).summary)
+    assert summaries[0] == summaries[1]
+    assert summaries[0].startswith("Split matches the design: control 7,028 (expected 7,000), treat 6,972")
+
+
 def test_srm_waits_for_the_minimum_units_per_arm():
     f = run(ig.check_srm, world(days=1, per_day=(60, 20)))
     assert f.status == "skip" and "fewer than 100" in f.summary

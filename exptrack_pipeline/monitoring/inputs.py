@@ -163,6 +163,8 @@ DATE_COLUMNS = {"start_date", "end_date", "as_of", "exposure_date", "activity_da
 class HealthInputs:
     """Everything the rules need. `experiments` holds the experiments to judge, with their as-of date.
 
+    `variants` is put in a fixed order (per experiment: control first, then the other arms by name).
+
     `stats` holds fct_variant_metric_stats at each experiment's as-of date only. Dates are `datetime.date`.
     """
 
@@ -196,6 +198,10 @@ class HealthInputs:
                 )
             for column in DATE_COLUMNS & set(frame.columns):
                 frame[column] = pd.to_datetime(frame[column]).dt.date
+        # Control first, then the other arms by name: a warehouse returns rows in any order (Spark does), and the
+        # findings list arms in this order, so their text must not depend on it.
+        ordered = self.variants.sort_values(["experiment_id", "is_control", "variant"], ascending=[True, False, True])
+        object.__setattr__(self, "variants", ordered.reset_index(drop=True))
 
     def rows(self, name: str, experiment_id: str) -> pd.DataFrame:
         """The rows of one frame for one experiment."""

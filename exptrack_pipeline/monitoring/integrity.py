@@ -34,7 +34,7 @@ def _fmt_p(p: float) -> str:
 
 
 def arm_counts(inp: HealthInputs, experiment_id: str, as_of: dt.date) -> pd.DataFrame:
-    """Analysed units per variant through `as_of` with the design weight, in registry order."""
+    """Analysed units per variant through `as_of` with the design weight, control first, then by name."""
     variants = inp.rows("variants", experiment_id)[["variant", "weight", "is_control"]]
     daily = inp.rows("daily_exposures", experiment_id)
     daily = daily[daily["exposure_date"] <= as_of]
