@@ -69,9 +69,12 @@
 {% endmacro %}
 
 {#- A unit's running totals through each of its days (int_unit_metric_daily rows read through `alias`): the numerator
-    and the denominator summed over the unit's days up to and including the row's day. -#}
-{% macro exptrack_unit_running_totals(alias) -%}
+    and the denominator summed over the unit's days up to and including the row's day. With `starting_totals`, the rows
+    are only the unit's later days and carry `numerator_before` / `denominator_before`, its totals over the days before
+    them (int_variant_metric_daily_deltas: a sum per unit over the history, a window over the rebuilt days only). -#}
+{% macro exptrack_unit_running_totals(alias, starting_totals=false) -%}
     {%- for part in ('numerator', 'denominator') %}
+    {% if starting_totals %}{{ alias }}.{{ part }}_before + {% endif -%}
     sum({{ alias }}.{{ part }}_amount) over (
         partition by {{ alias }}.experiment_id, {{ alias }}.metric_id, {{ alias }}.user_id
         order by {{ alias }}.activity_date

@@ -22,3 +22,19 @@
         {{ column }} >= cast('{{ from_date }}' as date)
     {%- endif -%}
 {%- endmacro %}
+
+{#- The first rebuilt day of int_variant_metric_daily_deltas as a literal date string (the earliest delta_since_date,
+    the bound exptrack_metric_dates_since writes), or none when the model is rebuilt whole, a changed metric or
+    experiment rebuilds all its days, nothing is in its scope or dbt is not executing. The model splits its units' days
+    there: the days before it only add up to each unit's starting totals (a sum per unit), and only the days from it on
+    need the running totals (a window). -#}
+{% macro exptrack_metric_dates_from() -%}
+    {%- if not execute or exptrack_deltas_rebuild_all() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set changed = exptrack_refresh_changed_keys() -%}
+    {%- if changed['metric'] or changed['experiment'] -%}
+        {{ return(none) }}  {#- their every day is rebuilt (from 1900-01-01): nothing to split -#}
+    {%- endif -%}
+    {{ return(exptrack_refresh_min_date('int_refresh_metric_dates', 'delta_since_date')) }}
+{%- endmacro %}

@@ -20,6 +20,10 @@
 -- and the running totals of the units active from then on (read over all their days, kept from then on); earlier
 -- days are unchanged, or, where the metric's percentile cap moved, corrected to the new cap from the few units above
 -- the lower cap (int_refresh_cap_corrections). Each row records the cap it was built with (`cap`).
+-- Performance: on an incremental run the units' days before the first rebuilt day only give each unit its starting
+-- totals (a sum per unit, unit_history); the window that computes the running totals sorts the rebuilt days alone
+-- (at 100M events, day 30: ~0.6M of the 3.6M unit-days read), and the covariates join those rows alone.
+{%- set split_date = exptrack_metric_dates_from() if is_incremental() else none %}
 with daily as (
 
     select daily.*
@@ -69,6 +73,39 @@ covariates as (
     select * from {{ ref('int_unit_metric_covariates') }}
 
 ),
+{%- if split_date is not none %}
+
+unit_history as (
+
+    -- each unit's totals over its days before the first rebuilt day
+    select
+        experiment_id,
+        metric_id,
+        user_id,
+        sum(numerator_amount) as numerator_before,
+        sum(denominator_amount) as denominator_before
+    from daily
+    where activity_date < cast('{{ split_date }}' as date)
+    group by experiment_id, metric_id, user_id
+
+),
+
+rebuilt_days as (
+
+    -- the units' days from the first rebuilt day on, with their starting totals
+    select
+        daily.*,
+        coalesce(unit_history.numerator_before, 0) as numerator_before,
+        coalesce(unit_history.denominator_before, 0) as denominator_before
+    from daily
+    left join unit_history
+        on daily.experiment_id = unit_history.experiment_id
+        and daily.metric_id = unit_history.metric_id
+        and daily.user_id = unit_history.user_id
+    where daily.activity_date >= cast('{{ split_date }}' as date)
+
+),
+{%- endif %}
 
 {%- set entry_date -%}
     case
@@ -139,8 +176,8 @@ running_totals as (
         caps.cap,
         coalesce(covariates.covariate, 0) as covariate,
         coalesce(covariates.covariate_den, 0) as covariate_den,
-        {{ exptrack_unit_running_totals('daily') }}
-    from daily
+        {{ exptrack_unit_running_totals('daily', starting_totals=split_date is not none) }}
+    from {{ 'rebuilt_days' if split_date is not none else 'daily' }} as daily
     inner join metrics
         on daily.metric_id = metrics.metric_id
     left join caps
