@@ -21,8 +21,9 @@ Every pipeline phase runs in a child process (this script with --child) with the
 (EXPTRACK_DUCKDB_MEMORY_LIMIT, read by dbt and by the ingestion alike; default 3GB) on an ephemeral Dagster instance.
 EXPTRACK_BENCH_PROFILE=1 profiles each child's Dagster process with cProfile
 (data/bench/<size>/<phase>-day<N>-<warehouse>.prof; the profiler slows it: not for timings).
-Per-model dbt timings come from dbt's run_results.json; they are written to data/bench/<size>/profile.json with the
-dbt step's split (dbt start-up and parse + Dagster around it, models, tests) and the peak RSS per process.
+Per-model dbt timings come from Dagster's event log (dagster-dbt's `Execution Duration` of each node: the pipeline's dbt
+writes no run_results.json); they are written to data/bench/<size>/profile.json with the dbt step's split (dbt start-up
+and parse, models, tests, Dagster after the last node) and the peak RSS per process.
 """
 
 from __future__ import annotations
@@ -87,42 +88,63 @@ def _step_seconds(instance, run_id: str) -> dict[str, float]:
     return out
 
 
-def _run_results(run_id: str) -> dict:
-    """The run_results.json of this run's dbt invocation (the target dir is named after the run), {} if none."""
-    target = REPO / "dbt_project" / "target"
-    found = sorted(target.glob(f"*-{run_id[:7]}-*/run_results.json"))
-    return json.loads(found[-1].read_text()) if found else {}
+def _metadata(event) -> dict:
+    """The metadata of a materialization, asset check evaluation or observation event, else {}."""
+    data = event.event_specific_data
+    for holder in (getattr(data, "materialization", None), getattr(data, "asset_observation", None), data):
+        metadata = getattr(holder, "metadata", None)
+        if isinstance(metadata, dict):
+            return metadata
+    return {}
 
 
-def _dbt_timings(results: dict) -> dict[str, float]:
-    """Per-node execution time of a dbt invocation."""
-    return {r["unique_id"]: round(r["execution_time"], 2) for r in results.get("results", [])}
+def dbt_node_events(instance, run_id: str) -> dict:
+    """Per dbt node of the run, from Dagster's event log (the pipeline's dbt writes no run_results.json:
+    defs/dbt/cli_resource.py): `nodes` {unique_id: execution seconds} and the dbt step's `step_start`,
+    `first_node_start` (the earliest node's event time less its duration), `last_node_end` and `step_end` times.
+    dagster-dbt puts each node's `unique_id` and `Execution Duration` (dbt's node_started_at to node_finished_at)
+    on the event it logs when the node finishes."""
+    from dagster import DagsterEventType
+
+    out: dict = {"nodes": {}}
+    starts, ends = [], []
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or record.step_key != "exptrack_dbt_models":
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            out["step_start"] = record.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            out["step_end"] = record.timestamp
+        metadata = _metadata(event)
+        unique_id, duration = metadata.get("unique_id"), metadata.get("Execution Duration")
+        if unique_id is None or duration is None or unique_id.value in out["nodes"]:
+            continue
+        out["nodes"][unique_id.value] = round(float(duration.value), 2)
+        starts.append(record.timestamp - float(duration.value))
+        ends.append(record.timestamp)
+    if starts:
+        out["first_node_start"], out["last_node_end"] = min(starts), max(ends)
+    return out
 
 
-def _when(stamp: str) -> float:
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-
-
-def dbt_split(step_s: float, results: dict) -> dict[str, float]:
-    """Where the dbt step's wall time went: Dagster around the dbt process (set-up, handling the event stream after
-    dbt ends), dbt's start-up and parse (process start to the first node), models, tests and dbt's work between
-    nodes (from run_results.json's timestamps)."""
-    nodes = _dbt_timings(results)
-    runs = results.get("results", [])
-    if not runs:
+def dbt_split(step_s: float, events: dict) -> dict[str, float]:
+    """Where the dbt step's wall time went: dbt's start-up and parse (step start to the first node, with Dagster's
+    set-up before it starts dbt), models, tests, dbt's work between nodes, and Dagster after the last node (handling
+    the rest of the event stream, ending the step) — from `dbt_node_events`."""
+    nodes = events.get("nodes", {})
+    if not nodes or "step_start" not in events:
         return {}
-    began = _when(results["metadata"]["invocation_started_at"])
-    first = min(_when(t["started_at"]) for r in runs for t in r["timing"])
-    dbt_s = _when(results["metadata"]["generated_at"]) - began
+    span = events["last_node_end"] - events["first_node_start"]
     models = sum(t for n, t in nodes.items() if n.startswith("model."))
     tests = sum(t for n, t in nodes.items() if n.startswith("test."))
     return {
         "step_s": round(step_s, 2),
-        "dagster_s": round(step_s - dbt_s, 2),
-        "startup_parse_s": round(first - began, 2),
+        "dagster_s": round(events.get("step_end", events["last_node_end"]) - events["last_node_end"], 2),
+        "startup_parse_s": round(events["first_node_start"] - events["step_start"], 2),
         "models_s": round(models, 2),
         "tests_s": round(tests, 2),
-        "between_nodes_s": round(dbt_s - (first - began) - models - tests, 2),
+        "between_nodes_s": round(span - models - tests, 2),
         "nodes": len(nodes),
     }
 
@@ -163,9 +185,9 @@ def child(phase: str, root: Path, through: int) -> None:
         out["analysis_s"] = round(time.perf_counter() - began, 2)
         out["ok"] = ingest.success and analysis.success
         out["steps"] = {**_step_seconds(instance, ingest.run_id), **_step_seconds(instance, analysis.run_id)}
-        results = _run_results(analysis.run_id)
-        out["dbt_nodes"] = _dbt_timings(results)
-        out["dbt_split"] = dbt_split(out["steps"].get("exptrack_dbt_models", 0.0), results)
+        events = dbt_node_events(instance, analysis.run_id)
+        out["dbt_nodes"] = events["nodes"]
+        out["dbt_split"] = dbt_split(out["steps"].get("exptrack_dbt_models", 0.0), events)
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(root / f"{phase}-day{through}-{Path(WAREHOUSE_FILE[0]).stem}.prof")

@@ -14,6 +14,8 @@ import pytest
 from packaging.version import Version
 from pipeline_support import REPO
 
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
+
 DBT_DIR = REPO / "dbt_project"
 
 
@@ -94,29 +96,35 @@ def test_the_dbt_resource_builds_no_adapter_in_the_dagster_process():
     assert dbt._initialize_dbt_core_adapter(["build"]) is None
 
 
-@pytest.mark.parametrize("level", ["", "debug"])
-def test_the_pipelines_dbt_writes_no_file_log_unless_dbt_log_level_file_asks(tmp_path, monkeypatch, level):
-    """The dbt step's flags (`file_log_args`) as dbt receives them through the resource: no dbt.log in the run's
-    target folder by default (dagster-dbt reads stdout); DBT_LOG_LEVEL_FILE=debug writes it, SQL included."""
-    from exptrack_pipeline.defs.dbt.cli_resource import ExptrackDbtCliResource, file_log_args
+@pytest.mark.parametrize("level, write_json", [("", ""), ("debug", "true")])
+def test_the_pipelines_dbt_writes_no_file_log_or_json_unless_asked(tmp_path, monkeypatch, level, write_json):
+    """The dbt step's flags (`file_log_args`, `write_json_args`) as dbt receives them through the resource: by
+    default no dbt.log and no JSON artifacts in the run's target folder (dagster-dbt reads stdout), but the partial
+    parse the next run starts from; DBT_LOG_LEVEL_FILE=debug writes the log, SQL included, and DBT_WRITE_JSON=true
+    the artifacts."""
+    from exptrack_pipeline.defs.dbt.cli_resource import ExptrackDbtCliResource, file_log_args, write_json_args
     from exptrack_pipeline.defs.dbt.parse_cache import run_target_path, seed_partial_parse
     from exptrack_pipeline.defs.project import dbt_executable
 
     monkeypatch.setenv("EXPTRACK_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.setenv("DBT_LOG_LEVEL_FILE", level)
+    monkeypatch.setenv("DBT_WRITE_JSON", write_json)
     assert file_log_args() == ["--log-level-file", level or "none"]
+    assert write_json_args() == ([] if write_json else ["--no-write-json"])
     dbt = ExptrackDbtCliResource(project_dir=str(DBT_DIR), dbt_executable=dbt_executable(), target="duckdb")
     run_target = run_target_path(tmp_path / "target", "exptrack_dbt_models", "run00001")
     seed_partial_parse(DBT_DIR / "target", run_target)
-    args = ["show", "--inline", "select 42 as answer", *file_log_args()]
+    args = ["show", "--inline", "select 42 as answer", *file_log_args(), *write_json_args()]
     invocation = dbt.cli(args, target_path=run_target, raise_on_error=True)
     events = [str(event.raw_event) for event in invocation.stream_raw_events()]
     assert any("42" in event for event in events)
+    assert (run_target / "partial_parse.msgpack").exists()
     log = run_target / "dbt.log"
     if level:
         assert "select 42 as answer" in log.read_text()
     else:
         assert not log.exists()
+    assert (run_target / "manifest.json").exists() == bool(write_json)
 
 
 def test_one_memory_setting_reaches_dbt_and_the_python_side(tmp_path, monkeypatch):

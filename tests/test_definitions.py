@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -22,6 +22,8 @@ import yaml
 
 from exptrack_pipeline.demo.generate import DemoTruth, generate_demo, main, simulate_world
 
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
+
 SCALE = 0.25
 SEED = 7
 REPO = Path(__file__).resolve().parents[1]

@@ -7,10 +7,13 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from exptrack_pipeline.analysis.heterogeneity import STATS, interaction_check, lift_difference, novelty_check
 from exptrack_pipeline.stats import ArmStats
 from exptrack_pipeline.stats.lift_difference import compare_lift_difference, paired_mean_covariance
+
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 
 ALPHA = 0.05
 EXPERIMENTS = ["a", "b", "c"]

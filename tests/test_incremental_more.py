@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from incremental_lab import Lab, _environ, _release_duckdb
 from incremental_world import World
 from pipeline_support import REPO
+
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 
 DBT_DIR = REPO / "dbt_project"
 SELECT = [

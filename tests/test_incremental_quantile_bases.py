@@ -15,8 +15,11 @@ event-granularity quantile metric beside its unit-granularity one (order_value_p
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from incremental_lab import Lab, assert_same
 from incremental_world import World
+
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 
 EVENT_METRIC = "order_value_event_p90"
 MARK = -1000.0

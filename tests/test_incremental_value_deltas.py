@@ -14,9 +14,12 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from incremental_lab import Lab, assert_same
 from incremental_world import World
 from test_incremental_more import run_alone
+
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 
 SENTINEL = "exp_sentinel"
 STATS = ["sum", "sum_sq", "sum_den", "sum_den_sq", "sum_num_den", "sum_x", "sum_x_sq", "sum_xy"]

@@ -22,8 +22,11 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from incremental_lab import Lab, assert_same, normalized
 from incremental_world import World
+
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 
 NOVELTY = ["int_novelty_unit_periods", "int_novelty_exposure_day_sums", "lifecycle_novelty_stats"]
 

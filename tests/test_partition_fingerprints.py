@@ -20,6 +20,8 @@ from pipeline_support import REPO
 from exptrack_pipeline.ingest import load_day
 from exptrack_pipeline.ingest.loader import day_folder
 
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
+
 DAYS = [dt.date(2026, 10, 1), dt.date(2026, 10, 2)]
 HEADER = "event_id,user_id,event_name,occurred_at,value,session_id\n"
 

@@ -15,6 +15,8 @@ from dagster import DagsterInstance
 from exptrack_pipeline.cli import run_pipeline
 from exptrack_pipeline.stats import srm_test
 
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
+
 REPO = Path(__file__).resolve().parents[1]
 START, RAMP, END = dt.date(2026, 11, 1), dt.date(2026, 11, 8), dt.date(2026, 11, 14)
 EXPERIMENT = {

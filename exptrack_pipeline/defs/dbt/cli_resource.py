@@ -36,6 +36,23 @@ def file_log_args(environ: Mapping[str, str] = os.environ) -> list[str]:
     return ["--log-level-file", environ.get(FILE_LOG_LEVEL_VAR) or "none"]
 
 
+WRITE_JSON_VAR = "DBT_WRITE_JSON"
+"""dbt's own variable for writing its JSON artifacts (manifest.json, semantic_manifest.json, run_results.json)."""
+
+
+def write_json_args(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """`--no-write-json` unless DBT_WRITE_JSON is set: the pipeline's dbt writes no JSON artifacts.
+
+    A `dbt build` writes manifest.json (1.7 MB) and semantic_manifest.json twice — after the parse and again at the
+    end — and run_results.json, into the run's own target folder: ≈ 0.7 CPU-s of a 10M empty daily run's ≈ 20
+    (BENCHMARKS.md) and ≈ 3.5 MB of disk per run that nothing reads. Dagster reads every node's outcome and timing
+    from dbt's stdout, the next run starts from `partial_parse.msgpack` (written either way,
+    defs/dbt/parse_cache.py), and the Dagster definitions read the manifest of `make manifest` / `dbt parse`.
+    `DBT_WRITE_JSON=true` brings the artifacts back (e.g. for dbt's own tooling on one run's target folder).
+    """
+    return [] if environ.get(WRITE_JSON_VAR) else ["--no-write-json"]
+
+
 class ExptrackDbtCliResource(DbtCliResource):
     """DbtCliResource that reads dbt's version from the installed dbt-core and builds no in-process adapter."""
 
