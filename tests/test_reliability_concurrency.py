@@ -29,6 +29,8 @@ import duckdb
 import pytest
 import yaml
 
+pytestmark = pytest.mark.background  # a second pytest process started at collection (background_tests.py)
+
 REPO = Path(__file__).resolve().parents[1]
 HOLD_SECONDS = 6.0  # longer than the DuckDB backend retries a locked file (5 × 0.5 s), so the control collides
 RANGES = {"a": ("2026-10-01", "2026-10-03"), "b": ("2026-10-04", "2026-10-06")}
