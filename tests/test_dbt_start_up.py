@@ -152,3 +152,48 @@ def test_the_python_side_reads_the_setting_or_the_3gb_default(tmp_path, monkeypa
     monkeypatch.setenv("EXPTRACK_DUCKDB_MEMORY_LIMIT", setting)  # empty: unset (3GB, shown as 2.7 GiB)
     with WarehouseResource(target="duckdb", path=str(tmp_path / "w.duckdb")).connect() as con:
         assert con.execute("select current_setting('memory_limit')").fetchone()[0] == shown
+
+
+def test_old_run_folders_are_removed_and_the_newest_kept(tmp_path):
+    """Every dbt step leaves a run folder (≈ 3.3 MB: compiled SQL, the partial parse). All but the KEPT_RUNS newest
+    of an op go once they are a day old; the current run's folder always stays, as do younger ones (a run still
+    going on elsewhere), other ops' folders and the files beside them."""
+    import os
+    import time
+
+    from exptrack_pipeline.defs.dbt.parse_cache import KEPT_RUN_AGE, KEPT_RUNS, prune_run_targets, run_target_path
+
+    target = tmp_path / "target"
+    two_days_ago = time.time() - 2 * 86400
+
+    def folder(op: str, run_id: str, modified: float) -> Path:
+        run = run_target_path(target, op, run_id)
+        (run / "compiled").mkdir(parents=True)
+        (run / "compiled" / "model.sql").write_text("select 1")
+        os.utime(run, (modified, modified))
+        return run
+
+    old = [folder("exptrack_dbt_models", f"{n:07x}", two_days_ago + n * 60) for n in range(KEPT_RUNS + 5)]
+    current = old[0]  # the oldest of all (a long run), but the one pruning: kept
+    recent = folder("exptrack_dbt_models", "fffffff", time.time() - KEPT_RUN_AGE / 2)  # younger than a day: kept
+    other_op = folder("in_place_models", "0000000", 0.0)
+    lookalike = target / "exptrack_dbt_models-notes"
+    lookalike.mkdir()
+    beside = [target / "manifest.json", target / "partial_parse.msgpack", target / "partial_parse.0a1b2c3d4e5f.msgpack"]
+    for path in beside:
+        path.write_text("kept")
+
+    removed = prune_run_targets(target, current)
+
+    # the KEPT_RUNS - 1 newest besides the current one are `recent` and old[-12:]; old[1:7] are beyond the count
+    assert sorted(removed) == sorted(old[1:7])
+    assert not any(path.exists() for path in old[1:7])
+    survivors = [current, recent, *old[7:], other_op, lookalike, *beside]
+    assert all(path.exists() for path in survivors)
+    assert len([p for p in target.iterdir() if p.name.startswith("exptrack_dbt_models-") and p != lookalike]) == (
+        KEPT_RUNS  # the current run's folder among them
+    )
+    following = folder("exptrack_dbt_models", "1234567", time.time())
+    assert prune_run_targets(target, following) == [current]  # the next run: the last one's folder is the oldest
+    assert sorted(prune_run_targets(target, following, keep=1)) == sorted(old[7:])  # beyond the count and old
+    assert recent.exists() and following.exists()  # beyond the count too, but younger than KEPT_RUN_AGE

@@ -8,7 +8,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from exptrack_pipeline.defs.dbt.cli_resource import file_log_args, write_json_args
-from exptrack_pipeline.defs.dbt.parse_cache import keep_partial_parse, profile_key, run_target_path, seed_partial_parse
+from exptrack_pipeline.defs.dbt.parse_cache import (
+    keep_partial_parse,
+    profile_key,
+    prune_run_targets,
+    run_target_path,
+    seed_partial_parse,
+)
 from exptrack_pipeline.defs.dbt.selection import FULL_SCAN_TAG, dbt_build_args, is_backfill
 from exptrack_pipeline.defs.project import dbt_project
 from exptrack_pipeline.defs.resources import WarehouseResource
@@ -68,8 +74,8 @@ def exptrack_dbt_models(
 ):
     """Every dbt model and test (`dbt build`, `--full-refresh` when configured; the full-scan tests only on a
     backfill, a full refresh or when asked), streamed as Dagster events. dbt starts from the previous run's partial
-    parse (defs/dbt/parse_cache.py) and writes no file log and no JSON artifacts unless DBT_LOG_LEVEL_FILE or
-    DBT_WRITE_JSON asks for them (defs/dbt/cli_resource.py)."""
+    parse (defs/dbt/parse_cache.py, which also removes all but the newest run folders) and writes no file log and
+    no JSON artifacts unless DBT_LOG_LEVEL_FILE or DBT_WRITE_JSON asks for them (defs/dbt/cli_resource.py)."""
     with warehouse.connect() as con:
         backfill = is_backfill(con)
     all_tests = config.all_tests or backfill
@@ -84,3 +90,4 @@ def exptrack_dbt_models(
         yield from dbt.cli(args, context=context, target_path=run_target).stream()
     finally:
         keep_partial_parse(targets, run_target, key)
+        prune_run_targets(targets, run_target)

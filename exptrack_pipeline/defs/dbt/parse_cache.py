@@ -12,6 +12,11 @@ The file is also kept per profile (`partial_parse.<profile key>.msgpack`, the ke
 variables profiles.yml reads): processes that alternate between warehouses on one project folder — the test suite's
 parallel lanes, a DuckDB and a PostgreSQL deployment side by side — each start from their own warehouse's last parse
 instead of the other's (a full parse, ~4 CPU-s). A profile never seen before starts from the last run's file.
+
+The run folders themselves (the partial parse, the compiled and run SQL of every node: ≈ 3.3 MB a run) are kept for
+the newest KEPT_RUNS runs of each op, for a look at what the last runs executed; older ones are removed after each
+run (`prune_run_targets`), so a daily schedule does not fill the disk (≈ 1.2 GB a year before). A folder younger
+than KEPT_RUN_AGE is never removed: it may belong to a run still going on in another process.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ import hashlib
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 PARTIAL_PARSE = "partial_parse.msgpack"
 KEPT_PER_PROFILE = 16  # the newest per-profile files kept in the target folder; older ones are removed
+KEPT_RUNS = 14  # the newest run folders kept per op (two weeks of daily runs); older ones are removed
+KEPT_RUN_AGE = 24 * 3600.0  # seconds: a run folder younger than this is kept whatever the count (a run in progress)
 _ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 _SECRET = re.compile("PASSWORD|TOKEN|SECRET|KEY", re.IGNORECASE)
 
@@ -76,6 +84,24 @@ def keep_partial_parse(target_dir: Path, run_target: Path, key: str | None = Non
     if key:
         _prune(target_dir)
     return True
+
+
+def prune_run_targets(
+    target_dir: Path, run_target: Path, keep: int = KEPT_RUNS, min_age: float = KEPT_RUN_AGE
+) -> list[Path]:
+    """Remove the run folders of `run_target`'s op (`<op>-<run id[:7]>-<random>`, as `run_target_path` and
+    dagster-dbt name them) but the `keep` newest, `run_target` always among them, and but those modified less than
+    `min_age` seconds ago; the removed folders. Other files and folders in `target_dir` (the kept partial parses,
+    the manifest of `dbt parse`, other ops' runs) are left alone."""
+    op_name = run_target.name.rsplit("-", 2)[0]
+    pattern = re.compile(rf"{re.escape(op_name)}-[0-9A-Za-z]{{1,7}}-[0-9a-f]{{7}}")
+    runs = [p for p in target_dir.glob(f"{op_name}-*") if p.is_dir() and pattern.fullmatch(p.name) and p != run_target]
+    oldest_kept = time.time() - min_age
+    older = sorted(runs, key=_mtime, reverse=True)[max(keep - 1, 0) :]
+    removed = [p for p in older if _mtime(p) < oldest_kept]
+    for old in removed:
+        shutil.rmtree(old, ignore_errors=True)  # a concurrent run may be removing it too
+    return removed
 
 
 def _prune(target_dir: Path) -> None:

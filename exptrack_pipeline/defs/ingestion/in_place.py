@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from exptrack_pipeline.defs.dbt.parse_cache import prune_run_targets
 from exptrack_pipeline.defs.ingestion.assets import daily_partitions
 from exptrack_pipeline.defs.project import dbt_project
 from exptrack_pipeline.defs.resources import LandingZoneResource
@@ -49,4 +50,9 @@ def in_place_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, land
         for key in context.selected_asset_keys:
             yield dg.MaterializeResult(asset_key=key, metadata={"tables": 0, "note": "no warehouse-table source"})
         return
-    yield from dbt.cli(dbt_run_args(units), context=context).stream()
+    invocation = dbt.cli(dbt_run_args(units), context=context)
+    try:
+        yield from invocation.stream()
+    finally:  # the run folder dagster-dbt made: the newest ones kept (defs/dbt/parse_cache.py)
+        run_target = Path(invocation.project_dir) / invocation.target_path
+        prune_run_targets(run_target.parent, run_target)
