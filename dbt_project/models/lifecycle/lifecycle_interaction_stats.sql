@@ -5,8 +5,8 @@
 -- Performance: the unit values are narrowed to each experiment's primary metric on their own, before the join with
 -- the other experiments' assignments, and that join is summed per B-variant; the registry names the arms, and the
 -- catalog the metric's kind, on those few thousand sums. With the catalog joined beside the primary-metric filter,
--- DuckDB joined every metric's values with the assignments first (15.4M rows at 10M events, 3.3 CPU-s against
--- 1.6: BENCHMARKS.md, "lifecycle_interaction_stats").
+-- DuckDB joined every metric's values with the assignments first (15.4M rows at 10M events; the query took twice
+-- the CPU: BENCHMARKS.md, "Session of 2026-12-01 morning").
 
 with assignments as (
 
