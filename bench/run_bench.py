@@ -242,8 +242,23 @@ def _tree_rss(pid: int) -> tuple[int, int, int]:
     return total, largest, rss.get(pid, 0)
 
 
+def cpu_probe() -> float:
+    """Milliseconds of CPU a fixed single-threaded Python loop takes now: the machine's speed at this moment.
+
+    A shared or burstable machine changes speed with time (one seen here ran the same 10M increment in 26 and 56
+    CPU-s an hour apart, BENCHMARKS.md "Session of 2026-12-01 morning"); a phase's CPU seconds compare with another
+    phase's only when the probes before and after them agree. Best of three runs of ~0.1 s each."""
+    best = float("inf")
+    for _ in range(3):
+        began = time.process_time()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.process_time() - began)
+    return round(best * 1000, 1)
+
+
 def run_child(phase: str, root: Path, through: int = N_DAYS, warehouse: str = "warehouse.duckdb") -> dict:
     args = ["--child", phase, "--through", str(through), "--warehouse", warehouse]
+    probe_before = cpu_probe()
     proc = subprocess.Popen(
         [sys.executable, __file__, *args, "--root", str(root), "--memory-limit", MEMORY_LIMIT],
         stdout=subprocess.PIPE,
@@ -274,6 +289,7 @@ def run_child(phase: str, root: Path, through: int = N_DAYS, warehouse: str = "w
     result["peak_process_rss_mb"] = round(peak[1] / 2**20)
     result["peak_split_mb"] = {"dagster_process": round(peak[2] / 2**20), "subprocesses": round(peak[3] / 2**20)}
     result["load_avg"] = round((load_before + os.getloadavg()[0]) / 2, 1)
+    result["cpu_probe_ms"] = [probe_before, cpu_probe()]  # the machine's speed before and after the phase
     return result
 
 
@@ -410,6 +426,16 @@ def _cpu(r: dict, phase: str) -> str:
     return f"CPU {split['dagster_process']:.1f} Dagster process + {split['subprocesses']:.1f} dbt"
 
 
+def _probes(r: dict) -> str:
+    """The CPU probe (ms, before → after) of each phase that has one: equal probes mean comparable CPU seconds."""
+    probes = [
+        f"{p.replace('_', ' at ')} {r[p]['cpu_probe_ms'][0]:.0f} → {r[p]['cpu_probe_ms'][1]:.0f}"
+        for p in PHASES
+        if p in r and "cpu_probe_ms" in r[p]
+    ]
+    return "; machine speed (CPU probe, ms before → after): " + ", ".join(probes) if probes else ""
+
+
 def _seconds(phase: dict | None) -> str:
     """`total s (CPU-s; ingest + dbt & results)` of a phase, – when it did not run."""
     if phase is None:
@@ -453,7 +479,7 @@ def table(results: list[dict]) -> str:
         f"in the backfill: {_top_models(r)}; in the increment: {_top_models(r, phase='increment')}; "
         f"at day 10: {_top_models(r, phase='increment_day10')}; dbt data tests: backfill {_tests(r, 'backfill')}, "
         f"increment {_tests(r, 'increment')}; backfill {_split(r, 'backfill')}; increment {_split(r, 'increment')}; "
-        f"empty increment {_split(r, 'empty')}, {_cpu(r, 'empty')}; increment {_cpu(r, 'increment')}"
+        f"empty increment {_split(r, 'empty')}, {_cpu(r, 'empty')}; increment {_cpu(r, 'increment')}{_probes(r)}"
         for r in results
     )
     return head + "\n".join(rows) + "\n\n" + slowest + "\n"
