@@ -92,19 +92,39 @@ rewritten as (
 
 ),
 
+unit_totals as (
+
+    -- each unit's sum of positive amounts, over the unit-days of the moved metrics only
+    -- Performance: a filter (semi-join) before the sum, the floor compared after it. With the moved pairs joined
+    -- inside the aggregate (floor_cap in its HAVING), DuckDB may sum every metric's units first and join after: with
+    -- 13 moved pairs at 100M events, 6.4M groups for the 1.0M units of the moved metrics, 11-13 CPU-s against 6-7.
+    select
+        daily.experiment_id,
+        daily.metric_id,
+        daily.user_id,
+        sum(case when daily.numerator_amount > 0 then daily.numerator_amount else 0 end) as positive_total
+    from {{ ref('int_unit_metric_daily') }} as daily
+    where exists (
+        select 1 from moved
+        where moved.experiment_id = daily.experiment_id
+            and moved.metric_id = daily.metric_id
+    )
+    group by daily.experiment_id, daily.metric_id, daily.user_id
+
+),
+
 candidate_units as (
 
     -- the units whose running total can exceed the lower cap on some day
     select
-        daily.experiment_id,
-        daily.metric_id,
-        daily.user_id
-    from {{ ref('int_unit_metric_daily') }} as daily
+        unit_totals.experiment_id,
+        unit_totals.metric_id,
+        unit_totals.user_id
+    from unit_totals
     inner join moved
-        on daily.experiment_id = moved.experiment_id
-        and daily.metric_id = moved.metric_id
-    group by daily.experiment_id, daily.metric_id, daily.user_id
-    having sum(case when daily.numerator_amount > 0 then daily.numerator_amount else 0 end) > min(moved.floor_cap)
+        on unit_totals.experiment_id = moved.experiment_id
+        and unit_totals.metric_id = moved.metric_id
+    where unit_totals.positive_total > moved.floor_cap
 
 ),
 
