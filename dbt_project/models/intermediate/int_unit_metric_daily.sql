@@ -14,6 +14,8 @@
 -- changed metrics and experiments (scope unit); every other unit's partition rows are unchanged. Of a unit's days,
 -- only those from its since_date on (the earliest day its change touches) are re-summed: its earlier days' partition
 -- rows did not change.
+-- Written in (metric, experiment) order on DuckDB (exptrack_clustered_by.sql): the models that read a few metrics'
+-- unit-days (caps, cap corrections, novelty) skip the other metrics' row groups.
 with by_partition as (
 
     select by_partition.*
@@ -34,3 +36,4 @@ select
     sum(denominator_amount) as denominator_amount
 from by_partition
 group by experiment_id, metric_id, variant, user_id, activity_date
+{{ exptrack_clustered_by(['metric_id', 'experiment_id']) }}
