@@ -29,6 +29,8 @@
 -- changed (int_refresh_units), whose value moved with the last analysis date (int_refresh_value_units: unit-days or
 -- eligibility between the old and the new date), and every unit of a changed metric or experiment. A moved cap
 -- re-caps the other units' stored totals in place (exptrack_unit_value_recap.sql; on Spark: every unit recomputed).
+-- Written in (metric, experiment) order on DuckDB (exptrack_clustered_by.sql): the reads of a few metrics' values
+-- (lifecycle_interaction_stats' primary metrics, the re-cap of a moved cap's metric) skip the other row groups.
 {%- set experiments_bound = exptrack_unit_value_experiments_bound(exptrack_recaps_unit_values()) %}
 
 with assignments as (
@@ -202,3 +204,4 @@ left join totals
 left join caps
     on scoped_units.experiment_id = caps.experiment_id
     and scoped_units.metric_id = caps.metric_id
+{{ exptrack_clustered_by(['metric_id', 'experiment_id']) }}
