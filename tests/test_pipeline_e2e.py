@@ -245,3 +245,30 @@ def test_the_demo_flags_no_interaction_its_truth_does_not_contain(demo_run):
     )
     assert not (verdicts["status"] == "fail").any(), verdicts
     assert set(verdicts["check_name"]) == {"novelty", "interaction"}
+
+
+@pytest.mark.parametrize("table", ["int_unit_metric_daily", "int_unit_metric_values"])
+def test_unit_tables_are_written_in_metric_order(demo_run, table):
+    """The demo's one build writes these tables in (metric_id, experiment_id) order (exptrack_clustered_by.sql), so
+    DuckDB skips the other metrics' row groups when a model reads a few metrics: no row, in the table's physical order,
+    comes after a row of a later metric or experiment."""
+    order = demo_run.query(
+        f"""
+        select
+            count(distinct metric_id) as metrics,
+            count(*) filter (
+                where metric_id < previous_metric
+                    or (metric_id = previous_metric and experiment_id < previous_experiment)
+            ) as out_of_order
+        from (
+            select
+                metric_id,
+                experiment_id,
+                lag(metric_id) over (order by rowid) as previous_metric,
+                lag(experiment_id) over (order by rowid) as previous_experiment
+            from main.{table}
+        ) as rows_in_storage_order
+        """
+    ).iloc[0]
+    assert order["metrics"] > 1, f"{table} holds one metric: its order proves nothing"
+    assert order["out_of_order"] == 0, f"{table}: {order['out_of_order']} rows out of (metric, experiment) order"
