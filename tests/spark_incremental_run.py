@@ -12,8 +12,9 @@ rewritten with their other rows: macros/spark/exptrack_incremental_spark.sql); d
 duplicate events (partitions dropped); then a `--full-refresh`. Before day 4, int_unit_metric_pre_period is rebuilt
 without partitions, as a model without `partition_by` would be: the unpartitioned-table fallback. Only the
 incremental models and their inputs are built (each Spark run costs minutes); what is downstream of them is a full
-rebuild, compared on DuckDB and PostgreSQL. OUT receives the incremental tables after the last daily run and after
-the full refresh (parquet) and summary.json (each run's scope, the tables' DDL); the test compares.
+rebuild, compared on DuckDB and PostgreSQL. OUT receives every incremental model's table after the last daily run and
+after the full refresh (parquet, rows in incremental_lab's canonical order) and summary.json (each run's scope, the
+partitioned tables' DDL); the test compares.
 
 The sequence has databases of its own (DATABASES: `inc_raw`, `inc_registry`, `inc_main`), so that it shares the
 server with the pipeline run, which writes `raw`, `registry` and `main`: dbt reads them from EXPTRACK_RAW_SCHEMA,
@@ -28,7 +29,7 @@ import re
 import sys
 from pathlib import Path
 
-from incremental_lab import Lab, parse_manifest
+from incremental_lab import Lab, normalized, parse_manifest
 from incremental_runs import run_step
 from incremental_world import World
 
@@ -43,11 +44,7 @@ DATABASES_ENV = {
 }
 _QUALIFIED = re.compile(r"\b(main|raw|registry)\.(?=\w)")
 SELECT = ["+int_refresh_state", "+int_refresh_assignments"]
-INCREMENTAL_KEYS = {
-    "int_events_deduplicated": ["event_id"],
-    "int_unit_metric_daily_by_partition": ["experiment_id", "metric_id", "user_id", "activity_date", "partition_date"],
-    "int_unit_metric_pre_period": ["experiment_id", "metric_id", "user_id", "partition_date"],
-}
+PARTITIONED = ["int_events_deduplicated", "int_unit_metric_daily_by_partition", "int_unit_metric_pre_period"]
 UNPARTITIONED = "int_unit_metric_pre_period"
 # The cases of each daily run after the first build (on top of its new day): first those that rewrite partitions
 # (a metric reload, a new metric and experiment, changed dates, units whose assignment changed), then those that
@@ -95,11 +92,17 @@ class SparkResource:
 
 
 def ddl(warehouse: Lab) -> dict[str, str]:
-    """`show create table` of each incremental table."""
+    """`show create table` of each table partitioned by day."""
     return {
         name: str(warehouse.resource.warehouse.read_df(f"show create table main.{name}").iloc[0, 0])
-        for name in INCREMENTAL_KEYS
+        for name in PARTITIONED
     }
+
+
+def built_incremental(warehouse: Lab) -> list[str]:
+    """The project's incremental models that the sequence's selection built (tables of the sequence's `main`)."""
+    tables = warehouse.resource.warehouse.read_df(f"show tables in {DATABASES['main']}")
+    return sorted(set(warehouse.incremental) & set(tables["tableName"]))
 
 
 def unpartition(warehouse: Lab, name: str) -> None:
@@ -111,13 +114,13 @@ def unpartition(warehouse: Lab, name: str) -> None:
     spark.execute(f"alter table main.{name}__flat rename to main.{name}")
 
 
-def snapshot(warehouse: Lab, folder: Path) -> None:
-    """The incremental tables, columns by name, rows sorted by their key, as parquet files in `folder`."""
+def snapshot(warehouse: Lab, names: list[str], folder: Path) -> None:
+    """The tables `names`, columns by name, normalized as the DuckDB and PostgreSQL labs compare them (numbers as
+    floats, the rest as text, rows in a canonical order), as parquet files in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, keys in INCREMENTAL_KEYS.items():
+    for name in names:
         frame = warehouse.resource.warehouse.read_df(f"select * from main.{name}")
-        frame = frame[sorted(frame.columns)].sort_values(keys).reset_index(drop=True)
-        frame.to_parquet(folder / f"{name}.parquet")
+        normalized(frame[sorted(frame.columns)]).to_parquet(folder / f"{name}.parquet")
 
 
 def main(out: Path) -> None:
@@ -137,11 +140,12 @@ def main(out: Path) -> None:
         summary["steps"].append({"cases": cases, "scope": sorted(map(str, warehouse.scope()))})
         print(f"run {number + 1}: {cases or 'a new day'} -> {summary['steps'][-1]['scope']}", flush=True)
     summary["incremental_ddl"] = ddl(warehouse)
-    snapshot(warehouse, out / "incremental")
+    compared = built_incremental(warehouse)
+    snapshot(warehouse, compared, out / "incremental")
     warehouse.build(world, full_refresh=True)
     summary["full_refresh_ddl"] = ddl(warehouse)
-    snapshot(warehouse, out / "full")
-    summary["compared"] = sorted(INCREMENTAL_KEYS)
+    snapshot(warehouse, compared, out / "full")
+    summary["compared"] = compared
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print("done", flush=True)
 
