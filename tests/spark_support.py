@@ -54,6 +54,11 @@ NO_JAVA = (
 # (spark.hadoop.parquet.enable.dictionary=false): 736 CPU-s when stopped unfinished; parquet without dictionaries
 # alone: 694.5 (-2%, within the noise) and it turned up an order-dependent health summary (the split check's variant
 # order) that differed from DuckDB's.
+# Code generation off (whole-stage codegen and `spark.sql.codegen.factoryMode=NO_CODEGEN`, Spark's switch for its
+# interpreted-expression tests), 2026-12-01, main ab74776, not kept: a Java Flight Recorder profile of the incremental
+# sequence put 23% of the JVM's samples in Janino, and the sequence alone used 245 JVM CPU-s without codegen against
+# 305-360 with it (one run each, alternating); but the whole lane took 1,444 CPU-s without codegen against 989 with it
+# (the pipeline run's larger tables are slower interpreted), BENCHMARKS.md "Test suite".
 DEFAULT_SUITE_CONF = {"spark.sql.catalogImplementation": "in-memory"}
 SUITE_CONF: dict[str, str] = {
     **DEFAULT_SUITE_CONF,
