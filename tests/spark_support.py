@@ -58,7 +58,9 @@ NO_JAVA = (
 # interpreted-expression tests), 2026-12-01, main ab74776, not kept: a Java Flight Recorder profile of the incremental
 # sequence put 23% of the JVM's samples in Janino, and the sequence alone used 245 JVM CPU-s without codegen against
 # 305-360 with it (one run each, alternating); but the whole lane took 1,444 CPU-s without codegen against 989 with it
-# (the pipeline run's larger tables are slower interpreted), BENCHMARKS.md "Test suite".
+# (the pipeline run's larger tables are slower interpreted); nor a larger cache of compiled classes
+# (`spark.sql.codegen.cache.maxEntries=10000`: the sequence 253 against 298, the lane 1,006 against 989), BENCHMARKS.md
+# "Test suite".
 DEFAULT_SUITE_CONF = {"spark.sql.catalogImplementation": "in-memory"}
 SUITE_CONF: dict[str, str] = {
     **DEFAULT_SUITE_CONF,
