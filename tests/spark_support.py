@@ -60,7 +60,9 @@ NO_JAVA = (
 # 305-360 with it (one run each, alternating); but the whole lane took 1,444 CPU-s without codegen against 989 with it
 # (the pipeline run's larger tables are slower interpreted); nor a larger cache of compiled classes
 # (`spark.sql.codegen.cache.maxEntries=10000`: the sequence 253 against 298, the lane 1,006 against 989), BENCHMARKS.md
-# "Test suite".
+# "Test suite". Nor Spark Connect's artifact isolation off (`spark.sql.artifact.isolation.enabled=false`: no per-session
+# class loader for Janino's lookups to miss through): the lane 897 and 975 CPU-s against 983-1,006 with it, too close
+# to the machine's drift to keep a setting for.
 DEFAULT_SUITE_CONF = {"spark.sql.catalogImplementation": "in-memory"}
 SUITE_CONF: dict[str, str] = {
     **DEFAULT_SUITE_CONF,
