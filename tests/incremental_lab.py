@@ -43,12 +43,14 @@ COMPARED_FOLDERS = ("marts", "lifecycle", "monitoring")
 CACHED_BUILDS = 2
 """How many builds of each DuckDB lab are kept for reuse: the first two (a test's start, e.g. a first build and its
 first daily run, is where labs of different tests coincide; later builds follow each test's own cases)."""
-QUIET_ARTIFACTS = ["--no-write-json", "--log-level-file", "error"]
+QUIET_ARTIFACTS = ["--no-write-json", "--log-level", "none", "--log-level-file", "none"]
 """What a DuckDB or PostgreSQL lab's dbt run leaves out: manifest.json and run_results.json (the lab reads the results
-from the runner, and the manifest is the session's) and the debug lines of logs/dbt.log (every statement and event,
-each serialized; errors are still written there, and the failed nodes' messages are in the assertion). About a tenth
-of a build's CPU (docs/testing.md, "Lab builds without dbt's artifacts"). A test that reads dbt.log sets
-`Lab.dbt_output = []`; the Spark lab (tests/spark_incremental_run.py) keeps dbt's defaults."""
+from the runner, and the manifest is the session's) and dbt's loggers. dbt builds each logger's line for every event
+(a debug line for the file, a text line for stdout, each scanned for secrets) before Python's logging drops it by
+level, so `--quiet` and `--log-level-file error` still paid for every statement's lines; with both loggers off
+(`none`) no line is made. A failed build's messages are in the assertion (the runner's results and exception). About
+a fifth of a daily build's CPU (docs/testing.md, "Lab builds without dbt's artifacts"). A test that reads dbt.log
+sets `Lab.dbt_output = []`; the Spark lab (tests/spark_incremental_run.py) keeps dbt's defaults."""
 _BUILDS: dict[str, tuple[Path, frozenset[str]]] = {}
 """DuckDB builds of this process by build_key: the warehouse file after the build and the views it had created."""
 _CACHE: list[Path] = []

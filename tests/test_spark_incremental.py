@@ -19,6 +19,7 @@ only without java or pyspark, with the install command in the reason.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -91,3 +92,32 @@ def test_incremental_tables_are_partitioned_by_day_on_spark(spark_sequence):
         assert "using parquet" in text and "partitioned by (partition_date)" in text, (name, ddl)
     assert "partitioned by" not in summary["incremental_ddl"]["int_unit_metric_pre_period"].lower()
     assert "partitioned by (partition_date)" in summary["incremental_ddl"]["int_events_deduplicated"].lower()
+
+
+def test_daily_runs_insert_without_a_temporary_view(spark_sequence):
+    """A daily run of an incremental `append` model with `on_schema_change: ignore` inserts the model's SELECT
+    straight into its table (macros/spark/exptrack_materializations_spark.sql): no `<model>__dbt_tmp` view for Spark
+    to analyse a second time. A model with another schema-change policy takes dbt-spark's materialization (its view,
+    then the insert), and both kinds equal the full refresh (the test above)."""
+    summary = json.loads((spark_sequence / "summary.json").read_text())
+    manifest = json.loads((spark_sequence / "parse" / "manifest.json").read_text())
+    policy = {
+        node["name"]: node["config"].get("on_schema_change") or "ignore"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    log = (spark_sequence / "logs" / "dbt.log").read_text(errors="replace")
+    runs = log.split("Running with dbt=")[1:]  # the first build, the two daily runs, the full refresh
+    assert len(runs) == 2 + len(summary["steps"]), len(runs)
+    lean = [name for name in summary["compared"] if policy[name] == "ignore"]
+    own = [name for name in summary["compared"] if policy[name] != "ignore"]
+    assert len(lean) >= 15 and own, (lean, own)  # both paths are exercised
+    for run in runs[1:-1]:
+        for name in lean:
+            assert f"{name}__dbt_tmp" not in run, name
+            inserted = re.search(
+                rf"insert into \S+\.{name} \((?:(?!insert into).)*?\) as exptrack_new_rows", run, re.S
+            )
+            assert inserted, f"{name}: no direct insert in a daily run"
+        for name in own:
+            assert f"create or replace temporary view {name}__dbt_tmp" in run, name

@@ -25,19 +25,12 @@
         {{ return(dbt.materialization_incremental_duckdb()) }}
     {%- endif -%}
     {%- set target_relation = this.incorporate(type='table') -%}
-    {%- set dest_columns = adapter.get_columns_in_relation(existing_relation) -%}
-    {%- set column_list = get_quoted_csv(dest_columns | map(attribute='name')) -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     -- `BEGIN` happens here:
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
-    {% call statement('main') -%}
-        insert into {{ target_relation }} ({{ column_list }})
-        select {{ column_list }} from (
-            {{ compiled_code }}
-        ) as exptrack_new_rows
-    {%- endcall %}
+    {% do exptrack_insert_model_rows(target_relation, existing_relation, compiled_code) %}
 
     {% do apply_grants(target_relation, config.get('grants'), should_revoke=should_revoke(existing_relation, false)) %}
     {% do persist_docs(target_relation, model) %}
