@@ -115,9 +115,7 @@ def test_daily_runs_insert_without_a_temporary_view(spark_sequence):
     for run in runs[1:-1]:
         for name in lean:
             assert f"{name}__dbt_tmp" not in run, name
-            inserted = re.search(
-                rf"insert into \S+\.{name} \((?:(?!insert into).)*?\) as exptrack_new_rows", run, re.S
-            )
+            inserted = re.search(rf"insert into \S+\.{name} \((?:(?!insert into).)*?\) as exptrack_new_rows", run, re.S)
             assert inserted, f"{name}: no direct insert in a daily run"
         for name in own:
             assert f"create or replace temporary view {name}__dbt_tmp" in run, name
