@@ -46,7 +46,7 @@
         database=this.database, schema=this.schema, identifier='int_variant_metric_daily_deltas'
     ) -%}
     {%- if relation is none -%}{{ return(none) }}{%- endif -%}
-    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- set names = exptrack_columns(relation) | map(attribute='name') | map('lower') | list -%}
     {{ return(relation if 'cap' in names else none) }}
 {% endmacro %}
 

@@ -9,7 +9,7 @@
     {% set events = source('raw', table_name) %}
     {% set log = load_relation(source('raw', 'partition_fingerprints')) if execute else none %}
     {#- A raw schema of the user's (EXPTRACK_RAW_SCHEMA) may have no `source` column: its rows are one source. -#}
-    {% set columns = adapter.get_columns_in_relation(events) | map(attribute='name') | map('lower') | list
+    {% set columns = exptrack_columns(events) | map(attribute='name') | map('lower') | list
         if execute else [] %}
     {% set load_source = "coalesce(events.source, '" ~ table_name ~ "')" if 'source' in columns
         else "'" ~ table_name ~ "'" %}

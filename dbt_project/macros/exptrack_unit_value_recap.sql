@@ -30,7 +30,7 @@
         database=this.database, schema=this.schema, identifier='int_unit_metric_values'
     ) -%}
     {%- if relation is none -%}{{ return(none) }}{%- endif -%}
-    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- set names = exptrack_columns(relation) | map(attribute='name') | map('lower') | list -%}
     {{ return(relation if 'numerator_total' in names else none) }}
 {% endmacro %}
 

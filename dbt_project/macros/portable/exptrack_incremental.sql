@@ -27,11 +27,11 @@
 {% endmacro %}
 
 {% macro default__exptrack_row_hash(relation, alias) -%}
-    {%- set columns = adapter.get_columns_in_relation(relation) if execute else [] -%}
+    {%- set columns = exptrack_columns(relation) if execute else [] -%}
     hash({% for column in columns %}{{ alias }}.{{ adapter.quote(column.name) }}{{ ", " if not loop.last }}{% endfor %}{{ "null" if not columns }})
 {%- endmacro %}
 
 {% macro postgres__exptrack_row_hash(relation, alias) -%}
-    {%- set columns = adapter.get_columns_in_relation(relation) if execute else [] -%}
+    {%- set columns = exptrack_columns(relation) if execute else [] -%}
     hashtextextended(row({% for column in columns %}{{ alias }}.{{ adapter.quote(column.name) }}{{ ", " if not loop.last }}{% endfor %}{{ "null" if not columns }})::text, 0)
 {%- endmacro %}
