@@ -15,7 +15,8 @@
     Every other case (a first build, --full-refresh, a contract, a view becoming a table or back, another
     strategy, on_schema_change other than ignore, Python models) is dbt-duckdb's (for a view dbt's default)
     materialization, called unchanged.
-    PostgreSQL and Spark keep their adapters' materializations: these override only `adapter='duckdb'`.
+    PostgreSQL keeps its adapter's materializations: these override only `adapter='duckdb'` (Spark's lean incremental:
+    macros/spark/exptrack_materializations_spark.sql).
     The tables are the same either way (tests/test_incremental_*.py compare incremental runs, which take the lean
     paths, with a full refresh, whose incremental models take dbt-duckdb's). -#}
 
