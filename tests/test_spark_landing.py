@@ -18,6 +18,7 @@ import math
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -255,3 +256,29 @@ def test_a_resent_day_replaces_its_partitions_idempotently(loads):
     assert (spark[0].rows_loaded, spark[0].rows_quarantined, spark[0].files) == (2, 0, duck[0].files)
     events = loads.both("select event_id from raw.events")
     assert events[1] == events[0] == [("e1",), ("e2",), ("x1",)]  # the next day untouched
+
+
+def test_client_rows_are_written_without_the_local_relation_rule_and_the_setting_is_restored(spark, schema):
+    """write_table sends a pandas frame's rows with ConvertToLocalRelation excluded (spark_types.rows_from_the_client:
+    the projection over the client's rows compiled into the write task, not interpreted in the driver). The rows are
+    the frame's, and the session's own exclusions are what they were before, with or without a list of its own."""
+    from exptrack_pipeline.warehouse.spark_types import EXCLUDED_RULES, LOCAL_RELATION_RULE, rows_from_the_client
+
+    spark.execute(f"create database {schema}")
+    session = spark.session
+    own = "org.apache.spark.sql.catalyst.optimizer.PushDownPredicates"
+    frame = pd.DataFrame({"k": ["a", "b", None], "x": [1.5, None, 3.0], "n": [1, 2, 3]})
+    for before in (None, own):
+        if before is None:
+            session.conf.unset(EXCLUDED_RULES)
+        else:
+            session.conf.set(EXCLUDED_RULES, before)
+        with rows_from_the_client(session):
+            inside = session.conf.get(EXCLUDED_RULES, None).split(",")
+        assert inside == [*([own] if before else []), LOCAL_RELATION_RULE]
+        spark.write_table(f"{schema}.client_rows", frame)
+        assert session.conf.get(EXCLUDED_RULES, None) == before
+        back = spark.session.table(f"{schema}.client_rows").toPandas().sort_values("n", ignore_index=True)
+        assert back["k"].tolist() == ["a", "b", None] and back["n"].tolist() == [1, 2, 3]
+        assert back["x"].tolist()[0] == 1.5 and pd.isna(back["x"][1]) and back["x"][2] == 3.0
+    session.conf.unset(EXCLUDED_RULES)

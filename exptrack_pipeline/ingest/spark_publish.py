@@ -18,6 +18,7 @@ from pathlib import Path
 
 from exptrack_pipeline.ingest.loader import IngestionReport, LoadUnit, load_day, native_unit
 from exptrack_pipeline.ingest.publish import TransferMismatch, _day_tables, staging_connection
+from exptrack_pipeline.warehouse.spark_types import rows_from_the_client
 
 # DuckDB's type names (information_schema.columns.data_type) in Spark SQL.
 SPARK_TYPES = {"VARCHAR": "string", "DOUBLE": "double", "INTEGER": "int", "BIGINT": "bigint"}
@@ -71,7 +72,8 @@ def publish_days_to_spark(stage, target, unit: LoadUnit, reports: list[Ingestion
             partition = f"source = {_literal(unit.name)}, partition_date = {_literal(day.isoformat())}"
             target.execute(f"alter table {table} drop if exists partition ({partition})")
         if arrow.num_rows:
-            session.createDataFrame(arrow, schema=schema).write.insertInto(table, overwrite=True)
+            with rows_from_the_client(session):
+                session.createDataFrame(arrow, schema=schema).write.insertInto(table, overwrite=True)
     where, params = "source = ? and partition_date between ? and ?", [unit.name, min(days), max(days)]
     loaded = _counts(
         target, f"select partition_date, count(*) from raw.{unit.contract.table} where {where} group by 1", params

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from exptrack_pipeline.warehouse.spark_types import frame_from_spark, spark_frame
+from exptrack_pipeline.warehouse.spark_types import frame_from_spark, rows_from_the_client, spark_frame
 from exptrack_pipeline.warehouse.state_store import StateRoutedConnection, is_state_table
 
 NO_OPS = {"begin", "begin transaction", "commit", "rollback", "start transaction"}
@@ -139,8 +139,11 @@ class SparkConnection:
 
     def write_table(self, qualified: str, frame: pd.DataFrame | Any, mode: str = "overwrite") -> None:
         """Write a pandas frame (or a Spark DataFrame) as `schema.table` in the configured file format."""
-        data = frame if hasattr(frame, "write") else spark_frame(self.session, frame)
-        data.write.mode(mode).format(self.file_format).saveAsTable(qualified)
+        if hasattr(frame, "write"):  # a Spark DataFrame: its rows are in Spark already
+            frame.write.mode(mode).format(self.file_format).saveAsTable(qualified)
+            return
+        with rows_from_the_client(self.session):
+            spark_frame(self.session, frame).write.mode(mode).format(self.file_format).saveAsTable(qualified)
 
 
 @dataclass(frozen=True)
