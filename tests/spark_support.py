@@ -60,10 +60,15 @@ NO_JAVA = (
 # 305-360 with it (one run each, alternating); but the whole lane took 1,444 CPU-s without codegen against 989 with it
 # (the pipeline run's larger tables are slower interpreted); nor a larger cache of compiled classes
 # (`spark.sql.codegen.cache.maxEntries=10000`: the sequence 253 against 298, the lane 1,006 against 989), BENCHMARKS.md
-# "Test suite". Nor Spark Connect's artifact isolation off (`spark.sql.artifact.isolation.enabled=false`: no per-session
-# class loader for Janino's lookups to miss through): the lane 897 and 975 CPU-s against 983-1,006 with it, too close
-# to the machine's drift to keep a setting for.
-DEFAULT_SUITE_CONF = {"spark.sql.catalogImplementation": "in-memory"}
+# "Test suite".
+# Spark Connect's artifact isolation is off (`spark.sql.artifact.isolation.enabled=false`): with it, each session's
+# tasks load classes through a class loader of the session's own, and a class name that is not found (Janino resolving
+# the names in generated code, mostly) is looked up in the ~280 jars twice, once more through that loader; a Java
+# Flight Recorder profile of the incremental sequence (2026-12-01) had 5.0% of the JVM's Java samples in that second
+# scan. The suite's clients upload no artifacts (no jars, no Python UDFs), so nothing else changes. The whole lane,
+# alternating without / with / with / without: 1,100 and 1,000 CPU-s with isolation, 964 and 947 without (-9%;
+# an earlier pair of pairs -6%: 983-1,006 against 897 and 975), all 36 passed each time.
+DEFAULT_SUITE_CONF = {"spark.sql.catalogImplementation": "in-memory", "spark.sql.artifact.isolation.enabled": "false"}
 SUITE_CONF: dict[str, str] = {
     **DEFAULT_SUITE_CONF,
     **dict(item.split("=", 1) for item in os.environ.get("EXPTRACK_SPARK_SUITE_CONF", "").split() if "=" in item),
