@@ -40,6 +40,11 @@ SERVER_SETTINGS = {
     "full_page_writes": "off",
     "wal_level": "minimal",  # a table created and filled in one transaction (COPY, dbt's CTAS) skips the WAL
     "max_wal_senders": "0",
+    # No parallel query: each parallel plan starts worker backends (a fork and a cold catalog cache each) and the
+    # suite's two cores are busy anyway. test_postgres_pipeline + test_incremental_models, alternating with / without
+    # / without / with (2026-12-01): 541 and 551 CPU-s with parallel workers, 514 and 516 without (-6%; the server
+    # itself 140/155 against 133/132), all 26 passed each time.
+    "max_parallel_workers_per_gather": "0",
     "jit": "off",  # JIT compilation costs seconds per big query here and saves nothing at this size
     "dynamic_shared_memory_type": "mmap",
     "shared_buffers": "256MB",
