@@ -66,6 +66,24 @@ def test_progress_is_plain_without_a_terminal_and_names_the_failed_step():
     assert progress.failures[0][0] == "broken" and "the input file is missing" in progress.failures[0][1]
 
 
+def test_a_finished_dbt_step_shows_no_fraction_of_the_manifest_and_a_failed_one_how_far_it_got():
+    """The dbt step's total is the manifest's node count; a full build reports fewer of them to Dagster (tests of
+    sources are no asset checks), so `ok ... 184/192` read as eight nodes missing. Ingested days keep theirs."""
+    from exptrack_pipeline.commands.progress import DBT_STEP
+
+    for ok in (True, False):
+        out = io.StringIO()
+        with RunProgress(out=out, totals={DBT_STEP: 192, "raw_events": 38}, plain=True) as progress:
+            for step, count in ((DBT_STEP, 184), ("raw_events", 38)):
+                progress.step_started(step)
+                for _ in range(count):
+                    progress.advance(step)
+                progress.step_finished(step, ok or step != DBT_STEP, "a test failed")
+        dbt_line, days_line = (line.strip() for line in out.getvalue().splitlines())
+        assert dbt_line.startswith("ok" if ok else "FAILED") and ("184/192" in dbt_line) is (not ok), dbt_line
+        assert days_line.startswith("ok") and " 38/38 " in days_line, days_line
+
+
 @pytest.mark.background  # a second pytest process started at collection (background_tests.py)
 def test_a_failed_dbt_step_prints_its_log_file(tmp_path, monkeypatch, capsys):
     settings = make_settings(tmp_path)  # an empty warehouse: no raw tables, so dbt's staging models fail

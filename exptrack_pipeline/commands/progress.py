@@ -118,7 +118,11 @@ class RunProgress:
             )
             self._rich.stop_task(task)
             return
-        count = f" {self.counts[step]}/{self.totals[step]}" if self.totals.get(step) else ""
+        # dbt's count is the manifest's nodes, of which a full build reports only those Dagster records (models, and
+        # tests that are asset checks; tests of sources report nothing) and a daily build runs fewer: a finished dbt
+        # step shows no fraction, a failed one how far it got
+        shown = self.totals.get(step) and not (ok and step == DBT_STEP)
+        count = f" {self.counts[step]}/{self.totals[step]}" if shown else ""
         print(
             f"  {'ok    ' if ok else 'FAILED'} {self._label(step):<30}{count} {seconds:6.1f} s",
             file=self.out,
