@@ -15,7 +15,6 @@ import sys
 import warnings
 from pathlib import Path
 
-from exptrack_pipeline.commands.progress import DBT_STEP, RunProgress, dbt_node_count, run_loggers
 from exptrack_pipeline.config import Settings, load_registry
 from exptrack_pipeline.sources import all_units, sources_path
 from exptrack_pipeline.warehouse import open_warehouse
@@ -117,8 +116,11 @@ def run_pipeline(
     warehouse, EXPTRACK_RAW_SCHEMA), then build the registry, dbt models, results, monitoring and lifecycle.
     The incremental dbt models rebuild what changed since the last run; `full_refresh` rebuilds them all;
     `all_tests` runs the dbt data tests over all history that a daily run leaves out (defs/dbt/selection.py)."""
+    # Dagster, dagster-dbt and dbt-core are imported here, by the run alone (≈ 4 CPU-s): `exptrack --help`,
+    # `results`, `summary` and every other command start without them (tests/test_cli.py).
     import dagster as dg
 
+    from exptrack_pipeline.commands.progress import DBT_STEP, RunProgress, dbt_node_count, run_loggers
     from exptrack_pipeline.definitions import build_definitions
     from exptrack_pipeline.defs.project import dbt_project
 
