@@ -9,12 +9,22 @@ test starts two OS processes on one temporary DAGSTER_HOME (sqlite storage) hold
 
 Each process runs `ingest_job` for its own days into the same warehouse file. Every ingestion step holds its DuckDB
 connection 6 s longer than it needs (a test-only wrapper around the loader; longer than the backend's retries of a
-locked file, which otherwise absorb a short overlap) and the two processes start their runs at the same moment (a
-file barrier), so without serialisation their writing steps overlap for sure:
+locked file, which otherwise absorb a short overlap). Run a starts first; run b starts the moment a's first writing
+step holds the file (a marker file written inside that step), so b asks for the slot while a holds it, and without
+serialisation b's first writing step meets a's lock for sure:
   * with the repository's dagster.yaml both runs succeed, no two writing steps overlap in time, and the warehouse
     holds every day of both runs with balanced row counts;
   * with a dagster.yaml without the pool limit (the control) the steps overlap and a run fails on DuckDB's file lock —
     so it is the pool, not luck or timing, that keeps the first case correct.
+
+Why b starts after a holds the slot rather than at the same instant: Dagster's SQLite storage (the storage of
+`make dev` and of this test) claims a slot with a read and then an update that SQLite cannot lock
+(sql_event_log.py, `_claim_concurrency_slot`: `with_for_update` is a no-op there), so two claims in the same
+millisecond can both win. Two processes spinning to one instant and claiming the one slot both won it in 2 of 8
+tries here, and this test, when it released both runs through a barrier, failed once in CI that way (run a's
+steps hit b's lock). That is Dagster's, not exptrack's, and PostgreSQL storage for Dagster (`FOR UPDATE SKIP
+LOCKED`) does not have it; the run that loses fails with WarehouseBusy ("locked by another process ... try again")
+and writes nothing. docs/architecture.md, "One writer", says so for operators.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ pytestmark = pytest.mark.background  # a second pytest process started at collec
 REPO = Path(__file__).resolve().parents[1]
 HOLD_SECONDS = 6.0  # longer than the DuckDB backend retries a locked file (5 × 0.5 s), so the control collides
 RANGES = {"a": ("2026-10-01", "2026-10-03"), "b": ("2026-10-04", "2026-10-06")}
+WAITS_FOR = {"a": "", "b": "a"}  # b starts its run when a's first writing step holds the file
 
 RUNNER = textwrap.dedent(
     """
@@ -41,7 +52,7 @@ RUNNER = textwrap.dedent(
     from pathlib import Path
 
     tag, start, end, barrier, log = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5])
-    hold = float(sys.argv[6])
+    hold, wait_for = float(sys.argv[6]), sys.argv[7]
 
     import dagster as dg
     import exptrack_pipeline.defs.ingestion.assets as ingestion
@@ -52,6 +63,7 @@ RUNNER = textwrap.dedent(
 
     def slow_load_day(con, raw_dir, source, day):
         report = real_load_day(con, raw_dir, source, day)
+        (barrier / f"{tag}.writing").touch()  # this run's writing step holds the file (and, pooled, the slot)
         time.sleep(hold / 3)  # keep the write connection open longer than needed
         return report
 
@@ -66,10 +78,10 @@ RUNNER = textwrap.dedent(
     job = defs.resolve_job_def("ingest_job")
     instance = dg.DagsterInstance.get()  # the persistent instance in DAGSTER_HOME
 
-    (barrier / tag).touch()
-    deadline = time.time() + 120
-    while len(list(barrier.iterdir())) < 2 and time.time() < deadline:
-        time.sleep(0.02)
+    if wait_for:  # start once the other run's first writing step holds the file
+        deadline = time.time() + 120
+        while not (barrier / f"{wait_for}.writing").exists() and time.time() < deadline:
+            time.sleep(0.02)
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
@@ -124,7 +136,7 @@ def _two_runs_at_once(root: Path, dagster_yaml: dict) -> tuple[list[dict], list[
     }
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), tag, start, end, str(barrier), str(log), str(HOLD_SECONDS)],
+            [sys.executable, str(script), tag, start, end, str(barrier), str(log), str(HOLD_SECONDS), WAITS_FOR[tag]],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
